@@ -1,0 +1,1 @@
+"""Explanations: Grad-CAM on Stage 2, integrated gradients and attention on Stage 1."""

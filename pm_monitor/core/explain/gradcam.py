@@ -1,0 +1,80 @@
+"""Grad-CAM (Selvaraju et al. 2017) on a conv layer, written here with forward / tensor hooks.
+
+L = ReLU(sum_k alpha_k A_k), alpha_k = spatial mean of d y_c / d A_k (paper 000, eq. 16),
+upsampled to the input size and scaled to [0, 1].
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812 (the usual torch alias)
+from scipy import ndimage
+from torch import nn
+
+
+@dataclass(frozen=True)
+class GradCamResult:
+    heatmap: np.ndarray  # (H, W) float32 in [0, 1], at the input's size
+    hotspot_xy: tuple[int, int]  # (column, row) of the heatmap maximum
+    region: tuple[int, int, int, int]  # (x, y, w, h) around the hotspot's blob
+    probabilities: np.ndarray  # softmax of the model's logits
+    target_class: int
+
+
+def grad_cam(
+    model: nn.Module,
+    layer: nn.Module,
+    image: torch.Tensor,
+    target_class: int | None = None,
+    region_fraction: float = 0.5,
+) -> GradCamResult:
+    """Grad-CAM of `layer` for one image (1, C, H, W); target None = the predicted class.
+
+    `model(image)` must return the logits first (a tensor or a tuple whose [0] is the logits).
+    """
+    captured: dict[str, torch.Tensor] = {}
+
+    def keep_activation(_module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
+        captured["activation"] = output
+        output.register_hook(lambda grad: captured.__setitem__("gradient", grad))
+
+    handle = layer.register_forward_hook(keep_activation)
+    try:
+        with torch.enable_grad():
+            output = model(image)
+            logits = output[0] if isinstance(output, tuple) else output
+            target = int(logits[0].argmax()) if target_class is None else target_class
+            model.zero_grad(set_to_none=True)
+            logits[0, target].backward()
+    finally:
+        handle.remove()
+    activation = captured["activation"].detach()[0]  # (K, h, w)
+    weights = captured["gradient"][0].mean(dim=(1, 2))  # alpha_k
+    cam = torch.relu((weights[:, None, None] * activation).sum(dim=0))
+    cam = F.interpolate(
+        cam[None, None], size=image.shape[-2:], mode="bilinear", align_corners=False
+    )
+    heatmap = cam[0, 0].numpy().astype(np.float32)
+    peak = float(heatmap.max())
+    heatmap = heatmap / peak if peak > 0 else np.zeros_like(heatmap)
+    heatmap = np.clip(heatmap, 0.0, 1.0)
+    hotspot_xy, region = hotspot_and_region(heatmap, region_fraction)
+    probabilities = torch.softmax(logits.detach()[0], dim=-1).numpy()
+    return GradCamResult(heatmap, hotspot_xy, region, probabilities, target)
+
+
+def hotspot_and_region(
+    heatmap: np.ndarray, fraction: float = 0.5
+) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
+    """Maximum of the heatmap and the bounding box (x, y, w, h) of the connected blob around it
+    where the heatmap is >= fraction x max (other blobs are separate candidate regions)."""
+    row, col = np.unravel_index(int(np.argmax(heatmap)), heatmap.shape)
+    peak = float(heatmap[row, col])
+    if peak <= 0.0:
+        return (int(col), int(row)), (int(col), int(row), 1, 1)
+    labels, _ = ndimage.label(heatmap >= fraction * peak)
+    rows, cols = np.nonzero(labels == labels[row, col])
+    x0, y0 = int(cols.min()), int(rows.min())
+    return (int(col), int(row)), (x0, y0, int(cols.max()) - x0 + 1, int(rows.max()) - y0 + 1)

@@ -1,0 +1,1 @@
+"""Offline training of the model bundle (never imported by the live node)."""

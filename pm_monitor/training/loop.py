@@ -1,0 +1,96 @@
+"""One small training loop for all three torch models (AdamW, cosine schedule, early stopping on
+the validation runs, best weights restored) — paper 000's recipe scaled down to a 2-core CPU."""
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+LossFn = Callable[[nn.Module, tuple[torch.Tensor, ...]], torch.Tensor]
+Augment = Callable[[tuple[torch.Tensor, ...], torch.Generator], tuple[torch.Tensor, ...]]
+
+
+@dataclass
+class FitHistory:
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    patience: int = 6
+    seed: int = 0
+    max_seconds: float = 240.0  # wall-clock cap: the whole training must stay under 10 min
+
+
+def fit(
+    model: nn.Module,
+    train: tuple[torch.Tensor, ...],
+    val: tuple[torch.Tensor, ...],
+    loss_fn: LossFn,
+    config: FitConfig,
+    augment: Augment | None = None,
+    name: str = "model",
+    log: Callable[[str], None] = print,
+) -> FitHistory:
+    """Train `model` in place on mini-batches of the `train` tensors (first dim = samples)."""
+    generator = torch.Generator().manual_seed(config.seed)
+    optimiser = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.epochs)
+    history, best_state, best_val, stale = FitHistory(), None, float("inf"), 0
+    n = train[0].shape[0]
+    start = time.perf_counter()
+    for epoch in range(config.epochs):
+        model.train()
+        order = torch.randperm(n, generator=generator)
+        total = 0.0
+        for first in range(0, n, config.batch_size):
+            batch = tuple(t[order[first : first + config.batch_size]] for t in train)
+            if augment is not None:
+                batch = augment(batch, generator)
+            loss = loss_fn(model, batch)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            total += float(loss) * batch[0].shape[0]
+        schedule.step()
+        val_loss = evaluate_loss(model, val, loss_fn, config.batch_size * 4)
+        history.train_loss.append(total / n)
+        history.val_loss.append(val_loss)
+        log(f"  {name} epoch {epoch + 1:2d}: train {total / n:.4f}  val {val_loss:.4f}")
+        if val_loss < best_val - 1e-5:
+            best_val, best_state, stale = val_loss, copy.deepcopy(model.state_dict()), 0
+            history.best_epoch = epoch + 1
+        else:
+            stale += 1
+        if stale >= config.patience or time.perf_counter() - start > config.max_seconds:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    history.seconds = time.perf_counter() - start
+    return history
+
+
+def evaluate_loss(
+    model: nn.Module, data: tuple[torch.Tensor, ...], loss_fn: LossFn, batch_size: int
+) -> float:
+    model.eval()
+    n, total = data[0].shape[0], 0.0
+    with torch.no_grad():
+        for first in range(0, n, batch_size):
+            batch = tuple(t[first : first + batch_size] for t in data)
+            total += float(loss_fn(model, batch)) * batch[0].shape[0]
+    return total / max(n, 1)

@@ -1,0 +1,57 @@
+"""Training of the Stage 2 thermal localiser on normalised thermal frames."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
+
+from pm_monitor.core.models.thermal_resnet import ThermalLocalizer
+from pm_monitor.training.loop import FitConfig, FitHistory, fit
+from pm_monitor.training.train_stage1 import balanced_class_weights
+
+MAX_SHIFT_PX = 3  # the camera is mounted; small shifts only teach tolerance to vibration/mounting
+NOISE_STD = 0.02  # in normalised units (x scale_k deg C)
+
+
+def train_thermal(
+    model: ThermalLocalizer,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    config: FitConfig,
+    log: Callable[[str], None] = print,
+) -> FitHistory:
+    """train / val: (normalised frames (N, H, W), location labels (N,))."""
+    weights = balanced_class_weights(train[1], model.classifier.out_features)
+
+    def loss_fn(net: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        images, labels = batch
+        return F.cross_entropy(net(images).logits, labels, weight=weights)
+
+    def augment(batch: tuple[torch.Tensor, ...], generator: torch.Generator):
+        images, labels = batch
+        dy, dx = torch.randint(-MAX_SHIFT_PX, MAX_SHIFT_PX + 1, (2,), generator=generator)
+        shifted = torch.roll(images, shifts=(int(dy), int(dx)), dims=(2, 3))
+        noise = NOISE_STD * torch.randn(shifted.shape, generator=generator)
+        return shifted + noise, labels
+
+    return fit(model, _tensors(train), _tensors(val), loss_fn, config, augment, "thermal", log)
+
+
+def predict_locations(model: ThermalLocalizer, frames: np.ndarray, batch_size: int = 128):
+    """Location probabilities (N, n_locations) of normalised frames (N, H, W)."""
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for first in range(0, len(frames), batch_size):
+            images = torch.from_numpy(frames[first : first + batch_size].astype(np.float32))
+            out.append(torch.softmax(model(images[:, None]).logits, -1).numpy())
+    return np.concatenate(out)
+
+
+def _tensors(data: tuple[np.ndarray, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    frames, labels = data
+    images = torch.from_numpy(frames.astype(np.float32))[:, None]
+    return images, torch.from_numpy(labels.astype(np.int64))

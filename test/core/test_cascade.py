@@ -1,0 +1,115 @@
+"""Cascade: plumbing with an untrained bundle, behaviour with the shipped bundle on rig data."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from pm_monitor.core.cascade import Cascade, CascadeConfig
+from pm_monitor.core.models.threshold import ThresholdConfig
+from pm_monitor.core.sync.window import AnalysisWindow, FrameSample, StreamWindow
+from pm_monitor.core.types import HealthState
+from pm_monitor.training.bundle_factory import untrained_bundle
+
+
+def _synthetic_window(index: int, with_mic: bool = True) -> AnalysisWindow:
+    rng = np.random.default_rng(index)
+    t_end = (index + 2) * 500_000_000
+    streams = {
+        "accel": StreamWindow(
+            rng.normal(size=(25_600, 3)).astype(np.float32), 25_600.0, ("x", "y", "z"),
+            t_end - 1_000_000_000, np.ones(25_600, bool),
+        )
+    }
+    if with_mic:
+        streams["mic"] = StreamWindow(
+            rng.normal(size=(16_000, 1)).astype(np.float32), 16_000.0, ("mic",),
+            t_end - 1_000_000_000, np.ones(16_000, bool),
+        )
+    frame = rng.normal(30.0, 0.3, size=(120, 160)).astype(np.float32)
+    frames = {"thermal": FrameSample(t_end, frame, "thermal_optical")}
+    return AnalysisWindow(t_end, 1.0, streams, frames, () if with_mic else ("mic",))
+
+
+@pytest.fixture()
+def always_gated_cascade() -> Cascade:
+    """Untrained bundle whose anomaly threshold is so low that the gate always opens."""
+    bundle = untrained_bundle(seed=1)
+    bundle.threshold = ThresholdConfig(floor=1e-9, ceiling=1e-9, min_history=2, history=10)
+    return Cascade(bundle, CascadeConfig(ig_steps=8))
+
+
+def test_result_fields_and_stage2_when_gate_opens(always_gated_cascade):
+    result = always_gated_cascade.process(_synthetic_window(0))
+    assert isinstance(result.state, HealthState)
+    assert result.state_probabilities.shape == (4,)
+    np.testing.assert_allclose(result.state_probabilities.sum(), 1.0, rtol=1e-5)
+    assert result.confidence == pytest.approx(result.state_probabilities.max())
+    assert result.anomalous and result.stage2_ran
+    loc = result.localization
+    assert loc is not None and loc.heatmap.shape == (120, 160)
+    assert loc.heatmap.min() >= 0.0 and loc.heatmap.max() <= 1.0
+    assert loc.location in ("healthy", "de_bearing", "nde_bearing")
+    assert loc.frame_id == "thermal_optical"
+    assert set(result.fault_type_probabilities) == {"none", "outer_race", "inner_race", "ball"}
+    assert result.modalities_used == ("accel", "mic", "thermal")
+    assert result.modalities_missing == ()
+    assert {"features", "stage1", "anomaly", "stage2", "total"} <= set(result.timings_ms)
+    assert result.summary and "\n" not in result.summary
+
+
+def test_history_is_left_padded_with_the_first_vector(always_gated_cascade):
+    first = always_gated_cascade.process(_synthetic_window(0))
+    assert np.all(first.stage1_input == first.stage1_input[0])
+    second = always_gated_cascade.process(_synthetic_window(1))
+    np.testing.assert_array_equal(second.stage1_input[:-1], first.stage1_input[1:])
+    assert not np.array_equal(second.stage1_input[-1], first.stage1_input[-1])
+
+
+def test_missing_microphone_is_reported_and_imputed(always_gated_cascade):
+    result = always_gated_cascade.process(_synthetic_window(0, with_mic=False))
+    assert "mic" in result.modalities_missing and "mic" not in result.modalities_used
+    assert np.all(np.isfinite(result.stage1_input))
+    assert np.isfinite(result.anomaly_score)
+
+
+def test_no_stage2_while_normal_and_not_anomalous():
+    bundle = untrained_bundle(seed=1)
+    bundle.threshold = ThresholdConfig(floor=1e6, ceiling=1e6)
+    # Force Stage 1 to say NORMAL: a huge bias on the first state logit.
+    with torch.no_grad():
+        bundle.stage1.state_head.bias.copy_(torch.tensor([100.0, 0.0, 0.0, 0.0]))
+    result = Cascade(bundle).process(_synthetic_window(0))
+    assert result.state == HealthState.NORMAL and result.fault_type == "none"
+    assert not result.stage2_ran and result.localization is None and result.rul is None
+
+
+def test_explanation_shares_sum_to_one(always_gated_cascade):
+    result = always_gated_cascade.process(_synthetic_window(0))
+    explanation = always_gated_cascade.explain(result)
+    assert set(explanation.sensor_importance) == {
+        "accel_x", "accel_y", "accel_z", "mic", "thermal"
+    }
+    assert set(explanation.modality_weights) == {"accel", "mic", "thermal"}
+    for shares in (explanation.sensor_importance, explanation.modality_weights,
+                   explanation.feature_importance):
+        assert sum(shares.values()) == pytest.approx(1.0)
+    np.testing.assert_allclose(explanation.temporal_attention.sum(), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(explanation.temporal_importance.sum(), 1.0, rtol=1e-5)
+    assert explanation.hotspot_xy == result.localization.hotspot_xy
+    assert "grad_cam" in explanation.methods
+    assert explanation.computation_ms > 0
+
+
+def test_reset_forgets_the_asset_history(always_gated_cascade):
+    always_gated_cascade.process(_synthetic_window(0))
+    always_gated_cascade.reset()
+    result = always_gated_cascade.process(_synthetic_window(5))
+    assert np.all(result.stage1_input == result.stage1_input[0])
+
+
+def test_results_are_frozen(always_gated_cascade):
+    result = always_gated_cascade.process(_synthetic_window(0))
+    assert replace(result, summary="x").summary == "x"
+    with pytest.raises(AttributeError):
+        result.summary = "changed"  # type: ignore[misc]

@@ -1,0 +1,24 @@
+import numpy as np
+import pytest
+
+from pm_monitor.training.fit_health_indicator import fit_health_indicator, rul_config_from_healthy
+
+
+def test_fit_recovers_severity_from_a_log_amplitude_feature():
+    rng = np.random.default_rng(0)
+    severity = np.concatenate([np.zeros(200), np.linspace(0.0, 1.0, 300)])
+    names = ("accel_x.rms", "accel_x.crest", "mic.band_20_500hz")
+    log_rms = np.log(severity + 0.05) + 0.02 * rng.standard_normal(severity.size)
+    features = np.column_stack([log_rms, rng.standard_normal((severity.size, 2))])
+    indicator = fit_health_indicator(features, severity, names, ridge=1e-3)
+    assert indicator.weights[1] == 0.0 and indicator.weights[2] == 0.0  # not wear features
+    estimate = np.asarray(indicator(features))
+    assert np.abs(estimate - severity).max() < 0.1
+
+
+def test_rul_config_from_healthy_indicator():
+    healthy = np.random.default_rng(1).normal(0.0, 0.01, size=1000)
+    config = rul_config_from_healthy(healthy)
+    assert config.baseline == pytest.approx(0.0, abs=0.002)
+    assert 0.02 <= config.onset_margin < 0.05
+    assert config.failure_level == 1.0
