@@ -14,6 +14,24 @@ PY=${PYTHON:-python3.11}
 
 stamp_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
 
+# System tools the message build needs (rosidl generates C/C++ type support). A fresh Debian
+# machine may lack them: install them when we can (root + apt), otherwise say what to run.
+missing=()
+command -v cmake >/dev/null || missing+=(cmake)
+command -v c++ >/dev/null || missing+=(g++)
+command -v make >/dev/null || missing+=(make)
+"$PY" -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "[setup] installing system packages: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "[setup] missing system packages: ${missing[*]}; run: sudo apt-get install ${missing[*]}"
+    exit 1
+  fi
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
   echo "[setup] creating virtual environment $VENV"
   mkdir -p "$(dirname "$VENV")"; "$PY" -m venv "$VENV"

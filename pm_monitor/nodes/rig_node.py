@@ -1,2 +1,154 @@
-def main() -> None:
-    raise SystemExit("not yet")
+"""Simulated test rig node: publishes accelerometer, microphone, thermal and camera data of a
+rotating machine developing the faults of a YAML schedule, plus its ground truth.
+
+Runs on a simulated clock (speed_factor x wall time) whose stamps go into every header and,
+optionally, onto /clock for use_sim_time users. The physics lives in pm_monitor.core.rig.
+"""
+from __future__ import annotations
+
+import time
+
+import rclpy
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, qos_profile_sensor_data
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import Image
+
+from pm_monitor.core.imaging.codec import from_celsius
+from pm_monitor.core.rig.config import RigConfig
+from pm_monitor.core.rig.fault_schedule import FaultSchedule, FaultScheduleError
+from pm_monitor.core.rig.simulator import RigSimulator
+from pm_monitor.core.rig.streaming import RigClock
+from pm_monitor.core.types import NS_PER_S
+from pm_monitor.msg import RigGroundTruth, SensorChunk
+from pm_monitor.nodes import conversions as conv
+
+CHUNK_QOS = QoSProfile(depth=200, reliability=qos_profile_sensor_data.reliability,
+                       durability=qos_profile_sensor_data.durability)
+
+PARAMETERS: dict[str, tuple[object, str]] = {
+    "fault_schedule": ("", "YAML fault schedule; empty = healthy machine."),
+    "seed": (0, "Random seed: the same seed and schedule give the same data."),
+    "speed_factor": (1.0, "Simulated seconds per wall second (> 0)."),
+    "duration_s": (0.0, "Stop after this many simulated seconds; 0 = run until stopped."),
+    "chunk_s": (0.02, "Duration of one SensorChunk (s), 0.01..0.05 like real drivers."),
+    "camera_hz": (30.0, "Camera frame rate (Hz)."),
+    "thermal_hz": (9.0, "Thermal frame rate (Hz)."),
+    "thermal_encoding": ("mono16", "mono16 (centikelvin counts) or 32FC1 (deg C)."),
+    "truth_hz": (10.0, "Ground-truth publication rate (Hz, simulated time)."),
+    "asset_id": ("rig_1", "Asset id in the ground truth."),
+    "publish_clock": (True, "Publish the simulated time on /clock."),
+    "stamp_epoch_s": (0.0, "Stamp of simulated t=0 (s); 0 = wall clock at start."),
+}
+
+
+class RigNode(Node):
+    def __init__(self, **kwargs) -> None:
+        super().__init__("rig", **kwargs)
+        for name, (default, description) in PARAMETERS.items():
+            self.declare_parameter(name, default, ParameterDescriptor(description=description))
+        p = {name: self.get_parameter(name).value for name in PARAMETERS}
+        if p["thermal_encoding"] not in ("mono16", "32FC1"):
+            raise ValueError(f"thermal_encoding must be mono16 or 32FC1, "
+                             f"got {p['thermal_encoding']!r}")
+        schedule = (FaultSchedule.from_yaml(p["fault_schedule"]) if p["fault_schedule"]
+                    else FaultSchedule())
+        self.params = p
+        self.sim = RigSimulator(RigConfig(), schedule, seed=int(p["seed"]))
+        epoch_ns = int(p["stamp_epoch_s"] * NS_PER_S) or time.time_ns()
+        self.clock = RigClock(self.sim, epoch_ns=epoch_ns, chunk_s=float(p["chunk_s"]),
+                              camera_hz=float(p["camera_hz"]),
+                              thermal_hz=float(p["thermal_hz"]), truth_hz=float(p["truth_hz"]))
+        self.accel_pub = self.create_publisher(SensorChunk, "accel", CHUNK_QOS)
+        self.mic_pub = self.create_publisher(SensorChunk, "mic", CHUNK_QOS)
+        self.thermal_pub = self.create_publisher(Image, "thermal/image_raw", 10)
+        self.camera_pub = self.create_publisher(Image, "camera/image_raw", 10)
+        self.truth_pub = self.create_publisher(RigGroundTruth, "~/ground_truth", 10)
+        self.clock_pub = (self.create_publisher(Clock, "/clock", 10) if p["publish_clock"]
+                          else None)
+        self.speed = float(p["speed_factor"])
+        if self.speed <= 0:
+            raise ValueError(f"speed_factor must be > 0, got {self.speed}")
+        self.duration_s = float(p["duration_s"])
+        self.finished = False
+        self._wall_start = time.monotonic()
+        self.create_timer(0.01, self._tick)
+        self.get_logger().info(
+            f"rig running at {self.speed}x, schedule: {schedule.description or 'healthy'}")
+
+    def _tick(self) -> None:
+        t_sim = (time.monotonic() - self._wall_start) * self.speed
+        if self.duration_s > 0:
+            t_sim = min(t_sim, self.duration_s)
+        for item in self.clock.advance_to(t_sim):
+            self._publish(item)
+        if self.clock_pub is not None:
+            self.clock_pub.publish(Clock(clock=conv.ns_to_stamp(self.clock.stamp_ns(t_sim))))
+        if self.duration_s > 0 and t_sim >= self.duration_s and not self.finished:
+            self.finished = True
+            self.get_logger().info(f"simulated {self.duration_s:.1f} s: done")
+
+    def _publish(self, item) -> None:
+        kind = item.kind
+        if kind in ("accel", "mic"):
+            names = list(self.sim.config.accel_channels) if kind == "accel" else ["mic"]
+            unit = "m/s^2" if kind == "accel" else "Pa"
+            msg = conv.numpy_to_chunk(item.data, item.stamp_ns, f"rig/{kind}", item.sample_rate,
+                                      names, unit, item.first_sample_index)
+            (self.accel_pub if kind == "accel" else self.mic_pub).publish(msg)
+        elif kind == "thermal":
+            if self.params["thermal_encoding"] == "mono16":
+                pixels, encoding = from_celsius(item.data), "mono16"
+            else:
+                pixels, encoding = item.data, "32FC1"
+            self.thermal_pub.publish(conv.numpy_to_image(pixels, encoding, item.stamp_ns,
+                                                         "rig/thermal_optical"))
+        elif kind == "camera":
+            self.camera_pub.publish(conv.numpy_to_image(item.data, "rgb8", item.stamp_ns,
+                                                        "rig/camera_optical"))
+        elif kind == "truth":
+            self.truth_pub.publish(self._truth_msg(item.stamp_ns, item.data))
+
+    def _truth_msg(self, stamp_ns: int, truth) -> RigGroundTruth:
+        msg = RigGroundTruth()
+        msg.header = conv.make_header(stamp_ns, "rig")
+        msg.asset_id = self.params["asset_id"]
+        msg.state = int(truth.state)
+        msg.fault_type = truth.fault_type
+        msg.fault_location = truth.fault_location or ""
+        msg.severity = float(truth.severity)
+        msg.rul_known = truth.rul_s is not None
+        msg.rul_s = float(truth.rul_s) if truth.rul_s is not None else 0.0
+        msg.shaft_speed_hz = float(truth.shaft_hz)
+        msg.hotspot_known = truth.hotspot_px is not None
+        if truth.hotspot_px is not None:
+            msg.hotspot_x, msg.hotspot_y = (int(v) for v in truth.hotspot_px)
+        return msg
+
+
+def main(args: list[str] | None = None) -> None:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = RigNode()
+        while rclpy.ok() and not node.finished:
+            rclpy.spin_once(node, timeout_sec=0.1)
+        # linger briefly so the last messages reach their subscribers
+        end = time.monotonic() + 1.0
+        while rclpy.ok() and time.monotonic() < end:
+            rclpy.spin_once(node, timeout_sec=0.1)
+    except (FaultScheduleError, ValueError) as err:
+        rclpy.logging.get_logger("rig").fatal(f"invalid configuration: {err}")
+        raise SystemExit(1) from None
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -144,9 +144,7 @@ class ReferenceApproximateTime:
                     self.candidate_start, self.candidate_end = start_time, end_time
                     self.move_front_to_past(start_index)
             age_check = (end_time - self.candidate_end) * factor
-            if start_index == self.pivot:
-                self.publish()
-            elif age_check >= self.pivot_time - self.candidate_start:
+            if start_index == self.pivot or age_check >= self.pivot_time - self.candidate_start:
                 self.publish()
             elif self.num_non_empty < self.n:
                 before = self.num_non_empty

@@ -1,0 +1,27 @@
+"""Simulated test rig + monitor: ros2 launch pm_monitor test_rig.launch.py speed_factor:=2.0"""
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+from pm_monitor.launch_plan import simulated_rig_plan
+
+
+def _nodes(context):
+    get = lambda name: LaunchConfiguration(name).perform(context)  # noqa: E731
+    specs = simulated_rig_plan(fault_schedule=get("fault_schedule"),
+                          speed_factor=float(get("speed_factor")),
+                          duration_s=float(get("duration_s")), seed=int(get("seed")))
+    return [Node(package=s.package, executable=s.executable, name=s.name,
+                 namespace=s.namespace, parameters=[*s.params_files, s.parameters],
+                 remappings=list(s.remappings), output="screen") for s in specs]
+
+
+def generate_launch_description():
+    return LaunchDescription([
+        DeclareLaunchArgument("fault_schedule", default_value=""),
+        DeclareLaunchArgument("speed_factor", default_value="1.0"),
+        DeclareLaunchArgument("duration_s", default_value="0.0"),
+        DeclareLaunchArgument("seed", default_value="0"),
+        OpaqueFunction(function=_nodes),
+    ])

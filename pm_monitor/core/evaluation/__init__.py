@@ -1,0 +1,1 @@
+"""Scoring the monitor's output against ground truth (demo summaries, timelines)."""

@@ -1,0 +1,1 @@
+"""The demo: simulated rig + monitor as separate ROS processes, recorded and summarised."""

@@ -1,0 +1,204 @@
+"""Messages <-> numpy and core results. The only place that knows both worlds' field names."""
+from __future__ import annotations
+
+import numpy as np
+from builtin_interfaces.msg import Duration, Time
+from sensor_msgs.msg import Image, RegionOfInterest
+from std_msgs.msg import Header
+
+from pm_monitor.core.chunk_codec import decode_chunk, encode_chunk
+from pm_monitor.core.imaging.codec import RawImage, encode
+from pm_monitor.core.types import NS_PER_S, HealthState
+from pm_monitor.msg import Alert, Explanation, HealthStatus, RulEstimate, SensorChunk
+
+
+def stamp_to_ns(stamp: Time) -> int:
+    return int(stamp.sec) * NS_PER_S + int(stamp.nanosec)
+
+
+def ns_to_stamp(t_ns: int) -> Time:
+    sec, nanosec = divmod(int(t_ns), NS_PER_S)
+    return Time(sec=sec, nanosec=nanosec)
+
+
+def seconds_to_duration(seconds: float) -> Duration:
+    sec, nanosec = divmod(round(seconds * NS_PER_S), NS_PER_S)
+    return Duration(sec=sec, nanosec=nanosec)
+
+
+def make_header(t_ns: int, frame_id: str) -> Header:
+    return Header(stamp=ns_to_stamp(t_ns), frame_id=frame_id)
+
+
+# --- SensorChunk -----------------------------------------------------------------------------
+
+def chunk_to_numpy(msg: SensorChunk) -> np.ndarray:
+    """(n_frames, n_channels) float32; raises ChunkDecodeError for inconsistent chunks."""
+    return decode_chunk(np.asarray(msg.samples, dtype=np.float32), list(msg.channel_names),
+                        float(msg.sample_rate))
+
+
+def numpy_to_chunk(frames: np.ndarray, t_ns: int, frame_id: str, sample_rate: float,
+                   channel_names: list[str], unit: str, first_sample_index: int) -> SensorChunk:
+    msg = SensorChunk()
+    msg.header = make_header(t_ns, frame_id)
+    msg.sample_rate = float(sample_rate)
+    msg.channel_names = list(channel_names)
+    msg.unit = unit
+    msg.first_sample_index = int(first_sample_index)
+    # assigning a numpy float32 array is the fast path of the generated setter (no Python loop)
+    msg.samples = encode_chunk(frames)
+    return msg
+
+
+# --- Image -----------------------------------------------------------------------------------
+
+def image_to_raw(msg: Image) -> RawImage:
+    return RawImage(msg.encoding, int(msg.height), int(msg.width), int(msg.step),
+                    bool(msg.is_bigendian), bytes(msg.data))
+
+
+def numpy_to_image(pixels: np.ndarray, encoding: str, t_ns: int, frame_id: str) -> Image:
+    raw = encode(pixels, encoding)
+    msg = Image()
+    msg.header = make_header(t_ns, frame_id)
+    msg.height, msg.width, msg.step = raw.height, raw.width, raw.step
+    msg.encoding = raw.encoding
+    msg.is_bigendian = 0
+    msg.data = raw.data
+    return msg
+
+
+def region_msg(region: tuple[int, int, int, int] | None) -> RegionOfInterest:
+    if region is None:
+        return RegionOfInterest()
+    x, y, w, h = (max(0, int(v)) for v in region)
+    return RegionOfInterest(x_offset=x, y_offset=y, width=w, height=h)
+
+
+# --- results -> outputs ----------------------------------------------------------------------
+
+def rul_msg(result, asset_id: str, frame_id: str) -> RulEstimate:  # result: CascadeResult
+    msg = RulEstimate()
+    msg.header = make_header(result.t_end_ns, frame_id)
+    msg.asset_id = asset_id
+    rul = result.rul
+    msg.valid = rul is not None
+    if rul is not None:
+        msg.rul_s, msg.rul_lower_s, msg.rul_upper_s = (
+            float(rul.rul_s), float(rul.lower_s), float(rul.upper_s))
+        msg.interval_coverage = float(rul.coverage)
+        msg.health_index = float(rul.health_index)
+        msg.model_name = rul.model_name
+    else:
+        msg.health_index = 1.0
+    return msg
+
+
+def health_msg(result, asset_id: str, frame_id: str,
+               active_alert_id: str | None) -> HealthStatus:
+    msg = HealthStatus()
+    msg.header = make_header(result.t_end_ns, frame_id)
+    msg.asset_id = asset_id
+    msg.state = int(result.state)
+    msg.confidence = float(result.confidence)
+    msg.state_probabilities = [float(p) for p in result.state_probabilities]
+    msg.anomaly_score = float(result.anomaly_score)
+    msg.anomaly_threshold = float(result.anomaly_threshold)
+    msg.anomalous = bool(result.anomalous)
+    msg.fault_type = result.fault_type
+    msg.health_index = float(result.rul.health_index) if result.rul is not None else 1.0
+    msg.stage2_ran = bool(result.stage2_ran)
+    msg.modalities_used = list(result.modalities_used)
+    msg.modalities_missing = list(result.modalities_missing)
+    msg.active_alert_id = active_alert_id or ""
+    msg.inference_ms = float(sum(result.timings_ms.values()))
+    return msg
+
+
+def alert_msg(result, decision, asset_id: str, frame_id: str, model_version: str) -> Alert:
+    """Build an Alert from a CascadeResult and an AlertDecision (core.alerting)."""
+    msg = Alert()
+    msg.header = make_header(result.t_end_ns, frame_id)
+    msg.alert_id = decision.alert_id
+    msg.asset_id = asset_id
+    msg.state = int(decision.state)
+    msg.confidence = float(result.confidence)
+    msg.state_probabilities = [float(p) for p in result.state_probabilities]
+    msg.event = int(decision.event)
+    msg.lifecycle_state = (Alert.LIFECYCLE_RETURNED_UNACKED if decision.event == 3
+                           else Alert.LIFECYCLE_ACTIVE_UNACKED)
+    msg.sequence = int(decision.sequence)
+    msg.anomaly_score = float(result.anomaly_score)
+    msg.anomaly_threshold = float(result.anomaly_threshold)
+    msg.anomalous = bool(result.anomalous)
+    msg.fault_type = result.fault_type
+    msg.fault_type_confidence = float(result.fault_type_probabilities.get(result.fault_type, 0.0))
+    loc = result.localization
+    msg.localized = loc is not None
+    if loc is not None:
+        msg.localization_modality = loc.modality
+        msg.localization_frame_id = loc.frame_id
+        msg.location = loc.location
+        msg.hotspot_x, msg.hotspot_y = (int(v) for v in loc.hotspot_xy)
+        msg.hotspot_region = region_msg(loc.region)
+    rul = result.rul
+    msg.rul_known = rul is not None
+    if rul is not None:
+        msg.rul_s, msg.rul_lower_s, msg.rul_upper_s = (
+            float(rul.rul_s), float(rul.lower_s), float(rul.upper_s))
+        msg.health_index = float(rul.health_index)
+    else:
+        msg.health_index = 1.0
+    msg.modalities_used = list(result.modalities_used)
+    msg.modalities_missing = list(result.modalities_missing)
+    msg.model_version = model_version
+    msg.summary = result.summary
+    return msg
+
+
+def explanation_msg(explanation, result, alert_id: str, asset_id: str, frame_id: str,
+                    step_s: float) -> Explanation:
+    """Build an Explanation from a cascade ExplanationResult for the alert it explains."""
+    msg = Explanation()
+    msg.header = make_header(result.t_end_ns, frame_id)
+    msg.alert_id = alert_id
+    msg.asset_id = asset_id
+    msg.sensor_names = list(explanation.sensor_importance)
+    msg.sensor_importance = [float(v) for v in explanation.sensor_importance.values()]
+    msg.sensor_importance_method = "integrated_gradients"
+    msg.temporal_attention = [float(v) for v in explanation.temporal_attention]
+    msg.temporal_step = seconds_to_duration(step_s)
+    msg.modality_names = list(explanation.modality_weights)
+    msg.modality_weights = [float(v) for v in explanation.modality_weights.values()]
+    msg.modality_weights_method = "integrated_gradients_share_per_modality"
+    loc = result.localization
+    msg.localized = loc is not None
+    if loc is not None:
+        msg.localization_method = "grad_cam"
+        msg.heatmap_frame_id = loc.frame_id
+        msg.hotspot_x, msg.hotspot_y = (int(v) for v in loc.hotspot_xy)
+        msg.hotspot_region = region_msg(loc.region)
+    msg.computation_time_s = float(explanation.computation_ms) / 1000.0
+    top = max(explanation.sensor_importance.items(), key=lambda kv: kv[1], default=("-", 0.0))
+    msg.summary = (f"{HealthState(explanation.explained_state).name} driven mostly by {top[0]} "
+                   f"({top[1]:.0%} of attribution); methods: {', '.join(explanation.methods)}")
+    return msg
+
+
+def message_to_dict(msg) -> dict:
+    """Any generated ROS message -> JSON-ready dict (rosidl_runtime_py is not on PyPI)."""
+    out = {}
+    for name in msg.get_fields_and_field_types():
+        value = getattr(msg, name)
+        if hasattr(value, "get_fields_and_field_types"):
+            out[name] = message_to_dict(value)
+        elif isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
+            items = value.tolist() if hasattr(value, "tolist") else list(value)
+            out[name] = [message_to_dict(v) if hasattr(v, "get_fields_and_field_types") else v
+                         for v in items]
+        elif isinstance(value, bytes):
+            out[name] = int.from_bytes(value, "little") if len(value) == 1 else value.hex()
+        else:
+            out[name] = value
+    return out

@@ -1,0 +1,110 @@
+"""Records a monitor run (alerts, explanations, health, RUL, heatmaps, rig ground truth) and
+writes the demo's output folder. Used by `pm_monitor.demo.run_demo` and the cross-process test.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+
+from pm_monitor.core.evaluation.detection import (
+    AlertRecord,
+    HealthSample,
+    RulSample,
+    TruthSample,
+    format_summary,
+    summarise,
+)
+from pm_monitor.core.evaluation.timeline_plot import plot_timeline
+from pm_monitor.msg import Alert, Explanation, HealthStatus, RigGroundTruth, RulEstimate
+from pm_monitor.nodes import conversions as conv
+from pm_monitor.nodes.monitor_node import ALERT_QOS
+
+
+class RunRecorder(Node):
+    """Keeps everything in memory (a demo run is minutes long) and writes it at the end."""
+
+    def __init__(self, monitor_ns: str = "/pm_monitor", truth_topic: str = "/rig/ground_truth",
+                 on_alert: Callable[[Alert], None] | None = None,
+                 max_heatmaps: int = 40) -> None:
+        super().__init__("pm_monitor_recorder")
+        self.on_alert = on_alert
+        self.max_heatmaps = max_heatmaps
+        self.epoch_ns: int | None = None
+        self.alerts: list[Alert] = []
+        self.explanations: list[Explanation] = []
+        self.health: list[HealthStatus] = []
+        self.rul: list[RulEstimate] = []
+        self.truth: list[RigGroundTruth] = []
+        self.heatmaps: list[Image] = []
+        self.heatmaps_seen = 0
+        self.create_subscription(Alert, f"{monitor_ns}/alert", self._on_alert, ALERT_QOS)
+        self.create_subscription(Explanation, f"{monitor_ns}/explanation",
+                                 self.explanations.append, 50)
+        self.create_subscription(HealthStatus, f"{monitor_ns}/health", self.health.append, 100)
+        self.create_subscription(RulEstimate, f"{monitor_ns}/rul", self.rul.append, 100)
+        self.create_subscription(Image, f"{monitor_ns}/heatmap", self._on_heatmap, 10)
+        self.create_subscription(RigGroundTruth, truth_topic, self._on_truth, 100)
+
+    def _on_alert(self, msg: Alert) -> None:
+        self.alerts.append(msg)
+        if self.on_alert is not None:
+            self.on_alert(msg)
+
+    def _on_heatmap(self, msg: Image) -> None:
+        self.heatmaps_seen += 1
+        if len(self.heatmaps) < self.max_heatmaps:
+            self.heatmaps.append(msg)
+
+    def _on_truth(self, msg: RigGroundTruth) -> None:
+        if self.epoch_ns is None:
+            self.epoch_ns = conv.stamp_to_ns(msg.header.stamp)
+        self.truth.append(msg)
+
+    # --- conversion to the evaluation records --------------------------------------------
+    def _t(self, header) -> float:
+        return (conv.stamp_to_ns(header.stamp) - (self.epoch_ns or 0)) / 1e9
+
+    def records(self) -> tuple[list[TruthSample], list[HealthSample], list[AlertRecord],
+                               list[RulSample]]:
+        truth = [TruthSample(self._t(m.header), m.state, m.severity,
+                             m.rul_s if m.rul_known else None,
+                             (m.hotspot_x, m.hotspot_y) if m.hotspot_known else None)
+                 for m in self.truth]
+        health = [HealthSample(self._t(m.header), m.state, m.anomaly_score,
+                               m.anomaly_threshold, m.anomalous, m.health_index)
+                  for m in self.health]
+        alerts = [AlertRecord(self._t(m.header), m.alert_id, m.event, m.state,
+                              (m.hotspot_x, m.hotspot_y) if m.localized else None,
+                              m.rul_s if m.rul_known else None) for m in self.alerts]
+        rul = [RulSample(self._t(m.header), m.rul_s, m.rul_lower_s, m.rul_upper_s)
+               for m in self.rul if m.valid]
+        return truth, health, alerts, rul
+
+    def write(self, out_dir: Path, title: str = "") -> dict:
+        """Write alerts/explanations (JSON lines), heatmap PNGs, timeline PNG and summary."""
+        import matplotlib.pyplot as plt
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, messages in (("alerts", self.alerts), ("explanations", self.explanations)):
+            with open(out_dir / f"{name}.jsonl", "w") as f:
+                for m in messages:
+                    f.write(json.dumps(conv.message_to_dict(m)) + "\n")
+        heat_dir = out_dir / "heatmaps"
+        heat_dir.mkdir(exist_ok=True)
+        for i, m in enumerate(self.heatmaps):
+            rgb = np.frombuffer(bytes(m.data), np.uint8).reshape(m.height, m.width, 3)
+            plt.imsave(heat_dir / f"heatmap_{i:03d}_t{self._t(m.header):07.1f}s.png", rgb)
+        truth, health, alerts, rul = self.records()
+        summary = summarise(truth, health, alerts, rul)
+        plot_timeline(out_dir / "timeline.png", truth, health, alerts, rul, title)
+        result = {**summary.as_dict(), "heatmaps_received": self.heatmaps_seen,
+                  "explanations": len(self.explanations)}
+        (out_dir / "summary.json").write_text(json.dumps(result, indent=2))
+        (out_dir / "summary.md").write_text(f"# {title or 'pm_monitor run'}\n\n"
+                                            + format_summary(summary) + "\n")
+        return result

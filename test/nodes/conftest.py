@@ -1,0 +1,25 @@
+"""ROS node tests: need rclpy and the built messages (tools/run_tests.sh provides both)."""
+from __future__ import annotations
+
+import pytest
+
+rclpy = pytest.importorskip("rclpy")
+pytest.importorskip("pm_monitor.msg", reason="messages not built: run tools/setup_env.sh")
+
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+
+
+@pytest.fixture
+def ros_context():
+    """A private rclpy context per test (no global init; parallel-safe)."""
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    yield context
+    rclpy.try_shutdown(context=context)
+
+
+@pytest.fixture
+def executor(ros_context):
+    ex = SingleThreadedExecutor(context=ros_context)
+    yield ex
+    ex.shutdown()
