@@ -28,8 +28,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pm_monitor.core.sync.approximate_time import ApproximateTimeMatcher  # noqa: E402
-from pm_monitor.core.sync.window_assembler import (  # noqa: E402
+from pm_monitor.core.sync.approximate_time import ApproximateTimeMatcher
+from pm_monitor.core.sync.window_assembler import (
     ImageSpec,
     StreamSpec,
     WindowAssembler,
@@ -218,7 +218,7 @@ def run_assembler(messages: list[tuple]) -> tuple[float, int, WindowAssembler]:
 
 
 def row(*cells) -> None:
-    widths = (44, 14, 14, 14)
+    widths = (50, 13, 13, 13)
     print("  ".join(str(c).ljust(w) if k == 0 else str(c).rjust(w)
                     for k, (c, w) in enumerate(zip(cells, widths, strict=False))))
 
@@ -246,7 +246,7 @@ def main() -> int:
     naive_n = 20_000
     for name, arrivals in streams.items():
         elapsed, sets = run_naive(arrivals[:naive_n])
-        row(f"naive message_filters.py {name}", naive_n, f"{naive_n / elapsed:,.0f}", len(sets))
+        row(f"naive message_filters.py {name[:3]}", naive_n, f"{naive_n / elapsed:,.0f}", len(sets))
 
     print("\nMean spread against the brute-force optimum (stream (b), first 2,000 frames)")
     row("algorithm", "sets", "mean ms", "vs optimum")

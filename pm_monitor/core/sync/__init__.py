@@ -1,0 +1,41 @@
+"""Time synchronisation of the monitor's inputs (pure core: no rclpy).
+
+* ``approximate_time``: ApproximateTimeMatcher, port of the message_filters ApproximateTime
+  policy (sets of one message per input with approximately equal stamps).
+* ``stream_buffer``: StreamRingBuffer, one continuous stream placed by sample index.
+* ``frame_buffer``: FrameBuffer, recent frames of one image input, nearest-frame lookup.
+* ``window_assembler``: WindowAssembler, turns chunks and frames into AnalysisWindows.
+* ``events``: SyncEvent, what the above report instead of logging.
+"""
+from pm_monitor.core.sync.approximate_time import ApproximateTimeMatcher, MatchedSet, MatcherStats
+from pm_monitor.core.sync.events import SyncEvent, SyncEventKind
+from pm_monitor.core.sync.frame_buffer import FrameAdmission, FrameBuffer
+from pm_monitor.core.sync.stream_buffer import StreamBufferStats, StreamRingBuffer
+from pm_monitor.core.sync.window import AnalysisWindow, FrameSample, StreamWindow
+from pm_monitor.core.sync.window_assembler import (
+    AssemblerStats,
+    ImageSpec,
+    StreamSpec,
+    WindowAssembler,
+    WindowAssemblerConfig,
+)
+
+__all__ = [
+    "AnalysisWindow",
+    "ApproximateTimeMatcher",
+    "AssemblerStats",
+    "FrameAdmission",
+    "FrameBuffer",
+    "FrameSample",
+    "ImageSpec",
+    "MatchedSet",
+    "MatcherStats",
+    "StreamBufferStats",
+    "StreamRingBuffer",
+    "StreamSpec",
+    "StreamWindow",
+    "SyncEvent",
+    "SyncEventKind",
+    "WindowAssembler",
+    "WindowAssemblerConfig",
+]

@@ -30,8 +30,9 @@ data (TIME_FORWARD). Warnings go to the ``on_event`` callback, or are queued for
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 
@@ -245,6 +246,11 @@ class WindowAssembler:
     @property
     def next_window_end_ns(self) -> int | None:
         return self._next_t
+
+    @property
+    def stream_buffers(self) -> Mapping[str, StreamRingBuffer]:
+        """The per-stream buffers, read-only (for their counters in diagnostics)."""
+        return MappingProxyType(self._streams)
 
     # ------------------------------------------------------------------ timeline
 
