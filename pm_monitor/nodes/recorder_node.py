@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
@@ -49,6 +50,13 @@ class RunRecorder(Node):
         self.create_subscription(RulEstimate, f"{monitor_ns}/rul", self.rul.append, 100)
         self.create_subscription(Image, f"{monitor_ns}/heatmap", self._on_heatmap, 10)
         self.create_subscription(RigGroundTruth, truth_topic, self._on_truth, 100)
+        self.diagnostics: dict[str, dict[str, str]] = {}  # latest values per status name
+        self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
+
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        for status in msg.status:
+            self.diagnostics[status.name] = {
+                "message": status.message, **{kv.key: kv.value for kv in status.values}}
 
     def _on_alert(self, msg: Alert) -> None:
         self.alerts.append(msg)
@@ -103,7 +111,8 @@ class RunRecorder(Node):
         summary = summarise(truth, health, alerts, rul)
         plot_timeline(out_dir / "timeline.png", truth, health, alerts, rul, title)
         result = {**summary.as_dict(), "heatmaps_received": self.heatmaps_seen,
-                  "explanations": len(self.explanations)}
+                  "explanations": len(self.explanations),
+                  "monitor_diagnostics": self.diagnostics}
         (out_dir / "summary.json").write_text(json.dumps(result, indent=2))
         (out_dir / "summary.md").write_text(f"# {title or 'pm_monitor run'}\n\n"
                                             + format_summary(summary) + "\n")

@@ -111,8 +111,8 @@ def summarise(records: list[RunRecord], state_names: tuple[str, ...]) -> dict:
         },
         "anomaly": {
             "auroc": metrics.auroc(scores, faulty_truth),
-            "flag_rate_on_normal_windows": float(anomalous[~faulty_truth].mean()),
-            "flag_rate_on_not_normal_windows": float(anomalous[faulty_truth].mean()),
+            "flag_rate_on_normal_windows": _mean(anomalous[~faulty_truth]),
+            "flag_rate_on_not_normal_windows": _mean(anomalous[faulty_truth]),
         },
     }
     healthy_runs = [r for r in records if not r.faulty_run]
@@ -140,6 +140,10 @@ def summarise(records: list[RunRecord], state_names: tuple[str, ...]) -> dict:
         "explain_p95": float(np.quantile(explain_ms, 0.95)),
     }
     return out
+
+
+def _mean(values: np.ndarray) -> float | None:
+    return float(values.mean()) if values.size else None
 
 
 def _detection_delays(records: list[RunRecord]) -> dict:

@@ -64,7 +64,7 @@ def fit(
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
-            total += float(loss) * batch[0].shape[0]
+            total += loss.item() * batch[0].shape[0]
         schedule.step()
         val_loss = evaluate_loss(model, val, loss_fn, config.batch_size * 4)
         history.train_loss.append(total / n)
@@ -92,5 +92,5 @@ def evaluate_loss(
     with torch.no_grad():
         for first in range(0, n, batch_size):
             batch = tuple(t[first : first + batch_size] for t in data)
-            total += float(loss_fn(model, batch)) * batch[0].shape[0]
+            total += loss_fn(model, batch).item() * batch[0].shape[0]
     return total / max(n, 1)

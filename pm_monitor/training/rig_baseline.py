@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pm_monitor.core.features import FeatureConfig, FeatureExtractor
+from pm_monitor.core.features import FeatureExtractor
 from pm_monitor.core.models.bundle import save_bundle
+from pm_monitor.core.rig import RigConfig
 from pm_monitor.training import plots
 from pm_monitor.training.evaluate import CascadeRecorder, RunRecord, summarise
 from pm_monitor.training.loop import FitConfig
-from pm_monitor.training.rig_dataset import generate_run, housing_test
+from pm_monitor.training.rig_dataset import feature_config_for, generate_run, housing_test
 from pm_monitor.training.run_plan import plan_runs
 from pm_monitor.training.train_bundle import TrainingConfig, train_bundle
 
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"[{time.perf_counter() - start:6.1f} s] {message}", flush=True)
 
     config = QUICK if args.quick else FULL
-    feature_config = FeatureConfig()
+    feature_config = feature_config_for(RigConfig())
     extractor = FeatureExtractor(feature_config)
     runs = {}
     for split in ("train", "val"):

@@ -10,16 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pm_monitor.core.features import FeatureExtractor
+from pm_monitor.core.features import FeatureConfig, FeatureExtractor
 from pm_monitor.core.models.bundle import LOCATION_NAMES
 from pm_monitor.core.models.thermal_resnet import normalise_thermal_frame
-from pm_monitor.core.rig import RigConfig, RigSimulator
+from pm_monitor.core.rig import BEARING_LOCATIONS, RigConfig, RigLayout, RigSimulator, RigTruth
 from pm_monitor.core.sync.window import AnalysisWindow, FrameSample, StreamWindow
 from pm_monitor.core.types import ACCEL, FAULT_TYPES, MIC, NS_PER_S, THERMAL, HealthState
 from pm_monitor.training.run_plan import RunSpec
 
-ACCEL_RATE_HZ = 25_600.0
-MIC_RATE_HZ = 16_000.0
 THERMAL_FRAME_ID = "thermal_optical"
 
 
@@ -43,7 +41,33 @@ class RunData:
         return int(self.t_end_s.size)
 
 
-WindowCallback = Callable[[AnalysisWindow, object], None]
+WindowCallback = Callable[[AnalysisWindow, RigTruth], None]
+
+
+def feature_config_for(rig: RigConfig) -> FeatureConfig:
+    """Features tuned to the rig only through its nominal data sheet: shaft speed, bearing
+    geometry and the housing's structural resonance (the band the impacts excite)."""
+    return FeatureConfig(
+        shaft_hz=rig.shaft_hz,
+        bearing=rig.bearing,
+        resonance_band_hz=(rig.resonance_hz - 1000.0, rig.resonance_hz + 1000.0),
+    )
+
+
+def housing_test(
+    config: RigConfig | None = None, layout: RigLayout | None = None
+) -> Callable[[str, tuple[int, int]], bool]:
+    """is_inside(location, (x, y)): does a thermal pixel lie in that bearing housing's box?"""
+    config, layout = config or RigConfig(), layout or RigLayout()
+    boxes = {
+        location: layout.housing(location).to_pixels(config.thermal_width, config.thermal_height)
+        for location in BEARING_LOCATIONS
+    }
+
+    def is_inside(location: str, xy: tuple[int, int]) -> bool:
+        return boxes[location].contains(*xy)
+
+    return is_inside
 
 
 def rig_window(
@@ -52,9 +76,10 @@ def rig_window(
     """The AnalysisWindow the synchroniser would hand over for the window ending at t_end_s."""
     t_end_ns = round(t_end_s * NS_PER_S)
     streams = {}
+    config = simulator.config
     for name, rate, read, channels in (
-        (ACCEL, ACCEL_RATE_HZ, simulator.accel, ("x", "y", "z")),
-        (MIC, MIC_RATE_HZ, simulator.mic, ("mic",)),
+        (ACCEL, config.accel_rate, simulator.accel, config.accel_channels),
+        (MIC, config.mic_rate, simulator.mic, ("mic",)),
     ):
         n = round(window_s * rate)
         start = round(t_end_s * rate) - n
@@ -109,13 +134,13 @@ def generate_run(
             data.rul_s[i] = float(truth.rul_s)
         # The fault type is only asked for once the fault matters (state above NORMAL); the
         # cascade reports "none" for NORMAL windows too.
-        faulty = state != HealthState.NORMAL and truth.fault_type not in (None, "none")
+        faulty = state != HealthState.NORMAL and truth.fault_location is not None
         data.fault_type[i] = FAULT_TYPES.index(truth.fault_type) if faulty else 0
         if i % frame_every == 0:
             image = window.frames[THERMAL].image
             frames.append(normalise_thermal_frame(image, thermal_scale_k).astype(np.float16))
             location = truth.fault_location if faulty else "healthy"
-            data.location[i // frame_every] = LOCATION_NAMES.index(location or "healthy")
+            data.location[i // frame_every] = LOCATION_NAMES.index(location)
         if on_window is not None:
             on_window(window, truth)
     data.frames = np.stack(frames)

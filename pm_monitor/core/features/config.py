@@ -20,9 +20,9 @@ class FeatureConfig:
     min_coverage: a stream window covering less than this fraction (gaps) gives no features.
     """
 
-    shaft_hz: float = 30.0
+    shaft_hz: float = 29.95  # the simulated rig (CWRU-like motor at 1797 rpm)
     bearing: BearingGeometry = field(default_factory=BearingGeometry)
-    resonance_band_hz: tuple[float, float] = (2000.0, 6000.0)
+    resonance_band_hz: tuple[float, float] = (2000.0, 4000.0)  # rig housing mode at 3 kHz
     envelope_max_hz: float = 1000.0
     envelope_harmonics: int = 1  # higher harmonics of BPFO overlap those of BPFI (3x107 ~ 2x162)
     envelope_tolerance: float = 0.02

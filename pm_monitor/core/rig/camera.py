@@ -158,7 +158,8 @@ def _render_static(layout: RigLayout, width: int, height: int) -> np.ndarray:
     paint(masks["background"] * on_floor, _COLOURS["floor"], 1.0)
     paint(masks["base"], _COLOURS["base"], 1.0)
     motor_box = layout.motor.to_pixels(width, height)
-    fins = 1.0 - 0.12 * (np.floor((y - motor_box.y0) / 5.0) % 2)  # axial cooling fins
+    fin_pitch_px = layout.motor_fin_pitch * height
+    fins = 1.0 - 0.12 * (np.floor((y - motor_box.y0) / (0.5 * fin_pitch_px)) % 2)  # fin shadows
     paint(masks["motor"], _COLOURS["motor"], _cylinder_shade(y, motor_box) * fins)
     paint(masks["terminal_box"], _COLOURS["terminal_box"], 1.0)
     for part in ("shaft", "shaft_stub"):

@@ -36,7 +36,7 @@ class RigConfig:
     accel_channels: tuple[str, ...] = ("x", "y", "z")
     # How strongly bearing impacts reach each axis: impacts are radial, axial sees little.
     accel_axis_gains: tuple[float, ...] = (1.0, 0.8, 0.35)
-    accel_noise_rms: float = 0.15  # m/s^2, sensor + machine background per axis
+    accel_noise_rms: float = 0.5  # m/s^2, broadband sensor + machine background per axis
     accel_noise_growth: float = 2.0  # broadband level x (1 + growth * DE-equivalent severity)
     accel_imbalance: float = 0.5  # m/s^2 peak at 1x shaft speed (residual imbalance)
     accel_misalignment: float = 0.15  # m/s^2 peak at 2x shaft speed (coupling misalignment)

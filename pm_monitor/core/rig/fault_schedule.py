@@ -111,7 +111,8 @@ class ScheduledFault:
         u = np.clip((np.asarray(t_s, dtype=np.float64) - self.onset_s) / self.duration_s,
                     0.0, 1.0)
         if self.growth >= LINEAR_GROWTH_BELOW:
-            u = np.expm1(self.growth * u) / math.expm1(self.growth)
+            # min(): numpy's and math's expm1 may differ in the last bit at u = 1
+            u = np.minimum(np.expm1(self.growth * u) / math.expm1(self.growth), 1.0)
         return float(u) if np.ndim(u) == 0 else u
 
 

@@ -75,6 +75,7 @@ class RigLayout:
     de_pedestal: NormBox = field(default_factory=lambda: NormBox(0.43, 0.66, 0.59, 0.78))
     nde_pedestal: NormBox = field(default_factory=lambda: NormBox(0.66, 0.66, 0.82, 0.78))
     shaft_stub: NormBox = field(default_factory=lambda: NormBox(0.80, 0.495, 0.93, 0.585))
+    motor_fin_pitch: float = 0.042  # spacing of the axial cooling fins, fraction of height
 
     def housing(self, location: str) -> NormBox:
         """Box of the bearing housing at `location` (de_bearing | nde_bearing)."""

@@ -109,7 +109,7 @@ class ThermalRenderer:
         self.model = HousingThermalModel(config, schedule)
         width, height = config.thermal_width, config.thermal_height
         masks = part_masks(layout, width, height, blur_px=OPTICS_BLUR_PX)
-        self._static = self._static_scene(masks, config)
+        self._static = self._static_scene(masks, config, layout)
         self._housing_masks = {loc: masks[f"{_short(loc)}_housing"] for loc in BEARING_LOCATIONS}
         self._pedestal_masks = {loc: masks[f"{_short(loc)}_pedestal"]
                                 for loc in BEARING_LOCATIONS}
@@ -126,15 +126,19 @@ class ThermalRenderer:
         self._drift_phase = float(rng.uniform(0.0, 2.0 * np.pi))
 
     @staticmethod
-    def _static_scene(masks: dict[str, np.ndarray], config: RigConfig) -> np.ndarray:
+    def _static_scene(masks: dict[str, np.ndarray], config: RigConfig,
+                      layout: RigLayout) -> np.ndarray:
         """Temperature contribution of the parts that do not change (deg C x coverage)."""
-        height, width = masks["background"].shape
+        height = masks["background"].shape[0]
+        rows = np.arange(height, dtype=np.float32)[:, None]
         # Warm air collects under the ceiling: background 0.5 K warmer at the top.
-        rows = np.linspace(0.5, -0.5, height, dtype=np.float32)[:, None]
-        fins = MOTOR_FIN_RIPPLE_K * np.cos(np.arange(width, dtype=np.float32) * (2 * np.pi / 4))
-        scene = masks["background"] * (config.ambient_c + rows)
+        air = config.ambient_c + 0.5 - rows / (height - 1)
+        # Axial fins run along the motor: horizontal stripes, tips cooler than roots.
+        fin_phase = 2.0 * np.pi * (rows / height - layout.motor.y0) / layout.motor_fin_pitch
+        fins = MOTOR_FIN_RIPPLE_K * np.cos(fin_phase)
+        scene = masks["background"] * air
         scene += masks["base"] * (config.ambient_c + BASE_ABOVE_AMBIENT_K)
-        scene += masks["motor"] * (config.motor_c + fins[None, :])
+        scene += masks["motor"] * (config.motor_c + fins)
         scene += masks["terminal_box"] * (config.motor_c - TERMINAL_BOX_BELOW_MOTOR_K)
         return scene.astype(np.float32)
 
