@@ -44,7 +44,9 @@ class RigConfig:
     accel_nde_transmission: float = 0.3  # NDE impacts reach the DE sensor through the frame
     resonance_hz: float = 3000.0  # structural resonance of the housing the impacts excite
     resonance_damping: float = 0.05  # damping ratio ζ of that resonance
-    slip_jitter: float = 0.01  # rms timing scatter of an impact, fraction of its period
+    # rms timing scatter of each impact, fraction of the impact period (the scatter of the
+    # interval between two impacts is sqrt(2) times this: ~1.4 %)
+    slip_jitter: float = 0.01
 
     # --- acoustic: one microphone ~1 m from the machine ----------------------------------
     mic_rate: float = 16000.0  # Hz

@@ -38,6 +38,9 @@ BALL_MODULATION_DEPTH = 0.6
 AMPLITUDE_SCATTER = 0.1  # rms relative impact-to-impact scatter (surface roughness, slip)
 _JITTER_CLIP = 4.0  # jitter is clipped so an impact is never further than 4σ from its slot
 RING_DECAY_TO = 1e-3  # a ring is cut where its envelope has decayed to this fraction
+# Sub-streams of a train's key: which random quantity a hash is for.
+_JITTER_STREAM = 2
+_SCATTER_STREAM = 3
 
 
 @dataclass(frozen=True)
@@ -68,19 +71,20 @@ class ImpactTrain:
         t0_s = max(t0_s, self.fault.onset_s)  # no impacts before the defect exists
         if t1_s <= t0_s or self.rate_hz <= 0.0:
             return np.empty(0), np.empty(0)
-        phase = hashed_uniform(self.key, np.array([0]))[0]
+        phase = hashed_uniform(self.key, np.array([0]))[0]  # where in its slot impact 0 sits
         spread = _JITTER_CLIP * self.slip_jitter
         k_first = max(0, math.floor(t0_s * self.rate_hz - phase - spread))
         k_last = math.ceil(t1_s * self.rate_hz - phase + spread)
         k = np.arange(k_first, k_last + 1, dtype=np.int64)
-        jitter = np.clip(hashed_normal(stream_key(self.key, 2), k), -_JITTER_CLIP, _JITTER_CLIP)
+        jitter = hashed_normal(stream_key(self.key, _JITTER_STREAM), k)
+        jitter = np.clip(jitter, -_JITTER_CLIP, _JITTER_CLIP)
         times = (k + phase + self.slip_jitter * jitter) / self.rate_hz
         inside = (times >= t0_s) & (times < t1_s)
         k, times = k[inside], times[inside]
 
         strengths = np.asarray(self.fault.severity(times), dtype=np.float64)
         strengths = strengths * (1.0 + AMPLITUDE_SCATTER *
-                                 hashed_normal(stream_key(self.key, 3), k))
+                                 hashed_normal(stream_key(self.key, _SCATTER_STREAM), k))
         if self.modulation_depth > 0.0:
             load_zone = 0.5 * (1.0 + np.cos(2.0 * np.pi * self.modulation_hz * times))
             strengths *= 1.0 - self.modulation_depth + self.modulation_depth * load_zone
