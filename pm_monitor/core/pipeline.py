@@ -186,7 +186,7 @@ class MonitorPipeline:
             inference = self.stats.inference
             inference.windows += 1
             inference.stage2_runs += int(result.stage2_ran)
-            total_ms = float(sum(result.timings_ms.values()))
+            total_ms = float(result.timings_ms.get("total", sum(result.timings_ms.values())))
             if math.isfinite(total_ms):
                 inference.latency_ms_sum += total_ms
                 inference.latency_ms_max = max(inference.latency_ms_max, total_ms)

@@ -112,7 +112,7 @@ def health_msg(result, asset_id: str, frame_id: str,
     msg.modalities_used = list(result.modalities_used)
     msg.modalities_missing = list(result.modalities_missing)
     msg.active_alert_id = active_alert_id or ""
-    msg.inference_ms = float(sum(result.timings_ms.values()))
+    msg.inference_ms = float(result.timings_ms.get("total", sum(result.timings_ms.values())))
     return msg
 
 
