@@ -70,14 +70,19 @@ def monitor_spec(namespace: str = "", params_file: str | None = None,
 
 
 def simulated_rig_plan(fault_schedule: str = "", speed_factor: float = 1.0,
-                  duration_s: float = 0.0, seed: int = 0,
-                  monitor_parameters: dict[str, object] | None = None) -> list[NodeSpec]:
-    """Simulated rig (sensors under /rig) + the monitor listening to it."""
+                      duration_s: float = 0.0, seed: int = 0,
+                      monitor_parameters: dict[str, object] | None = None,
+                      wait_for_subscribers: bool = False) -> list[NodeSpec]:
+    """Simulated rig (sensors under /rig) + the monitor listening to it.
+
+    wait_for_subscribers holds the rig's clock until the monitor is connected (the demo and
+    tests use it so that no data is lost to discovery)."""
     share = share_dir()
     schedule = fault_schedule or str(share / "config" / "fault_schedules" / "demo_outer_race.yaml")
     rig = NodeSpec("rig_node", "rig", "", (str(share / "config" / "rig.yaml"),),
                    {"fault_schedule": schedule, "speed_factor": float(speed_factor),
-                    "duration_s": float(duration_s), "seed": int(seed)},
+                    "duration_s": float(duration_s), "seed": int(seed),
+                    "wait_for_subscribers": bool(wait_for_subscribers)},
                    tuple((name, f"/rig/{name}") for name in MONITOR_INPUTS))
     monitor = monitor_spec(input_remaps={name: f"/rig/{name}" for name in MONITOR_INPUTS},
                            parameters=monitor_parameters)

@@ -107,7 +107,7 @@ class Cascade:
         self.rul_estimator.reset()
 
     def process(self, window: AnalysisWindow) -> CascadeResult:
-        timings: dict[str, float] = {}
+        timings = dict.fromkeys(("features", "stage1", "anomaly", "stage2", "rul", "total"), 0.0)
         start = tick = time.perf_counter()
         values, present = self.extractor.extract(window)
         standardised = self.bundle.scaler.standardise(values, present)
@@ -228,22 +228,18 @@ class Cascade:
     def _localize(self, window: AnalysisWindow) -> Localization:
         frame = window.frames[THERMAL]
         image = normalise_thermal_frame(frame.image, self.bundle.thermal_scale_k)
-        model = self.bundle.thermal
-        with torch.no_grad():
-            probabilities = torch.softmax(model(torch.from_numpy(image)[None, None]).logits[0], -1)
         names = self.bundle.location_names
-        predicted = int(probabilities.argmax())
         # The heatmap always shows the most likely bearing, also when the frame looks healthy
         # (an early fault is often not hot yet): "where would it be" is still useful.
         bearings = [i for i, name in enumerate(names) if name != "healthy"]
-        target = max(bearings, key=lambda i: float(probabilities[i]))
         cam = grad_cam(
-            model,
-            model.last_conv_block,
+            self.bundle.thermal,
+            self.bundle.thermal.gradcam_layer,
             torch.from_numpy(image)[None, None],
-            target,
-            self.config.region_fraction,
+            region_fraction=self.config.region_fraction,
+            candidates=bearings,
         )
+        predicted = int(np.argmax(cam.probabilities))
         return Localization(
             modality=THERMAL,
             frame_id=frame.frame_id,
@@ -251,7 +247,7 @@ class Cascade:
             hotspot_xy=cam.hotspot_xy,
             region=cam.region,
             location=names[predicted],
-            confidence=float(probabilities[predicted]),
+            confidence=float(cam.probabilities[predicted]),
         )
 
     def _modalities(

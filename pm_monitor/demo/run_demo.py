@@ -74,7 +74,8 @@ def run(duration_s: float, speed: float, schedule: str, seed: int, out_dir: Path
     out_dir.mkdir(parents=True, exist_ok=True)
     log_dir = out_dir / "logs"
     log_dir.mkdir(exist_ok=True)
-    rig_spec, monitor_spec = simulated_rig_plan(schedule, speed, duration_s, seed)
+    rig_spec, monitor_spec = simulated_rig_plan(schedule, speed, duration_s, seed,
+                                                wait_for_subscribers=True)
     rclpy.init()
     recorder = RunRecorder(on_alert=print_alert)
     processes: dict[str, subprocess.Popen] = {}

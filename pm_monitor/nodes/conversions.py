@@ -26,6 +26,12 @@ def seconds_to_duration(seconds: float) -> Duration:
     return Duration(sec=sec, nanosec=nanosec)
 
 
+def localized(result) -> bool:
+    """Stage 2 ran *and* found a faulty component (its "healthy" class localises nothing)."""
+    loc = result.localization
+    return loc is not None and loc.location != "healthy"
+
+
 def make_header(t_ns: int, frame_id: str) -> Header:
     return Header(stamp=ns_to_stamp(t_ns), frame_id=frame_id)
 
@@ -135,8 +141,8 @@ def alert_msg(result, decision, asset_id: str, frame_id: str, model_version: str
     msg.fault_type = result.fault_type
     msg.fault_type_confidence = float(result.fault_type_probabilities.get(result.fault_type, 0.0))
     loc = result.localization
-    msg.localized = loc is not None
-    if loc is not None:
+    msg.localized = localized(result)
+    if msg.localized:
         msg.localization_modality = loc.modality
         msg.localization_frame_id = loc.frame_id
         msg.location = loc.location
@@ -173,8 +179,8 @@ def explanation_msg(explanation, result, alert_id: str, asset_id: str, frame_id:
     msg.modality_weights = [float(v) for v in explanation.modality_weights.values()]
     msg.modality_weights_method = "integrated_gradients_share_per_modality"
     loc = result.localization
-    msg.localized = loc is not None
-    if loc is not None:
+    msg.localized = localized(result)
+    if msg.localized:
         msg.localization_method = "grad_cam"
         msg.heatmap_frame_id = loc.frame_id
         msg.hotspot_x, msg.hotspot_y = (int(v) for v in loc.hotspot_xy)

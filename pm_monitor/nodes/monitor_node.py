@@ -170,7 +170,7 @@ class MonitorNode(Node):
 
     def _publish_heatmap(self, out: WindowOutput) -> None:
         loc = out.result.localization
-        if loc is None or self.heatmap_pub.get_subscription_count() == 0:
+        if not conv.localized(out.result) or self.heatmap_pub.get_subscription_count() == 0:
             return
         frame = out.window.frames[loc.modality]
         rgb = overlay(frame.image, loc.heatmap, self.heatmap_alpha, loc.hotspot_xy, loc.region)

@@ -70,7 +70,7 @@ class RunRecorder(Node):
 
     def _on_truth(self, msg: RigGroundTruth) -> None:
         if self.epoch_ns is None:
-            self.epoch_ns = conv.stamp_to_ns(msg.header.stamp)
+            self.epoch_ns = conv.stamp_to_ns(msg.header.stamp) - round(msg.sim_time_s * 1e9)
         self.truth.append(msg)
 
     # --- conversion to the evaluation records --------------------------------------------

@@ -41,6 +41,8 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "asset_id": ("rig_1", "Asset id in the ground truth."),
     "publish_clock": (True, "Publish the simulated time on /clock."),
     "stamp_epoch_s": (0.0, "Stamp of simulated t=0 (s); 0 = wall clock at start."),
+    "wait_for_subscribers": (False, "Hold the simulated clock at 0 until every sensor topic "
+                                    "has a subscriber (no data lost to discovery)."),
 }
 
 
@@ -73,12 +75,18 @@ class RigNode(Node):
             raise ValueError(f"speed_factor must be > 0, got {self.speed}")
         self.duration_s = float(p["duration_s"])
         self.finished = False
-        self._wall_start = time.monotonic()
+        self._wall_start: float | None = None
+        self._sensor_pubs = (self.accel_pub, self.mic_pub, self.thermal_pub, self.camera_pub)
         self.create_timer(0.01, self._tick)
         self.get_logger().info(
             f"rig running at {self.speed}x, schedule: {schedule.description or 'healthy'}")
 
     def _tick(self) -> None:
+        if self._wall_start is None:
+            if self.params["wait_for_subscribers"] and not all(
+                    pub.get_subscription_count() > 0 for pub in self._sensor_pubs):
+                return
+            self._wall_start = time.monotonic()
         t_sim = (time.monotonic() - self._wall_start) * self.speed
         if self.duration_s > 0:
             t_sim = min(t_sim, self.duration_s)
@@ -115,6 +123,7 @@ class RigNode(Node):
         msg = RigGroundTruth()
         msg.header = conv.make_header(stamp_ns, "rig")
         msg.asset_id = self.params["asset_id"]
+        msg.sim_time_s = float(truth.t_s)
         msg.state = int(truth.state)
         msg.fault_type = truth.fault_type
         msg.fault_location = truth.fault_location or ""

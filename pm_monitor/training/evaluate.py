@@ -16,6 +16,8 @@ from pm_monitor.core.models.bundle import ModelBundle
 from pm_monitor.core.sync.window import AnalysisWindow
 from pm_monitor.core.types import NS_PER_S, HealthState
 from pm_monitor.training import metrics
+from pm_monitor.training.sequences import build_sequences
+from pm_monitor.training.train_stage1 import predict_stage1
 
 EXPLAIN_EVERY = 40  # explain() is slower; time it on a sample of windows
 
@@ -25,12 +27,13 @@ class RunRecord:
     """What the cascade said about each window of one held-out run, next to the truth."""
 
     name: str
-    faulty_run: bool
+    fault_location: str | None  # None for a healthy run
     t_s: list[float] = field(default_factory=list)
     truth_state: list[int] = field(default_factory=list)
     truth_fault: list[str] = field(default_factory=list)
     truth_location: list[str] = field(default_factory=list)
     truth_rul: list[float] = field(default_factory=list)
+    truth_severity: list[float] = field(default_factory=list)
     state: list[int] = field(default_factory=list)
     p_not_normal: list[float] = field(default_factory=list)
     fault: list[str] = field(default_factory=list)
@@ -42,6 +45,8 @@ class RunRecord:
     rul: list[tuple[float, float, float] | None] = field(default_factory=list)
     process_ms: list[float] = field(default_factory=list)
     explain_ms: list[float] = field(default_factory=list)
+    # (thermal frame, Localization) of the last truly-WARNING window with Stage 2, for a figure
+    example: tuple[np.ndarray, object] | None = None
 
 
 HousingTest = Callable[[str, tuple[int, int]], bool]
@@ -56,6 +61,7 @@ class CascadeRecorder:
         self.in_housing = in_housing
 
     def __call__(self, window: AnalysisWindow, truth) -> None:
+        self._last_frame = window.frames["thermal"].image if "thermal" in window.frames else None
         start = time.perf_counter()
         result = self.cascade.process(window)
         self.record.process_ms.append((time.perf_counter() - start) * 1e3)
@@ -74,6 +80,7 @@ class CascadeRecorder:
         r.truth_fault.append(truth.fault_type if faulty else "none")
         r.truth_location.append(truth.fault_location if faulty else "healthy")
         r.truth_rul.append(float("nan") if truth.rul_s is None else float(truth.rul_s))
+        r.truth_severity.append(float(truth.severity))
         r.state.append(int(result.state))
         r.p_not_normal.append(float(1.0 - result.state_probabilities[0]))
         r.fault.append(result.fault_type)
@@ -87,6 +94,8 @@ class CascadeRecorder:
         )
         r.rul.append((result.rul.rul_s, result.rul.lower_s, result.rul.upper_s)
                      if result.rul else None)
+        if loc is not None and truth_state == HealthState.WARNING:
+            r.example = (self._last_frame, loc)
 
 
 def summarise(records: list[RunRecord], state_names: tuple[str, ...]) -> dict:
@@ -96,6 +105,7 @@ def summarise(records: list[RunRecord], state_names: tuple[str, ...]) -> dict:
     p_not_normal = np.concatenate([r.p_not_normal for r in records])
     scores = np.concatenate([r.score for r in records])
     anomalous = np.concatenate([r.anomalous for r in records])
+    severity = np.concatenate([r.truth_severity for r in records])
     confusion = metrics.confusion_matrix(truth, predicted, len(state_names))
     faulty_truth = truth != HealthState.NORMAL
     out: dict = {
@@ -111,11 +121,16 @@ def summarise(records: list[RunRecord], state_names: tuple[str, ...]) -> dict:
         },
         "anomaly": {
             "auroc": metrics.auroc(scores, faulty_truth),
-            "flag_rate_on_normal_windows": _mean(anomalous[~faulty_truth]),
+            # NORMAL splits into truly undamaged windows and an incipient fault (0 < severity <
+            # PRE_WARNING): flags there are early detections, not false alarms.
+            "flag_rate_on_undamaged_windows": _mean(anomalous[severity == 0.0]),
+            "flag_rate_on_incipient_fault_windows": _mean(
+                anomalous[(severity > 0.0) & ~faulty_truth]
+            ),
             "flag_rate_on_not_normal_windows": _mean(anomalous[faulty_truth]),
         },
     }
-    healthy_runs = [r for r in records if not r.faulty_run]
+    healthy_runs = [r for r in records if r.fault_location is None]
     if healthy_runs:
         false_alarms = np.concatenate([np.asarray(r.state) != 0 for r in healthy_runs])
         out["healthy_runs"] = {
@@ -148,11 +163,12 @@ def _mean(values: np.ndarray) -> float | None:
 
 def _detection_delays(records: list[RunRecord]) -> dict:
     """Seconds from the first truly PRE_WARNING window to the first non-NORMAL Stage 1 output
-    and to the first anomalous score, per fault run (None: never detected)."""
+    and to the first anomalous score, per fault run (None: never detected; negative: detected
+    while the fault was still incipient)."""
     delays = {}
     for r in records:
         truth = np.asarray(r.truth_state)
-        if not r.faulty_run or not (truth > 0).any():
+        if r.fault_location is None or not (truth > 0).any():
             continue
         t = np.asarray(r.t_s)
         onset = t[np.argmax(truth > 0)]
@@ -208,5 +224,35 @@ def _rul_metrics(records: list[RunRecord]) -> dict:
             "mae_s": float(np.mean(errors)) if errors else None,
             "median_abs_error_s": float(np.median(errors)) if errors else None,
             "coverage_80": float(np.mean(covered)) if covered else None,
+        }
+    return out
+
+
+def modality_dropout_metrics(
+    bundle: ModelBundle, runs: list, sensor_slices: dict[str, slice], modality_of: dict[str, str]
+) -> dict:
+    """Stage 1 on the held-out runs with one modality missing for the whole run.
+
+    A missing sensor's features are imputed with the training mean, i.e. standardised to 0,
+    exactly what the cascade does live; so zeroing them here reproduces the live behaviour.
+    """
+    z = [bundle.scaler.standardise(r.features, r.present) for r in runs]
+    truth = np.concatenate([r.state for r in runs])
+    out = {}
+    for missing in (None, "accel", "mic", "thermal"):
+        columns = [sensor_slices[s] for s, m in modality_of.items() if m == missing]
+        sequences = []
+        for run_z in z:
+            dropped = run_z.copy()
+            for where in columns:
+                dropped[:, where] = 0.0
+            sequences.append(build_sequences(dropped, [len(dropped)], bundle.sequence_length))
+        probabilities, _ = predict_stage1(bundle.stage1, np.concatenate(sequences))
+        confusion = metrics.confusion_matrix(
+            truth, probabilities.argmax(axis=1), len(bundle.state_names)
+        )
+        out[f"without_{missing}" if missing else "all_modalities"] = {
+            "accuracy": metrics.accuracy(confusion),
+            "macro_f1": metrics.macro_f1(confusion),
         }
     return out

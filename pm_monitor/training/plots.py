@@ -73,9 +73,35 @@ def plot_timeline(
     axes[2].plot(t_s, true_rul, label="true RUL", linewidth=2, alpha=0.6)
     axes[2].plot(t_s, estimate, label="estimate", linewidth=1)
     axes[2].fill_between(t_s, lower, upper, alpha=0.25, label="80 % interval")
+    finite = true_rul[np.isfinite(true_rul)]
+    if finite.size:  # early estimates from a barely started trend can be far off: clip the view
+        axes[2].set_ylim(0.0, 1.5 * float(finite.max()) + 1.0)
     axes[2].set_ylabel("RUL [s]")
     axes[2].set_xlabel("time [s]")
     axes[2].legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_localisation_examples(
+    examples: list[tuple[str, np.ndarray, np.ndarray, tuple[int, int], tuple[int, int, int, int]]],
+    path: Path,
+) -> None:
+    """Per example (title, thermal frame, Grad-CAM heatmap, hotspot, region): the frame, and the
+    heatmap over it with the hotspot (+) and the reported region (box)."""
+    fig, axes = plt.subplots(len(examples), 2, figsize=(8, 3.2 * len(examples)), squeeze=False)
+    for row, (title, frame, heatmap, hotspot, region) in zip(axes, examples, strict=True):
+        row[0].imshow(frame, cmap="inferno")
+        row[0].set_title(f"{title}: thermal frame (deg C)", fontsize=9)
+        row[1].imshow(frame, cmap="gray")
+        row[1].imshow(heatmap, cmap="jet", alpha=0.5, vmin=0.0, vmax=1.0)
+        row[1].plot(*hotspot, "w+", markersize=12, markeredgewidth=2)
+        x, y, w, h = region
+        row[1].add_patch(plt.Rectangle((x - 0.5, y - 0.5), w, h, fill=False, color="white"))
+        row[1].set_title("Grad-CAM (attended last block), hotspot, region", fontsize=9)
+        for ax in row:
+            ax.set_axis_off()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
     plt.close(fig)

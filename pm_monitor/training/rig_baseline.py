@@ -21,7 +21,12 @@ from pm_monitor.core.features import FeatureExtractor
 from pm_monitor.core.models.bundle import save_bundle
 from pm_monitor.core.rig import RigConfig
 from pm_monitor.training import plots
-from pm_monitor.training.evaluate import CascadeRecorder, RunRecord, summarise
+from pm_monitor.training.evaluate import (
+    CascadeRecorder,
+    RunRecord,
+    modality_dropout_metrics,
+    summarise,
+)
 from pm_monitor.training.loop import FitConfig
 from pm_monitor.training.rig_dataset import feature_config_for, generate_run, housing_test
 from pm_monitor.training.run_plan import plan_runs
@@ -29,8 +34,8 @@ from pm_monitor.training.train_bundle import TrainingConfig, train_bundle
 
 FULL = TrainingConfig(
     stage1=FitConfig(epochs=30, patience=6, max_seconds=150.0),
-    autoencoder=FitConfig(epochs=60, patience=8, batch_size=128, max_seconds=40.0),
-    thermal=FitConfig(epochs=10, patience=3, batch_size=32, max_seconds=150.0),
+    autoencoder=FitConfig(epochs=100, patience=8, batch_size=128, max_seconds=40.0),
+    thermal=FitConfig(epochs=14, patience=3, batch_size=32, max_seconds=200.0),
 )
 QUICK = TrainingConfig(
     stage1=FitConfig(epochs=2, max_seconds=10.0),
@@ -69,17 +74,23 @@ def main(argv: list[str] | None = None) -> dict:
     save_bundle(bundle, args.out)
     log(f"bundle written to {args.out}")
 
-    records = []
+    records, test_runs = [], []
     for spec in plan_runs("test", args.quick):
-        record = RunRecord(spec.name, faulty_run=bool(spec.schedule.faults))
-        generate_run(
+        faults = spec.schedule.faults
+        record = RunRecord(spec.name, faults[0].location if faults else None)
+        test_runs.append(generate_run(
             spec, extractor, config.window_s, config.hop_s, FRAME_EVERY["test"],
             config.thermal_scale_k, on_window=CascadeRecorder(bundle, record, housing_test()),
-        )
+        ))
         records.append(record)
         log(f"evaluated held-out {spec.name}: {len(record.t_s)} windows")
 
     results = summarise(records, bundle.state_names)
+    results["stage1_modality_dropout"] = modality_dropout_metrics(
+        bundle, test_runs,
+        {s: extractor.sensor_slice(s) for s in extractor.sensor_groups},
+        {s: extractor.modality_of_sensor(s) for s in extractor.sensor_groups},
+    )
     results["training"] = {
         "seconds": time.perf_counter() - start,
         "quick": args.quick,
@@ -103,7 +114,7 @@ def _write_results(directory: Path, results: dict, histories, records, state_nam
         np.asarray(results["stage1"]["confusion"]), state_names,
         "Stage 1 health state, held-out runs", directory / "confusion_stage1.png",
     )
-    fault_runs = [r for r in records if r.faulty_run] or records
+    fault_runs = [r for r in records if r.fault_location is not None] or records
     run = fault_runs[0]
     rul = np.array([r if r is not None else (np.nan,) * 3 for r in run.rul], dtype=float)
     plots.plot_timeline(
@@ -112,6 +123,24 @@ def _write_results(directory: Path, results: dict, histories, records, state_nam
         (np.asarray(run.truth_rul), rul[:, 0], rul[:, 1], rul[:, 2]),
         state_names, f"held-out run {run.name}", directory / "timeline_heldout.png",
     )
+    examples = _localisation_examples(records)
+    if examples:
+        plots.plot_localisation_examples(examples, directory / "gradcam_heldout.png")
+
+
+def _localisation_examples(records) -> list:
+    """One held-out example per bearing location (the last truly-WARNING window)."""
+    examples, seen = [], set()
+    for record in records:
+        if record.example is None or record.example[0] is None:
+            continue
+        if record.fault_location in seen:
+            continue
+        seen.add(record.fault_location)
+        frame, loc = record.example
+        title = f"{record.name} -> {loc.location} ({loc.confidence:.0%})"
+        examples.append((title, frame, loc.heatmap, loc.hotspot_xy, loc.region))
+    return examples
 
 
 def _print_headline(results: dict) -> None:

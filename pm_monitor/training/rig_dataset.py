@@ -54,6 +54,17 @@ def feature_config_for(rig: RigConfig) -> FeatureConfig:
     )
 
 
+def location_masks(config: RigConfig | None = None, layout: RigLayout | None = None) -> np.ndarray:
+    """(len(LOCATION_NAMES), H, W) float32: 1 inside each bearing housing's box on the thermal
+    frame (the "healthy" entry is all zero)."""
+    config, layout = config or RigConfig(), layout or RigLayout()
+    masks = np.zeros((len(LOCATION_NAMES), config.thermal_height, config.thermal_width), np.float32)
+    for location in BEARING_LOCATIONS:
+        box = layout.housing(location).to_pixels(config.thermal_width, config.thermal_height)
+        masks[LOCATION_NAMES.index(location)][box.slices] = 1.0
+    return masks
+
+
 def housing_test(
     config: RigConfig | None = None, layout: RigLayout | None = None
 ) -> Callable[[str, tuple[int, int]], bool]:

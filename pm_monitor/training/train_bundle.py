@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -15,9 +15,13 @@ from pm_monitor.core.models.normalization import FeatureScaler
 from pm_monitor.core.models.threshold import ThresholdConfig
 from pm_monitor.core.types import HealthState
 from pm_monitor.training.bundle_factory import untrained_bundle
-from pm_monitor.training.fit_health_indicator import fit_health_indicator, rul_config_from_healthy
+from pm_monitor.training.fit_rul import (
+    calibrate_rul_intervals,
+    fit_health_indicator,
+    rul_config_from_healthy,
+)
 from pm_monitor.training.loop import FitConfig, FitHistory
-from pm_monitor.training.rig_dataset import RunData
+from pm_monitor.training.rig_dataset import RunData, location_masks
 from pm_monitor.training.sequences import build_sequences
 from pm_monitor.training.train_anomaly import anomaly_scores, train_autoencoder
 from pm_monitor.training.train_stage1 import train_stage1
@@ -118,11 +122,17 @@ def train_bundle(
     log(f"Thermal: {len(train.frames)} training / {len(val.frames)} validation frames")
     histories["thermal"] = train_thermal(
         bundle.thermal, (train.frames, train.location), (val.frames, val.location),
-        config.thermal, log,
+        location_masks(), config.thermal, log,
     )
 
     bundle.health_indicator = fit_health_indicator(z_train, train.severity, extractor.feature_names)
-    bundle.rul = rul_config_from_healthy(np.asarray(bundle.health_indicator(z_val[healthy_val])))
+    rul = rul_config_from_healthy(np.asarray(bundle.health_indicator(z_val[healthy_val])))
+    series = [
+        (run.t_end_s, np.asarray(bundle.health_indicator(z)), run.rul_s, run.state > 0)
+        for run, z in zip(val_runs, np.split(z_val, np.cumsum(val.run_lengths)[:-1]), strict=True)
+    ]
+    bundle.rul = replace(rul, calibration=calibrate_rul_intervals(rul, series))
+    log(f"RUL: baseline {rul.baseline:.3f}, interval bands {bundle.rul.calibration}")
 
     bundle.info = {
         "label": LABEL,

@@ -1,15 +1,19 @@
 """Cascade: plumbing with an untrained bundle, behaviour with the shipped bundle on rig data."""
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from pm_monitor.core.cascade import Cascade, CascadeConfig
+from pm_monitor.core.models.bundle import load_bundle
 from pm_monitor.core.models.threshold import ThresholdConfig
+from pm_monitor.core.rig import FaultSchedule, RigConfig, RigLayout, RigSimulator, ScheduledFault
 from pm_monitor.core.sync.window import AnalysisWindow, FrameSample, StreamWindow
 from pm_monitor.core.types import HealthState
 from pm_monitor.training.bundle_factory import untrained_bundle
+from pm_monitor.training.rig_dataset import rig_window
 
 
 def _synthetic_window(index: int, with_mic: bool = True) -> AnalysisWindow:
@@ -113,3 +117,42 @@ def test_results_are_frozen(always_gated_cascade):
     assert replace(result, summary="x").summary == "x"
     with pytest.raises(AttributeError):
         result.summary = "changed"  # type: ignore[misc]
+
+
+# --- the shipped bundle on simulated rig data ------------------------------------------------
+
+BUNDLE_DIR = Path(__file__).resolve().parents[2] / "models" / "rig_baseline"
+
+
+@pytest.fixture(scope="module")
+def shipped_bundle():
+    if not (BUNDLE_DIR / "metadata.json").is_file():
+        pytest.skip("models/rig_baseline not trained yet")
+    return load_bundle(BUNDLE_DIR)
+
+
+def _run_cascade(bundle, schedule: FaultSchedule, seed: int, t_ends: np.ndarray):
+    simulator = RigSimulator(RigConfig(), schedule, seed)
+    cascade = Cascade(bundle)
+    return [cascade.process(rig_window(simulator, float(t), bundle.window_s)) for t in t_ends]
+
+
+def test_healthy_rig_is_mostly_normal(shipped_bundle):
+    results = _run_cascade(shipped_bundle, FaultSchedule(()), 91, np.arange(1.0, 16.0, 0.5))
+    normal = np.mean([r.state == HealthState.NORMAL for r in results])
+    assert normal >= 0.9
+    assert np.mean([r.anomalous for r in results]) <= 0.1
+
+
+@pytest.mark.parametrize("location", ["de_bearing", "nde_bearing"])
+def test_severe_fault_is_detected_and_localised_at_the_failing_housing(shipped_bundle, location):
+    schedule = FaultSchedule((ScheduledFault("outer_race", location, 0.0, 100.0, 3.0),))
+    results = _run_cascade(shipped_bundle, schedule, 92, np.arange(94.0, 98.5, 0.5))
+    last = results[-1]
+    assert last.state != HealthState.NORMAL
+    assert last.stage2_ran and last.localization is not None
+    box = RigLayout().housing(location).to_pixels(160, 120)
+    x, y = last.localization.hotspot_xy
+    # "near": inside the housing box grown by a few pixels (Grad-CAM works on a 15x20 grid)
+    assert box.x0 - 4 <= x < box.x1 + 4 and box.y0 - 4 <= y < box.y1 + 4
+    assert last.localization.location == location

@@ -21,6 +21,23 @@ from pm_monitor.nodes.monitor_node import ALERT_QOS, MonitorNode
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
+@pytest.fixture
+def make_harness(ros_context, executor):
+    """Build harnesses; destroy their nodes afterwards, or their transient-local alerts would
+    reach the subscribers of later tests in this process."""
+    built: list[Harness] = []
+
+    def make(schedule: FaultSchedule, **params) -> Harness:
+        built.append(Harness(ros_context, executor, schedule, **params))
+        return built[-1]
+
+    yield make
+    for harness in built:
+        for node in (harness.monitor, harness.client):
+            executor.remove_node(node)
+            node.destroy_node()
+
+
 class Harness:
     def __init__(self, context, executor, schedule: FaultSchedule, **params) -> None:
         overrides = [Parameter(k, value=v) for k, v in params.items()]
@@ -50,8 +67,8 @@ class Harness:
             self.executor.spin_once(timeout_sec=0.02)
 
 
-def test_injected_fault_raises_alerts_with_state_hotspot_and_explanation(ros_context, executor):
-    h = Harness(ros_context, executor, FaultSchedule.from_yaml(FIXTURES / "fast_outer_race.yaml"))
+def test_injected_fault_raises_alerts_with_state_hotspot_and_explanation(make_harness):
+    h = make_harness(FaultSchedule.from_yaml(FIXTURES / "fast_outer_race.yaml"))
     h.feed.run_until(32.0, h.monitor)
     h.settle(1.0)
     assert h.health, "the monitor published no per-window health status"
@@ -72,8 +89,8 @@ def test_injected_fault_raises_alerts_with_state_hotspot_and_explanation(ros_con
     assert h.heatmaps and h.heatmaps[-1].encoding == "rgb8"
 
 
-def test_healthy_machine_raises_no_alert(ros_context, executor):
-    h = Harness(ros_context, executor, FaultSchedule())
+def test_healthy_machine_raises_no_alert(make_harness):
+    h = make_harness(FaultSchedule())
     h.feed.run_until(25.0, h.monitor)
     h.settle(0.5)
     assert len(h.health) >= 40
@@ -121,9 +138,9 @@ def _bad_inputs():
 
 @pytest.mark.parametrize("case", range(len(_bad_inputs())))
 def test_bad_input_is_rejected_counted_and_reported_and_node_keeps_running(
-        ros_context, executor, case):
+        make_harness, case):
     name, bad_msg, reason = _bad_inputs()[case]
-    h = Harness(ros_context, executor, FaultSchedule(), diagnostics_period_s=0.2)
+    h = make_harness(FaultSchedule(), diagnostics_period_s=0.2)
     h.feed.run_until(3.0, h.monitor)
     windows_before = h.monitor.pipeline.stats.inference.windows
     topic = {"thermal": "thermal", "accel": "accel"}[name]
@@ -140,8 +157,8 @@ def test_bad_input_is_rejected_counted_and_reported_and_node_keeps_running(
     assert warned and reason in warned[0].message
 
 
-def test_stamps_going_backwards_reset_the_synchroniser_with_a_warning(ros_context, executor):
-    h = Harness(ros_context, executor, FaultSchedule())
+def test_stamps_going_backwards_reset_the_synchroniser_with_a_warning(make_harness):
+    h = make_harness(FaultSchedule())
     h.feed.run_until(5.0, h.monitor)
     windows_before = h.monitor.pipeline.stats.inference.windows
     # a sensor whose clock jumped back 4 s (driver restart / bag loop)

@@ -5,6 +5,7 @@ upsampled to the input size and scaled to [0, 1].
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,9 +30,12 @@ def grad_cam(
     image: torch.Tensor,
     target_class: int | None = None,
     region_fraction: float = 0.5,
+    candidates: Sequence[int] | None = None,
 ) -> GradCamResult:
-    """Grad-CAM of `layer` for one image (1, C, H, W); target None = the predicted class.
+    """Grad-CAM of `layer` for one image (1, C, H, W).
 
+    The explained class is target_class, else the most likely of `candidates`, else the
+    predicted class; one forward pass serves both the prediction and the heatmap.
     `model(image)` must return the logits first (a tensor or a tuple whose [0] is the logits).
     """
     captured: dict[str, torch.Tensor] = {}
@@ -45,7 +49,7 @@ def grad_cam(
         with torch.enable_grad():
             output = model(image)
             logits = output[0] if isinstance(output, tuple) else output
-            target = int(logits[0].argmax()) if target_class is None else target_class
+            target = _pick_target(logits[0].detach(), target_class, candidates)
             model.zero_grad(set_to_none=True)
             logits[0, target].backward()
     finally:
@@ -63,6 +67,16 @@ def grad_cam(
     hotspot_xy, region = hotspot_and_region(heatmap, region_fraction)
     probabilities = torch.softmax(logits.detach()[0], dim=-1).numpy()
     return GradCamResult(heatmap, hotspot_xy, region, probabilities, target)
+
+
+def _pick_target(
+    logits: torch.Tensor, target_class: int | None, candidates: Sequence[int] | None
+) -> int:
+    if target_class is not None:
+        return target_class
+    if candidates:
+        return max(candidates, key=lambda i: float(logits[i]))
+    return int(logits.argmax())
 
 
 def hotspot_and_region(

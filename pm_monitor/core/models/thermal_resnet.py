@@ -68,19 +68,24 @@ class ThermalLocalizer(nn.Module):
             BasicBlock(2 * width, 4 * width, stride=2),
         )
         self.attention = SpatialAttention(4 * width)
+        self.attended = nn.Identity()  # a named point for Grad-CAM's hooks
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(4 * width, n_locations)
 
     @property
-    def last_conv_block(self) -> nn.Module:
-        """The layer Grad-CAM hooks into."""
-        return self.blocks[-1]
+    def gradcam_layer(self) -> nn.Module:
+        """Where Grad-CAM hooks in: the last conv block's features after spatial attention.
+
+        Paper 000 combines the learned spatial attention with Grad-CAM; taking the attended
+        features keeps regions the attention switched off out of the heatmap.
+        """
+        return self.attended
 
     def forward(self, image: torch.Tensor) -> ThermalOutput:
         """image: (B, 1, H, W), already normalised by `normalise_thermal_frame`."""
         features = self.blocks(self.stem(image))
         attended, attention = self.attention(features)
-        pooled = self.dropout(attended.mean(dim=(2, 3)))
+        pooled = self.dropout(self.attended(attended).mean(dim=(2, 3)))
         return ThermalOutput(self.classifier(pooled), attention)
 
 

@@ -47,3 +47,42 @@ def test_old_history_is_forgotten():
     estimator = ExponentialRulEstimator(RulConfig(0.0, 1.0, 0.02, history_s=10.0))
     _feed(estimator, np.arange(0.0, 100.0), np.full(100, 0.5))
     assert estimator.estimate() is None  # only 11 points left, min_points is 12
+
+
+def test_offset_exponential_fits_the_rig_like_severity_curve():
+    # s(t) = (exp(k u) - 1) / (exp(k) - 1): almost linear early, exponential later.
+    k, onset, failure = 3.0, 0.0, 300.0
+    times = np.arange(60.0, 200.0, 0.5)
+    severity = np.expm1(k * (times - onset) / (failure - onset)) / np.expm1(k)
+    rng = np.random.default_rng(2)
+    estimator = ExponentialRulEstimator(CONFIG)
+    _feed(estimator, times, severity + 0.005 * rng.standard_normal(times.size))
+    result = estimator.estimate()
+    assert result is not None
+    assert result.rul_s == pytest.approx(failure - times[-1], rel=0.15)
+
+
+def test_calibrated_band_widens_the_interval():
+    times = np.arange(400.0, 700.0, 2.0)
+    values = np.exp(0.01 * (times - 1000.0)) * np.exp(
+        0.05 * np.random.default_rng(0).standard_normal(times.size)
+    )
+    bands = ((0.5, -0.1, 0.1), (0.0, -0.7, 0.4))  # health index here is ~0.95: first band
+    plain, calibrated = (
+        ExponentialRulEstimator(RulConfig(0.0, 1.0, 0.02, 600.0, calibration=c), seed=1)
+        for c in ((), bands)
+    )
+    _feed(plain, times, values)
+    _feed(calibrated, times, values)
+    a, b = plain.estimate(), calibrated.estimate()
+    assert a.rul_s == b.rul_s
+    assert b.lower_s == pytest.approx(min(a.lower_s, (a.rul_s + 1) * np.exp(-0.1) - 1))
+    assert b.upper_s == pytest.approx(max(a.upper_s, (a.rul_s + 1) * np.exp(0.1) - 1))
+    assert b.upper_s - b.lower_s > a.upper_s - a.lower_s
+
+
+def test_calibration_bands_are_validated_and_sorted():
+    config = RulConfig(0.0, 1.0, 0.02, calibration=[[0.0, -1, 1], [0.5, -0.2, 0.2]])
+    assert config.calibration == ((0.5, -0.2, 0.2), (0.0, -1.0, 1.0))
+    with pytest.raises(ValueError):
+        RulConfig(0.0, 1.0, 0.02, calibration=((0.0, 1.0, -1.0),))
