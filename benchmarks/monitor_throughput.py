@@ -41,7 +41,7 @@ def main() -> None:
         ("windows with a missing modality", sync.get("windows_with_missing")),
         ("accel gaps / mic gaps (lost chunks)",
          f"{sync.get('accel_gaps')} / {sync.get('mic_gaps')}"),
-        ("frames dropped (never used)", sync.get("frames_dropped")),
+        ("frames not chosen for any window (1 per window is used)", sync.get("frames_dropped")),
         ("inference latency mean / max (ms)",
          f"{inference.get('latency_ms_mean')} / {inference.get('latency_ms_max')}"),
         ("stage 2 runs", inference.get("stage2_runs")),

@@ -51,7 +51,9 @@ def plot_timeline(path: str | Path, truth: list[TruthSample], health: list[Healt
     ax_rul.set_ylabel("remaining useful life (s)")
     ax_rul.set_xlabel("simulated time (s)")
     ax_rul.legend(loc="upper right", fontsize=8)
-    ax_rul.set_ylim(bottom=0)
+    # early estimates (before Stage 1 confirms) can be far off: keep the truth readable
+    top = 2.5 * max((r for _, r in truth_rul), default=0.0)
+    ax_rul.set_ylim(0, top if top > 0 else None)
     fig.suptitle(title or "pm_monitor run")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
