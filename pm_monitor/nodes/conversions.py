@@ -84,20 +84,30 @@ def region_msg(region: tuple[int, int, int, int] | None) -> RegionOfInterest:
 
 # --- results -> outputs ----------------------------------------------------------------------
 
+def _fill_rul(msg, rul) -> bool:
+    """RUL, interval and health index (1 = healthy when no estimate); True if known."""
+    if rul is None:
+        msg.health_index = 1.0
+        return False
+    msg.rul_s, msg.rul_lower_s, msg.rul_upper_s = (
+        float(rul.rul_s), float(rul.lower_s), float(rul.upper_s))
+    msg.health_index = float(rul.health_index)
+    return True
+
+
+def _fill_hotspot(msg, loc) -> None:
+    msg.hotspot_x, msg.hotspot_y = (int(v) for v in loc.hotspot_xy)
+    msg.hotspot_region = region_msg(loc.region)
+
+
 def rul_msg(result, asset_id: str, frame_id: str) -> RulEstimate:  # result: CascadeResult
     msg = RulEstimate()
     msg.header = make_header(result.t_end_ns, frame_id)
     msg.asset_id = asset_id
-    rul = result.rul
-    msg.valid = rul is not None
-    if rul is not None:
-        msg.rul_s, msg.rul_lower_s, msg.rul_upper_s = (
-            float(rul.rul_s), float(rul.lower_s), float(rul.upper_s))
-        msg.interval_coverage = float(rul.coverage)
-        msg.health_index = float(rul.health_index)
-        msg.model_name = rul.model_name
-    else:
-        msg.health_index = 1.0
+    msg.valid = _fill_rul(msg, result.rul)
+    if msg.valid:
+        msg.interval_coverage = float(result.rul.coverage)
+        msg.model_name = result.rul.model_name
     return msg
 
 
@@ -146,16 +156,8 @@ def alert_msg(result, decision, asset_id: str, frame_id: str, model_version: str
         msg.localization_modality = loc.modality
         msg.localization_frame_id = loc.frame_id
         msg.location = loc.location
-        msg.hotspot_x, msg.hotspot_y = (int(v) for v in loc.hotspot_xy)
-        msg.hotspot_region = region_msg(loc.region)
-    rul = result.rul
-    msg.rul_known = rul is not None
-    if rul is not None:
-        msg.rul_s, msg.rul_lower_s, msg.rul_upper_s = (
-            float(rul.rul_s), float(rul.lower_s), float(rul.upper_s))
-        msg.health_index = float(rul.health_index)
-    else:
-        msg.health_index = 1.0
+        _fill_hotspot(msg, loc)
+    msg.rul_known = _fill_rul(msg, result.rul)
     msg.modalities_used = list(result.modalities_used)
     msg.modalities_missing = list(result.modalities_missing)
     msg.model_version = model_version
@@ -183,8 +185,7 @@ def explanation_msg(explanation, result, alert_id: str, asset_id: str, frame_id:
     if msg.localized:
         msg.localization_method = "grad_cam"
         msg.heatmap_frame_id = loc.frame_id
-        msg.hotspot_x, msg.hotspot_y = (int(v) for v in loc.hotspot_xy)
-        msg.hotspot_region = region_msg(loc.region)
+        _fill_hotspot(msg, loc)
     msg.computation_time_s = float(explanation.computation_ms) / 1000.0
     top = max(explanation.sensor_importance.items(), key=lambda kv: kv[1], default=("-", 0.0))
     msg.summary = (f"{HealthState(explanation.explained_state).name} driven mostly by {top[0]} "

@@ -1,0 +1,58 @@
+from types import SimpleNamespace
+
+import numpy as np
+from rclpy.serialization import deserialize_message, serialize_message
+
+from pm_monitor.core.alerting import AlertDecision, AlertEvent
+from pm_monitor.core.imaging.codec import decode
+from pm_monitor.core.types import HealthState
+from pm_monitor.msg import Alert, SensorChunk
+from pm_monitor.nodes import conversions as conv
+
+
+def _result(rul=None, location="de_bearing"):
+    loc = SimpleNamespace(modality="thermal", frame_id="thermal_optical", location=location,
+                          hotspot_xy=(81, 64), region=(70, 50, 20, 30), confidence=0.9,
+                          heatmap=np.zeros((120, 160), np.float32))
+    return SimpleNamespace(
+        t_end_ns=1_700_000_000_500_000_000, state=HealthState.WARNING,
+        state_probabilities=np.array([0.05, 0.15, 0.7, 0.1]), confidence=0.7,
+        anomaly_score=3.2, anomaly_threshold=0.1, anomalous=True, fault_type="outer_race",
+        fault_type_probabilities={"outer_race": 0.9}, localization=loc, rul=rul,
+        modalities_used=("accel", "mic", "thermal"), modalities_missing=("camera",),
+        timings_ms={"total": 9.0}, summary="warning", stage2_ran=True)
+
+
+def test_chunk_survives_serialisation_frame_major():
+    frames = np.arange(30, dtype=np.float32).reshape(10, 3)
+    msg = conv.numpy_to_chunk(frames, 123, "imu", 25600.0, ["x", "y", "z"], "m/s^2", 42)
+    back = deserialize_message(serialize_message(msg), SensorChunk)
+    np.testing.assert_array_equal(conv.chunk_to_numpy(back), frames)
+    assert back.first_sample_index == 42 and conv.stamp_to_ns(back.header.stamp) == 123
+
+
+def test_image_round_trip_through_the_wire_format():
+    pixels = (np.arange(240 * 320 * 3) % 251).astype(np.uint8).reshape(240, 320, 3)
+    msg = conv.numpy_to_image(pixels, "rgb8", 5, "cam")
+    np.testing.assert_array_equal(decode(conv.image_to_raw(msg)), pixels)
+
+
+def test_alert_carries_state_localisation_rul_and_modalities():
+    rul = SimpleNamespace(rul_s=90.0, lower_s=60.0, upper_s=130.0, health_index=0.4,
+                          coverage=0.8, model_name="exp")
+    decision = AlertDecision("rig_1-abc", AlertEvent.ESCALATED, HealthState.WARNING, 3)
+    msg = conv.alert_msg(_result(rul), decision, "rig_1", "asset", "v1")
+    assert (msg.state, msg.event, msg.sequence) == (Alert.WARNING, Alert.EVENT_ESCALATED, 3)
+    assert msg.localized and (msg.hotspot_x, msg.hotspot_y) == (81, 64)
+    assert msg.hotspot_region.width == 20 and msg.location == "de_bearing"
+    assert msg.rul_known and msg.rul_lower_s == 60.0 and msg.health_index == np.float32(0.4)
+    assert list(msg.modalities_missing) == ["camera"]
+    as_dict = conv.message_to_dict(msg)
+    assert as_dict["hotspot_region"]["x_offset"] == 70 and as_dict["alert_id"] == "rig_1-abc"
+
+
+def test_healthy_stage2_class_is_not_a_localisation():
+    decision = AlertDecision("a", AlertEvent.RAISED, HealthState.PRE_WARNING, 1)
+    msg = conv.alert_msg(_result(location="healthy"), decision, "rig_1", "asset", "v1")
+    assert not msg.localized and not msg.rul_known and msg.health_index == 1.0
+    assert not conv.rul_msg(_result(), "rig_1", "asset").valid
