@@ -1,0 +1,83 @@
+"""The monitor's data path without ROS: rig data -> windows -> cascade -> alert decisions."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pm_monitor.core.alerting import AlertEvent, AlertTracker
+from pm_monitor.core.cascade import Cascade
+from pm_monitor.core.imaging.codec import RawImage, encode, from_celsius
+from pm_monitor.core.models.bundle import load_bundle
+from pm_monitor.core.pipeline import (
+    InputRejectedError,
+    MonitorPipeline,
+    assembler_diagnostics,
+    monitor_assembler,
+)
+from pm_monitor.core.rig import FaultSchedule, RigConfig, RigSimulator
+from pm_monitor.core.rig.streaming import RigClock
+
+ROOT = Path(__file__).resolve().parents[2]
+NAMES = {"accel": ["x", "y", "z"], "mic": ["mic"]}
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    return load_bundle(ROOT / "models" / "rig_baseline")
+
+
+def _pipeline(bundle) -> MonitorPipeline:
+    return MonitorPipeline(monitor_assembler(bundle.window_s, bundle.hop_s, 0.1, 2.0),
+                           Cascade(bundle), AlertTracker("rig_1"))
+
+
+def _feed(pipeline, schedule, until_s, skip=()):
+    clock = RigClock(RigSimulator(RigConfig(), schedule, seed=5), 10**18, chunk_s=0.05,
+                     camera_hz=5)
+    outputs = []
+    for item in clock.advance_to(until_s):
+        if item.kind in ("accel", "mic") and item.kind not in skip:
+            outputs += pipeline.on_chunk(item.kind, item.stamp_ns, item.sample_rate,
+                                         NAMES[item.kind], item.first_sample_index,
+                                         item.data.reshape(-1))
+        elif item.kind == "thermal" and item.kind not in skip:
+            outputs += pipeline.on_image("thermal", item.stamp_ns, "t",
+                                         encode(from_celsius(item.data), "mono16"))
+        elif item.kind == "camera" and item.kind not in skip:
+            outputs += pipeline.on_image("camera", item.stamp_ns, "c", encode(item.data, "rgb8"))
+    return outputs
+
+
+def test_fault_is_raised_once_and_escalated(bundle):
+    schedule = FaultSchedule.from_yaml(ROOT / "test" / "fixtures" / "fast_outer_race.yaml")
+    pipeline = _pipeline(bundle)
+    outputs = _feed(pipeline, schedule, 30.0)
+    assert len(outputs) >= 55                      # every 0.5 s once the first window is full
+    events = [o.decision.event for o in outputs if o.decision]
+    assert events.count(AlertEvent.RAISED) == 1
+    assert AlertEvent.ESCALATED in events
+    assert pipeline.stats.inference.stage2_runs > 0
+    assert assembler_diagnostics(pipeline.assembler)["accel_gaps"] == 0
+
+
+def test_missing_modality_keeps_the_monitor_running_and_is_named(bundle):
+    pipeline = _pipeline(bundle)
+    outputs = _feed(pipeline, FaultSchedule(), 8.0, skip=("thermal",))
+    assert outputs
+    assert all("thermal" in o.result.modalities_missing for o in outputs[-5:])
+    assert all("thermal" not in o.result.modalities_used for o in outputs[-5:])
+
+
+def test_bad_inputs_raise_a_counted_reason(bundle):
+    pipeline = _pipeline(bundle)
+    with pytest.raises(InputRejectedError, match="zero"):
+        pipeline.on_chunk("accel", 0, 25600.0, NAMES["accel"], 0, np.zeros(3, np.float32))
+    with pytest.raises(InputRejectedError, match="thermal images must be"):
+        pipeline.on_image("thermal", 10**18, "t", encode(np.zeros((4, 4, 3), np.uint8), "rgb8"))
+    with pytest.raises(InputRejectedError, match="NaN"):
+        nan = np.full((4, 4), np.nan, np.float32)
+        pipeline.on_image("thermal", 10**18, "t", encode(nan, "32FC1"))
+    with pytest.raises(InputRejectedError, match="data length"):
+        pipeline.on_image("camera", 10**18, "c", RawImage("rgb8", 2, 2, 6, False, b"\0"))
+    assert pipeline.stats.inputs["thermal"].rejected == 2
+    assert pipeline.stats.inputs["accel"].rejected == 1
