@@ -192,6 +192,9 @@ def main(args: list[str] | None = None) -> None:
     except ModelLoadError as err:
         rclpy.logging.get_logger("pm_monitor").fatal(f"cannot load models: {err}")
         raise SystemExit(1) from None
+    except ValueError as err:  # parameter values the core refuses, with its reason
+        rclpy.logging.get_logger("pm_monitor").fatal(f"invalid configuration: {err}")
+        raise SystemExit(1) from None
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

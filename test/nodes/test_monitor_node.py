@@ -168,3 +168,25 @@ def test_stamps_going_backwards_reset_the_synchroniser_with_a_warning(make_harne
     assert h.monitor.pipeline.assembler.stats.events_by_kind["time_backwards"] >= 1
     h.feed.run_until(8.0, h.monitor)
     assert h.monitor.pipeline.stats.inference.windows > windows_before
+
+
+def test_corrupt_model_file_and_invalid_parameter_give_a_clear_error(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    from pm_monitor.nodes.monitor_node import default_model_dir
+
+    corrupt = tmp_path / "bundle"
+    shutil.copytree(default_model_dir(), corrupt)
+    (corrupt / "stage1_bilstm.pt").write_bytes(b"not a torch file")
+    runs = {
+        "cannot load models": ["-p", f"model_dir:={corrupt}"],
+        "invalid configuration": ["-p", "alert_on_delay_windows:=0"],
+    }
+    for message, params in runs.items():
+        proc = subprocess.run(
+            [sys.executable, "-m", "pm_monitor.nodes.monitor_node", "--ros-args", *params],
+            capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 1
+        assert message in proc.stderr and "Traceback" not in proc.stderr
