@@ -13,7 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from pm_monitor.core.models.bundle import load_bundle
 from pm_monitor.demo.run_demo import run
+from pm_monitor.nodes.monitor_node import default_model_dir
 
 
 def main() -> None:
@@ -29,8 +31,9 @@ def main() -> None:
     diag = summary["monitor_diagnostics"]
     sync = next(v for k, v in diag.items() if k.endswith("synchroniser"))
     inference = next(v for k, v in diag.items() if k.endswith("inference"))
-    hop_s = 0.5
-    expected = int((args.duration - 1.0) / hop_s)  # first window ends once 1 s of data exists
+    bundle = load_bundle(default_model_dir())  # the windowing the monitor actually uses
+    # the first window ends once window_s of data exists, then one per hop
+    expected = int((args.duration - bundle.window_s) / bundle.hop_s)
     print(f"machine: {os.cpu_count()} cores; speed {args.speed}x; {args.duration:.0f} simulated s;"
           f" wall {wall:.1f} s (incl. start-up)")
     rows = [

@@ -5,7 +5,6 @@ The monitor node only converts messages and publishes what this returns, so the 
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -186,10 +185,9 @@ class MonitorPipeline:
             inference = self.stats.inference
             inference.windows += 1
             inference.stage2_runs += int(result.stage2_ran)
-            total_ms = float(result.timings_ms.get("total", sum(result.timings_ms.values())))
-            if math.isfinite(total_ms):
-                inference.latency_ms_sum += total_ms
-                inference.latency_ms_max = max(inference.latency_ms_max, total_ms)
+            total_ms = float(result.timings_ms["total"])
+            inference.latency_ms_sum += total_ms
+            inference.latency_ms_max = max(inference.latency_ms_max, total_ms)
             abnormal = result.state != HealthState.NORMAL or result.anomalous
             decision = self.tracker.update(result.t_end_ns, result.state, abnormal)
             outputs.append(WindowOutput(result, decision, window))

@@ -6,6 +6,7 @@ from builtin_interfaces.msg import Duration, Time
 from sensor_msgs.msg import Image, RegionOfInterest
 from std_msgs.msg import Header
 
+from pm_monitor.core.alerting import AlertEvent
 from pm_monitor.core.chunk_codec import decode_chunk, encode_chunk
 from pm_monitor.core.imaging.codec import RawImage, encode
 from pm_monitor.core.types import NS_PER_S, HealthState
@@ -128,7 +129,7 @@ def health_msg(result, asset_id: str, frame_id: str,
     msg.modalities_used = list(result.modalities_used)
     msg.modalities_missing = list(result.modalities_missing)
     msg.active_alert_id = active_alert_id or ""
-    msg.inference_ms = float(result.timings_ms.get("total", sum(result.timings_ms.values())))
+    msg.inference_ms = float(result.timings_ms["total"])
     return msg
 
 
@@ -142,7 +143,8 @@ def alert_msg(result, decision, asset_id: str, frame_id: str, model_version: str
     msg.confidence = float(result.confidence)
     msg.state_probabilities = [float(p) for p in result.state_probabilities]
     msg.event = int(decision.event)
-    msg.lifecycle_state = (Alert.LIFECYCLE_RETURNED_UNACKED if decision.event == 3
+    msg.lifecycle_state = (Alert.LIFECYCLE_RETURNED_UNACKED
+                           if decision.event == AlertEvent.CLEARED
                            else Alert.LIFECYCLE_ACTIVE_UNACKED)
     msg.sequence = int(decision.sequence)
     msg.anomaly_score = float(result.anomaly_score)

@@ -24,7 +24,7 @@ from rclpy.qos import (
 )
 from sensor_msgs.msg import Image
 
-from pm_monitor.core.alerting import AlertPolicy, AlertTracker
+from pm_monitor.core.alerting import AlertEvent, AlertPolicy, AlertTracker
 from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.imaging.codec import RadiometricScale
 from pm_monitor.core.imaging.heatmap import overlay
@@ -158,7 +158,7 @@ class MonitorNode(Node):
                                                   self.frame_id, self.model_version))
             self.get_logger().info(f"alert {out.decision.alert_id} "
                                    f"{out.decision.event.name}: {result.summary}")
-            if out.decision.event.name != "CLEARED":
+            if out.decision.event != AlertEvent.CLEARED:
                 self._publish_explanation(out)
                 self._publish_heatmap(out)
 
