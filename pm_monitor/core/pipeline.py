@@ -5,11 +5,12 @@ The monitor node only converts messages and publishes what this returns, so the 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from pm_monitor.core.alerting import AlertDecision, AlertTracker
+from pm_monitor.core.alerting import AlertDecision, AlertPolicy, AlertTracker
 from pm_monitor.core.chunk_codec import ChunkDecodeError, decode_chunk
 from pm_monitor.core.imaging.codec import (
     ImageDecodeError,
@@ -29,12 +30,32 @@ from pm_monitor.core.sync.window_assembler import (
 from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL, HealthState
 
 ACCEL_CHANNELS = ("x", "y", "z")
+# Far above any accelerometer or microphone we support (192 kHz audio); a corrupt rate field
+# must not make the stream buffer allocate seconds of a GHz stream.
+MAX_SAMPLE_RATE_HZ = 1_000_000.0
+# Recent windows whose latency makes up the p99 in /diagnostics.
+LATENCY_HISTORY = 600
+
+
+class MonitorAssembler(WindowAssembler):
+    """The window assembler with a slop that can change while it runs (a ROS parameter).
+
+    The slop only decides which buffered frame a window takes, so changing it keeps every
+    buffered sample and frame; stream capacities depend on the timeout, which stays fixed."""
+
+    def set_image_slop(self, slop_s: float) -> None:
+        if not 0.0 <= slop_s <= self.config.max_reorder_s:
+            raise ValueError(f"image slop must lie in [0, {self.config.max_reorder_s}] s, "
+                             f"got {slop_s}")
+        images = tuple(replace(spec, slop_s=slop_s) for spec in self.config.images)
+        self.config = replace(self.config, images=images)
+        self._slop_ns = {spec.name: round(slop_s * 1e9) for spec in images}
 
 
 def monitor_assembler(window_s: float, hop_s: float, image_slop_s: float,
-                      modality_timeout_s: float) -> WindowAssembler:
+                      modality_timeout_s: float) -> MonitorAssembler:
     """The monitor's four inputs: 3-axis accelerometer, microphone, thermal and camera."""
-    return WindowAssembler(WindowAssemblerConfig(
+    return MonitorAssembler(WindowAssemblerConfig(
         streams=(StreamSpec(ACCEL, 3, ACCEL_CHANNELS), StreamSpec(MIC, 1, ("mic",))),
         images=(ImageSpec(THERMAL, image_slop_s), ImageSpec(CAMERA, image_slop_s)),
         window_s=window_s, hop_s=hop_s, timeout_s=modality_timeout_s))
@@ -86,10 +107,17 @@ class InferenceStats:
     stage2_runs: int = 0
     latency_ms_sum: float = 0.0
     latency_ms_max: float = 0.0
+    recent_ms: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_HISTORY))
+    failures: int = 0  # windows the cascade raised on (the node reports and goes on)
+    last_failure: str = ""
 
     @property
     def latency_ms_mean(self) -> float:
         return self.latency_ms_sum / self.windows if self.windows else 0.0
+
+    def latency_ms_p99(self) -> float:
+        """99th percentile over the last LATENCY_HISTORY windows (drift shows here)."""
+        return float(np.percentile(self.recent_ms, 99)) if self.recent_ms else 0.0
 
 
 @dataclass(frozen=True)
@@ -112,13 +140,21 @@ class MonitorPipeline:
 
     def __init__(self, assembler, cascade, tracker: AlertTracker,
                  radiometric: RadiometricScale | None = None,
-                 max_image_pixels: int = 4096 * 4096) -> None:
+                 max_image_pixels: int = 4096 * 4096, max_future_s: float = 0.0) -> None:
+        """max_future_s: inputs stamped more than this ahead of the `now_ns` given with them
+        are refused (0: no check). One far-future stamp would otherwise flush the windows
+        and restart the synchroniser's grid twice (there and back)."""
         self.assembler = assembler
         self.cascade = cascade
         self.tracker = tracker
         self.radiometric = radiometric or RadiometricScale()
         self.max_image_pixels = max_image_pixels
+        self.max_future_s = max_future_s
         self.stats = PipelineStats()
+
+    def set_alert_policy(self, policy: AlertPolicy) -> None:
+        """New on/off delays and update period, from the next window on (state is kept)."""
+        self.tracker.policy = policy
 
     def _input(self, name: str) -> InputStats:
         return self.stats.inputs.setdefault(name, InputStats())
@@ -130,16 +166,20 @@ class MonitorPipeline:
 
     def on_chunk(self, name: str, stamp_ns: int, sample_rate: float,
                  channel_names: list[str], first_sample_index: int,
-                 samples: np.ndarray) -> list[WindowOutput]:
-        """A SensorChunk's fields. Raises InputRejectedError (already counted) for bad chunks."""
+                 samples: np.ndarray, now_ns: int | None = None) -> list[WindowOutput]:
+        """A SensorChunk's fields (now_ns: the receiver's clock, for the far-future check).
+
+        Raises InputRejectedError (already counted) for bad chunks."""
         stats = self._input(name)
         stats.received += 1
-        if stamp_ns <= 0:
-            raise self._reject(stats, "stamp is zero: the sensor driver sets no time")
+        self._check_stamp(stats, stamp_ns, now_ns, "the sensor driver")
         try:
             frames = decode_chunk(samples, channel_names, sample_rate)
         except ChunkDecodeError as err:
             raise self._reject(stats, str(err)) from None
+        if sample_rate > MAX_SAMPLE_RATE_HZ:
+            raise self._reject(stats, f"sample_rate {sample_rate:g} Hz exceeds "
+                                      f"{MAX_SAMPLE_RATE_HZ:g} Hz")
         try:
             windows = self.assembler.add_chunk(name, stamp_ns, float(sample_rate),
                                                int(first_sample_index), frames)
@@ -149,14 +189,13 @@ class MonitorPipeline:
         return self._run(windows)
 
     def on_image(self, name: str, stamp_ns: int, frame_id: str,
-                 raw: RawImage) -> list[WindowOutput]:
+                 raw: RawImage, now_ns: int | None = None) -> list[WindowOutput]:
         """An Image's fields. Thermal -> deg C, camera -> RGB.
 
         Bad images raise InputRejectedError (already counted)."""
         stats = self._input(name)
         stats.received += 1
-        if stamp_ns <= 0:
-            raise self._reject(stats, "stamp is zero: the camera driver sets no time")
+        self._check_stamp(stats, stamp_ns, now_ns, "the camera driver")
         try:
             pixels = decode(raw, self.max_image_pixels)
             if name == THERMAL:
@@ -172,6 +211,16 @@ class MonitorPipeline:
         self._note_stamp(stats, stamp_ns)
         return self._run(self.assembler.add_frame(name, stamp_ns, image, frame_id))
 
+    def _check_stamp(self, stats: InputStats, stamp_ns: int, now_ns: int | None,
+                     source: str) -> None:
+        if stamp_ns <= 0:
+            raise self._reject(stats, f"stamp is zero: {source} sets no time")
+        if now_ns is not None and self.max_future_s > 0:
+            ahead_s = (stamp_ns - now_ns) / 1e9
+            if ahead_s > self.max_future_s:
+                raise self._reject(stats, f"stamp {ahead_s:.1f} s ahead of the clock (limit "
+                                          f"max_future_stamp_s = {self.max_future_s:g} s)")
+
     @staticmethod
     def _note_stamp(stats: InputStats, stamp_ns: int) -> None:
         if stats.first_stamp_ns is None:
@@ -180,14 +229,22 @@ class MonitorPipeline:
 
     def _run(self, windows: list[AnalysisWindow]) -> list[WindowOutput]:
         outputs = []
+        inference = self.stats.inference
         for window in windows:
-            result = self.cascade.process(window)
-            inference = self.stats.inference
+            try:
+                result = self.cascade.process(window)
+            except Exception as err:
+                # A model failing on one window must not take the monitor (and the windows
+                # after it) down: count it, keep the reason for /diagnostics (ERROR), go on.
+                inference.failures += 1
+                inference.last_failure = f"{type(err).__name__}: {err}"
+                continue
             inference.windows += 1
             inference.stage2_runs += int(result.stage2_ran)
             total_ms = float(result.timings_ms["total"])
             inference.latency_ms_sum += total_ms
             inference.latency_ms_max = max(inference.latency_ms_max, total_ms)
+            inference.recent_ms.append(total_ms)
             abnormal = result.state != HealthState.NORMAL or result.anomalous
             decision = self.tracker.update(result.t_end_ns, result.state, abnormal)
             outputs.append(WindowOutput(result, decision, window))

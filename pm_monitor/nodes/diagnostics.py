@@ -1,71 +1,165 @@
-"""Build /diagnostics messages from the pipeline's counters (diagnostic_updater is not on PyPI)."""
+"""/diagnostics of the monitor from the pipeline's counters (diagnostic_updater is not on PyPI).
+
+One status per input (rate, staleness, gaps, rejected messages with the last reason), one for
+the synchroniser (windows, drops, frame spread), one for inference (latency, backend) and one
+for the models (versions). Levels follow what an operator must do: OK, WARN (look: an input
+rejects messages or went quiet, windows were dropped), ERROR (act: an input silent for long,
+the models fail). Messages say which input and why, e.g. "thermal: stale for 12.3 s".
+"""
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass, field
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
 from pm_monitor.core.pipeline import PipelineStats
 
+OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
 
-def _kv(**values: object) -> list[KeyValue]:
+
+@dataclass(frozen=True)
+class Status:
+    """One diagnostic status before it becomes a message (what the tests look at)."""
+
+    name: str
+    level: bytes
+    message: str
+    values: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class _InputMemory:
+    received: int = 0
+    rejected: int = 0
+    gaps: int = 0
+    last_progress_ns: int = 0
+
+
+def _kv(values: dict[str, object]) -> list[KeyValue]:
     return [KeyValue(key=k, value=f"{v:.3f}" if isinstance(v, float) else str(v))
             for k, v in values.items()]
 
 
 class DiagnosticsReporter:
-    """Turns counters into statuses; WARN when an input rejected messages since the last
-    report or went silent, so an operator sees *which* input is wrong and why."""
+    """Turns the pipeline's counters into statuses, comparing each report with the last one
+    (rates, new rejections, new gaps, new drops). Time is the node's clock (sim time when
+    use_sim_time), passed in as now_ns."""
 
-    def __init__(self, node_name: str, hardware_id: str, inputs: list[str],
-                 stale_after_s: float = 3.0) -> None:
+    def __init__(self, node_name: str, hardware_id: str, inputs: list[str], now_ns: int,
+                 warn_after_s: float = 2.0, error_after_s: float = 30.0,
+                 latency_budget_ms: float = 500.0) -> None:
+        """warn_after_s / error_after_s: silence before an input is WARN / ERROR.
+        latency_budget_ms: a p99 latency above this cannot keep up (the hop)."""
         self.node_name = node_name
         self.hardware_id = hardware_id
         self.inputs = inputs
-        self.stale_after_s = stale_after_s
-        self._last_rejected: dict[str, int] = {}
-        self._last_received: dict[str, int] = {}
-        self._last_progress_wall: dict[str, float] = {}
-        self._started_wall = time.monotonic()
+        self.warn_after_s = warn_after_s
+        self.error_after_s = error_after_s
+        self.latency_budget_ms = latency_budget_ms
+        self._memory = {name: _InputMemory(last_progress_ns=now_ns) for name in inputs}
+        self._last_ns = now_ns
+        self._last_sync: dict[str, object] = {}
+        self._last_failures = 0
 
-    def build(self, stats: PipelineStats, sync_stats: dict[str, object],
-              model_info: dict[str, str], stamp) -> DiagnosticArray:
+    def restart(self, now_ns: int) -> None:
+        """Forget silence accumulated while not subscribed (on activate)."""
+        for memory in self._memory.values():
+            memory.last_progress_ns = now_ns
+        self._last_ns = now_ns
+
+    def statuses(self, stats: PipelineStats, sync: dict[str, object],
+                 models: dict[str, str], now_ns: int, active: bool = True) -> list[Status]:
+        period_s = max((now_ns - self._last_ns) / 1e9, 1e-9)
+        out = [self._input(name, stats, sync, now_ns, period_s, active) for name in self.inputs]
+        out.append(self._synchroniser(sync))
+        out.append(self._inference(stats, models.get("backend", "")))
+        out.append(Status("models", OK, f"{models.get('model_version', 'unknown')}"
+                          + ("" if active else " (node inactive)"), dict(models)))
+        self._last_ns = now_ns
+        return out
+
+    def build(self, stats: PipelineStats, sync: dict[str, object], models: dict[str, str],
+              now_ns: int, stamp, active: bool = True) -> DiagnosticArray:
         array = DiagnosticArray()
         array.header.stamp = stamp
-        now = time.monotonic()
-        for name in self.inputs:
-            array.status.append(self._input_status(name, stats, now))
-        array.status.append(self._status(
-            "synchroniser", DiagnosticStatus.OK, "aligning inputs into windows", sync_stats))
-        inference = stats.inference
-        array.status.append(self._status(
-            "inference", DiagnosticStatus.OK, f"{inference.windows} windows processed",
-            {"windows": inference.windows, "stage2_runs": inference.stage2_runs,
-             "latency_ms_mean": inference.latency_ms_mean,
-             "latency_ms_max": inference.latency_ms_max, **model_info}))
+        array.status = [DiagnosticStatus(level=s.level, name=f"{self.node_name}: {s.name}",
+                                         message=s.message, hardware_id=self.hardware_id,
+                                         values=_kv(s.values))
+                        for s in self.statuses(stats, sync, models, now_ns, active)]
         return array
 
-    def _input_status(self, name: str, stats: PipelineStats, now: float) -> DiagnosticStatus:
+    # ------------------------------------------------------------------ per status
+
+    def _input(self, name: str, stats: PipelineStats, sync: dict[str, object], now_ns: int,
+               period_s: float, active: bool) -> Status:
         s = stats.inputs.get(name)
+        memory = self._memory[name]
         received = s.received if s else 0
         rejected = s.rejected if s else 0
-        if received != self._last_received.get(name, 0):
-            self._last_progress_wall[name] = now
-        new_rejections = rejected - self._last_rejected.get(name, 0)
-        self._last_rejected[name] = rejected
-        self._last_received[name] = received
-        silent_s = now - self._last_progress_wall.get(name, self._started_wall)
-        level, message = DiagnosticStatus.OK, "receiving"
-        if new_rejections > 0 and s is not None:
-            level, message = DiagnosticStatus.WARN, f"rejected {new_rejections}: {s.last_error}"
-        elif silent_s > self.stale_after_s:
-            level, message = DiagnosticStatus.WARN, f"no message for {silent_s:.1f} s"
-        values = {"received": received, "rejected": rejected,
-                  "rate_hz": s.rate_hz() if s else 0.0,
-                  "last_error": s.last_error if s else ""}
-        return self._status(f"input {name}", level, message, values)
+        gaps = int(sync.get(f"{name}_gaps", 0))
+        if received != memory.received:
+            memory.last_progress_ns = now_ns
+        rate_hz = (received - memory.received) / period_s
+        new_rejected, new_gaps = rejected - memory.rejected, gaps - memory.gaps
+        memory.received, memory.rejected, memory.gaps = received, rejected, gaps
+        silent_s = (now_ns - memory.last_progress_ns) / 1e9
+        values: dict[str, object] = {
+            "received": received, "rejected": rejected, "rate_hz": rate_hz,
+            "silent_s": silent_s, "last_rejection": s.last_error if s else ""}
+        for key in ("gaps", "duplicates", "out_of_order", "resets"):
+            if f"{name}_{key}" in sync:
+                values[key] = sync[f"{name}_{key}"]
+        level, message = OK, f"{name}: {rate_hz:.1f} msg/s"
+        if not active:
+            message = f"{name}: not subscribed (node inactive)"
+        elif silent_s > self.error_after_s:
+            level, message = ERROR, f"{name}: {self._silence(received, silent_s)}"
+        elif new_rejected > 0 and s is not None:
+            level, message = WARN, f"{name}: rejected {new_rejected}: {s.last_error}"
+        elif silent_s > self.warn_after_s:
+            level, message = WARN, (f"{name}: {self._silence(received, silent_s)}; "
+                                    "windows go on without it")
+        elif new_gaps > 0:
+            level, message = WARN, f"{name}: {new_gaps} gap(s) in the sample index (lost data)"
+        return Status(f"input {name}", level, message, values)
 
-    def _status(self, what: str, level: bytes, message: str,
-                values: dict[str, object]) -> DiagnosticStatus:
-        return DiagnosticStatus(level=level, name=f"{self.node_name}: {what}", message=message,
-                                hardware_id=self.hardware_id, values=_kv(**values))
+    @staticmethod
+    def _silence(received: int, silent_s: float) -> str:
+        return f"stale for {silent_s:.1f} s" if received else f"no message for {silent_s:.1f} s"
+
+    def _synchroniser(self, sync: dict[str, object]) -> Status:
+        last = self._last_sync
+        new_skipped = int(sync.get("windows_skipped", 0)) - int(last.get("windows_skipped", 0))
+        new_resets = int(sync.get("resets", 0)) - int(last.get("resets", 0))
+        self._last_sync = dict(sync)
+        summary = (f"{sync.get('windows_emitted', 0)} windows, {sync.get('windows_skipped', 0)} "
+                   f"dropped, {sync.get('windows_with_missing', 0)} with a modality missing, "
+                   f"frame spread {float(sync.get('frame_spread_mean_ms', 0.0)):.1f} ms mean")
+        level = OK
+        if new_skipped > 0:
+            level, summary = WARN, f"dropped {new_skipped} window(s) with no data; {summary}"
+        elif new_resets > 0:
+            level, summary = WARN, (f"time jumped back (bag loop or restart): reset "
+                                    f"{new_resets}x; {summary}")
+        return Status("synchroniser", level, summary, dict(sync))
+
+    def _inference(self, stats: PipelineStats, backend: str) -> Status:
+        inference = stats.inference
+        p99 = inference.latency_ms_p99()
+        values: dict[str, object] = {
+            "windows": inference.windows, "stage2_runs": inference.stage2_runs,
+            "latency_ms_mean": inference.latency_ms_mean,
+            "latency_ms_p99_recent": p99, "latency_ms_max": inference.latency_ms_max,
+            "failures": inference.failures, "last_failure": inference.last_failure,
+            "backend": backend}
+        new_failures = inference.failures - self._last_failures
+        self._last_failures = inference.failures
+        level, message = OK, (f"{inference.windows} windows, p99 {p99:.1f} ms "
+                              f"({backend or 'unknown backend'})")
+        if new_failures > 0:
+            level, message = ERROR, (f"{new_failures} window(s) failed: "
+                                     f"{inference.last_failure}")
+        elif p99 > self.latency_budget_ms:
+            level, message = WARN, (f"p99 latency {p99:.0f} ms exceeds the "
+                                    f"{self.latency_budget_ms:.0f} ms hop: falling behind")
+        return Status("inference", level, message, values)

@@ -1,8 +1,15 @@
-"""Monitor node: sensor topics in, alerts / heatmaps / explanations / RUL / diagnostics out.
+"""Monitor node (lifecycle): sensor topics in, alerts / heatmaps / explanations / RUL /
+diagnostics out.
 
 Subscribes (remappable): accel, mic (pm_monitor/SensorChunk), thermal/image_raw,
 camera/image_raw (sensor_msgs/Image). Publishes: ~/alert, ~/explanation, ~/rul, ~/heatmap
 (rgb8, only while subscribed), ~/health (every window) and /diagnostics.
+
+Lifecycle (ros2/demos lifecycle_py style): configure validates the parameters and loads the
+models, activate subscribes and switches the publishers on, deactivate unsubscribes, cleanup
+releases everything. A configuration or model problem goes to error processing with one clear
+message and leaves the node unconfigured, alive, for a lifecycle manager to retry.
+`autostart` (default true) configures and activates at start-up when no manager is used.
 All logic is in pm_monitor.core.pipeline.
 """
 from __future__ import annotations
@@ -12,9 +19,8 @@ from pathlib import Path
 import rclpy
 import torch
 from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.executors import ExternalShutdownException
-from rclpy.node import Node
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import (
     DurabilityPolicy,
     HistoryPolicy,
@@ -26,6 +32,7 @@ from sensor_msgs.msg import Image
 
 from pm_monitor.core.alerting import AlertEvent, AlertPolicy, AlertTracker
 from pm_monitor.core.cascade import Cascade
+from pm_monitor.core.config_schema import ConfigError
 from pm_monitor.core.imaging.codec import RadiometricScale
 from pm_monitor.core.imaging.heatmap import overlay
 from pm_monitor.core.models.bundle import ModelLoadError, load_bundle
@@ -40,6 +47,12 @@ from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL
 from pm_monitor.msg import Alert, Explanation, HealthStatus, RulEstimate, SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.diagnostics import DiagnosticsReporter
+from pm_monitor.nodes.params import (
+    MONITOR_PARAMETERS,
+    ParameterGuard,
+    declare_from_table,
+    values_of,
+)
 
 # Alerts must never be lost: reliable, and kept for late joiners (transient local).
 ALERT_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100,
@@ -49,6 +62,9 @@ ALERT_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100,
 CHUNK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=200,
                        reliability=qos_profile_sensor_data.reliability,
                        durability=qos_profile_sensor_data.durability)
+INPUTS = (ACCEL, MIC, THERMAL, CAMERA)
+ALERT_POLICY_PARAMETERS = ("alert_on_delay_windows", "alert_off_delay_windows",
+                           "alert_update_period_s")
 
 
 def default_model_dir() -> str:
@@ -60,70 +76,167 @@ def default_model_dir() -> str:
         return str(Path(__file__).resolve().parents[2] / "models" / "rig_baseline")
 
 
-PARAMETERS: dict[str, tuple[object, str]] = {
-    "asset_id": ("rig_1", "Asset this monitor watches; part of every alert id."),
-    "asset_frame_id": ("asset", "TF frame of the asset, used in alert/RUL headers."),
-    "model_dir": ("", "Model bundle directory; empty = the shipped rig baseline."),
-    "image_slop_s": (0.1, "Max |frame stamp - window end| for a frame to be used (s)."),
-    "modality_timeout_s": (2.0, "A modality silent this long (message time) is left out (s)."),
-    "thermal_raw_scale": (0.01, "mono16/16UC1 thermal: deg C = raw * scale + offset."),
-    "thermal_raw_offset_c": (-273.15, "mono16/16UC1 thermal: offset in deg C."),
-    "alert_on_delay_windows": (2, "Consecutive abnormal windows before an alert is raised."),
-    "alert_off_delay_windows": (6, "Consecutive normal windows before an alert is cleared."),
-    "alert_update_period_s": (5.0, "An active alert is re-published at most this often (s)."),
-    "heatmap_alpha": (0.45, "Opacity of the heatmap over the thermal frame, 0..1."),
-    "diagnostics_period_s": (1.0, "Period of /diagnostics messages (s)."),
-    "inference_threads": (1, "torch CPU threads; 1 avoids OpenMP contention with the "
-                             "node's own thread on small models (measured 13x faster)."),
-}
-
-
-class MonitorNode(Node):
+class MonitorNode(LifecycleNode):
     def __init__(self, **kwargs) -> None:
         super().__init__("pm_monitor", **kwargs)
-        for name, (default, description) in PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(description=description))
-        p = {name: self.get_parameter(name).value for name in PARAMETERS}
-        torch.set_num_threads(max(1, int(p["inference_threads"])))
+        # bad start-up values are not raised here: configure reports all of them at once
+        self._startup_problems = declare_from_table(self, MONITOR_PARAMETERS)
+        self._guard = ParameterGuard(self, MONITOR_PARAMETERS, self._apply_change)
+        self.pipeline: MonitorPipeline | None = None
+        self._outputs: dict[str, object] = {}
+        self._input_subscriptions: list = []
+        self._diag_timer = None
+        self.active = False
+        self.last_error = ""
+        if self.get_parameter("autostart").value:
+            self.trigger_configure()
+            if self.pipeline is not None:
+                self.trigger_activate()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        try:
+            self._configure()
+        except (ConfigError, ValueError) as err:
+            return self._fail(f"invalid configuration: {err}")
+        except ModelLoadError as err:
+            return self._fail(f"cannot load models: {err}")
+        self.get_logger().info(f"configured: models {self.model_version} from {self.model_dir}")
+        return TransitionCallbackReturn.SUCCESS
+
+    def _configure(self) -> None:
+        if self._startup_problems:
+            raise ConfigError(self._startup_problems, "start-up parameters")
+        p = values_of(self, MONITOR_PARAMETERS)
+        torch.set_num_threads(int(p["inference_threads"]))
         self.asset_id, self.frame_id = p["asset_id"], p["asset_frame_id"]
         self.heatmap_alpha = float(p["heatmap_alpha"])
-        model_dir = p["model_dir"] or default_model_dir()
-        bundle = load_bundle(model_dir)  # ModelLoadError is reported by main()
-        self.model_version = str(bundle.info.get("version") or bundle.info.get("label", "unknown"))
+        self.model_dir = p["model_dir"] or default_model_dir()
+        bundle = load_bundle(self.model_dir)
+        self.model_version = str(bundle.info.get("version") or bundle.info.get("label",
+                                                                               "unknown"))
         self.hop_s = bundle.hop_s
-        assembler = monitor_assembler(bundle.window_s, bundle.hop_s, p["image_slop_s"],
-                                      p["modality_timeout_s"])
         self.pipeline = MonitorPipeline(
-            assembler, Cascade(bundle),
-            AlertTracker(self.asset_id, AlertPolicy(p["alert_on_delay_windows"],
-                                                    p["alert_off_delay_windows"],
-                                                    p["alert_update_period_s"])),
-            RadiometricScale(p["thermal_raw_scale"], p["thermal_raw_offset_c"]))
-        self.get_logger().info(f"models {self.model_version} from {model_dir}")
+            monitor_assembler(bundle.window_s, bundle.hop_s, p["image_slop_s"],
+                              p["modality_timeout_s"]),
+            Cascade(bundle),
+            AlertTracker(self.asset_id, self._alert_policy(p)),
+            RadiometricScale(p["thermal_raw_scale"], p["thermal_raw_offset_c"]),
+            max_future_s=float(p["max_future_stamp_s"]))
+        pub = self.create_lifecycle_publisher
+        self._outputs = {
+            "alert": pub(Alert, "~/alert", ALERT_QOS),
+            "explanation": pub(Explanation, "~/explanation", 10),
+            "rul": pub(RulEstimate, "~/rul", 10),
+            "health": pub(HealthStatus, "~/health", 10),
+            "heatmap": pub(Image, "~/heatmap", 5),
+            # diagnostics also while inactive: an operator should see the node is idle
+            "diagnostics": self.create_publisher(DiagnosticArray, "/diagnostics", 10),
+        }
+        self.diagnostics = DiagnosticsReporter(
+            self.get_name(), self.asset_id, list(INPUTS), self._now_ns(),
+            warn_after_s=p["modality_timeout_s"], error_after_s=p["stale_error_s"],
+            latency_budget_ms=bundle.hop_s * 1000.0)
+        self._diag_timer = self.create_timer(float(p["diagnostics_period_s"]),
+                                             self._publish_diagnostics)
 
-        self.alert_pub = self.create_publisher(Alert, "~/alert", ALERT_QOS)
-        self.explanation_pub = self.create_publisher(Explanation, "~/explanation", 10)
-        self.rul_pub = self.create_publisher(RulEstimate, "~/rul", 10)
-        self.health_pub = self.create_publisher(HealthStatus, "~/health", 10)
-        self.heatmap_pub = self.create_publisher(Image, "~/heatmap", 5)
-        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         for name in (ACCEL, MIC):
-            self.create_subscription(SensorChunk, name,
-                                     lambda msg, n=name: self._on_chunk(n, msg), CHUNK_QOS)
+            self._input_subscriptions.append(self.create_subscription(
+                SensorChunk, name, lambda msg, n=name: self._on_chunk(n, msg), CHUNK_QOS))
         for name in (THERMAL, CAMERA):
-            self.create_subscription(Image, f"{name}/image_raw",
-                                     lambda msg, n=name: self._on_image(n, msg),
-                                     qos_profile_sensor_data)
-        self.diagnostics = DiagnosticsReporter(self.get_name(), self.asset_id,
-                                               [ACCEL, MIC, THERMAL, CAMERA])
-        self.create_timer(float(p["diagnostics_period_s"]), self._publish_diagnostics)
+            self._input_subscriptions.append(self.create_subscription(
+                Image, f"{name}/image_raw", lambda msg, n=name: self._on_image(n, msg),
+                qos_profile_sensor_data))
+        self.diagnostics.restart(self._now_ns())
+        self.active = True
+        self.get_logger().info("active: subscribed to "
+                               + ", ".join(s.topic_name for s in self._input_subscriptions))
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._unsubscribe()
+        self.get_logger().info("inactive: unsubscribed (models and buffers kept)")
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        self.get_logger().info("cleaned up: models released")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        # release what a failed transition left half built; back to unconfigured, so a
+        # lifecycle manager can try again once the model file or configuration is fixed
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _fail(self, reason: str) -> TransitionCallbackReturn:
+        self.last_error = reason
+        self.get_logger().error(reason)
+        return TransitionCallbackReturn.ERROR
+
+    def _unsubscribe(self) -> None:
+        for subscription in self._input_subscriptions:
+            self.destroy_subscription(subscription)
+        self._input_subscriptions = []
+        self.active = False
+
+    def _release(self) -> None:
+        self._unsubscribe()
+        if self._diag_timer is not None:
+            self.destroy_timer(self._diag_timer)
+            self._diag_timer = None
+        for name, publisher in self._outputs.items():
+            if name == "diagnostics":
+                self.destroy_publisher(publisher)
+            else:
+                self.destroy_lifecycle_publisher(publisher)
+        self._outputs = {}
+        self.pipeline = None
+
+    # --- parameters --------------------------------------------------------------------------
+    @staticmethod
+    def _alert_policy(values: dict[str, object]) -> AlertPolicy:
+        return AlertPolicy(*(values[name] for name in ALERT_POLICY_PARAMETERS))
+
+    def _apply_change(self, changes: dict[str, object]) -> None:
+        """Dynamic parameters take effect on the running pipeline at once (read-only ones
+        are refused by their descriptor before this runs)."""
+        if self.pipeline is None:
+            return  # read at configure
+        pipeline = self.pipeline
+        values = {**values_of(self, MONITOR_PARAMETERS), **changes}
+        if changes.keys() & set(ALERT_POLICY_PARAMETERS):
+            pipeline.set_alert_policy(self._alert_policy(values))
+        if "image_slop_s" in changes:
+            pipeline.assembler.set_image_slop(float(values["image_slop_s"]))
+        if changes.keys() & {"thermal_raw_scale", "thermal_raw_offset_c"}:
+            pipeline.radiometric = RadiometricScale(values["thermal_raw_scale"],
+                                                    values["thermal_raw_offset_c"])
+        pipeline.max_future_s = float(values["max_future_stamp_s"])
+        self.heatmap_alpha = float(values["heatmap_alpha"])
+        self.diagnostics.error_after_s = float(values["stale_error_s"])
+        self.get_logger().info(f"parameters changed: {changes}")
 
     # --- inputs ------------------------------------------------------------------------------
+    def _now_ns(self) -> int:
+        return self.get_clock().now().nanoseconds
+
+    def _receive_clock_ns(self) -> int | None:
+        """The clock for the far-future check; None before a sim-time /clock has arrived."""
+        now = self._now_ns()
+        return now if now > 0 else None
+
     def _on_chunk(self, name: str, msg: SensorChunk) -> None:
         try:
             outputs = self.pipeline.on_chunk(
                 name, conv.stamp_to_ns(msg.header.stamp), msg.sample_rate,
-                list(msg.channel_names), msg.first_sample_index, msg.samples)
+                list(msg.channel_names), msg.first_sample_index, msg.samples,
+                self._receive_clock_ns())
         except InputRejectedError as err:
             self.get_logger().warn(f"rejected {name} chunk: {err}", throttle_duration_sec=2.0)
             return
@@ -132,7 +245,8 @@ class MonitorNode(Node):
     def _on_image(self, name: str, msg: Image) -> None:
         try:
             outputs = self.pipeline.on_image(name, conv.stamp_to_ns(msg.header.stamp),
-                                             msg.header.frame_id, conv.image_to_raw(msg))
+                                             msg.header.frame_id, conv.image_to_raw(msg),
+                                             self._receive_clock_ns())
         except InputRejectedError as err:
             self.get_logger().warn(f"rejected {name} image: {err}", throttle_duration_sec=2.0)
             return
@@ -146,16 +260,21 @@ class MonitorNode(Node):
                 self.get_logger().warn(str(event), throttle_duration_sec=2.0)
             else:
                 self.get_logger().info(str(event), throttle_duration_sec=2.0)
+        inference = self.pipeline.stats.inference
+        if inference.failures:
+            self.get_logger().error(f"{inference.failures} window(s) failed so far, last: "
+                                    f"{inference.last_failure}", throttle_duration_sec=5.0)
+        pubs = self._outputs
         for out in outputs:
             result = out.result
-            self.rul_pub.publish(conv.rul_msg(result, self.asset_id, self.frame_id))
-            self.health_pub.publish(conv.health_msg(result, self.asset_id, self.frame_id,
-                                                    self.pipeline.tracker.active_alert_id))
+            pubs["rul"].publish(conv.rul_msg(result, self.asset_id, self.frame_id))
+            pubs["health"].publish(conv.health_msg(result, self.asset_id, self.frame_id,
+                                                   self.pipeline.tracker.active_alert_id))
             if out.decision is None:
                 continue
             # the alert goes out first; explanation and heatmap never delay it
-            self.alert_pub.publish(conv.alert_msg(result, out.decision, self.asset_id,
-                                                  self.frame_id, self.model_version))
+            pubs["alert"].publish(conv.alert_msg(result, out.decision, self.asset_id,
+                                                 self.frame_id, self.model_version))
             self.get_logger().info(f"alert {out.decision.alert_id} "
                                    f"{out.decision.event.name}: {result.summary}")
             if out.decision.event != AlertEvent.CLEARED:
@@ -164,23 +283,26 @@ class MonitorNode(Node):
 
     def _publish_explanation(self, out: WindowOutput) -> None:
         explanation = self.pipeline.cascade.explain(out.result)
-        self.explanation_pub.publish(conv.explanation_msg(
+        self._outputs["explanation"].publish(conv.explanation_msg(
             explanation, out.result, out.decision.alert_id, self.asset_id, self.frame_id,
             self.hop_s))
 
     def _publish_heatmap(self, out: WindowOutput) -> None:
         loc = out.result.localization
-        if not conv.localized(out.result) or self.heatmap_pub.get_subscription_count() == 0:
+        publisher = self._outputs["heatmap"]
+        if not conv.localized(out.result) or publisher.get_subscription_count() == 0:
             return
         frame = out.window.frames[loc.modality]
         rgb = overlay(frame.image, loc.heatmap, self.heatmap_alpha, loc.hotspot_xy, loc.region)
-        self.heatmap_pub.publish(conv.numpy_to_image(rgb, "rgb8", frame.stamp_ns, loc.frame_id))
+        publisher.publish(conv.numpy_to_image(rgb, "rgb8", frame.stamp_ns, loc.frame_id))
 
     def _publish_diagnostics(self) -> None:
-        self.diag_pub.publish(self.diagnostics.build(
+        now = self.get_clock().now()
+        self._outputs["diagnostics"].publish(self.diagnostics.build(
             self.pipeline.stats, assembler_diagnostics(self.pipeline.assembler),
-            {"model_version": self.model_version, "backend": "torch"},
-            self.get_clock().now().to_msg()))
+            {"model_version": self.model_version, "model_dir": self.model_dir,
+             "backend": "torch"},
+            now.nanoseconds, now.to_msg(), self.active))
 
 
 def main(args: list[str] | None = None) -> None:
@@ -188,13 +310,11 @@ def main(args: list[str] | None = None) -> None:
     node = None
     try:
         node = MonitorNode()
+        if node.get_parameter("autostart").value and not node.active:
+            # no lifecycle manager will retry: end with the reason, not a traceback
+            rclpy.logging.get_logger("pm_monitor").fatal(f"not started: {node.last_error}")
+            raise SystemExit(1)
         rclpy.spin(node)
-    except ModelLoadError as err:
-        rclpy.logging.get_logger("pm_monitor").fatal(f"cannot load models: {err}")
-        raise SystemExit(1) from None
-    except ValueError as err:  # parameter values the core refuses, with its reason
-        rclpy.logging.get_logger("pm_monitor").fatal(f"invalid configuration: {err}")
-        raise SystemExit(1) from None
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
