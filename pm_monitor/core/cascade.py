@@ -5,6 +5,12 @@ says "not normal" or the anomaly score crosses its dynamic threshold does the ca
 on Stage 2 (where on the thermal frame, Grad-CAM) and the RUL extrapolation (paper 000: Stage 2
 answers "where", not "whether"). Explanations are a separate, slower call (`explain`) so the
 node can publish the alert first.
+
+The models run through the inference layer (pm_monitor.core.inference): torch by default (the
+reference, today's behaviour), or ONNX Runtime / TensorRT when an InferenceConfig or ready
+CascadeModels is passed. Explanations (integrated gradients) always run on torch; Grad-CAM runs
+on torch autograd with the torch backend and comes from the exported graph's CAM output
+otherwise (identical maps, see pm_monitor/core/inference/wrappers.py).
 """
 from __future__ import annotations
 
@@ -16,9 +22,9 @@ import numpy as np
 import torch
 
 from pm_monitor.core.explain.attribution import shares, stage1_integrated_gradients
-from pm_monitor.core.explain.gradcam import grad_cam
+from pm_monitor.core.explain.gradcam import grad_cam, hotspot_and_region
 from pm_monitor.core.features import FeatureExtractor
-from pm_monitor.core.models.autoencoder import reconstruction_error
+from pm_monitor.core.inference import CascadeModels, InferenceConfig
 from pm_monitor.core.models.bundle import ModelBundle
 from pm_monitor.core.models.rul import ExponentialRulEstimator, RulResult
 from pm_monitor.core.models.thermal_resnet import normalise_thermal_frame
@@ -93,9 +99,18 @@ class ExplanationResult:
 class Cascade:
     """One asset's cascade; holds its feature history, threshold state and RUL state."""
 
-    def __init__(self, bundle: ModelBundle, config: CascadeConfig | None = None) -> None:
+    def __init__(
+        self,
+        bundle: ModelBundle,
+        config: CascadeConfig | None = None,
+        inference: InferenceConfig | CascadeModels | None = None,
+    ) -> None:
+        """inference: how to run the models (default: torch); building non-torch backends
+        exports / compiles and warms up here, so construct the cascade before going live."""
         self.bundle = bundle.eval()
         self.config = config or CascadeConfig()
+        self.models = (inference if isinstance(inference, CascadeModels)
+                       else CascadeModels.create(bundle, inference))
         self.extractor = FeatureExtractor(bundle.feature_config)
         self._history: deque[np.ndarray] = deque(maxlen=bundle.sequence_length)
         self.threshold = DynamicThreshold(bundle.threshold)
@@ -114,22 +129,18 @@ class Cascade:
         tick = _lap(timings, "features", tick)
 
         sequence = self._push(standardised)
-        with torch.no_grad():
-            out = self.bundle.stage1(torch.from_numpy(sequence)[None])
-            state_p = torch.softmax(out.state_logits[0], -1).numpy()
-            fault_p = torch.softmax(out.fault_logits[0], -1).numpy()
+        stage1 = self.models.run("stage1", {"sequence": sequence[None]})
+        state_p = stage1["state_probabilities"][0]
+        fault_p = stage1["fault_probabilities"][0]
         state = HealthState(int(np.argmax(state_p)))
         fault_type = "none" if state == HealthState.NORMAL else self._top_fault(fault_p)
         tick = _lap(timings, "stage1", tick)
 
-        with torch.no_grad():
-            score = float(
-                reconstruction_error(
-                    self.bundle.autoencoder,
-                    torch.from_numpy(standardised)[None],
-                    torch.from_numpy(present)[None],
-                )[0]
-            )
+        anomaly = self.models.run(
+            "anomaly",
+            {"features": standardised[None], "present": present[None].astype(np.float32)},
+        )
+        score = float(anomaly["anomaly_score"][0])
         anomalous, threshold = self.threshold.update(score)
         tick = _lap(timings, "anomaly", tick)
 
@@ -165,7 +176,7 @@ class Cascade:
             modalities_missing=missing,
             timings_ms=timings,
             summary="",
-            temporal_attention=out.attention[0].numpy(),
+            temporal_attention=stage1["attention"][0],
             stage1_input=sequence,
         )
         return _with_summary(result)
@@ -232,22 +243,33 @@ class Cascade:
         # The heatmap always shows the most likely bearing, also when the frame looks healthy
         # (an early fault is often not hot yet): "where would it be" is still useful.
         bearings = [i for i, name in enumerate(names) if name != "healthy"]
-        cam = grad_cam(
-            self.bundle.thermal,
-            self.bundle.thermal.gradcam_layer,
-            torch.from_numpy(image)[None, None],
-            region_fraction=self.config.region_fraction,
-            candidates=bearings,
-        )
-        predicted = int(np.argmax(cam.probabilities))
+        if self.models.backend_of("thermal") == "torch":
+            cam = grad_cam(
+                self.bundle.thermal,
+                self.bundle.thermal.gradcam_layer,
+                torch.from_numpy(image)[None, None],
+                region_fraction=self.config.region_fraction,
+                candidates=bearings,
+            )
+            probabilities, heatmap = cam.probabilities, cam.heatmap
+            hotspot_xy, region = cam.hotspot_xy, cam.region
+        else:
+            # The graph returns every location's CAM: take the most likely bearing's, as
+            # grad_cam does with `candidates` (softmax keeps the logits' order).
+            out = self.models.run("thermal", {"image": image[None, None]})
+            probabilities = out["location_probabilities"][0]
+            target = max(bearings, key=lambda i: float(probabilities[i]))
+            heatmap = out["cam"][0, target]
+            hotspot_xy, region = hotspot_and_region(heatmap, self.config.region_fraction)
+        predicted = int(np.argmax(probabilities))
         return Localization(
             modality=THERMAL,
             frame_id=frame.frame_id,
-            heatmap=cam.heatmap,
-            hotspot_xy=cam.hotspot_xy,
-            region=cam.region,
+            heatmap=heatmap,
+            hotspot_xy=hotspot_xy,
+            region=region,
             location=names[predicted],
-            confidence=float(cam.probabilities[predicted]),
+            confidence=float(probabilities[predicted]),
         )
 
     def _modalities(

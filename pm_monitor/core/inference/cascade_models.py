@@ -1,0 +1,92 @@
+"""The cascade's three models (Stage 1, anomaly autoencoder, thermal localiser) on backends."""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from torch import nn
+
+from pm_monitor.core.inference.backend import GuardedRunner, InferenceConfig, build_runner
+from pm_monitor.core.inference.specs import (
+    DEFAULT_FRAME_HW,
+    ModelSpec,
+    anomaly_spec,
+    stage1_spec,
+    thermal_spec,
+)
+from pm_monitor.core.models.bundle import ModelBundle
+
+if TYPE_CHECKING:
+    from pm_monitor.core.inference.real_inputs import RealInputs
+
+CASCADE_MODELS: tuple[str, ...] = ("stage1", "anomaly", "thermal")
+INT8_CALIBRATION_BATCH = 8
+
+CalibrationSource = Callable[[str], Sequence[Mapping[str, np.ndarray]]]
+
+
+def cascade_specs(bundle: ModelBundle,
+                  frame_hw: tuple[int, int] = DEFAULT_FRAME_HW) -> dict[str, ModelSpec]:
+    n_features = len(bundle.scaler.mean)
+    return {
+        "stage1": stage1_spec(bundle.sequence_length, n_features),
+        "anomaly": anomaly_spec(n_features),
+        "thermal": thermal_spec(frame_hw),
+    }
+
+
+def cascade_torch_models(bundle: ModelBundle) -> dict[str, nn.Module]:
+    return {"stage1": bundle.stage1, "anomaly": bundle.autoencoder, "thermal": bundle.thermal}
+
+
+def rig_calibration(bundle: ModelBundle) -> CalibrationSource:
+    """INT8 calibration batches from real rig windows, generated once on first use."""
+
+    @functools.cache
+    def inputs() -> RealInputs:  # generated lazily: only INT8 builds need them
+        from pm_monitor.core.inference.real_inputs import rig_real_inputs
+
+        return rig_real_inputs(bundle, windows_per_segment=8)
+
+    return lambda model: inputs().batches(model, INT8_CALIBRATION_BATCH)
+
+
+class CascadeModels:
+    """Runners of the cascade's models, keyed by CASCADE_MODELS, plus how they were chosen."""
+
+    def __init__(self, runners: Mapping[str, GuardedRunner], report: Sequence[str]) -> None:
+        missing = set(CASCADE_MODELS) - set(runners)
+        if missing:
+            raise ValueError(f"no runner for {sorted(missing)}")
+        self.runners = dict(runners)
+        self.report = list(report)
+
+    @classmethod
+    def create(cls, bundle: ModelBundle, config: InferenceConfig | None = None,
+               calibration: CalibrationSource | None = None,
+               frame_hw: tuple[int, int] = DEFAULT_FRAME_HW) -> CascadeModels:
+        """Build (export, load or compile, warm up) every model; never raises for a backend
+        that does not work here: it falls back and says so in `report`."""
+        config = config or InferenceConfig()
+        calibration = calibration or rig_calibration(bundle)
+        specs = cascade_specs(bundle, frame_hw)
+        models = cascade_torch_models(bundle)
+        runners, report = {}, []
+        for name in CASCADE_MODELS:
+            built = build_runner(specs[name], models[name], config,
+                                 calibration=functools.partial(calibration, name))
+            runners[name] = built.runner
+            report.extend(built.report)
+        return cls(runners, report)
+
+    def backend_of(self, model: str) -> str:
+        return self.runners[model].backend
+
+    def run(self, model: str, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return self.runners[model].run(inputs)
+
+    def summary(self) -> str:
+        """e.g. 'stage1=onnxruntime(CPUExecutionProvider), ...' for logs and diagnostics."""
+        return ", ".join(f"{name}={r.backend}({r.device})" for name, r in self.runners.items())
