@@ -1,4 +1,7 @@
-"""Simulated test rig + monitor: ros2 launch pm_monitor test_rig.launch.py speed_factor:=2.0"""
+"""Simulated test rig + monitor: ros2 launch pm_monitor test_rig.launch.py speed_factor:=2.0
+
+The rig publishes under /rig; the monitor listens there (the same NodeSpecs drive the demo,
+tools/run_demo.sh, so what this starts is tested without `launch`)."""
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
@@ -10,8 +13,8 @@ from pm_monitor.launch_plan import simulated_rig_plan
 def _nodes(context):
     get = lambda name: LaunchConfiguration(name).perform(context)  # noqa: E731
     specs = simulated_rig_plan(fault_schedule=get("fault_schedule"),
-                          speed_factor=float(get("speed_factor")),
-                          duration_s=float(get("duration_s")), seed=int(get("seed")))
+                               speed_factor=float(get("speed_factor")),
+                               duration_s=float(get("duration_s")), seed=int(get("seed")))
     return [Node(package=s.package, executable=s.executable, name=s.name,
                  namespace=s.namespace, parameters=[*s.params_files, s.parameters],
                  remappings=list(s.remappings), output="screen") for s in specs]

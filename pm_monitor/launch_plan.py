@@ -13,6 +13,19 @@ PACKAGE = "pm_monitor"
 
 # Inputs of the monitor (relative names, remappable) and where the simulated rig publishes.
 MONITOR_INPUTS = ("accel", "mic", "thermal/image_raw", "camera/image_raw")
+# Launch-argument name of each input (monitor.launch.py accel:=/press/accel ...).
+INPUT_ARGUMENTS = {"accel": "accel", "mic": "mic", "thermal": "thermal/image_raw",
+                   "camera": "camera/image_raw"}
+LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
+
+# Inspection robot profile: the drivers of a mobile robot that visits machines with a contact
+# accelerometer probe on its arm, a microphone and a pan-tilt thermal + colour camera head.
+INSPECTION_ROBOT_TOPICS = {
+    "accel": "/probe/accel/chunk",
+    "mic": "/audio/mic/chunk",
+    "thermal/image_raw": "/ptz/thermal/image_raw",
+    "camera/image_raw": "/ptz/color/image_raw",
+}
 
 
 @dataclass(frozen=True)
@@ -24,10 +37,13 @@ class NodeSpec:
     parameters: dict[str, object] = field(default_factory=dict)
     remappings: tuple[tuple[str, str], ...] = ()
     package: str = PACKAGE
+    log_level: str = ""
 
     def ros_args(self) -> list[str]:
         """The `--ros-args ...` a process needs to run as this spec (what launch_ros passes)."""
         args = ["--ros-args", "-r", f"__node:={self.name}"]
+        if self.log_level:
+            args += ["--log-level", self.log_level]
         if self.namespace:
             args += ["-r", f"__ns:={self.namespace}"]
         for path in self.params_files:
@@ -56,17 +72,41 @@ def share_dir() -> Path:
         return Path(__file__).resolve().parents[1]
 
 
+def config_file(name: str) -> str:
+    return str(share_dir() / "config" / name)
+
+
 def monitor_spec(namespace: str = "", params_file: str | None = None,
                  input_remaps: dict[str, str] | None = None,
-                 parameters: dict[str, object] | None = None) -> NodeSpec:
-    """The monitor alone, for integration into a larger system (inputs remapped)."""
-    params_file = params_file or str(share_dir() / "config" / "monitor.yaml")
-    remaps = tuple((name, target) for name, target in (input_remaps or {}).items())
+                 parameters: dict[str, object] | None = None,
+                 log_level: str = "") -> NodeSpec:
+    """The monitor alone, for integration into a larger system (inputs remapped).
+
+    parameters go after the params file (they win): use_sim_time, autostart (false when a
+    lifecycle manager configures and activates the node), ..."""
+    params_file = params_file or config_file("monitor.yaml")
+    remaps = tuple((name, target) for name, target in (input_remaps or {}).items()
+                   if target and target != name)
     unknown = {name for name, _ in remaps} - set(MONITOR_INPUTS)
     if unknown:
         raise ValueError(f"unknown monitor inputs {sorted(unknown)}; known: {MONITOR_INPUTS}")
-    return NodeSpec("monitor_node", "pm_monitor", namespace, (params_file,),
-                    dict(parameters or {}), remaps)
+    if log_level and log_level not in LOG_LEVELS:
+        raise ValueError(f"log level {log_level!r} is not one of {LOG_LEVELS}")
+    return NodeSpec("monitor_node", "pm_monitor", namespace.strip("/"), (params_file,),
+                    dict(parameters or {}), remaps, log_level=log_level)
+
+
+def inspection_robot_plan(namespace: str = "inspection", asset_id: str = "",
+                          params_file: str | None = None, autostart: bool = True,
+                          use_sim_time: bool = False, log_level: str = "") -> list[NodeSpec]:
+    """The monitor on an inspection robot: robot driver topics, the robot profile's config,
+    the inspected asset's id (the robot visits several) and a namespace of its own."""
+    parameters: dict[str, object] = {"autostart": bool(autostart),
+                                     "use_sim_time": bool(use_sim_time)}
+    if asset_id:
+        parameters.update(asset_id=asset_id, asset_frame_id=asset_id)
+    return [monitor_spec(namespace, params_file or config_file("inspection_robot.yaml"),
+                         dict(INSPECTION_ROBOT_TOPICS), parameters, log_level)]
 
 
 def simulated_rig_plan(fault_schedule: str = "", speed_factor: float = 1.0,
@@ -78,7 +118,8 @@ def simulated_rig_plan(fault_schedule: str = "", speed_factor: float = 1.0,
     wait_for_subscribers holds the rig's clock until the monitor is connected (the demo and
     tests use it so that no data is lost to discovery)."""
     share = share_dir()
-    schedule = fault_schedule or str(share / "config" / "fault_schedules" / "demo_outer_race.yaml")
+    schedule = fault_schedule or str(share / "config" / "fault_schedules" /
+                                     "demo_outer_race.yaml")
     rig = NodeSpec("rig_node", "rig", "", (str(share / "config" / "rig.yaml"),),
                    {"fault_schedule": schedule, "speed_factor": float(speed_factor),
                     "duration_s": float(duration_s), "seed": int(seed),

@@ -1,4 +1,6 @@
-"""The launch files start what the launch plan says; check that plan without `launch`."""
+"""The launch files start what the launch plan says; check that plan without `launch`:
+executables exist, every params file loads and holds only declared parameters of the right
+type and range for the node it targets, remappings name real inputs, launch files parse."""
 from __future__ import annotations
 
 import ast
@@ -6,48 +8,78 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
-from pm_monitor.launch_plan import MONITOR_INPUTS, NodeSpec, monitor_spec, simulated_rig_plan
+pytest.importorskip("rcl_interfaces", reason="the parameter tables declare ROS descriptors")
+
+from pm_monitor import launch_plan
+from pm_monitor.core.config_schema import (
+    ConfigError,
+    load_params_file,
+    validate,
+    validate_params_file,
+)
+from pm_monitor.launch_plan import (
+    INPUT_ARGUMENTS,
+    INSPECTION_ROBOT_TOPICS,
+    MONITOR_INPUTS,
+    NodeSpec,
+    inspection_robot_plan,
+    monitor_spec,
+    simulated_rig_plan,
+)
+from pm_monitor.nodes.params import NODE_PARAMETERS
 
 ROOT = Path(__file__).resolve().parents[1]
+LAUNCH_FILES = sorted((ROOT / "launch").glob("*.launch.py"))
 
 
-def _installed_programs() -> set[str]:
+@pytest.fixture(autouse=True)
+def source_tree_share(monkeypatch):
+    """Check this tree's config/, not an installed copy that may predate it."""
+    monkeypatch.setattr(launch_plan, "share_dir", lambda: ROOT)
+
+
+def _all_plans() -> dict[str, list[NodeSpec]]:
+    return {
+        "monitor": [monitor_spec()],
+        "test_rig": simulated_rig_plan(speed_factor=2.0, duration_s=30.0),
+        "inspection_robot": inspection_robot_plan(asset_id="pump_7"),
+    }
+
+
+def _installs_every_script() -> bool:
     cmake = (ROOT / "CMakeLists.txt").read_text()
-    block = re.search(r"install\(PROGRAMS(.*?)DESTINATION", cmake, re.S).group(1)
-    return {Path(p).name for p in block.split()}
-
-
-def _declared_parameters(executable: str) -> set[str]:
-    """Parameter names a node declares (its PARAMETERS table), read without importing rclpy."""
-    source = (ROOT / "pm_monitor" / "nodes" / f"{executable}.py").read_text()
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "PARAMETERS":
-            return {k.value for k in node.value.keys}
-    raise AssertionError(f"{executable} has no PARAMETERS table")
+    return bool(re.search(r'file\(GLOB\s+(\w+)[^)]*scripts/\*"?\)', cmake)) and \
+        "install(PROGRAMS" in cmake
 
 
 def _check_spec(spec: NodeSpec) -> None:
-    assert spec.executable in _installed_programs()
+    assert spec.executable in NODE_PARAMETERS, f"no parameter table for {spec.executable}"
     script = ROOT / "scripts" / spec.executable
     assert script.exists() and f"pm_monitor.nodes.{spec.executable}" in script.read_text()
-    declared = _declared_parameters(spec.executable) | {"use_sim_time"}
+    assert _installs_every_script(), "CMakeLists.txt no longer installs scripts/*"
+    table = NODE_PARAMETERS[spec.executable]
     for path in spec.params_files:
-        data = yaml.safe_load(Path(path).read_text())
-        assert len(data) == 1
-        (selector, body), = data.items()
-        assert selector in ("/**", spec.name)
-        unknown = set(body["ros__parameters"]) - declared
-        assert not unknown, f"{path}: parameters the node does not declare: {unknown}"
-    assert set(spec.parameters) <= declared
+        assert Path(path).exists(), path
+        values = validate_params_file(path, spec.name, table, spec.namespace)
+        assert values, f"{path} gives {spec.name} no parameters"
+    validate(spec.parameters, table, f"{spec.name} launch parameters")
+
+
+@pytest.mark.parametrize("profile", ["monitor", "test_rig", "inspection_robot"])
+def test_every_plan_starts_installed_executables_with_valid_parameters(profile):
+    for spec in _all_plans()[profile]:
+        _check_spec(spec)
+
+
+def test_every_config_yaml_is_used_by_a_plan_so_it_is_checked():
+    used = {Path(p).name for specs in _all_plans().values() for s in specs
+            for p in s.params_files}
+    assert {p.name for p in (ROOT / "config").glob("*.yaml")} <= used
 
 
 def test_simulated_rig_plan_wires_rig_outputs_to_monitor_inputs():
     rig, monitor = simulated_rig_plan(speed_factor=2.0, duration_s=30.0)
-    for spec in (rig, monitor):
-        _check_spec(spec)
     assert Path(rig.parameters["fault_schedule"]).exists()
     rig_topics = dict(rig.remappings)
     monitor_topics = dict(monitor.remappings)
@@ -55,22 +87,91 @@ def test_simulated_rig_plan_wires_rig_outputs_to_monitor_inputs():
     assert all(rig_topics[name] == monitor_topics[name] for name in MONITOR_INPUTS)
 
 
-def test_monitor_alone_remaps_inputs_and_namespaces():
-    spec = monitor_spec(namespace="line3", input_remaps={"accel": "/press/accel"},
-                        parameters={"use_sim_time": True})
+def test_monitor_alone_remaps_inputs_namespaces_and_sets_log_level():
+    spec = monitor_spec(namespace="line3", input_remaps={"accel": "/press/accel",
+                                                         "mic": "mic"},
+                        parameters={"use_sim_time": True, "autostart": False},
+                        log_level="debug")
     _check_spec(spec)
     args = spec.ros_args()
     assert args[:3] == ["--ros-args", "-r", "__node:=pm_monitor"]
     assert "__ns:=line3" in args and "accel:=/press/accel" in args
-    assert "use_sim_time:=true" in args
+    assert "mic:=mic" not in args  # identity remaps (launch defaults) are left out
+    assert "use_sim_time:=true" in args and "autostart:=false" in args
+    assert args[args.index("--log-level") + 1] == "debug"
     with pytest.raises(ValueError, match="unknown monitor inputs"):
         monitor_spec(input_remaps={"lidar": "/x"})
+    with pytest.raises(ValueError, match="log level"):
+        monitor_spec(log_level="loud")
 
 
-@pytest.mark.parametrize("launch_file", sorted((ROOT / "launch").glob("*.launch.py")))
+def test_inspection_robot_profile_maps_every_input_to_a_robot_topic():
+    (spec,) = inspection_robot_plan(namespace="robot1", asset_id="pump_7", autostart=False)
+    assert dict(spec.remappings) == INSPECTION_ROBOT_TOPICS
+    assert set(INSPECTION_ROBOT_TOPICS) == set(MONITOR_INPUTS)
+    assert spec.namespace == "robot1"
+    assert spec.parameters["asset_id"] == "pump_7" and spec.parameters["autostart"] is False
+    # its config applies to the monitor under any namespace, not to other nodes
+    values = validate_params_file(spec.params_files[0], "pm_monitor",
+                                  NODE_PARAMETERS["monitor_node"], "robot1")
+    assert values["modality_timeout_s"] == 5.0
+    assert load_params_file(spec.params_files[0], "rig") == {}
+
+
+def test_a_typo_in_a_params_file_is_caught_with_a_suggestion(tmp_path):
+    typo = tmp_path / "monitor.yaml"
+    typo.write_text("/**:\n  ros__parameters:\n    image_slop: 0.2\n    heatmap_alpha: 1\n")
+    with pytest.raises(ConfigError) as caught:
+        validate_params_file(typo, "pm_monitor", NODE_PARAMETERS["monitor_node"])
+    assert len(caught.value.problems) == 2
+    assert "did you mean 'image_slop_s'" in str(caught.value)
+    assert "expected float, got integer 1 (write 1.0)" in str(caught.value)
+
+
+def _launch_tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(), filename=str(path))
+
+
+def _declared_arguments(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "DeclareLaunchArgument":
+            first = node.args[0]
+            if isinstance(first, ast.Constant):
+                names.add(first.value)
+            elif isinstance(first, ast.Name) and first.id == "arg":  # one per input topic
+                names.update(INPUT_ARGUMENTS)
+    return names
+
+
+def _used_arguments(tree: ast.Module) -> set[str]:
+    """Names read with get("...") / LaunchConfiguration("...")."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") in (
+                "get", "LaunchConfiguration") and node.args and isinstance(
+                node.args[0], ast.Constant):
+            names.add(node.args[0].value)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "get" and \
+                node.args and isinstance(node.args[0], ast.Name) and node.args[0].id == "arg":
+            names.update(INPUT_ARGUMENTS)
+    return names
+
+
+@pytest.mark.parametrize("launch_file", LAUNCH_FILES, ids=lambda p: p.name)
 def test_launch_files_build_their_nodes_from_the_plan(launch_file):
-    tree = ast.parse(launch_file.read_text())
+    tree = _launch_tree(launch_file)
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     functions = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
     assert "generate_launch_description" in functions
-    assert names & {"monitor_spec", "simulated_rig_plan"}
+    assert names & {"monitor_spec", "simulated_rig_plan", "inspection_robot_plan"}
+    used, declared = _used_arguments(tree), _declared_arguments(tree)
+    assert used <= declared, f"arguments read but never declared: {used - declared}"
+
+
+def test_three_profiles_exist_and_monitor_launch_takes_the_integration_arguments():
+    assert {p.name for p in LAUNCH_FILES} >= {
+        "monitor.launch.py", "test_rig.launch.py", "inspection_robot.launch.py"}
+    declared = _declared_arguments(_launch_tree(ROOT / "launch" / "monitor.launch.py"))
+    assert declared >= {"namespace", "params_file", "use_sim_time", "log_level", "autostart",
+                        *INPUT_ARGUMENTS}

@@ -3,19 +3,24 @@ rotating machine developing the faults of a YAML schedule, plus its ground truth
 
 Runs on a simulated clock (speed_factor x wall time) whose stamps go into every header and,
 optionally, onto /clock for use_sim_time users. The physics lives in pm_monitor.core.rig.
+
+A plain node, not a lifecycle node: it is a simulator that owns no models or hardware, starts
+publishing as soon as it exists and is only ever started and stopped with its test; a
+configure/activate cycle would add states nobody manages. Its parameters are read-only and
+checked against the same kind of spec table as the monitor's.
 """
 from __future__ import annotations
 
 import time
 
 import rclpy
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image
 
+from pm_monitor.core.config_schema import ConfigError
 from pm_monitor.core.imaging.codec import from_celsius
 from pm_monitor.core.rig.config import RigConfig
 from pm_monitor.core.rig.fault_schedule import FaultSchedule, FaultScheduleError
@@ -24,37 +29,18 @@ from pm_monitor.core.rig.streaming import RigClock
 from pm_monitor.core.types import NS_PER_S
 from pm_monitor.msg import RigGroundTruth, SensorChunk
 from pm_monitor.nodes import conversions as conv
+from pm_monitor.nodes.params import RIG_PARAMETERS, declare_from_table, values_of
 
 CHUNK_QOS = QoSProfile(depth=200, reliability=qos_profile_sensor_data.reliability,
                        durability=qos_profile_sensor_data.durability)
 
-PARAMETERS: dict[str, tuple[object, str]] = {
-    "fault_schedule": ("", "YAML fault schedule; empty = healthy machine."),
-    "seed": (0, "Random seed: the same seed and schedule give the same data."),
-    "speed_factor": (1.0, "Simulated seconds per wall second (> 0)."),
-    "duration_s": (0.0, "Stop after this many simulated seconds; 0 = run until stopped."),
-    "chunk_s": (0.02, "Duration of one SensorChunk (s), 0.01..0.05 like real drivers."),
-    "camera_hz": (30.0, "Camera frame rate (Hz)."),
-    "thermal_hz": (9.0, "Thermal frame rate (Hz)."),
-    "thermal_encoding": ("mono16", "mono16 (centikelvin counts) or 32FC1 (deg C)."),
-    "truth_hz": (10.0, "Ground-truth publication rate (Hz, simulated time)."),
-    "asset_id": ("rig_1", "Asset id in the ground truth."),
-    "publish_clock": (True, "Publish the simulated time on /clock."),
-    "stamp_epoch_s": (0.0, "Stamp of simulated t=0 (s); 0 = wall clock at start."),
-    "wait_for_subscribers": (False, "Hold the simulated clock at 0 until every sensor topic "
-                                    "has a subscriber (no data lost to discovery)."),
-}
-
-
 class RigNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("rig", **kwargs)
-        for name, (default, description) in PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(description=description))
-        p = {name: self.get_parameter(name).value for name in PARAMETERS}
-        if p["thermal_encoding"] not in ("mono16", "32FC1"):
-            raise ValueError(f"thermal_encoding must be mono16 or 32FC1, "
-                             f"got {p['thermal_encoding']!r}")
+        problems = declare_from_table(self, RIG_PARAMETERS)
+        if problems:
+            raise ConfigError(problems, "rig parameters")
+        p = values_of(self, RIG_PARAMETERS)
         schedule = (FaultSchedule.from_yaml(p["fault_schedule"]) if p["fault_schedule"]
                     else FaultSchedule())
         self.params = p
@@ -71,8 +57,6 @@ class RigNode(Node):
         self.clock_pub = (self.create_publisher(Clock, "/clock", 10) if p["publish_clock"]
                           else None)
         self.speed = float(p["speed_factor"])
-        if self.speed <= 0:
-            raise ValueError(f"speed_factor must be > 0, got {self.speed}")
         self.duration_s = float(p["duration_s"])
         self.finished = False
         self._wall_start: float | None = None
