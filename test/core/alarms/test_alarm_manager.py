@@ -1,0 +1,222 @@
+"""AlarmManager: anti-flicker, escalation bound, adoption, flood control, shelving, zones."""
+import math
+
+import numpy as np
+import pytest
+
+from pm_monitor.core.alarms import (
+    UNKNOWN_FAULT,
+    ZONE_FAULT,
+    Agreement,
+    AlarmConfig,
+    AlarmEvent,
+    AlarmManager,
+    AlarmOperationError,
+    AlarmState,
+    IsoZone,
+)
+from pm_monitor.core.alarms.config import LEVELS
+from pm_monitor.core.types import HealthState as S
+
+HOP_NS = 500_000_000
+E, L = AlarmEvent, AlarmState
+
+
+def window(manager, i, state=S.NORMAL, score=0.2, threshold=1.0, fault="outer_race",
+           velocity=None, asset=None, probabilities=None):
+    abnormal = state != S.NORMAL or score > threshold
+    return manager.update(i * HOP_NS, state, abnormal, score, threshold, probabilities,
+                          fault if state != S.NORMAL else "none", velocity, asset)
+
+
+def run(manager, states, **kwargs):
+    """Feed states (or (state, score) pairs); returns [(window index, update)]."""
+    out = []
+    for i, item in enumerate(states):
+        state, score = item if isinstance(item, tuple) else (item, 0.2)
+        out += [(i, u) for u in window(manager, i, state, score, **kwargs)]
+    return out
+
+
+def test_score_oscillating_around_the_threshold_raises_one_alarm():
+    # the anomaly score wobbles +-15 % around its threshold for 2 minutes
+    rng = np.random.default_rng(0)
+    scores = 1.0 + 0.15 * np.sin(np.arange(240) * 1.3) + 0.02 * rng.standard_normal(240)
+    manager = AlarmManager("a", AlarmConfig(on_delay_windows_anomaly=2,
+                                            update_period_s=1000.0))
+    updates = run(manager, [(S.NORMAL, float(s)) for s in scores])
+    raised = [u for _, u in updates if u.event == E.RAISED]
+    naive_raises = int(np.sum((scores[1:] > 1.0) & (scores[:-1] <= 1.0))) + int(scores[0] > 1)
+    assert naive_raises > 30  # without the alarm logic: dozens of alerts
+    assert len(raised) == 1
+    assert not [u for _, u in updates if u.event == E.CLEARED]  # deadband: never clears
+
+
+def test_alarm_clears_after_the_off_delay_outside_the_deadband():
+    config = AlarmConfig(on_delay_windows_anomaly=2, off_delay_windows_anomaly=4,
+                         score_deadband=0.2, update_period_s=1000.0)
+    manager = AlarmManager("a", config)
+    # raised; then 0.9 (below threshold but inside the deadband) holds it; 0.5 clears
+    updates = run(manager, [(S.NORMAL, 1.5)] * 2 + [(S.NORMAL, 0.9)] * 10
+                  + [(S.NORMAL, 0.5)] * 4)
+    assert [(i, u.event) for i, u in updates] == [(1, E.RAISED), (15, E.CLEARED)]
+
+
+def test_probability_deadband_holds_the_alarm():
+    manager = AlarmManager("a", AlarmConfig(off_delay_windows_warning=2,
+                                            update_period_s=1000.0))
+    for i in range(2):
+        window(manager, i, S.WARNING)
+    # NORMAL by argmax, but P(not normal) = 0.45 > 0.5 - 0.1: not clear
+    for i in range(2, 12):
+        assert window(manager, i, probabilities=[0.55, 0.3, 0.1, 0.05]) == []
+    cleared = window(manager, 12, probabilities=[0.9, 0.1, 0, 0]) + window(
+        manager, 13, probabilities=[0.9, 0.1, 0, 0])
+    assert [u.event for u in cleared] == [E.CLEARED]
+
+
+@pytest.mark.parametrize("on_delay", [1, 2, 4])
+def test_escalation_is_never_later_than_the_on_delay(on_delay):
+    config = AlarmConfig(on_delay_windows_pre_warning=2, on_delay_windows_warning=on_delay,
+                         on_delay_windows_failure=on_delay, update_period_s=1000.0)
+    manager = AlarmManager("a", config)
+    states = [S.PRE_WARNING] * 5 + [S.WARNING] * 6 + [S.FAILURE] * 6
+    updates = run(manager, states)
+    events = [(i, u.event, u.severity) for i, u in updates]
+    assert events[0] == (1, E.RAISED, S.PRE_WARNING)
+    assert (5 + on_delay - 1, E.ESCALATED, S.WARNING) in events
+    assert (11 + on_delay - 1, E.ESCALATED, S.FAILURE) in events
+    assert len({u.alert_id for _, u in updates}) == 1
+
+
+def test_on_delay_in_seconds():
+    seconds = {f"on_delay_s_{level}": 2.0 for level in LEVELS}
+    config = AlarmConfig(on_delay_windows_warning=1, **seconds)
+    updates = run(AlarmManager("a", config), [S.WARNING] * 8)
+    assert (updates[0][0], updates[0][1].event) == (4, E.RAISED)  # 4 hops = 2.0 s
+
+
+def test_single_failure_window_raises_at_once_and_single_warning_does_not():
+    manager = AlarmManager("a")
+    assert run(manager, [S.NORMAL, S.WARNING, S.NORMAL]) == []
+    updates = window(manager, 3, S.FAILURE)
+    assert [(u.event, u.severity) for u in updates] == [(E.RAISED, S.FAILURE)]
+
+
+def test_escalation_does_not_reset_when_severity_drops_back():
+    manager = AlarmManager("a", AlarmConfig(update_period_s=1000.0))
+    updates = run(manager, [S.WARNING] * 3 + [S.PRE_WARNING] * 5)
+    assert [u.event for _, u in updates] == [E.RAISED]
+    assert updates[0][1].severity == S.WARNING
+
+
+def test_anomaly_alarm_is_adopted_by_the_identified_fault():
+    manager = AlarmManager("a", AlarmConfig(update_period_s=1000.0))
+    updates = run(manager, [(S.NORMAL, 2.0)] * 4 + [S.PRE_WARNING] * 3 + [S.WARNING] * 3)
+    assert [(u.event, u.fault_type, u.severity) for _, u in updates] == [
+        (E.RAISED, UNKNOWN_FAULT, S.NORMAL),
+        (E.ESCALATED, "outer_race", S.PRE_WARNING),
+        (E.ESCALATED, "outer_race", S.WARNING)]
+    assert len({u.alert_id for _, u in updates}) == 1
+    assert [a.fault_type for a in manager.active_alarms()] == ["outer_race"]
+
+
+def test_another_fault_gets_its_own_alarm():
+    manager = AlarmManager("a", AlarmConfig(update_period_s=1000.0, off_delay_windows_warning=3))
+    first = run(manager, [S.WARNING] * 3, fault="outer_race")
+    second = [(i, u) for i in range(3, 9) for u in window(manager, i, S.WARNING, fault="ball")]
+    assert first[0][1].fault_type == "outer_race"
+    raised = [u for _, u in second if u.event == E.RAISED]
+    assert [u.fault_type for u in raised] == ["ball"]
+    assert raised[0].alert_id != first[0][1].alert_id
+    cleared = [u for _, u in second if u.event == E.CLEARED]
+    assert [u.fault_type for u in cleared] == ["outer_race"]
+
+
+def test_periodic_updates_only_while_abnormal():
+    manager = AlarmManager("a", AlarmConfig(update_period_s=1.0, off_delay_windows_warning=20))
+    updates = run(manager, [S.WARNING] * 7 + [S.NORMAL] * 8)
+    assert [(i, u.event) for i, u in updates] == [(1, E.RAISED), (3, E.UPDATED),
+                                                  (5, E.UPDATED)]
+    assert [u.sequence for _, u in updates] == [1, 2, 3]
+
+
+def test_flood_control_suppresses_counts_and_releases_but_never_failure():
+    config = AlarmConfig(flood_node_max_alarms=2, flood_node_period_s=60.0,
+                         flood_asset_max_alarms=100, on_delay_windows_warning=1,
+                         update_period_s=1000.0, zone_alarm_enabled=False)
+    manager = AlarmManager("site", config)
+    shown = []
+    for k in range(4):  # four assets go to WARNING in the same window
+        shown += window(manager, 0, S.WARNING, asset=f"pump_{k}")
+    assert [u.event for u in shown] == [E.RAISED, E.RAISED]
+    assert manager.stats.suppressed_total == 2
+    assert manager.diagnostics()["alarms_suppressed_now"] == 2
+    listed = manager.active_alarms()
+    assert len(listed) == 4 and sum(a.suppressed for a in listed) == 2
+    # a FAILURE on a fifth asset is shown despite the flood
+    failure = window(manager, 1, S.FAILURE, asset="pump_4")
+    assert [(u.event, u.severity) for u in failure] == [(E.RAISED, S.FAILURE)]
+    assert failure[0].suppressed_count == 2
+    # a suppressed alarm escalating to FAILURE is shown at once
+    escalated = window(manager, 2, S.FAILURE, asset="pump_2")
+    assert [(u.event, u.severity, u.was_suppressed) for u in escalated] == [
+        (E.RAISED, S.FAILURE, True)]
+    # once the rate window has passed, the last held-back alarm is shown, not lost
+    later = window(manager, 200, S.WARNING, asset="pump_3")
+    assert [(u.asset_id, u.event, u.was_suppressed) for u in later] == [
+        ("pump_3", E.RAISED, True)]
+    assert manager.stats.released_after_flood == 2
+
+
+def test_per_asset_flood_limit():
+    config = AlarmConfig(flood_asset_max_alarms=1, flood_asset_period_s=600.0,
+                         on_delay_windows_warning=1, off_delay_windows_warning=1,
+                         update_period_s=1000.0, zone_alarm_enabled=False)
+    manager = AlarmManager("a", config)
+    events = run(manager, [S.WARNING, S.NORMAL, S.WARNING, S.NORMAL, S.WARNING],
+                 fault="ball")
+    assert [u.event for _, u in events] == [E.RAISED, E.CLEARED]
+    # window 2 is held back and clears unseen at 3 (logged, counted); window 4 is a new alarm,
+    # held back too
+    assert manager.stats.suppressed_total == 2
+    assert manager.stats.suppressed_cleared_unseen == 1
+    assert [a.suppressed for a in manager.active_alarms()] == [True]
+
+
+def test_operator_actions_and_shelving_expiry():
+    manager = AlarmManager("a", AlarmConfig(update_period_s=1000.0))
+    raised = run(manager, [S.WARNING] * 2)[0][1]
+    ack = manager.acknowledge(raised.alert_id, "alice", "on it")
+    assert (ack.event, ack.lifecycle, ack.operator, ack.note) == (
+        E.ACKNOWLEDGED, L.ACTIVE_ACKED, "alice", "on it")
+    shelved = manager.shelve(raised.alert_id, 10.0, "maintenance", "bob")
+    assert shelved.lifecycle == L.SHELVED and shelved.shelved_until_ns == 1 * HOP_NS + 10 ** 10
+    assert manager.active_alarms(include_shelved=False) == []
+    assert manager.active_alert_id() is None
+    quiet = [u for i in range(2, 21) for u in window(manager, i, S.WARNING)]
+    assert quiet == []
+    expired = window(manager, 21, S.WARNING)  # 10.5 s after shelving: expired
+    assert [(u.event, u.lifecycle) for u in expired] == [(E.UNSHELVED, L.ACTIVE_UNACKED)]
+    assert manager.active_alert_id() == raised.alert_id
+    with pytest.raises(AlarmOperationError, match="no alarm"):
+        manager.acknowledge("nope")
+    with pytest.raises(AlarmOperationError, match="duration_s"):
+        manager.shelve(raised.alert_id, 1e9)
+    unshelved = manager.shelve(raised.alert_id, 5.0)
+    assert manager.unshelve(unshelved.alert_id, "bob").event == E.UNSHELVED
+
+
+def test_zone_is_reported_next_to_the_model_state_and_disagreement_alarms():
+    config = AlarmConfig(update_period_s=1000.0)  # group 2 rigid: 1.4 / 2.8 / 4.5 mm/s
+    manager = AlarmManager("a", config)
+    model = window(manager, 0, S.FAILURE, velocity=1.0)[0]
+    assert (model.iso_zone, model.velocity_mm_s, model.agreement) == (
+        IsoZone.A, 1.0, Agreement.MODEL_HIGHER)
+    other = AlarmManager("b", config)
+    updates = [u for i in range(3) for u in window(other, i, S.NORMAL, velocity=3.5)]
+    assert [(u.fault_type, u.event, u.severity, u.iso_zone, u.agreement) for u in updates] == [
+        (ZONE_FAULT, E.RAISED, S.WARNING, IsoZone.C, Agreement.ZONE_HIGHER)]
+    assert other.stats.zone_higher_windows == 3
+    unknown = window(AlarmManager("c"), 0, S.FAILURE, velocity=None)[0]
+    assert unknown.iso_zone == IsoZone.UNKNOWN and math.isnan(unknown.velocity_mm_s)
