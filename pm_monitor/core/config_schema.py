@@ -206,13 +206,20 @@ def validate_params_file(path: str | Path, node_name: str, table: ParamTable,
     return values
 
 
+MARKDOWN_HEADER = ("| name | type | default | range | changes | meaning |\n"
+                   "|---|---|---|---|---|---|")
+
+
+def markdown_rows(table: ParamTable) -> list[str]:
+    """One README table row per parameter (see MARKDOWN_HEADER)."""
+    return [f"| `{name}` | {spec.type_name} | {format_default(spec.default)} | "
+            f"{format_range(spec)} | {'start-up only' if spec.read_only else 'at run time'} | "
+            f"{spec.description} |" for name, spec in table.items()]
+
+
 def markdown_table(table: ParamTable) -> str:
-    """The README table of a spec table: name, default, range, description."""
-    lines = ["| name | default | range | meaning |", "|---|---|---|---|"]
-    for name, spec in table.items():
-        lines.append(f"| `{name}` | {format_default(spec.default)} | {format_range(spec)} | "
-                     f"{spec.description}{' Read-only.' if spec.read_only else ''} |")
-    return "\n".join(lines)
+    """The README table of a spec table."""
+    return "\n".join([MARKDOWN_HEADER, *markdown_rows(table)])
 
 
 def format_default(value: ParamValue) -> str:
@@ -224,5 +231,6 @@ def format_range(spec: ParamSpec) -> str:
         return " / ".join(f"`{c}`" for c in spec.choices)
     if spec.range is None:
         return ""
-    low, high = spec.range
-    return f"{low:g} .. {high:g}"
+    as_int = isinstance(spec.default, int) and not isinstance(spec.default, bool)
+    low, high = (f"{int(v)}" if as_int else f"{v:g}" for v in spec.range)
+    return f"{low} .. {high}"

@@ -24,6 +24,7 @@ from pm_monitor.core.config_schema import (
     ParamTable,
     check_value,
     is_builtin,
+    markdown_table,
     merge_tables,
 )
 
@@ -38,8 +39,8 @@ MONITOR_PARAMETERS: dict[str, ParamSpec] = merge_tables({
                                 read_only=True),
     "model_dir": ParamSpec("", "Model bundle directory; empty = the shipped rig baseline.",
                            read_only=True),
-    "image_slop_s": ParamSpec(0.1, "Max |frame stamp - window end| for a frame to be used (s).",
-                              (0.0, 1.0)),
+    "image_slop_s": ParamSpec(0.1, "A frame is used for a window only this close to its "
+                                   "end (s).", (0.0, 1.0)),
     "modality_timeout_s": ParamSpec(2.0, "A modality silent this long (message time) is left "
                                          "out of windows (s).", (0.1, 9.0), read_only=True),
     "max_future_stamp_s": ParamSpec(3600.0, "Inputs stamped further ahead of the node clock "
@@ -170,3 +171,18 @@ class ParameterGuard:
         except ValueError as err:
             return SetParametersResult(successful=False, reason=str(err))
         return SetParametersResult(successful=True)
+
+
+def documentation() -> str:
+    """The parameter tables as they must appear in the README (each after its marker)."""
+    return "\n\n".join(f"{doc_marker(executable)}\n{markdown_table(table)}"
+                       for executable, table in NODE_PARAMETERS.items())
+
+
+def doc_marker(executable: str) -> str:
+    """The comment in the README that precedes (and locates) a node's parameter table."""
+    return f"<!-- parameter-table: {executable} (python -m pm_monitor.nodes.params) -->"
+
+
+if __name__ == "__main__":
+    print(documentation())

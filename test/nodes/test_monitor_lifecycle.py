@@ -1,0 +1,140 @@
+"""The monitor as a lifecycle node: transitions, errors at configure, dynamic parameters."""
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+from lifecycle_msgs.srv import GetState
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+
+from pm_monitor.core.rig.fault_schedule import FaultSchedule
+from pm_monitor.nodes.monitor_node import MonitorNode, default_model_dir
+
+
+@pytest.fixture
+def make_monitor(ros_context, executor):
+    made: list[Node] = []
+
+    def make(**params) -> MonitorNode:
+        node = MonitorNode(context=ros_context, parameter_overrides=[
+            Parameter(k, value=v) for k, v in params.items()])
+        executor.add_node(node)
+        made.append(node)
+        return node
+
+    yield make
+    for node in made:
+        executor.remove_node(node)
+        node.destroy_node()
+
+
+def _state(executor, context, node_name: str = "pm_monitor") -> str:
+    """The lifecycle state as a lifecycle manager sees it: the ~/get_state service."""
+    client_node = Node("state_probe", context=context)
+    executor.add_node(client_node)
+    try:
+        client = client_node.create_client(GetState, f"/{node_name}/get_state")
+        assert client.wait_for_service(timeout_sec=5.0)
+        future = client.call_async(GetState.Request())
+        end = time.monotonic() + 5.0
+        while not future.done() and time.monotonic() < end:
+            executor.spin_once(timeout_sec=0.05)
+        return future.result().current_state.label
+    finally:
+        executor.remove_node(client_node)
+        client_node.destroy_node()
+
+
+def _input_topics(node: MonitorNode) -> set[str]:
+    return {name for name, _ in node.get_subscriber_names_and_types_by_node(
+        node.get_name(), node.get_namespace())}
+
+
+def test_transitions_load_subscribe_and_release(make_monitor, executor, ros_context):
+    node = make_monitor(autostart=False)
+    assert node.pipeline is None and _state(executor, ros_context) == "unconfigured"
+    node.trigger_configure()
+    assert node.pipeline is not None and not node.active
+    assert "/accel" not in _input_topics(node)
+    node.trigger_activate()
+    assert _state(executor, ros_context) == "active"
+    assert {"/accel", "/mic", "/thermal/image_raw", "/camera/image_raw"} <= _input_topics(node)
+    node.trigger_deactivate()
+    assert "/accel" not in _input_topics(node) and node.pipeline is not None
+    node.trigger_cleanup()
+    assert node.pipeline is None and _state(executor, ros_context) == "unconfigured"
+    node.trigger_configure()  # configurable again after cleanup
+    assert node.pipeline is not None
+
+
+def test_missing_or_corrupt_model_goes_to_error_processing_and_back(
+        make_monitor, executor, ros_context, tmp_path):
+    corrupt = tmp_path / "bundle"
+    shutil.copytree(default_model_dir(), corrupt)
+    (corrupt / "thermal_localizer.pt").write_bytes(b"\x00garbage")
+    for model_dir in (str(tmp_path / "nowhere"), str(corrupt)):
+        node = make_monitor(model_dir=model_dir)  # autostart tries and fails
+        assert not node.active and node.pipeline is None
+        assert node.last_error.startswith("cannot load models")
+        assert _state(executor, ros_context) == "unconfigured"  # alive, for a retry
+        executor.remove_node(node)
+        node.destroy_node()
+
+
+def test_bad_start_up_configuration_lists_every_problem_at_configure(make_monitor):
+    node = make_monitor(image_slop_s=1, heatmap_alpha=3.0, alert_on_delay=2)
+    assert not node.active
+    assert node.last_error.startswith("invalid configuration: 3 configuration problems")
+    for name in ("image_slop_s", "heatmap_alpha", "alert_on_delay"):
+        assert name in node.last_error
+
+
+def test_dynamic_parameters_apply_at_once_and_invalid_ones_are_refused(make_monitor):
+    node = make_monitor()
+    pipeline = node.pipeline
+    results = node.set_parameters([Parameter("image_slop_s", value=0.3),
+                                   Parameter("alert_on_delay_windows", value=4),
+                                   Parameter("thermal_raw_scale", value=0.1)])
+    assert all(r.successful for r in results)
+    assert pipeline.assembler.config.images[0].slop_s == 0.3
+    assert pipeline.tracker.policy.on_delay_windows == 4
+    assert pipeline.radiometric.scale == 0.1
+    refused = {
+        "heatmap_alpha": node.set_parameters([Parameter("heatmap_alpha", value=1.5)])[0],
+        "model_dir": node.set_parameters([Parameter("model_dir", value="/x")])[0],
+        "alert_off_delay_windows": node.set_parameters(
+            [Parameter("alert_off_delay_windows", value=2.5)])[0],
+    }
+    for name, result in refused.items():
+        assert not result.successful and result.reason, name
+    assert node.get_parameter("heatmap_alpha").value == 0.45
+    assert node.pipeline is pipeline  # applied in place: nothing buffered was dropped
+
+
+def test_long_missing_modality_is_named_in_every_decision(make_monitor, executor):
+    """Thermal and camera silent from the start: the monitor keeps deciding on accel + mic
+    and every HealthStatus says which modalities it used and which were missing."""
+    from rig_feed import RigFeed
+
+    from pm_monitor.msg import HealthStatus
+
+    node = make_monitor(modality_timeout_s=1.0)
+    client = Node("health_listener", context=node.context)
+    health: list[HealthStatus] = []
+    client.create_subscription(HealthStatus, "/pm_monitor/health", health.append, 100)
+    executor.add_node(client)
+    try:
+        feed = RigFeed(client, executor, FaultSchedule())
+        feed.run_until(12.0, node, skip=frozenset({"thermal", "camera"}))
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            executor.spin_once(timeout_sec=0.02)
+    finally:
+        executor.remove_node(client)
+        client.destroy_node()
+    assert len(health) >= 18
+    for msg in health:
+        assert set(msg.modalities_missing) >= {"thermal", "camera"}
+        assert set(msg.modalities_used) == {"accel", "mic"}
