@@ -50,6 +50,8 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "bearing": ("Bearing1_3", "femto: bearing to replay, e.g. Bearing1_3."),
     "record": (105, "cwru: record number, or a list ([97, 105] / '97,105') played in order."),
     "cwru_channels": ("DE", "cwru: channels, comma-separated, from DE, FE, BA."),
+    "accel_unit": ("g", "femto, cwru: g (as recorded) or m/s^2 (what the monitor's accel "
+                        "input expects)."),
     "thermal_class": ("", "thermal_motor: class (session) to replay; empty = all in turn."),
     "neu_class": ("", "neu_surface: defect class to replay; empty = all in turn."),
     "machine": ("fan/id_00", "machine_sound: 'type/id' or 'type'; empty = all machines."),
@@ -97,7 +99,7 @@ class ReplayNode(Node):
         options = SourceOptions(
             compress_gaps=bool(p["compress_gaps"]), gap_s=float(p["gap_s"]),
             frame_period_s=float(p["frame_period_s"]),
-            cwru_channels=parse_names(p["cwru_channels"]),
+            cwru_channels=parse_names(p["cwru_channels"]), accel_unit=p["accel_unit"],
             thermal_encoding=p["thermal_encoding"], thermal_span_c=span)
         datasets = parse_names(p["dataset"])
         if not datasets:

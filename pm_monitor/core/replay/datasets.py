@@ -1,11 +1,12 @@
 """Replay sources for each real data set: a selection (bearing / record / class / machine)
 becomes one StreamSource or ImageSource on the monitor's input names.
 
-- femto -> accel: 2 channels (horizontal, vertical), g, 25.6 kHz. Snapshot i sits at its true
-  time ``t_s[i]``, so a 9.9 s gap separates the 0.1 s snapshots; ``compress_gaps`` plays them
-  back to back instead (stamps then run 100x faster than the test did; ``record_id`` keeps
-  the snapshot number).
-- cwru -> accel: DE (optionally FE, BA), g, 12 kHz; records one after another, ``gap_s`` apart.
+- femto -> accel: 2 channels (horizontal, vertical), g (or m/s^2), 25.6 kHz. Snapshot i
+  sits at its true time ``t_s[i]``, so a 9.9 s gap separates the 0.1 s snapshots;
+  ``compress_gaps`` plays them back to back instead (stamps then run 100x faster than the
+  test did; ``record_id`` keeps the snapshot number).
+- cwru -> accel: DE (optionally FE, BA), g (or m/s^2), 12 kHz; records one after another,
+  ``gap_s`` apart.
 - machine_sound -> mic: 1 channel, full scale, 16 kHz; clips one after another, ``gap_s`` apart.
 - thermal_motor -> thermal: 320x240 mono16 (assumed span) / mono8 / rgb8; time = frame number
   x ``frame_period_s`` (missing frames leave holes); classes one after another, ``gap_s`` apart.
@@ -38,6 +39,7 @@ from pm_monitor.core.types import ACCEL, CAMERA, MIC, NS_PER_S, THERMAL
 
 DATASETS = ("femto", "cwru", "thermal_motor", "neu_surface", "machine_sound")
 THERMAL_ENCODINGS = ("mono16", "mono8", "rgb8")
+ACCEL_UNITS = ("g", "m/s^2")  # the files hold g; the monitor's accel input is in m/s^2
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class SourceOptions:
     gap_s: float = 1.0  # silence between recordings (cwru records, clips, thermal classes)
     frame_period_s: float = 1.0  # image data sets: spacing of frames (no stamps in the data)
     cwru_channels: tuple[str, ...] = ("DE",)
+    accel_unit: str = "g"  # femto, cwru: "g" (as recorded) or "m/s^2" (x 9.80665)
     thermal_encoding: str = "mono16"
     thermal_span_c: tuple[float, float] = (20.0, 80.0)  # ASSUMED deg C of palette index 0, 241
 
@@ -67,15 +70,27 @@ class SourceOptions:
         if self.thermal_encoding not in THERMAL_ENCODINGS:
             raise ValueError(f"thermal_encoding must be one of {THERMAL_ENCODINGS}, "
                              f"got {self.thermal_encoding!r}")
+        if self.accel_unit not in ACCEL_UNITS:
+            raise ValueError(f"accel_unit must be one of {ACCEL_UNITS}, got {self.accel_unit!r}")
         lo, hi = self.thermal_span_c
         if not hi > lo:
             raise ValueError(f"thermal_span_c must be (low, high) with high > low, got {lo, hi}")
 
 
-def femto_source(bearing: femto.FemtoBearing, compress_gaps: bool = False) -> StreamSource:
+def in_unit(samples_g: np.ndarray, unit: str) -> np.ndarray:
+    """Acceleration in g -> float32 in ``unit`` (g or m/s^2, converted in float64)."""
+    if unit == "g":
+        return samples_g.astype(np.float32, copy=False)
+    if unit == "m/s^2":
+        return (samples_g.astype(np.float64) * femto.G).astype(np.float32)
+    raise ValueError(f"accel unit must be one of {ACCEL_UNITS}, got {unit!r}")
+
+
+def femto_source(bearing: femto.FemtoBearing, compress_gaps: bool = False,
+                 unit: str = "g") -> StreamSource:
     """Every snapshot of a bearing; ``first_sample_index`` = true time x 25.6 kHz (or back to
     back with ``compress_gaps``)."""
-    acc = cache(lambda: bearing.acc_g)  # decompress and scale once, slice per snapshot
+    acc = cache(lambda: in_unit(bearing.acc_g, unit))  # decompress and scale once
     n = femto.SNAPSHOT_SAMPLES
     if compress_gaps:
         starts = [i * n for i in range(bearing.n_snapshots)]
@@ -84,18 +99,19 @@ def femto_source(bearing: femto.FemtoBearing, compress_gaps: bool = False) -> St
     segments = tuple(
         StreamSegment(start, n, lambda i=i: acc()[i], f"femto/{bearing.name}/snapshot_{snap}")
         for i, (start, snap) in enumerate(zip(starts, bearing.snapshot_index, strict=True)))
-    return StreamSource(ACCEL, "femto/accel", bearing.fs, ("horizontal", "vertical"), "g",
+    return StreamSource(ACCEL, "femto/accel", bearing.fs, ("horizontal", "vertical"), unit,
                         segments)
 
 
 def cwru_source(records: Sequence[int], channels: tuple[str, ...] = ("DE",),
-                gap_s: float = 1.0) -> StreamSource:
+                gap_s: float = 1.0, unit: str = "g") -> StreamSource:
     """CWRU records at 12 kHz, one after another with ``gap_s`` between them."""
     if not records:
         raise ValueError("cwru: select at least one record")
     signals = [cwru.load_record(int(r), channels) for r in records]
-    loads = [(s.samples.shape[0], lambda s=s: s.samples, s.record.record_id) for s in signals]
-    return StreamSource(ACCEL, "cwru/accel", float(cwru.RATE_12K_HZ), tuple(channels), cwru.UNIT,
+    loads = [(s.samples.shape[0], lambda s=s: in_unit(s.samples, unit), s.record.record_id)
+             for s in signals]
+    return StreamSource(ACCEL, "cwru/accel", float(cwru.RATE_12K_HZ), tuple(channels), unit,
                         contiguous_segments(loads, samples_in(_ns(gap_s), cwru.RATE_12K_HZ)))
 
 
@@ -180,9 +196,10 @@ def build_source(dataset: str, selection: Selection | None = None,
         if sel.bearing not in femto.ALL_BEARINGS:
             raise ValueError(f"femto: unknown bearing {sel.bearing!r}; bearings: "
                              f"{', '.join(femto.ALL_BEARINGS)}")
-        return femto_source(femto.load_bearing(sel.bearing), opts.compress_gaps)
+        return femto_source(femto.load_bearing(sel.bearing), opts.compress_gaps,
+                            opts.accel_unit)
     if dataset == "cwru":
-        return cwru_source(sel.records, opts.cwru_channels, opts.gap_s)
+        return cwru_source(sel.records, opts.cwru_channels, opts.gap_s, opts.accel_unit)
     if dataset == "machine_sound":
         return machine_sound_source(sel.machine, sel.label, opts.gap_s)
     if dataset == "thermal_motor":

@@ -89,6 +89,18 @@ def test_cwru_records_replay_exactly_in_order_with_a_gap_between_them():
     assert first_ir.stamp_ns == START_NS + sample_time_ns(len(normal) + 6000, 12000.0)
 
 
+def test_cwru_in_si_units_is_the_record_times_standard_gravity():
+    msgs = play("cwru", Selection(records=(130,)),
+                SourceOptions(cwru_channels=("DE", "FE", "BA"), accel_unit="m/s^2"),
+                duration_s=0.5)
+    with np.load(cwru.archive_path()) as z:
+        expected = np.stack([z[f"{c}_130"][:6000] for c in ("DE", "FE", "BA")], axis=1)
+    assert msgs[0].payload.unit == "m/s^2" and msgs[0].payload.channel_names == ("DE", "FE", "BA")
+    np.testing.assert_array_equal(concatenated(msgs), (expected * femto.G).astype(np.float32))
+    with pytest.raises(ValueError, match="accel_unit"):
+        SourceOptions(accel_unit="mg")
+
+
 def test_cwru_channels_other_than_de_must_exist_for_every_record():
     with pytest.raises(ValueError, match="FE"):
         build_source("cwru", Selection(records=(105, 98)), SourceOptions(cwru_channels=("DE",
