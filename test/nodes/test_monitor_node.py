@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -124,6 +125,12 @@ def _bad_inputs():
     mismatch = _chunk(1.0, 25600)
     mismatch.samples = np.asarray(mismatch.samples)[:-1]
     zero_rate = _chunk(1.0, 25600, rate=0.0)
+    zero_size = conv.numpy_to_image(good_thermal, "32FC1", EPOCH_NS + 10**9, "t")
+    zero_size.height, zero_size.width, zero_size.step, zero_size.data = 0, 0, 0, []
+    huge = conv.numpy_to_image(good_thermal, "32FC1", EPOCH_NS + 10**9, "t")
+    huge.height, huge.width, huge.step = 50_000, 50_000, 200_000
+    far_future = _chunk(1.0, 25600)
+    far_future.header.stamp = conv.ns_to_stamp(time.time_ns() + 7200 * 10**9)
     return [
         ("thermal", wrong_encoding, "unsupported encoding"),
         ("thermal", wrong_step, "step 10"),
@@ -133,6 +140,10 @@ def _bad_inputs():
         ("accel", mismatch, "not a multiple of 3"),
         ("accel", zero_rate, "sample_rate"),
         ("accel", _chunk(1.0, 25600, channels=("x", "y")), "expected (n, 3)"),
+        ("accel", _chunk(1.0, 25600, rate=-25600.0), "sample_rate"),
+        ("thermal", zero_size, "zero-size image"),
+        ("thermal", huge, "exceeds the limit"),
+        ("accel", far_future, "ahead of the clock"),
     ]
 
 
@@ -154,7 +165,7 @@ def test_bad_input_is_rejected_counted_and_reported_and_node_keeps_running(
     assert h.monitor.pipeline.stats.inference.windows > windows_before
     statuses = [s for d in h.diagnostics for s in d.status if s.name.endswith(f"input {name}")]
     warned = [s for s in statuses if s.level == DiagnosticStatus.WARN]
-    assert warned and reason in warned[0].message
+    assert warned and reason in warned[0].message and warned[0].message.startswith(name)
 
 
 def test_stamps_going_backwards_reset_the_synchroniser_with_a_warning(make_harness):
