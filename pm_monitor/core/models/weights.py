@@ -1,0 +1,132 @@
+"""Trained weights on disk: a torch state_dict file plus a metadata JSON beside it.
+
+``save_weights(model, "models/cwru/stage1.pt", metadata)`` writes ``stage1.pt`` and
+``stage1.json`` (data, split, metrics, date, code version, feature configuration, the model's
+constructor arguments and the weights' SHA-256). ``load_weights`` checks all of it and raises
+``ModelLoadError`` naming the file for anything missing, corrupt or mismatched: a bad file is a
+clear error, never a traceback deep inside torch. Loading uses ``weights_only=True``: a weights
+file is data, never code to run.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from pm_monitor.core.models.bundle import ModelLoadError
+
+METADATA_SUFFIX = ".json"
+REQUIRED_METADATA = ("model", "hyperparameters", "data", "split", "metrics", "created",
+                     "code_version", "sha256")
+
+
+def metadata_path(weights_path: Path | str) -> Path:
+    return Path(weights_path).with_suffix(METADATA_SUFFIX)
+
+
+def code_version() -> str:
+    """`git describe` of the source tree, or "unknown" outside a checkout."""
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
+                             text=True, timeout=5, cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def sha256_of(path: Path | str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_weights(model: nn.Module, weights_path: Path | str, *, model_name: str,
+                 hyperparameters: dict[str, Any], data: str, split: str,
+                 metrics: dict[str, Any], extra: dict[str, Any] | None = None) -> Path:
+    """Write the state_dict and its metadata; returns the metadata path.
+
+    hyperparameters: the model's constructor keyword arguments (load_weights rebuilds it);
+    data / split: what it was trained on and how the data were split (human-readable);
+    metrics: the held-out numbers measured for it; extra: e.g. feature configuration,
+    normalisation statistics, class names."""
+    path = Path(weights_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), path)
+    metadata = {
+        "model": model_name,
+        "hyperparameters": hyperparameters,
+        "data": data,
+        "split": split,
+        "metrics": metrics,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "code_version": code_version(),
+        "sha256": sha256_of(path),
+        **(extra or {}),
+    }
+    meta_path = metadata_path(path)
+    meta_path.write_text(json.dumps(metadata, indent=1, default=_jsonable) + "\n")
+    return meta_path
+
+
+def read_metadata(weights_path: Path | str) -> dict[str, Any]:
+    """The metadata JSON of a weights file; ModelLoadError if missing or malformed."""
+    meta_path = metadata_path(weights_path)
+    if not meta_path.is_file():
+        raise ModelLoadError(meta_path, "metadata file not found")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(meta_path, f"not valid JSON ({exc})") from None
+    missing = [key for key in REQUIRED_METADATA if not isinstance(meta, dict) or key not in meta]
+    if missing:
+        raise ModelLoadError(meta_path, f"metadata lacks {', '.join(missing)}")
+    return meta
+
+
+def load_weights(factory: Callable[..., nn.Module], weights_path: Path | str,
+                 expected_model: str | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild a model with factory(**hyperparameters) and load its weights (eval mode).
+
+    Raises ModelLoadError naming the file when it is missing, altered (SHA-256), not a
+    state_dict, or does not fit the model."""
+    path = Path(weights_path)
+    meta = read_metadata(path)
+    if expected_model is not None and meta["model"] != expected_model:
+        raise ModelLoadError(path, f"holds a {meta['model']!r} model, not {expected_model!r}")
+    if not path.is_file():
+        raise ModelLoadError(path, "file not found")
+    if sha256_of(path) != meta["sha256"]:
+        raise ModelLoadError(path, "SHA-256 differs from its metadata (altered or corrupt)")
+    try:
+        model = factory(**meta["hyperparameters"])
+    except (TypeError, ValueError) as exc:
+        raise ModelLoadError(metadata_path(path), f"hyperparameters do not fit ({exc})") from None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types (pickle, zip, runtime): report them all
+        raise ModelLoadError(path, f"not a readable state_dict ({type(exc).__name__})") from None
+    if not isinstance(state, dict):
+        raise ModelLoadError(path, "does not contain a state_dict")
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "mismatch"
+        raise ModelLoadError(path, f"weights do not fit the model ({first_line})") from None
+    return model.eval(), meta
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -1,0 +1,1 @@
+"""One module per real-data task (train / evaluate), named by the YAML configs in ../configs."""
