@@ -1,6 +1,8 @@
 """Messages <-> numpy and core results. The only place that knows both worlds' field names."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from builtin_interfaces.msg import Duration, Time
 from sensor_msgs.msg import Image, RegionOfInterest
@@ -10,7 +12,14 @@ from pm_monitor.core.alerting import AlertEvent
 from pm_monitor.core.chunk_codec import decode_chunk, encode_chunk
 from pm_monitor.core.imaging.codec import RawImage, encode
 from pm_monitor.core.types import NS_PER_S, HealthState
-from pm_monitor.msg import Alert, Explanation, HealthStatus, RulEstimate, SensorChunk
+from pm_monitor.msg import (
+    AlarmInfo,
+    Alert,
+    Explanation,
+    HealthStatus,
+    RulEstimate,
+    SensorChunk,
+)
 
 
 def stamp_to_ns(stamp: Time) -> int:
@@ -133,8 +142,11 @@ def health_msg(result, asset_id: str, frame_id: str,
     return msg
 
 
-def alert_msg(result, decision, asset_id: str, frame_id: str, model_version: str) -> Alert:
-    """Build an Alert from a CascadeResult and an AlertDecision (core.alerting)."""
+def alert_msg(result, decision, asset_id: str, frame_id: str, model_version: str,
+              iso_zone_table: str = "") -> Alert:
+    """Build an Alert from a CascadeResult and an alarm decision: an AlarmUpdate
+    (core.alarms: lifecycle, operator, flood and ISO zone fields) or a foundation AlertDecision
+    (core.alerting)."""
     msg = Alert()
     msg.header = make_header(result.t_end_ns, frame_id)
     msg.alert_id = decision.alert_id
@@ -143,15 +155,13 @@ def alert_msg(result, decision, asset_id: str, frame_id: str, model_version: str
     msg.confidence = float(result.confidence)
     msg.state_probabilities = [float(p) for p in result.state_probabilities]
     msg.event = int(decision.event)
-    msg.lifecycle_state = (Alert.LIFECYCLE_RETURNED_UNACKED
-                           if decision.event == AlertEvent.CLEARED
-                           else Alert.LIFECYCLE_ACTIVE_UNACKED)
     msg.sequence = int(decision.sequence)
     msg.anomaly_score = float(result.anomaly_score)
     msg.anomaly_threshold = float(result.anomaly_threshold)
     msg.anomalous = bool(result.anomalous)
-    msg.fault_type = result.fault_type
-    msg.fault_type_confidence = float(result.fault_type_probabilities.get(result.fault_type, 0.0))
+    # an alarm is about one fault: its own fault type, whatever this one window said
+    msg.fault_type = getattr(decision, "fault_type", None) or result.fault_type
+    msg.fault_type_confidence = float(result.fault_type_probabilities.get(msg.fault_type, 0.0))
     loc = result.localization
     msg.localized = localized(result)
     if msg.localized:
@@ -164,7 +174,69 @@ def alert_msg(result, decision, asset_id: str, frame_id: str, model_version: str
     msg.modalities_missing = list(result.modalities_missing)
     msg.model_version = model_version
     msg.summary = result.summary
+    if hasattr(decision, "lifecycle"):
+        _fill_alarm(msg, decision, iso_zone_table)
+    else:
+        msg.lifecycle_state = (Alert.LIFECYCLE_RETURNED_UNACKED
+                               if decision.event == AlertEvent.CLEARED
+                               else Alert.LIFECYCLE_ACTIVE_UNACKED)
+        msg.velocity_rms_mm_s = math.nan
     return msg
+
+
+def alarm_update_msg(update, frame_id: str, model_version: str = "",
+                     iso_zone_table: str = "") -> Alert:
+    """An Alert for an AlarmUpdate that no window produced (operator action, shelving expiry):
+    the alarm fields only; model fields stay at their defaults."""
+    msg = Alert()
+    msg.header = make_header(update.t_ns, frame_id)
+    msg.alert_id = update.alert_id
+    msg.asset_id = update.asset_id
+    msg.state = int(update.severity)
+    msg.event = int(update.event)
+    msg.sequence = int(update.sequence)
+    msg.fault_type = update.fault_type
+    msg.health_index = 1.0
+    msg.model_version = model_version
+    msg.summary = ""
+    _fill_alarm(msg, update, iso_zone_table)
+    return msg
+
+
+def _fill_alarm(msg: Alert, update, iso_zone_table: str) -> None:
+    """Lifecycle, operator, flood-control and ISO zone fields of an AlarmUpdate."""
+    msg.lifecycle_state = int(update.lifecycle)
+    msg.operator_name = update.operator
+    msg.note = update.note
+    msg.shelved_until = ns_to_stamp(update.shelved_until_ns)
+    msg.was_suppressed = bool(update.was_suppressed)
+    msg.suppressed_count = int(update.suppressed_count)
+    msg.velocity_rms_mm_s = float(update.velocity_mm_s)
+    msg.iso_zone = update.iso_zone.label
+    msg.iso_zone_table = iso_zone_table
+    msg.model_zone_agreement = int(update.agreement)
+    head = msg.summary or (f"{HealthState(msg.state).name}: {update.fault_type} alarm")
+    parts = [head, f"{update.event.name.lower()} -> {update.lifecycle.name.lower()}"]
+    if update.operator:
+        parts.append(f"by {update.operator}" + (f" ({update.note})" if update.note else ""))
+    if update.iso_zone.label:
+        parts.append(f"ISO zone {update.iso_zone.label} ({update.velocity_mm_s:.2f} mm/s, "
+                     f"{update.agreement.name.lower().replace('_', ' ')})")
+    if update.was_suppressed:
+        parts.append("held back by flood control")
+    msg.summary = "; ".join(parts)
+
+
+def alarm_info_msg(alarm) -> AlarmInfo:
+    """AlarmInfo from a core.alarms.Alarm (what the alarm services return)."""
+    return AlarmInfo(
+        alert_id=alarm.alert_id, asset_id=alarm.asset_id, fault_type=alarm.fault_type,
+        state=int(alarm.severity), lifecycle_state=int(alarm.lifecycle),
+        condition_active=bool(alarm.condition_active), suppressed=bool(alarm.suppressed),
+        sequence=int(alarm.sequence), raised=ns_to_stamp(alarm.raised_ns),
+        last_change=ns_to_stamp(alarm.last_change_ns), acknowledged_by=alarm.acked_by,
+        acknowledge_note=alarm.ack_note, shelved_until=ns_to_stamp(alarm.shelved_until_ns),
+        shelved_by=alarm.shelved_by, shelve_reason=alarm.shelve_reason)
 
 
 def explanation_msg(explanation, result, alert_id: str, asset_id: str, frame_id: str,
