@@ -3,6 +3,13 @@
 Buffers are torch CUDA tensors, so no pycuda / cuda-python is needed: a CUDA build of torch
 (what Jetson and desktop GPU installs have) and the tensorrt wheel are enough. Engines come
 from the EngineCache; building shows TensorRT's own phases as tqdm bars (TensorRT >= 10).
+
+Precision, by TensorRT major version:
+- 8.x / 10.x (JetPack 6 ships 10.3): weakly typed builds; FP16 and INT8 are builder flags,
+  INT8 scales come from an entropy calibrator fed real data windows.
+- 11.x removed those flags and calibrators (strongly typed networks only): FP16 and INT8 come
+  from an ONNX graph converted beforehand with NVIDIA ModelOpt (AutoCast for FP16, explicit
+  Q/DQ quantisation calibrated on the same real windows for INT8); FP32 needs nothing else.
 """
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+import onnx
 import torch
 from tqdm import tqdm
 
@@ -154,9 +162,14 @@ def build_serialized_engine(
     dim ranges. Takes seconds to minutes; TensorRT's phases are shown as progress bars."""
     LOG.warning("%s: building a TensorRT %s engine (seconds to minutes, once per GPU/version)",
                 spec.name, precision)
+    major = int(trt.__version__.split(".")[0])
+    strongly_typed = major >= 11
+    if strongly_typed and precision != "fp32":
+        onnx_file = reduced_precision_onnx(onnx_file, spec, precision, calibration,
+                                           trt.__version__)
     builder = trt.Builder(logger)
     flags = 0
-    if int(trt.__version__.split(".")[0]) < 10:  # explicit batch is the only mode from 10 on
+    if major < 10:  # explicit batch is the only mode from 10 on
         flags = 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
     network = builder.create_network(flags)
     parser = trt.OnnxParser(network, logger)
@@ -165,7 +178,7 @@ def build_serialized_engine(
         raise EngineBuildError(f"{spec.name}: TensorRT cannot parse {onnx_file}: {errors}")
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, WORKSPACE_BYTES)
-    if precision in ("fp16", "int8"):
+    if precision in ("fp16", "int8") and not strongly_typed:
         config.set_flag(trt.BuilderFlag.FP16)  # INT8 layers fall back to FP16, not FP32
     profile = builder.create_optimization_profile()
     low, opt, high = spec.shapes("min"), spec.shapes("opt"), spec.shapes("max")
@@ -173,7 +186,7 @@ def build_serialized_engine(
         profile.set_shape(name, low[name], opt[name], high[name])
     config.add_optimization_profile(profile)
     calibrator = None
-    if precision == "int8":
+    if precision == "int8" and not strongly_typed:
         config.set_flag(trt.BuilderFlag.INT8)
         calibration_profile = builder.create_optimization_profile()
         for name in spec.input_names:
@@ -189,6 +202,35 @@ def build_serialized_engine(
     if serialized is None:
         raise EngineBuildError(f"{spec.name}: TensorRT built no engine (see its log above)")
     return bytes(serialized)
+
+
+def reduced_precision_onnx(onnx_file: Path, spec: ModelSpec, precision: str,
+                           calibration: Sequence[Mapping[str, np.ndarray]],
+                           tensorrt_version: str) -> Path:
+    """TensorRT >= 11: the FP16 (AutoCast) or INT8 (Q/DQ, calibrated on `calibration`) graph
+    that a strongly typed build turns into a reduced-precision engine. Inputs and outputs stay
+    float32, so runners and the cascade see no difference."""
+    try:
+        if precision == "fp16":
+            from modelopt.onnx.autocast import convert_to_mixed_precision
+        else:
+            from modelopt.onnx.quantization import quantize
+    except ImportError as exc:
+        raise EngineBuildError(
+            f"{spec.name}: TensorRT {tensorrt_version} builds {precision} engines only from a "
+            f"converted ONNX graph; install nvidia-modelopt[onnx] or use precision fp32 ({exc})"
+        ) from None
+    out = onnx_file.with_name(f"{onnx_file.stem}-{precision}.onnx")
+    if precision == "fp16":
+        model = convert_to_mixed_precision(onnx_path=str(onnx_file), low_precision_type="fp16",
+                                           keep_io_types=True)
+        onnx.save(model, str(out))
+    else:
+        data = {name: np.concatenate([batch[name] for batch in calibration]).astype(np.float32)
+                for name in spec.input_names}
+        quantize(onnx_path=str(onnx_file), quantize_mode="int8", calibration_data=data,
+                 calibration_method="entropy", output_path=str(out))
+    return out
 
 
 def _calibrator(trt: ModuleType, spec: ModelSpec,

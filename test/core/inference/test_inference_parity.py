@@ -104,7 +104,8 @@ def _gradcam_agreement(bundle, runner_outputs, images, atol, margin=0.0):
 
 
 def test_exported_cam_equals_torch_gradcam(shipped_bundle, ort_models, real_inputs):
-    images = real_inputs.model_inputs("thermal")["image"]
+    # every other frame: autograd Grad-CAM is the slow part of this test
+    images = real_inputs.model_inputs("thermal")["image"][::2]
     outputs = ort_models.run("thermal", {"image": images})
     _gradcam_agreement(shipped_bundle, outputs, images, GRADCAM_ATOL)
 

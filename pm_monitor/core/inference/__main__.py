@@ -1,0 +1,44 @@
+"""Prepare the cascade's models on a backend ahead of time and say what was chosen.
+
+python -m pm_monitor.core.inference --model-dir models/rig_baseline --backend tensorrt \
+    --precision fp16 [--cache-dir DIR] [--force-engine-update]
+
+Exports the ONNX graphs, builds (or loads) TensorRT engines, warms up, prints the selection
+report and how long each step took. Run it once after installing on a robot so the node
+starts without a minutes-long engine build.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+from pm_monitor.core.inference.backend import BACKENDS, PRECISIONS, InferenceConfig
+from pm_monitor.core.inference.cascade_models import CascadeModels
+from pm_monitor.core.models.bundle import load_bundle
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-dir", default="models/rig_baseline")
+    parser.add_argument("--backend", choices=BACKENDS, default="auto")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp16")
+    parser.add_argument("--cache-dir", default="")
+    parser.add_argument("--force-engine-update", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    bundle = load_bundle(Path(args.model_dir))
+    config = InferenceConfig(backend=args.backend, precision=args.precision,
+                             engine_cache_dir=args.cache_dir,
+                             force_engine_update=args.force_engine_update)
+    start = time.monotonic()
+    models = CascadeModels.create(bundle, config)
+    print(f"prepared in {time.monotonic() - start:.1f} s (cache {config.cache_dir}): "
+          f"{models.summary()}")
+    for line in models.report:
+        print("  " + line)
+
+
+if __name__ == "__main__":
+    main()
