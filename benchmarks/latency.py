@@ -255,7 +255,8 @@ def plot(report: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     stages = [s for s in STAGES if s != "explanation"]
-    fig, ax = plt.subplots(figsize=(9, 5.5))
+    palette = [("#9ecae1", "#08519c"), ("#a1d99b", "#006d2c"), ("#fdae6b", "#a63603")]
+    fig, ax = plt.subplots(figsize=(11, 7))
     height = 0.8 / (2 * len(report["backends"]))
     y = np.arange(len(stages))
     for i, backend in enumerate(report["backends"]):
@@ -263,20 +264,19 @@ def plot(report: dict, path: Path) -> None:
             values = [report["stages"][backend][s].get(quantile, 0.0) for s in stages]
             offset = (2 * i + j) * height
             ax.barh(y + offset, values, height, label=f"{backend} {quantile}",
-                    alpha=0.55 if quantile == "p50" else 0.95)
+                    color=palette[i % len(palette)][j])
     for stage, bar in BARS_MS.items():
-        if stage not in stages:
-            continue
         k = stages.index(stage)
-        ax.plot([bar, bar], [k - 0.1, k + 0.9], "k--", lw=1)
-        ax.annotate(f"bar {bar:.0f} ms", (bar, k + 0.85), fontsize=8, ha="left")
+        ax.plot([bar, bar], [k - 0.1, k + 0.9], "k--", lw=1.2)
+        ax.annotate(f"bar {bar:.0f} ms", (bar * 1.05, k + 0.05), fontsize=8, ha="left")
     ax.set_yticks(y + 0.4 - height / 2)
     ax.set_yticklabels(stages)
     ax.invert_yaxis()
     ax.set_xscale("log")
-    ax.set_xlabel("latency per window, ms (log scale)")
-    ax.set_title(f"Cascade latency per stage, {report['machine']}")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.set_xlabel("latency per window, ms (log scale); *_cpu rows: CPU time of the thread")
+    ax.set_title(f"Cascade latency per stage, {report['machine']}, "
+                 f"load average {report['load_before'][0]}")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
     ax.grid(axis="x", which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

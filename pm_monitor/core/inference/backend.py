@@ -182,9 +182,10 @@ def build_runner(
         why = "requested" if chosen[0] == config.backend else "first working fallback"
         report.append(f"{spec.name}: using {chosen[0]} on {chosen[1].device} ({why})")
     runner = chosen[1]
-    example = spec.example_inputs()
-    for _ in range(config.warmup_runs):
-        runner.run(example)
+    if runner is not reference:  # engines and sessions allocate on first run; eager torch not
+        example = spec.example_inputs()
+        for _ in range(config.warmup_runs):
+            runner.run(example)
     for line in report:
         (LOG.warning if "unavailable" in line else LOG.info)(line)
     return BuiltRunner(GuardedRunner(runner, lambda: reference), report)

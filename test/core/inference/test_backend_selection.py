@@ -1,5 +1,6 @@
 """Backend choice: requested backend, fallback chain, auto, runtime fallback, parameters."""
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -211,3 +212,18 @@ def test_config_validation_and_parameters():
     assert config.backend == "onnxruntime" and config.precision == "fp32"
     assert InferenceConfig.from_parameters({}).backend == "auto"
     assert InferenceConfig(engine_cache_dir="/x/y").cache_dir.as_posix() == "/x/y"
+
+
+def test_prepare_command_exports_and_reports(tmp_path, monkeypatch, capsys):
+    from pm_monitor.core.inference.__main__ import main
+
+    bundle_dir = Path(__file__).resolve().parents[3] / "models" / "rig_baseline"
+    if not (bundle_dir / "metadata.json").is_file():
+        pytest.skip("models/rig_baseline not trained yet")
+    monkeypatch.setattr("sys.argv", ["prepare", "--model-dir", str(bundle_dir), "--backend",
+                                     "onnxruntime", "--cache-dir", str(tmp_path)])
+    main()
+    out = capsys.readouterr().out
+    assert "stage1=onnxruntime(CPUExecutionProvider)" in out
+    assert "thermal: using onnxruntime" in out
+    assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 3
