@@ -33,6 +33,9 @@ ACCEL_CHANNELS = ("x", "y", "z")
 # Far above any accelerometer or microphone we support (192 kHz audio); a corrupt rate field
 # must not make the stream buffer allocate seconds of a GHz stream.
 MAX_SAMPLE_RATE_HZ = 1_000_000.0
+# Drivers send chunks of milliseconds. A chunk claiming to span more (a rate field of 1e-300
+# Hz, say) would move stream time by ages and make the assembler emit windows for hours.
+MAX_CHUNK_DURATION_S = 5.0
 # Recent windows whose latency makes up the p99 in /diagnostics.
 LATENCY_HISTORY = 600
 
@@ -180,6 +183,10 @@ class MonitorPipeline:
         if sample_rate > MAX_SAMPLE_RATE_HZ:
             raise self._reject(stats, f"sample_rate {sample_rate:g} Hz exceeds "
                                       f"{MAX_SAMPLE_RATE_HZ:g} Hz")
+        if len(frames) / sample_rate > MAX_CHUNK_DURATION_S:
+            raise self._reject(stats, f"{len(frames)} samples at {sample_rate:g} Hz span "
+                                      f"{len(frames) / sample_rate:.3g} s, more than "
+                                      f"{MAX_CHUNK_DURATION_S:g} s per chunk")
         try:
             windows = self.assembler.add_chunk(name, stamp_ns, float(sample_rate),
                                                int(first_sample_index), frames)

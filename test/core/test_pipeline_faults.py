@@ -144,6 +144,7 @@ BAD_MESSAGES = {
     "sample rate negative": ("accel", _chunk(rate=-2000.0)),
     "sample rate NaN": ("mic", _chunk("mic", rate=float("nan"))),
     "sample rate absurd": ("accel", _chunk(rate=MAX_SAMPLE_RATE_HZ * 1000)),
+    "chunk spanning hours (rate 1e-300 Hz)": ("accel", _chunk(rate=1e-300, n=2)),
     "wrong channel count": ("accel", _chunk(channels=["x", "y"])),
     "no channels": ("accel", _chunk(channels=[])),
     "no samples": ("accel", _chunk(n=0)),
