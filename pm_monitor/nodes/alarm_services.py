@@ -12,9 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
 
-from pm_monitor.core.alarms import AlarmManager, AlarmOperationError, AlarmUpdate
+from pm_monitor.core.alarms import (
+    ALARM_PARAMETERS,
+    AlarmConfig,
+    AlarmManager,
+    AlarmOperationError,
+    AlarmUpdate,
+)
 from pm_monitor.msg import AlarmInfo
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.srv import (
@@ -24,6 +31,26 @@ from pm_monitor.srv import (
     ShelveAlarm,
     UnshelveAlarm,
 )
+
+
+def declare_alarm_parameters(node: Node, prefix: str = "alarm_") -> AlarmConfig:
+    """Declare every ALARM_PARAMETERS entry as <prefix><name>, with its description and range
+    in the descriptor (ROS then refuses out-of-range sets), and return the validated config.
+    A value the config refuses raises ValueError naming the parameter."""
+    for name, (default, description, bounds) in ALARM_PARAMETERS.items():
+        descriptor = ParameterDescriptor(description=description)
+        if bounds is not None and isinstance(default, int) and not isinstance(default, bool):
+            descriptor.integer_range = [IntegerRange(from_value=int(bounds[0]),
+                                                     to_value=int(bounds[1]), step=0)]
+        elif bounds is not None:
+            descriptor.floating_point_range = [FloatingPointRange(
+                from_value=float(bounds[0]), to_value=float(bounds[1]), step=0.0)]
+        node.declare_parameter(prefix + name, default, descriptor)
+    values = {name: node.get_parameter(prefix + name).value for name in ALARM_PARAMETERS}
+    try:
+        return AlarmConfig.from_parameters(values)
+    except ValueError as err:
+        raise ValueError(f"{prefix}{err}") from None
 
 
 class AlarmServices:

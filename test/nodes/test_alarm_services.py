@@ -5,11 +5,13 @@ from types import SimpleNamespace
 
 import pytest
 import rclpy
+import rclpy.exceptions
+import rclpy.parameter
 
 from pm_monitor.core.alarms import AlarmConfig, AlarmManager
 from pm_monitor.core.types import HealthState
 from pm_monitor.msg import Alert
-from pm_monitor.nodes.alarm_services import AlarmServices
+from pm_monitor.nodes.alarm_services import AlarmServices, declare_alarm_parameters
 from pm_monitor.srv import (
     AcknowledgeAlarm,
     ListAlarms,
@@ -112,3 +114,25 @@ def test_out_of_service_and_shelving_expiry(setup):
     expired = manager.expire_shelving(clock_ns[0])
     assert [u.event.name for u in expired] == ["UNSHELVED"]
     assert expired[0].note == "shelving expired"
+
+
+def test_alarm_parameters_are_declared_with_ranges_and_validated(ros_context):
+    node = rclpy.create_node("params", context=ros_context, parameter_overrides=[
+        rclpy.parameter.Parameter("alarm_on_delay_windows_warning", value=4),
+        rclpy.parameter.Parameter("alarm_iso_foundation", value="flexible")])
+    config = declare_alarm_parameters(node)
+    assert config.on_delay_windows_warning == 4 and config.iso_foundation == "flexible"
+    descriptor = node.describe_parameter("alarm_flood_node_max_alarms")
+    assert descriptor.integer_range[0].from_value == 1 and "ISA-18.2" in descriptor.description
+    assert node.describe_parameter("alarm_score_deadband").floating_point_range[0].to_value == 0.9
+    node.destroy_node()
+    bad = rclpy.create_node("bad", context=ros_context, parameter_overrides=[
+        rclpy.parameter.Parameter("alarm_iso_foundation", value="concrete")])
+    with pytest.raises(ValueError, match="alarm_iso_foundation must be one of"):
+        declare_alarm_parameters(bad)
+    bad.destroy_node()
+    out_of_range = rclpy.create_node("range", context=ros_context, parameter_overrides=[
+        rclpy.parameter.Parameter("alarm_score_deadband", value=2.0)])
+    with pytest.raises(rclpy.exceptions.InvalidParameterValueException):
+        declare_alarm_parameters(out_of_range)
+    out_of_range.destroy_node()

@@ -14,6 +14,7 @@ from pm_monitor.core.alarms.manager import (
     AlarmManager,
     AlarmStats,
     AlarmUpdate,
+    default_alert_log_path,
 )
 from pm_monitor.core.alarms.severity_zones import (
     ISO_10816_3_BOUNDARIES_MM_S,
@@ -45,6 +46,7 @@ __all__ = [
     "ReplayResult",
     "ZoneTable",
     "agreement",
+    "default_alert_log_path",
     "velocity_rms_mm_s",
     "window_velocity_mm_s",
 ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import secrets
 import threading
 import time
@@ -170,6 +171,17 @@ class AlarmManager:
             out += self._release_suppressed(ctx, asset, touched)
             out += self._periodic_updates(ctx, asset, touched)
             return out
+
+    def update_result(self, result, velocity_mm_s: float | None = None,
+                      asset_id: str | None = None) -> list[AlarmUpdate]:
+        """update() from a cascade result (pm_monitor.core.cascade.CascadeResult); abnormal is
+        the cascade's gate: state above NORMAL or the anomaly score above its threshold."""
+        state = HealthState(int(result.state))
+        return self.update(result.t_end_ns, state,
+                           state != HealthState.NORMAL or bool(result.anomalous),
+                           float(result.anomaly_score), float(result.anomaly_threshold),
+                           result.state_probabilities, result.fault_type, velocity_mm_s,
+                           asset_id)
 
     def _context(self, t_ns: int, state: HealthState, velocity: float | None) -> _WindowContext:
         v = math.nan if velocity is None else float(velocity)
@@ -572,6 +584,14 @@ class AlarmManager:
         for alarm in self._points.values():
             # an alarm's own id number must never be handed out again, whatever the log says
             self._next_sequence = max(self._next_sequence, _id_number(alarm.alert_id) + 1)
+
+
+def default_alert_log_path(asset_id: str) -> Path:
+    """$ROS_HOME/pm_monitor/alerts_<asset>.jsonl (ROS_HOME defaults to ~/.ros), next to the
+    logs ROS itself keeps; one file per asset so assets never share an id sequence."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in asset_id)
+    home = Path(os.environ.get("ROS_HOME") or Path.home() / ".ros")
+    return home / "pm_monitor" / f"alerts_{safe}.jsonl"
 
 
 def _id_number(alert_id: str) -> int:

@@ -220,3 +220,29 @@ def test_zone_is_reported_next_to_the_model_state_and_disagreement_alarms():
     assert other.stats.zone_higher_windows == 3
     unknown = window(AlarmManager("c"), 0, S.FAILURE, velocity=None)[0]
     assert unknown.iso_zone == IsoZone.UNKNOWN and math.isnan(unknown.velocity_mm_s)
+
+
+def test_update_from_a_cascade_result_and_default_log_path(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from pm_monitor.core.alarms import default_alert_log_path
+
+    manager = AlarmManager("a", AlarmConfig(on_delay_windows_failure=1))
+    result = SimpleNamespace(t_end_ns=5, state=S.FAILURE, anomalous=False, anomaly_score=0.1,
+                             anomaly_threshold=1.0, state_probabilities=[0.0, 0.0, 0.1, 0.9],
+                             fault_type="inner_race")
+    updates = manager.update_result(result, velocity_mm_s=5.0)
+    assert [(u.fault_type, u.severity) for u in updates] == [("inner_race", S.FAILURE),
+                                                             (ZONE_FAULT, S.FAILURE)]
+    monkeypatch.setenv("ROS_HOME", str(tmp_path))
+    assert default_alert_log_path("press/1") == tmp_path / "pm_monitor" / "alerts_press_1.jsonl"
+
+
+def test_bad_window_input_is_refused_clearly():
+    with pytest.raises(ValueError):
+        AlarmManager("a").update(0, 7, True, 0.0, 1.0)
+    with pytest.raises(ValueError, match="asset_id"):
+        AlarmManager("")
+    # NaN score and negative velocity do not crash: the zone is unknown, the score ignored
+    updates = AlarmManager("a").update(0, S.FAILURE, True, math.nan, 1.0, None, "ball", -1.0)
+    assert updates[0].iso_zone == IsoZone.UNKNOWN
