@@ -41,7 +41,7 @@ CHUNK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=200,
                        reliability=qos_profile_sensor_data.reliability,
                        durability=qos_profile_sensor_data.durability)
 TICK_S = 0.005
-MAX_MESSAGES_PER_TICK = 500  # bounds one callback when the replay runs behind
+MAX_MESSAGES_PER_TICK = 100  # bounds a burst (below the chunk queue depth of 200)
 LAG_WARNING_S = 1.0
 
 PARAMETERS: dict[str, tuple[object, str]] = {
@@ -137,6 +137,11 @@ class ReplayNode(Node):
             self.get_logger().warning(
                 f"thermal_motor has no temperatures: palette index 0..241 is mapped linearly "
                 f"onto an ASSUMED {span[0]}..{span[1]} deg C (thermal_span_c)")
+
+    @property
+    def started(self) -> bool:
+        """The replay clock runs (subscribers found, when waiting for them)."""
+        return self._wall_start is not None
 
     def _tick(self) -> None:
         if self.finished:
