@@ -1,1 +1,3 @@
-"""Explanations: Grad-CAM on Stage 2, integrated gradients and attention on Stage 1."""
+"""Explanations of cascade decisions: integrated gradients per sensor against a healthy
+background, temporal attention, modality gate weights and bias, Grad-CAM on any CNN, a Stage 1
+counterfactual, the Explainer that assembles them and an asynchronous runner."""

@@ -92,3 +92,29 @@ def hotspot_and_region(
     rows, cols = np.nonzero(labels == labels[row, col])
     x0, y0 = int(cols.min()), int(rows.min())
     return (int(col), int(row)), (x0, y0, int(cols.max()) - x0 + 1, int(rows.max()) - y0 + 1)
+
+
+def named_layer(model: nn.Module, layer_name: str) -> nn.Module:
+    """The submodule called layer_name (dotted path, as in model.named_modules()); a clear
+    error listing the conv layers when it does not exist."""
+    try:
+        return model.get_submodule(layer_name)
+    except AttributeError as err:
+        convs = [name for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+        raise ValueError(f"{type(model).__name__} has no layer {layer_name!r}; "
+                         f"conv layers: {convs}") from err
+
+
+def grad_cam_by_name(
+    model: nn.Module,
+    layer_name: str,
+    image: torch.Tensor,
+    target_class: int | None = None,
+    region_fraction: float = 0.5,
+    candidates: Sequence[int] | None = None,
+) -> GradCamResult:
+    """grad_cam on any CNN, its target layer given by name (e.g. "layer4" of a ResNet)."""
+    if image.ndim != 4 or image.shape[0] != 1:
+        raise ValueError(f"expected one image (1, C, H, W), got shape {tuple(image.shape)}")
+    return grad_cam(model, named_layer(model, layer_name), image, target_class,
+                    region_fraction, candidates)
