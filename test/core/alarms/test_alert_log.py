@@ -94,3 +94,42 @@ def test_suppressed_alarms_are_logged(tmp_path):
     restarted = AlarmManager("a", config, log_path=path)
     assert [a.suppressed for a in restarted.active_alarms()] == [False, True]
     assert restarted.stats.suppressed_total == 1
+
+
+def test_periodic_updates_write_short_records_and_keep_the_sequence(tmp_path):
+    path = tmp_path / "alerts.jsonl"
+    config = AlarmConfig(update_period_s=1.0, zone_alarm_enabled=False)
+    manager = AlarmManager("a", config, log_path=path)
+    updates = feed(manager, 0, [S.WARNING] * 12)
+    assert [u.event for u in updates].count(AlarmEvent.UPDATED) == 5
+    manager.close()
+    records = AlertLog.replay(path).records
+    assert [r["kind"] for r in records].count("sequence") == 5
+    assert len(records[-1]["alert_id"]) > 0 and "alarm" not in records[-1]
+    restarted = AlarmManager("a", config, log_path=path)
+    assert restarted.active_alarms()[0].sequence == updates[-1].sequence
+    nxt = feed(restarted, 30, [S.WARNING])  # next periodic update continues the sequence
+    assert nxt[0].sequence == updates[-1].sequence + 1
+
+
+def test_records_survive_a_process_killed_without_closing(tmp_path):
+    """The writer dies with os._exit (no close, no flush, no atexit): what append() returned
+    for is on disk."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "alerts.jsonl"
+    script = (
+        "import os\n"
+        "from pm_monitor.core.alarms import AlarmConfig, AlarmManager\n"
+        "from pm_monitor.core.types import HealthState as S\n"
+        f"m = AlarmManager('a', AlarmConfig(zone_alarm_enabled=False), log_path={str(path)!r})\n"
+        "u = [x for i in range(2) for x in m.update(i, S.WARNING, True, 0.0, 1.0, None, "
+        "'ball', None)]\n"
+        "m.acknowledge(u[0].alert_id, 'alice', 'seen')\n"
+        "os._exit(3)\n")
+    done = subprocess.run([sys.executable, "-c", script], check=False, timeout=60)
+    assert done.returncode == 3
+    alarms = AlarmManager("a", CONFIG, log_path=path).active_alarms()
+    assert [(a.fault_type, a.lifecycle, a.acked_by) for a in alarms] == [
+        ("ball", AlarmState.ACTIVE_ACKED, "alice")]
