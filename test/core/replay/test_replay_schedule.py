@@ -1,8 +1,12 @@
 """Pure replay scheduling on synthetic sources: exact samples, stamps, loop, merge, pacing."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pm_monitor.core.replay.schedule import (
     ChunkPayload,
@@ -117,3 +121,35 @@ def test_pacer_releases_messages_when_due_at_the_speed_factor():
     assert pacer.lag_s(1.0) == pytest.approx(1.0 - 0.08)  # chunk 8 is due at 0.08 s
     assert pacer.message_time_ns(0.5) == START_NS + 5 * 10**9
     assert len(pacer.due(1.0)) == 2 and pacer.finished and pacer.released == 10
+
+
+@settings(max_examples=60, deadline=None)
+@given(lengths=st.lists(st.integers(1, 300), min_size=1, max_size=5),
+       gaps=st.lists(st.integers(0, 500), min_size=5, max_size=5),
+       chunk_s=st.floats(0.001, 0.5), rate=st.sampled_from([1000.0, 12000.0, 44100.0]),
+       passes=st.integers(1, 3))
+def test_any_layout_gives_back_every_sample_with_increasing_consistent_stamps(
+        lengths, gaps, chunk_s, rate, passes):
+    datas, segments, index = [], [], 0
+    for n, gap in zip(lengths, gaps, strict=False):
+        data = ramp(n, offset=float(index))
+        datas.append(data)
+        segments.append(StreamSegment(index, n, lambda d=data: d, f"s{index}"))
+        index += n + gap
+    src = StreamSource("accel", "f", rate, ("x", "y"), "g", tuple(segments))
+    config = ReplayConfig(START_NS, chunk_s=chunk_s, loop=passes > 1, gap_s=0.01,
+                          duration_s=0.0)
+    msgs = []
+    for m in replay_messages([src], config):
+        if m.pass_index == passes:
+            break
+        msgs.append(m)
+    one_pass = np.concatenate(datas)
+    np.testing.assert_array_equal(np.concatenate([m.payload.samples for m in msgs]),
+                                  np.concatenate([one_pass] * passes))
+    stamps = [m.stamp_ns for m in msgs]
+    indices = [m.payload.first_sample_index for m in msgs]
+    assert all(b > a for a, b in itertools.pairwise(stamps))
+    assert all(b > a for a, b in itertools.pairwise(indices))
+    for m in msgs:
+        assert m.stamp_ns == START_NS + sample_time_ns(m.payload.first_sample_index, rate)
