@@ -48,7 +48,7 @@ def _root(root: Path | None) -> Path:
 
 
 def list_clips(root: Path | None = None) -> list[SoundClip]:
-    """Every clip, ordered by machine type, machine id, label, file."""
+    """Every clip, ordered by machine type, machine id, normal before anomaly, file."""
     path = _root(root) / "labels.csv"
     if not path.is_file():
         raise DataNotFoundError(f"machine_sound labels {path} not found")
@@ -59,7 +59,7 @@ def list_clips(root: Path | None = None) -> list[SoundClip]:
                        snr_db=float(r["snr_db"].split()[0]),
                        snr_inferred="inferred" in r["snr_db"])
              for r in rows]
-    clips.sort(key=lambda c: (c.machine_type, c.machine_id, c.label, c.file))
+    clips.sort(key=lambda c: (c.machine_type, c.machine_id, c.label != "normal", c.file))
     return clips
 
 

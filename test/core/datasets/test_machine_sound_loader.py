@@ -22,6 +22,8 @@ def test_clip_table_matches_readme(clips):
     assert len(clips) == 98
     assert Counter(c.label for c in clips) == {"normal": 44, "anomaly": 54}
     assert all(c.label == "normal" for c in clips if c.split == "train")
+    fan_00 = [c.label for c in clips if c.machine == "fan/id_00"]
+    assert fan_00 == ["normal"] * 20 + ["anomaly"] * 20  # healthy first, as a replay plays it
     six_db = [c for c in clips if c.snr_db == 6.0]
     assert len(six_db) == 10 and all(c.snr_inferred and c.machine == "pump/id_02"
                                      for c in six_db)
