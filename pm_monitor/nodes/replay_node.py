@@ -52,9 +52,11 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "cwru_channels": ("DE", "cwru: channels, comma-separated, from DE, FE, BA."),
     "accel_unit": ("g", "femto, cwru: g (as recorded) or m/s^2 (what the monitor's accel "
                         "input expects)."),
-    "thermal_class": ("", "thermal_motor: class (session) to replay; empty = all in turn."),
+    "thermal_class": ("", "thermal_motor: class (session) to replay; empty = all in turn, "
+                          "healthy first."),
     "neu_class": ("", "neu_surface: defect class to replay; empty = all in turn."),
-    "machine": ("fan/id_00", "machine_sound: 'type/id' or 'type'; empty = all machines."),
+    "machine": ("fan/id_00", "machine_sound: 'type/id' or 'type'; empty = all machines "
+                             "(normal clips first, then anomalies, per machine id)."),
     "label": ("", "machine_sound: normal, anomaly, or empty for both."),
     "speed_factor": (1.0, "Replay seconds per wall second: 1 = real time, > 1 faster."),
     "chunk_s": (0.02, "Duration of one SensorChunk (s); the last one of a recording is shorter."),

@@ -21,6 +21,10 @@ from pm_monitor.core.datasets.paths import DataNotFoundError, dataset_dir
 
 WIDTH, HEIGHT = 320, 240
 PALETTE_SIZE = 242
+# The README's order: healthy, stator shorts by growing severity, fan failure, stuck rotor.
+CLASSES = ("noload_healthy", "stator_A_10", "stator_AC_10", "stator_ACB_10", "stator_A_30",
+           "stator_AC_30", "stator_ACB_30", "stator_A_50", "stator_AB_50", "fan_failure",
+           "rotor_stuck")
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ def _root(root: Path | None) -> Path:
 
 
 def list_frames(root: Path | None = None) -> list[ThermalFrame]:
-    """Every frame, grouped by class in labels.csv order, each class by frame number."""
+    """Every frame, class by class in ``CLASSES`` order, each class by frame number."""
     path = _root(root) / "labels.csv"
     if not path.is_file():
         raise DataNotFoundError(f"thermal_motor labels {path} not found")
@@ -54,8 +58,10 @@ def list_frames(root: Path | None = None) -> list[ThermalFrame]:
     by_class: dict[str, list[dict[str, str]]] = {}
     for row in rows:
         by_class.setdefault(row["class"], []).append(row)
+    order = {name: i for i, name in enumerate(CLASSES)}
     frames = []
-    for class_name, class_rows in by_class.items():
+    for class_name in sorted(by_class, key=lambda name: order.get(name, len(order))):
+        class_rows = by_class[class_name]
         class_rows.sort(key=lambda r: int(r["frame_no"]))
         for index, row in enumerate(class_rows):
             frames.append(ThermalFrame(

@@ -19,7 +19,7 @@ def frames():
 
 def test_sessions_match_readme(frames):
     counts = Counter(f.class_name for f in frames)
-    assert len(frames) == 369 and len(counts) == 11
+    assert len(frames) == 369 and list(counts) == list(thermal_motor.CLASSES)
     assert counts["noload_healthy"] == 25 and counts["stator_ACB_30"] == 42
     acb10 = [f for f in frames if f.class_name == "stator_ACB_10"]
     numbers = [f.frame_no for f in acb10]
