@@ -18,6 +18,7 @@ from rclpy.qos import HistoryPolicy, QoSProfile, qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image
 
+from pm_monitor.core.config_schema import is_builtin
 from pm_monitor.core.datasets import DataNotFoundError
 from pm_monitor.core.replay import (
     ChunkPayload,
@@ -34,6 +35,7 @@ from pm_monitor.core.replay.schedule import loop_period_ns
 from pm_monitor.core.types import ACCEL, CAMERA, MIC, NS_PER_S, THERMAL
 from pm_monitor.msg import SensorChunk
 from pm_monitor.nodes import conversions as conv
+from pm_monitor.nodes.params import start_up_overrides
 
 # The monitor's subscription profiles (monitor_node.CHUNK_QOS / qos_profile_sensor_data):
 # best effort, deep enough for bursts of chunks at high speed factors.
@@ -81,21 +83,48 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "thermal_topic": ("thermal/image_raw", "Topic of thermal images (thermal_motor)."),
     "camera_topic": ("camera/image_raw", "Topic of camera images (neu_surface)."),
 }
-# Parameters whose type depends on the use (one record or a list).
-DYNAMIC = {"record"}
+# Parameters whose type depends on the use (one record or a list), and numbers that may be
+# written without a decimal point (-p speed_factor:=50): both are declared with dynamic typing
+# and checked here.
+DYNAMIC = {"record"} | {name for name, (default, _) in PARAMETERS.items()
+                        if isinstance(default, float | list)}
+
+
+def as_float(name: str, value: object) -> float:
+    """A number parameter given as integer or float -> float; anything else is refused."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def parameter_values(node: Node) -> dict[str, object]:
+    """Declare the parameters and return their values, numbers as float; unknown names given
+    at start-up (a typo such as 'bearings') are an error rather than silently ignored."""
+    for name, (default, description) in PARAMETERS.items():
+        node.declare_parameter(name, default, ParameterDescriptor(
+            description=description, dynamic_typing=name in DYNAMIC))
+    unknown = [n for n in start_up_overrides(node) if n not in PARAMETERS and not is_builtin(n)]
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {', '.join(unknown)}; replay_node takes "
+                         f"{', '.join(PARAMETERS)}")
+    p = {name: node.get_parameter(name).value for name in PARAMETERS}
+    for name, (default, _) in PARAMETERS.items():
+        if isinstance(default, float):
+            p[name] = as_float(name, p[name])
+        elif isinstance(default, list):
+            values = p[name] if isinstance(p[name], list | tuple) else [p[name]]
+            p[name] = [as_float(name, v) for v in values]
+    return p
 
 
 class ReplayNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("replay", **kwargs)
-        for name, (default, description) in PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(
-                description=description, dynamic_typing=name in DYNAMIC))
-        p = {name: self.get_parameter(name).value for name in PARAMETERS}
+        p = parameter_values(self)
         selection = Selection(bearing=p["bearing"], records=parse_records(p["record"]),
                               thermal_class=p["thermal_class"], neu_class=p["neu_class"],
                               machine=p["machine"], label=p["label"])
-        span = tuple(float(v) for v in p["thermal_span_c"])
+        span = tuple(p["thermal_span_c"])
         if len(span) != 2:
             raise ValueError(f"thermal_span_c must be [low, high], got {list(span)}")
         options = SourceOptions(

@@ -63,7 +63,7 @@ def run_replay(ros_context, executor):
 
 def test_cwru_chunks_carry_the_record_samples_and_consistent_stamps(run_replay):
     received = run_replay({"/accel": SensorChunk, "/clock": Clock}, dataset="cwru",
-                          record=105, speed_factor=20.0, duration_s=1.0)
+                          record=105, speed_factor=20, duration_s=1)  # integers accepted
     chunks = received["/accel"]
     assert len(chunks) == 50  # 1 s at 12 kHz in 0.02 s chunks, none lost
     samples = np.concatenate([conv.chunk_to_numpy(c) for c in chunks])
@@ -103,3 +103,9 @@ def test_bad_parameters_are_refused_with_a_reason(ros_context):
     with pytest.raises(ValueError, match="speed_factor"):
         ReplayNode(context=ros_context, parameter_overrides=[
             Parameter("dataset", value="cwru"), Parameter("speed_factor", value=0.0)])
+    with pytest.raises(ValueError, match="speed_factor must be a number"):
+        ReplayNode(context=ros_context, parameter_overrides=[
+            Parameter("speed_factor", value="fast")])
+    with pytest.raises(ValueError, match=r"unknown parameter.*bearings"):
+        ReplayNode(context=ros_context, parameter_overrides=[
+            Parameter("bearings", value="Bearing1_1")])
