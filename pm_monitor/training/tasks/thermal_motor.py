@@ -1,0 +1,539 @@
+"""Thermal motor (11 conditions): compact ResNet + spatial attention + Grad-CAM, block-split.
+
+Each class of the data set is ONE session of consecutive, near-identical frames, so the split
+unit is a contiguous frame block: every class is cut into ``n_folds`` blocks and fold k tests
+on block k of every class, trained on the others (never a random frame split). Reported:
+accuracy mean +- std over folds (and seeds), a brightness-only baseline (mean palette index ->
+linear classifier) beside it, and the share of Grad-CAM mass inside the motor's bounding box
+(marked once by eye: the camera pose is fixed) against the box's share of the image (what a
+uniform heatmap would score).
+
+``train`` trains the fold models (kept in ``cache_dir`` for ``evaluate`` and the robustness
+task) and the shipped model on all frames; ``evaluate`` re-scores the kept fold models and
+checks the shipped model against its recorded reference predictions.
+
+Also holds the few helpers the other media tasks share (seeding, a small classifier training
+loop, a linear baseline, JSON / markdown writers).
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from pm_monitor.core.datasets import thermal_motor as data
+from pm_monitor.core.explain.gradcam import grad_cam
+from pm_monitor.core.models.thermal_classifier import (
+    ThermalClassifier,
+    downscale,
+    normalise_palette_frame,
+)
+from pm_monitor.core.models.weights import load_weights, save_weights
+from pm_monitor.training.cli import REPO_ROOT
+from pm_monitor.training.metrics import accuracy, confusion_matrix, macro_f1
+
+MODEL_NAME = "thermal_classifier"
+N_REFERENCE_SAMPLES = 3
+
+
+# ---------------------------------------------------------------- helpers shared by media tasks
+def repo_path(value: str | Path) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed numpy and torch; one torch thread (2 shared cores: no OpenMP contention)."""
+    torch.set_num_threads(1)
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def train_classifier(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+    monitor: Callable[[nn.Module], float] | None = None,
+    desc: str = "train",
+) -> dict[str, list[float]]:
+    """AdamW + one-cycle schedule for a fixed number of epochs (no early stopping: the only
+    held-out data is the test side, which must not choose anything). Returns per-epoch train
+    loss and, if given, ``monitor(model)`` (for the learning-curve plot only)."""
+    generator = seed_everything(seed)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    steps = epochs * ((len(images) + batch_size - 1) // batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=steps)
+    history: dict[str, list[float]] = {"train_loss": [], "monitor": []}
+    for _ in tqdm(range(epochs), desc=desc, leave=False):
+        model.train()
+        order = torch.randperm(len(images), generator=generator)
+        total = 0.0
+        for first in range(0, len(images), batch_size):
+            index = order[first:first + batch_size]
+            if len(index) < 2:  # batch norm needs two samples
+                continue
+            batch = images[index]
+            if augment is not None:
+                batch = augment(batch, generator)
+            output = model(batch)
+            logits = output[0] if isinstance(output, tuple) else output
+            loss = nn.functional.cross_entropy(logits, labels[index])
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            total += loss.item() * len(index)
+        history["train_loss"].append(total / len(images))
+        if monitor is not None:
+            history["monitor"].append(monitor(model))
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def predict_probabilities(model: nn.Module, images: torch.Tensor,
+                          batch_size: int = 128) -> np.ndarray:
+    model.eval()
+    chunks = []
+    for chunk in torch.split(images, batch_size):
+        output = model(chunk)
+        logits = output[0] if isinstance(output, tuple) else output
+        chunks.append(torch.softmax(logits, dim=1).numpy())
+    return np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
+
+
+def random_shift(batch: torch.Tensor, generator: torch.Generator, max_shift: int) -> torch.Tensor:
+    """Roll the whole batch by one random (dy, dx) of at most max_shift pixels."""
+    dy, dx = (int(v) for v in torch.randint(-max_shift, max_shift + 1, (2,),
+                                            generator=generator))
+    return torch.roll(batch, shifts=(dy, dx), dims=(2, 3))
+
+
+class LinearBaseline:
+    """Multinomial logistic regression on a few standardised features (full-batch L-BFGS)."""
+
+    def __init__(self, features: np.ndarray, labels: np.ndarray, n_classes: int,
+                 l2: float = 1e-3) -> None:
+        x = np.asarray(features, dtype=np.float64).reshape(len(features), -1)
+        self.mean, self.std = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-9)
+        inputs = torch.tensor((x - self.mean) / self.std, dtype=torch.float64)
+        targets = torch.as_tensor(labels, dtype=torch.long)
+        self.layer = nn.Linear(inputs.shape[1], n_classes).double()
+        optimiser = torch.optim.LBFGS(self.layer.parameters(), max_iter=300,
+                                      line_search_fn="strong_wolfe")
+
+        def closure() -> torch.Tensor:
+            optimiser.zero_grad()
+            loss = nn.functional.cross_entropy(self.layer(inputs), targets)
+            loss = loss + l2 * (self.layer.weight ** 2).sum()
+            loss.backward()
+            return loss
+
+        optimiser.step(closure)
+
+    @torch.no_grad()
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        x = np.asarray(features, dtype=np.float64).reshape(len(features), -1)
+        inputs = torch.tensor((x - self.mean) / self.std, dtype=torch.float64)
+        return self.layer(inputs).argmax(dim=1).numpy()
+
+
+def mean_std(values: list[float] | np.ndarray) -> dict[str, float]:
+    array = np.asarray(values, dtype=np.float64)
+    return {"mean": float(array.mean()), "std": float(array.std(ddof=1)) if array.size > 1
+            else 0.0, "n": int(array.size)}
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    path.write_text(json.dumps(payload, indent=1, default=_jsonable) + "\n")
+
+
+def write_markdown(path: Path, title: str, sections: list[tuple[str, list[str], list[list[str]]]],
+                   notes: list[str]) -> None:
+    """A markdown file of tables: sections = (heading, header, rows)."""
+    lines = [f"# {title}", ""]
+    for heading, header, rows in sections:
+        lines += [f"## {heading}", "", "| " + " | ".join(header) + " |",
+                  "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        lines.append("")
+    lines += [f"- {note}" for note in notes]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def plot_learning_curves(curves: dict[str, dict[str, list[float]]], monitor_label: str,
+                         path: Path) -> None:
+    fig, (ax_loss, ax_mon) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for name, history in curves.items():
+        epochs = np.arange(1, len(history["train_loss"]) + 1)
+        ax_loss.plot(epochs, history["train_loss"], label=name)
+        if history["monitor"]:
+            ax_mon.plot(epochs, history["monitor"], label=name)
+    ax_loss.set(xlabel="epoch", ylabel="training cross-entropy", title="training loss")
+    ax_mon.set(xlabel="epoch", ylabel=monitor_label,
+               title=f"{monitor_label}\n(plotted only; never used to pick epochs)")
+    ax_mon.title.set_fontsize(9)
+    for ax in (ax_loss, ax_mon):
+        ax.legend(fontsize=7, ncol=2)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+# ------------------------------------------------------------------------------- data
+def load_frames(config: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Downscaled palette-index frames, labels, fold blocks and files (cached in cache_dir)."""
+    factor = int(config.get("downscale", 5))
+    n_folds = int(config.get("n_folds", 5))
+    cache = repo_path(config.get("cache_dir", "results/tmp/thermal_motor"))
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"frames_x{factor}_f{n_folds}.npz"
+    if path.is_file():
+        with np.load(path) as stored:
+            return {key: stored[key] for key in stored.files}
+    frames = data.list_frames()
+    names = sorted(data.class_names())
+    images = np.stack([downscale(data.load_palette_index(f), factor)
+                       for f in tqdm(frames, desc="thermal frames", leave=False)])
+    arrays = {
+        "images": images.astype(np.float32),  # palette index 0..241, block-averaged
+        "labels": np.array([names.index(f.class_name) for f in frames], dtype=np.int64),
+        "blocks": np.array(data.frame_blocks(frames, n_folds), dtype=np.int64),
+        "files": np.array([f.file for f in frames]),
+        "class_names": np.array(names),
+    }
+    np.savez_compressed(path, **arrays)
+    return arrays
+
+
+def to_tensor(palette_frames: np.ndarray) -> torch.Tensor:
+    """(N, H, W) palette index -> (N, 1, H, W) normalised model input."""
+    return torch.from_numpy(np.stack([normalise_palette_frame(f) for f in palette_frames])[:, None])
+
+
+def fold_split(blocks: np.ndarray, fold: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, test): test = frame block `fold` of every session."""
+    test = np.flatnonzero(blocks == fold)
+    train = np.flatnonzero(blocks != fold)
+    if test.size == 0 or train.size == 0:
+        raise ValueError(f"fold {fold} leaves one side empty")
+    return train, test
+
+
+def motor_box(config: dict[str, Any], factor: int) -> tuple[int, int, int, int]:
+    """The motor's (x0, y0, x1, y1) box (half-open) at the downscaled resolution."""
+    x0, y0, x1, y1 = (int(v) for v in config["motor_box_xyxy"])
+    return x0 // factor, y0 // factor, -(-x1 // factor), -(-y1 // factor)
+
+
+def gradcam_mass_in_box(model: ThermalClassifier, images: torch.Tensor,
+                        box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Share of each image's Grad-CAM mass (predicted class) inside the box; and the maps."""
+    x0, y0, x1, y1 = box
+    shares, maps = [], []
+    for image in images:
+        heatmap = grad_cam(model, model.gradcam_layer, image[None]).heatmap
+        total = float(heatmap.sum())
+        shares.append(float(heatmap[y0:y1, x0:x1].sum()) / total if total > 0 else np.nan)
+        maps.append(heatmap)
+    return np.array(shares), np.stack(maps)
+
+
+def brightness_feature(palette_frames: np.ndarray) -> np.ndarray:
+    """Mean palette index of each frame: the shortcut the CNN must beat."""
+    return palette_frames.reshape(len(palette_frames), -1).mean(axis=1, keepdims=True)
+
+
+def build_model(config: dict[str, Any], n_classes: int) -> ThermalClassifier:
+    return ThermalClassifier(n_classes=n_classes, width=int(config.get("width", 16)),
+                             dropout=float(config.get("dropout", 0.2)))
+
+
+def _fit(config: dict[str, Any], images: torch.Tensor, labels: torch.Tensor, n_classes: int,
+         seed: int, monitor: Callable[[nn.Module], float] | None, desc: str
+         ) -> tuple[ThermalClassifier, dict[str, list[float]]]:
+    seed_everything(seed)
+    model = build_model(config, n_classes)
+    shift = int(config.get("augment_shift_px", 2))
+    history = train_classifier(
+        model, images, labels, epochs=int(config.get("epochs", 20)),
+        batch_size=int(config.get("batch_size", 32)), lr=float(config.get("lr", 3e-3)),
+        seed=seed, augment=lambda b, g: random_shift(b, g, shift), monitor=monitor, desc=desc)
+    return model, history
+
+
+def fold_model_path(config: dict[str, Any], fold: int, seed: int) -> Path:
+    cache = repo_path(config.get("cache_dir", "results/tmp/thermal_motor"))
+    return cache / "fold_models" / f"fold{fold}_seed{seed}.pt"
+
+
+# ------------------------------------------------------------------------------ train
+def train(config: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    start = time.perf_counter()
+    arrays = load_frames(config)
+    n_classes = len(arrays["class_names"])
+    inputs, labels = to_tensor(arrays["images"]), torch.from_numpy(arrays["labels"])
+    curves: dict[str, dict[str, list[float]]] = {}
+    seeds = [int(s) for s in config.get("seeds", [0])]
+    for fold in range(int(config.get("n_folds", 5))):
+        train_idx, test_idx = fold_split(arrays["blocks"], fold)
+        for seed in seeds:
+            def monitor(model: nn.Module, test_idx: np.ndarray = test_idx) -> float:
+                probabilities = predict_probabilities(model, inputs[test_idx])
+                return float((probabilities.argmax(1) == arrays["labels"][test_idx]).mean())
+
+            model, history = _fit(config, inputs[train_idx], labels[train_idx], n_classes,
+                                  seed + 1000 * fold, monitor, f"fold {fold} seed {seed}")
+            curves[f"fold {fold} seed {seed}"] = history
+            path = fold_model_path(config, fold, seed)
+            save_weights(model, path, model_name=MODEL_NAME,
+                         hyperparameters=_hyperparameters(config, n_classes),
+                         data="shared/data/thermal_motor", split=f"block fold {fold}",
+                         metrics={}, extra={"fold": fold, "seed": seed})
+    plot_learning_curves(curves, "held-out block accuracy", out_dir / "learning_curves.png")
+    metrics = _evaluate_folds(config, out_dir, arrays)
+    metrics["train_seconds"] = round(time.perf_counter() - start, 1)
+    # the shipped model: every frame, seed of the config; its numbers are the fold estimates
+    model, history = _fit(config, inputs, labels, n_classes, int(config.get("seed", 0)), None,
+                          "shipped model (all frames)")
+    _save_shipped(config, model, arrays, metrics)
+    metrics["seconds"] = round(time.perf_counter() - start, 1)
+    write_json(out_dir / "metrics.json", metrics)
+    return metrics
+
+
+def _hyperparameters(config: dict[str, Any], n_classes: int) -> dict[str, Any]:
+    return {"n_classes": n_classes, "width": int(config.get("width", 16)),
+            "dropout": float(config.get("dropout", 0.2))}
+
+
+def _save_shipped(config: dict[str, Any], model: ThermalClassifier,
+                  arrays: dict[str, np.ndarray], metrics: dict[str, Any]) -> None:
+    """Weights + metadata, with the predictions on a few frames so a test can re-check them
+    (those frames are copied to test/fixtures/thermal_motor/)."""
+    reference = _reference_files(arrays)
+    index = [list(arrays["files"]).index(f) for f in reference]
+    probabilities = predict_probabilities(model, to_tensor(arrays["images"][index]))
+    names = [str(n) for n in arrays["class_names"]]
+    save_weights(
+        model, repo_path(config["weights"]), model_name=MODEL_NAME,
+        hyperparameters=_hyperparameters(config, len(names)),
+        data="shared/data/thermal_motor (369 frames, 11 sessions), all frames",
+        split=f"shipped model trained on all frames; metrics are {config.get('n_folds', 5)}-fold"
+              " contiguous-frame-block cross-validation (fold k tests block k of every session)",
+        metrics={key: metrics[key] for key in ("cnn_accuracy", "brightness_baseline_accuracy",
+                                               "gradcam_mass_in_motor_box", "box_area_share")},
+        extra={"class_names": names,
+               "features": {"input": "palette index 0..241 (relative, not deg C)",
+                            "downscale": int(config.get("downscale", 5)),
+                            "normalisation": "index/241 - frame median, / 0.1"},
+               "motor_box_xyxy_full_res": list(config["motor_box_xyxy"]),
+               "reference_predictions": [
+                   {"file": f, "predicted": names[int(p.argmax())],
+                    "probabilities": [round(float(v), 6) for v in p]}
+                   for f, p in zip(reference, probabilities, strict=True)]})
+
+
+def _reference_files(arrays: dict[str, np.ndarray]) -> list[str]:
+    """One frame from the middle of a few sessions (first, middle and last class)."""
+    names = list(arrays["class_names"])
+    picks = [names[0], names[len(names) // 2], names[-1]][:N_REFERENCE_SAMPLES]
+    files = []
+    for name in picks:
+        members = np.flatnonzero(arrays["class_names"][arrays["labels"]] == name)
+        files.append(str(arrays["files"][members[len(members) // 2]]))
+    return files
+
+
+# --------------------------------------------------------------------------- evaluate
+def evaluate(config: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """Re-score the kept fold models (held-out blocks) and check the shipped model."""
+    start = time.perf_counter()
+    metrics = _evaluate_folds(config, out_dir, load_frames(config))
+    metrics["shipped_model_check"] = check_shipped_model(config)
+    metrics["seconds"] = round(time.perf_counter() - start, 1)
+    write_json(out_dir / "metrics.json", metrics)
+    return metrics
+
+
+def load_fold_model(config: dict[str, Any], fold: int, seed: int) -> ThermalClassifier:
+    path = fold_model_path(config, fold, seed)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run `python -m pm_monitor.training.cli "
+                                f"train pm_monitor/training/configs/thermal_motor.yaml` first")
+    model, _ = load_weights(ThermalClassifier, path, expected_model=MODEL_NAME)
+    return model  # type: ignore[return-value]
+
+
+def _evaluate_folds(config: dict[str, Any], out_dir: Path,
+                    arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    factor = int(config.get("downscale", 5))
+    names = tuple(str(n) for n in arrays["class_names"])
+    inputs = to_tensor(arrays["images"])
+    box = motor_box(config, factor)
+    height, width = arrays["images"].shape[1:]
+    box_share = (box[2] - box[0]) * (box[3] - box[1]) / (height * width)
+    seeds = [int(s) for s in config.get("seeds", [0])]
+    rows, accuracies, baseline_accuracies, mass = [], [], [], []
+    confusion = np.zeros((len(names), len(names)), dtype=np.int64)
+    examples: list[tuple[str, np.ndarray, np.ndarray]] = []
+    for fold in tqdm(range(int(config.get("n_folds", 5))), desc="evaluate folds", leave=False):
+        train_idx, test_idx = fold_split(arrays["blocks"], fold)
+        baseline = LinearBaseline(brightness_feature(arrays["images"][train_idx]),
+                                  arrays["labels"][train_idx], len(names))
+        baseline_acc = float((baseline.predict(brightness_feature(arrays["images"][test_idx]))
+                              == arrays["labels"][test_idx]).mean())
+        baseline_accuracies.append(baseline_acc)
+        for seed in seeds:
+            model = load_fold_model(config, fold, seed)
+            predicted = predict_probabilities(model, inputs[test_idx]).argmax(axis=1)
+            fold_confusion = confusion_matrix(arrays["labels"][test_idx], predicted, len(names))
+            confusion += fold_confusion
+            shares, maps = gradcam_mass_in_box(model, inputs[test_idx], box)
+            accuracies.append(accuracy(fold_confusion))
+            mass.append(float(np.nanmean(shares)))
+            rows.append([str(fold), str(seed), str(test_idx.size),
+                         f"{accuracy(fold_confusion):.3f}", f"{macro_f1(fold_confusion):.3f}",
+                         f"{baseline_acc:.3f}", f"{np.nanmean(shares):.3f}"])
+            if seed == seeds[0]:  # one held-out frame of two sessions per fold
+                for k in _example_positions(arrays["labels"][test_idx], fold, len(names)):
+                    i = test_idx[k]
+                    examples.append((f"fold {fold}: {names[arrays['labels'][i]]} -> "
+                                     f"{names[predicted[k]]}", arrays["images"][i], maps[k]))
+    metrics = {
+        "task": "thermal_motor", "n_frames": len(arrays["labels"]),
+        "split": f"{config.get('n_folds', 5)} folds of contiguous frame blocks per session",
+        "seeds": seeds,
+        "cnn_accuracy": mean_std(accuracies),
+        "brightness_baseline_accuracy": mean_std(baseline_accuracies),
+        "gradcam_mass_in_motor_box": mean_std(mass),
+        "box_area_share": round(box_share, 4),
+        "confusion_all_folds": confusion, "class_names": list(names),
+        "per_fold": [dict(zip(["fold", "seed", "n_test", "accuracy", "macro_f1",
+                               "brightness_baseline", "gradcam_mass_in_box"], r, strict=True))
+                     for r in rows],
+    }
+    plot_confusion_large(confusion, names, "thermal motor: all held-out blocks, all seeds",
+                         out_dir / "confusion.png")
+    plot_heatmap_examples(examples, box, out_dir / "gradcam_examples.png")
+    summary = metrics["cnn_accuracy"]
+    write_markdown(
+        out_dir / "metrics.md", "Thermal motor: 11 conditions, contiguous-block folds",
+        [("Summary", ["metric", "mean", "std", "n"], [
+            ["CNN accuracy", f"{summary['mean']:.3f}", f"{summary['std']:.3f}",
+             str(summary["n"])],
+            ["brightness-only baseline accuracy",
+             f"{metrics['brightness_baseline_accuracy']['mean']:.3f}",
+             f"{metrics['brightness_baseline_accuracy']['std']:.3f}",
+             str(metrics["brightness_baseline_accuracy"]["n"])],
+            ["Grad-CAM mass inside the motor box",
+             f"{metrics['gradcam_mass_in_motor_box']['mean']:.3f}",
+             f"{metrics['gradcam_mass_in_motor_box']['std']:.3f}",
+             str(metrics["gradcam_mass_in_motor_box"]["n"])],
+            ["motor box share of the image (uniform map)", f"{box_share:.3f}", "", ""]]),
+         ("Per fold", ["fold", "seed", "test frames", "accuracy", "macro-F1",
+                       "brightness baseline", "Grad-CAM mass in box"], rows)],
+        ["Folds: each session cut into contiguous frame blocks; fold k tests block k of every "
+         "session. Neighbouring frames are near-identical, so even block splits are optimistic.",
+         "Brightness baseline: mean palette index of the frame -> multinomial logistic "
+         "regression, fitted on the training blocks.",
+         "Grad-CAM of the predicted class on the attended last block; mass = share of the "
+         "heatmap's sum inside the motor box (marked by eye, full-res x,y "
+         f"{list(config['motor_box_xyxy'])})."])
+    return metrics
+
+
+def _example_positions(test_labels: np.ndarray, fold: int, n_classes: int) -> list[int]:
+    """Positions (in the fold's test set) of the middle frame of two sessions, rotating over
+    the sessions from fold to fold so the figure shows many conditions."""
+    positions = []
+    for class_index in ((2 * fold) % n_classes, (2 * fold + 1) % n_classes):
+        members = np.flatnonzero(test_labels == class_index)
+        if members.size:
+            positions.append(int(members[members.size // 2]))
+    return positions
+
+
+def plot_confusion_large(confusion: np.ndarray, names: tuple[str, ...], title: str,
+                         path: Path) -> None:
+    """Counts and row rates, sized for ten-odd classes with long names."""
+    size = 1.6 + 0.62 * len(names)
+    fig, ax = plt.subplots(figsize=(size + 1.5, size))
+    rates = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    ax.imshow(rates, cmap="Blues", vmin=0.0, vmax=1.0)
+    for i in range(len(names)):
+        for j in range(len(names)):
+            if confusion[i, j]:
+                ax.text(j, i, str(confusion[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if rates[i, j] > 0.6 else "black")
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set(xlabel="predicted", ylabel="truth")
+    ax.set_title(title + "\n(counts; colour = share of the true class)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_heatmap_examples(examples: list[tuple[str, np.ndarray, np.ndarray]],
+                          box: tuple[int, int, int, int], path: Path) -> None:
+    columns = 3
+    rows = max(1, -(-len(examples) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    x0, y0, x1, y1 = box
+    for ax, (title, frame, heatmap) in zip(axes.flat, examples, strict=False):
+        ax.imshow(frame, cmap="gray")  # own scale: cold sessions are nearly black at 0..241
+        ax.imshow(heatmap, cmap="jet", alpha=0.45, vmin=0.0, vmax=1.0)
+        ax.add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False,
+                                   color="white", linestyle="--"))
+        ax.set_title(title, fontsize=8)
+    fig.suptitle("Grad-CAM (predicted class) over held-out frames; dashed: motor box", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def check_shipped_model(config: dict[str, Any]) -> dict[str, Any]:
+    """Re-predict the shipped model's reference frames from the data set; compare to metadata."""
+    model, meta = load_weights(ThermalClassifier, repo_path(config["weights"]),
+                               expected_model=MODEL_NAME)
+    factor = int(meta["features"]["downscale"])
+    frames = {f.file: f for f in data.list_frames()}
+    worst = 0.0
+    agree = 0
+    for ref in meta["reference_predictions"]:
+        frame = downscale(data.load_palette_index(frames[ref["file"]]), factor)
+        probabilities = predict_probabilities(model, to_tensor(frame[None]))[0]
+        worst = max(worst, float(np.abs(probabilities - np.array(ref["probabilities"])).max()))
+        agree += int(meta["class_names"][int(probabilities.argmax())] == ref["predicted"])
+    return {"reference_frames": len(meta["reference_predictions"]), "predictions_agree": agree,
+            "max_probability_difference": worst}
