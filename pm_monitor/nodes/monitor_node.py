@@ -58,8 +58,9 @@ from pm_monitor.nodes.params import (
 ALERT_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100,
                        reliability=ReliabilityPolicy.RELIABLE,
                        durability=DurabilityPolicy.TRANSIENT_LOCAL)
-# Sensor data: best effort as ROS drivers publish it, but deep enough for bursts of chunks.
-CHUNK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=200,
+# Sensor data: best effort as ROS drivers publish it, but deep enough that a node starved of
+# CPU for seconds loses no chunk (5 s of 200 chunks/s, as the rig sends at 4x; ~30 MB full).
+CHUNK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
                        reliability=qos_profile_sensor_data.reliability,
                        durability=qos_profile_sensor_data.durability)
 INPUTS = (ACCEL, MIC, THERMAL, CAMERA)
