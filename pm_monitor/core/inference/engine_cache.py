@@ -110,5 +110,10 @@ def obtain_engine(
     engine = deserialize(data)
     if engine is None:
         raise EngineBuildError(f"{name}: TensorRT could not deserialise the engine it just built")
-    path = cache.store(name, key, data)
+    try:
+        path = cache.store(name, key, data)
+    except OSError as exc:  # the engine works; only the next start will have to build again
+        LOG.warning("%s: could not cache the engine (%s); it is rebuilt on every start",
+                    name, exc)
+        return engine, f"built engine ({reason}); not cached: {exc}"
     return engine, f"built engine ({reason}) and cached it at {path}"

@@ -85,9 +85,12 @@ def export_onnx(
             return ExportedModel(spec, path, key, reused=True)
         if path.exists():
             LOG.warning("cached ONNX %s unusable (%s); exporting again", path, problem)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _export(spec, model, path)
-    _write_sidecar(path, key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _export(spec, model, path)
+        _write_sidecar(path, key)
+    except OSError as exc:  # read-only or full disk, cache dir path is a file, ...
+        raise ExportError(f"cannot write the ONNX export to {path.parent}: {exc}") from exc
     return ExportedModel(spec, path, key, reused=False)
 
 
@@ -113,7 +116,9 @@ def _export(spec: ModelSpec, model: nn.Module, path: Path) -> None:
     wrapper.eval()  # export restores this mode afterwards: eval keeps dropout off in `model`
     example = spec.example_inputs()
     args = tuple(torch.from_numpy(example[name]) for name in spec.input_names)
-    tmp = Path(tempfile.mkstemp(prefix=f".{spec.name}-", suffix=".onnx", dir=path.parent)[1])
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{spec.name}-", suffix=".onnx", dir=path.parent)
+    os.close(handle)
+    tmp = Path(tmp_name)
     try:
         with warnings.catch_warnings():
             # The TorchScript exporter (no onnxscript here) warns about itself and about
@@ -126,6 +131,8 @@ def _export(spec: ModelSpec, model: nn.Module, path: Path) -> None:
             )
         onnx.checker.check_model(str(tmp))
         os.replace(tmp, path)  # atomic: a reader never sees half a file
+    except OSError:
+        raise
     except Exception as exc:  # torch and onnx raise many types; all mean "no usable graph"
         raise ExportError(f"exporting {spec.name} to ONNX failed: {exc}") from exc
     finally:

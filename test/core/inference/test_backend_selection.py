@@ -227,3 +227,25 @@ def test_prepare_command_exports_and_reports(tmp_path, monkeypatch, capsys):
     assert "stage1=onnxruntime(CPUExecutionProvider)" in out
     assert "thermal: using onnxruntime" in out
     assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 3
+
+
+def test_unwritable_cache_falls_back_to_torch_with_the_reason(anomaly, tmp_path):
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("a file where the cache folder should be")
+    spec, model = anomaly
+    built = build_runner(spec, model, InferenceConfig(backend="onnxruntime",
+                                                      engine_cache_dir=str(not_a_folder)))
+    assert built.runner.backend == "torch"
+    assert "cannot write the ONNX export" in built.report[0]
+
+
+def test_unexpected_backend_error_is_reported_not_raised(anomaly, tmp_path, monkeypatch):
+    def broken_init(self, *args, **kwargs):
+        raise KeyError("provider options")
+
+    monkeypatch.setattr(OnnxRuntimeRunner, "__init__", broken_init)
+    spec, model = anomaly
+    built = build_runner(spec, model, InferenceConfig(backend="onnxruntime",
+                                                      engine_cache_dir=str(tmp_path)))
+    assert built.runner.backend == "torch"
+    assert "unexpected KeyError" in built.report[0]

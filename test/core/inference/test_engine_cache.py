@@ -100,3 +100,12 @@ def test_sidecar_of_another_key_is_not_trusted(tmp_path):
         cache.path("stage1", KEY).with_suffix(".json").read_text())
     data, reason = cache.load("stage1", other)
     assert data is None and "another key" in reason
+
+
+def test_engine_that_cannot_be_cached_is_still_used(tmp_path):
+    blocked = tmp_path / "cache"
+    blocked.mkdir()
+    (blocked / "engines").write_text("a file where the engines folder should be")
+    cache, runtime, builder = EngineCache(blocked), FakeRuntime(), FakeBuilder()
+    engine, how = obtain_engine("stage1", KEY, cache, builder, runtime.deserialize)
+    assert engine == ("engine", GOOD_ENGINE) and "not cached" in how
