@@ -25,6 +25,8 @@ from scipy import fft as sp_fft
 from pm_monitor.core.features import vibration
 from pm_monitor.core.signals.bearing import BearingGeometry, defect_frequencies
 
+# Bumped whenever the numbers a config produces change: feature caches key on it.
+FEATURE_VERSION = 2
 DEFECTS: tuple[str, ...] = ("bpfo", "bpfi", "bsf2", "ftf")
 STAT_FEATURES: tuple[str, ...] = ("rms", "peak", "tke", "crest", "kurtosis", "spectral_kurtosis")
 _TINY = 1e-12
@@ -130,10 +132,11 @@ def band_log_powers(x: np.ndarray, sample_rate_hz: float,
     (capped at Nyquist); Parseval-scaled so a band's powers sum to that band's variance."""
     n = x.size
     power = np.abs(sp_fft.rfft(x)) ** 2 / (n * n)
-    power[1:] *= 2.0
+    power[1:(n + 1) // 2] *= 2.0  # fold negative frequencies in (not DC, not Nyquist)
     freqs = np.arange(power.size) * (sample_rate_hz / n)
     edges = np.linspace(0.0, min(config.spectrum_max_hz, sample_rate_hz / 2), config.n_bands + 1)
     index = np.searchsorted(edges, freqs, side="right") - 1
+    index[freqs == edges[-1]] = config.n_bands - 1  # the top edge belongs to the last band
     inside = (index >= 0) & (index < config.n_bands)
     totals = np.bincount(index[inside], weights=power[inside], minlength=config.n_bands)
     return np.log10(totals + _TINY)

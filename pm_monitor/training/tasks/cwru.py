@@ -40,6 +40,7 @@ from tqdm import tqdm
 
 from pm_monitor.core.datasets import cwru
 from pm_monitor.core.features.bearing_window import (
+    FEATURE_VERSION,
     BearingWindowConfig,
     defect_hz,
     envelope_spectrum_of,
@@ -95,8 +96,9 @@ def load_windows(config: dict[str, Any], cache_dir: Path | None = None,
     window, hop = int(config["window"]), int(config["train_hop"])
     fcfg = feature_config(config)
     records = records if records is not None else cwru.list_records()
-    key = hashlib.sha256(json.dumps([window, hop, fcfg.to_dict(), [r.record for r in records]],
-                                    sort_keys=True, default=str).encode()).hexdigest()[:12]
+    identity = [FEATURE_VERSION, window, hop, fcfg.to_dict(), [r.record for r in records]]
+    key = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()
+                         ).hexdigest()[:12]
     cache = (cache_dir or REPO_ROOT / "results/tmp") / f"cwru_features_{key}.npz"
     if cache.is_file():
         with np.load(cache) as z:
@@ -374,3 +376,21 @@ def plot_envelope_check(path: Path, config: dict[str, Any], summary: dict[str, A
     plt.close(fig)
     summary["envelope_check"] = [{k: v for k, v in r.items() if k not in ("freqs", "env")}
                                  for r in rows]
+
+
+def write_fixture(path: Path, config: dict[str, Any], test_load: int = 3) -> None:
+    """A few raw held-out windows (the first test window of each record at test_load) for the
+    shipped-model test: raw samples, true labels and the shipped model's predictions."""
+    model, scaler, meta = load_shipped(REPO_ROOT / config.get("models_dir", "models/cwru")
+                                       / f"fold_test{test_load}hp.pt")
+    window = int(meta["window"])
+    records = [r for r in cwru.list_records() if r.load_hp == test_load]
+    raw = np.stack([cwru.load_record(r, ("DE",)).samples[:window, 0] for r in records])
+    rpm = np.array([r.rpm for r in records], dtype=np.float64)
+    fcfg = BearingWindowConfig.from_dict(meta["feature_config"])
+    predicted = predict(model, scaler, window_features(
+        raw[:, :, None], cwru.RATE_12K_HZ, rpm / 60.0, fcfg)).argmax(1)
+    np.savez_compressed(path, windows=raw.astype(np.float32), rpm=rpm,
+                        label_id=np.array([r.label_id for r in records]),
+                        record=np.array([r.record for r in records]), predicted=predicted,
+                        test_load_hp=test_load)
