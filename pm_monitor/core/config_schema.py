@@ -56,13 +56,28 @@ class ConfigError(ValueError):
 
 
 def as_spec(entry: ParamSpec | tuple) -> ParamSpec:
-    """A ParamSpec from a ParamSpec or a (default, description[, range[, read_only]]) tuple."""
+    """A ParamSpec from a ParamSpec or a plain tuple (default, description[, constraint]),
+    where the constraint is None, an inclusive (low, high) range, or a tuple of the allowed
+    strings (the shapes the alarm and inference modules publish)."""
     if isinstance(entry, ParamSpec):
         return entry
-    if not isinstance(entry, tuple) or not 2 <= len(entry) <= 5:
-        raise TypeError(f"a parameter spec is (default, description, range-or-None), "
-                        f"got {entry!r}")
-    return ParamSpec(*entry)
+    if not isinstance(entry, tuple) or not 2 <= len(entry) <= 3:
+        raise TypeError(f"a parameter spec is (default, description, range-or-choices-or-None),"
+                        f" got {entry!r}")
+    default, description, *rest = entry
+    constraint = rest[0] if rest else None
+    if constraint is None:
+        return ParamSpec(default, description)
+    if all(isinstance(c, str) for c in constraint):
+        return ParamSpec(default, description, choices=tuple(constraint))
+    low, high = constraint
+    return ParamSpec(default, description, (low, high))
+
+
+def prefixed(table: Mapping[str, ParamSpec | tuple], prefix: str) -> dict[str, ParamSpec]:
+    """The same parameters under `prefix` (e.g. "alarm." puts them in a ROS sub-namespace:
+    `alarm.update_period_s`, nested under `alarm:` in YAML)."""
+    return {f"{prefix}{name}": as_spec(entry) for name, entry in table.items()}
 
 
 def merge_tables(*tables: Mapping[str, ParamSpec | tuple]) -> dict[str, ParamSpec]:
@@ -106,6 +121,11 @@ def check_value(name: str, value: object, spec: ParamSpec) -> str | None:
         return f"{name}: expected {expected}, got {got} {value!r}{hint}"
     if isinstance(value, float) and not math.isfinite(value):
         return f"{name}: must be a finite number, got {value!r}"
+    if isinstance(value, list | tuple) and spec.default:
+        element = _type_name(spec.default[0])
+        wrong = [v for v in value if _type_name(v) != element]
+        if wrong:  # ROS arrays are typed: [0, 1] is an integer array, not a double array
+            return f"{name}: expected a list of {element}s, got {list(value)!r}"
     if spec.range is not None and isinstance(value, int | float) and not isinstance(value, bool):
         low, high = spec.range
         if not low <= value <= high:

@@ -9,7 +9,7 @@ from rcl_interfaces.msg import ParameterType
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-from pm_monitor.core.config_schema import ParamSpec, merge_tables
+from pm_monitor.core.config_schema import ParamSpec, merge_tables, prefixed
 from pm_monitor.nodes.params import (
     MONITOR_PARAMETERS,
     NODE_PARAMETERS,
@@ -22,11 +22,14 @@ from pm_monitor.nodes.params import (
 ROOT = Path(__file__).resolve().parents[2]
 SECTION = ROOT / "docs" / "sections" / "ros_integration.md"
 
-# What an alarm module would publish (plain tuples are accepted next to ParamSpec).
+# Shaped like what the alarm and inference modules publish: plain (default, description,
+# range-or-choices-or-None) tuples.
 ALARM_LIKE_TABLE = {
-    "alarm_log_dir": ("", "Directory of the append-only alert log.", None),
-    "alarm_shelve_max_s": (3600.0, "Longest an operator may shelve an alarm (s).",
-                           (60.0, 86400.0)),
+    "log_dir": ("", "Directory of the append-only alert log.", None),
+    "shelve_max_s": (3600.0, "Longest an operator may shelve an alarm (s).", (60.0, 86400.0)),
+}
+INFERENCE_LIKE_TABLE = {
+    "backend": ("auto", "Inference backend.", ("auto", "onnxruntime", "torch")),
 }
 
 
@@ -70,11 +73,14 @@ def node(ros_context):
 
 
 def test_merged_tables_are_declared_with_descriptors(node):
-    table = merge_tables(MONITOR_PARAMETERS, ALARM_LIKE_TABLE)
+    table = merge_tables(MONITOR_PARAMETERS, prefixed(ALARM_LIKE_TABLE, "alarm."),
+                         INFERENCE_LIKE_TABLE)
     n = node()
     assert declare_from_table(n, table) == []
-    assert set(table) <= set(n._parameters)
-    shelve = n.describe_parameter("alarm_shelve_max_s")
+    assert all(n.has_parameter(name) for name in table)
+    backend = n.describe_parameter("backend")
+    assert backend.additional_constraints == "one of: auto, onnxruntime, torch"
+    shelve = n.describe_parameter("alarm.shelve_max_s")
     assert shelve.type == ParameterType.PARAMETER_DOUBLE
     assert shelve.description.startswith("Longest an operator")
     assert (shelve.floating_point_range[0].from_value,
