@@ -70,7 +70,7 @@ def core_run(dataset: str) -> dict:
             "replay_s_per_wall_s": span / wall}
 
 
-def node_run(dataset: str, speed: float, seconds: float) -> dict:
+def node_run(dataset: str, speed: float, seconds: float, chunk_s: float = 0.02) -> dict:
     """The replay node as its own process (scripts/replay_node), a listener here."""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
@@ -84,7 +84,7 @@ def node_run(dataset: str, speed: float, seconds: float) -> dict:
 
     source = build_source(dataset, Selection(), SourceOptions(frame_period_s=FRAME_PERIOD_S))
     expected = sum(1 for _ in replay_messages(
-        [source], ReplayConfig(START_NS, loop=True, duration_s=seconds)))
+        [source], ReplayConfig(START_NS, chunk_s=chunk_s, loop=True, duration_s=seconds)))
     topic = {"accel": "accel", "mic": "mic", "thermal": "thermal/image_raw",
              "camera": "camera/image_raw"}[source.stream]
     msg_type = SensorChunk if source.stream in ("accel", "mic") else Image
@@ -99,6 +99,7 @@ def node_run(dataset: str, speed: float, seconds: float) -> dict:
         CHUNK_QOS if msg_type is SensorChunk else qos_profile_sensor_data)
     executor.add_node(listener)
     params = {"dataset": dataset, "speed_factor": speed, "duration_s": seconds, "loop": True,
+              "chunk_s": chunk_s,
               "frame_period_s": FRAME_PERIOD_S, "wait_for_subscribers": True,
               "publish_clock": False}
     cmd = [sys.executable, str(ROOT / "scripts" / "replay_node"), "--ros-args"]
@@ -134,17 +135,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--speeds", type=float, nargs="+", default=[10.0, 100.0, 1000.0, 1e4])
     parser.add_argument("--wall-s", type=float, default=2.0, help="wall time per node run")
+    parser.add_argument("--chunk-s", type=float, default=0.02, help="SensorChunk duration")
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     parser.add_argument("--core-only", action="store_true", help="skip the rclpy part")
     args = parser.parse_args()
     results = {}
-    for dataset in tqdm(DATASETS, desc="data sets"):
+    for dataset in tqdm(args.datasets, desc="data sets"):
         core = core_run(dataset)
         results[dataset] = {"core": core, "node": []}
         if args.core_only:
             continue
         for speed in args.speeds:
             seconds = min(core["replay_s"], args.wall_s * speed)
-            results[dataset]["node"].append(node_run(dataset, speed, seconds))
+            results[dataset]["node"].append(node_run(dataset, speed, seconds, args.chunk_s))
     print("\ncore: whole default selection (cwru looped to 60 s; images every "
           f"{FRAME_PERIOD_S} s)")
     print(f"{'data set':14} {'msgs':>6} {'data s':>7} {'replay s':>9} {'wall s':>7} "
@@ -155,15 +158,18 @@ def main() -> None:
               f"{c['wall_s']:>7.2f} {c['data_s_per_wall_s']:>7.0f}x")
     if not args.core_only:
         print(f"\nreplay node process -> listener process, about {args.wall_s:.0f} s wall "
-              "per run")
+              f"per run, chunk_s {args.chunk_s}")
         print(f"{'data set':14} {'speed':>7} {'reached':>8} {'received/published':>19}")
         for name, r in results.items():
             for n in r["node"]:
                 print(f"{name:14} {n['speed_factor']:>6.0f}x {n['speed_reached']:>7.0f}x "
                       f"{n['received']:>9}/{n['published']:<9}")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"frame_period_s": FRAME_PERIOD_S, "results": results}, indent=1))
-    print(f"written {OUT}")
+    out = OUT if args.chunk_s == 0.02 and args.datasets == list(DATASETS) else OUT.with_name(
+        f"throughput_chunk{args.chunk_s:g}_{'_'.join(args.datasets)}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"frame_period_s": FRAME_PERIOD_S, "chunk_s": args.chunk_s,
+                               "load_average": os.getloadavg(), "results": results}, indent=1))
+    print(f"written {out}")
 
 
 if __name__ == "__main__":

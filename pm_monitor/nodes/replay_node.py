@@ -8,6 +8,7 @@ All selection, stamping and pacing logic is in pm_monitor.core.replay.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import rclpy
@@ -155,7 +156,7 @@ class ReplayNode(Node):
         self.wait_for_subscribers = bool(p["wait_for_subscribers"])
         self.finished = self.pacer.finished
         self._wall_start: float | None = None
-        self._last_lag_warning = 0.0
+        self._last_lag_warning = -math.inf  # the first warning comes at once
         self.create_timer(TICK_S, self._tick)
 
         pass_s = loop_period_ns(sources, 0.0) / NS_PER_S
@@ -193,7 +194,8 @@ class ReplayNode(Node):
             self._last_lag_warning = elapsed
             self.get_logger().warning(
                 f"replay is {lag:.1f} s (wall) behind: speed_factor "
-                f"{self.pacer.speed_factor} is more than this machine can publish")
+                f"{self.pacer.speed_factor} is more than this machine can publish "
+                f"(fewer messages: raise chunk_s, or frame_period_s for images)")
         if self.pacer.finished:
             self.finished = True
             self.get_logger().info(f"replay done: {self.pacer.released} messages")
