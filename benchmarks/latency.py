@@ -32,6 +32,8 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -203,6 +205,38 @@ def thread_study(bundle, real, cache_dir: Path, repeats: int) -> dict[str, dict]
     return results
 
 
+# Times the RUL fit (numpy least squares, OpenBLAS) in a fresh process, since BLAS threads are
+# fixed when numpy loads: 240 points of a degrading health indicator, 100 estimates.
+BLAS_SNIPPET = """
+import json, sys, time
+import numpy as np
+from pm_monitor.core.models.bundle import load_bundle
+from pm_monitor.core.models.rul import ExponentialRulEstimator
+cfg = load_bundle(sys.argv[1]).rul
+estimator = ExponentialRulEstimator(cfg)
+for i in range(240):
+    estimator.update(0.5 * i, cfg.baseline + 1.5 * cfg.onset_margin + 0.002 * np.exp(i / 80))
+laps = []
+for _ in range(100):
+    start = time.perf_counter()
+    estimator.estimate()
+    laps.append((time.perf_counter() - start) * 1e3)
+print(json.dumps(laps))
+"""
+
+
+def blas_study(bundle_dir: Path) -> dict[str, dict]:
+    """RUL estimate with 1 and 2 OpenBLAS threads (each in its own process)."""
+    results = {}
+    for threads in (1, 2):
+        env = dict(os.environ, PYTHONPATH=str(ROOT), **{name: str(threads) for name in BLAS_ENV})
+        done = subprocess.run([sys.executable, "-c", BLAS_SNIPPET, str(bundle_dir)], env=env,
+                              capture_output=True, text=True, check=True, timeout=600)
+        laps = json.loads(done.stdout.strip().splitlines()[-1])
+        results[f"numpy/OpenBLAS {threads} thread(s) rul_estimate"] = percentiles(laps)
+    return results
+
+
 def markdown(report: dict) -> str:
     lines = [f"# Cascade latency ({report['machine']})", "",
              f"Command: `{report['command']}`  ", f"Wall time: {report['wall_s']:.0f} s; load "
@@ -325,6 +359,7 @@ def main() -> None:
         report["batched"][backend] = batched_throughput(models[backend], real, args.repeats)
     if not args.no_thread_study:
         report["threads"] = thread_study(bundle, real, cache_dir, args.repeats)
+        report["threads"].update(blas_study(ROOT / "models" / "rig_baseline"))
     report["wall_s"] = time.monotonic() - started
     report["load_before"] = load_before
     report["load_after"] = [round(v, 2) for v in os.getloadavg()]

@@ -68,6 +68,17 @@ def test_real_inputs_cover_every_state_and_location(torch_models, real_inputs):
     assert len(np.unique(locations["location_probabilities"].argmax(1))) == 3
 
 
+def test_real_inputs_batches_and_errors(shipped_bundle, real_inputs):
+    batches = real_inputs.batches("anomaly", 8)
+    assert len(batches) == len(real_inputs) // 8
+    assert all(b["features"].shape == (8, 34) and b["present"].shape == (8, 34) for b in batches)
+    assert set(np.unique(real_inputs.present)) <= {0.0, 1.0}
+    with pytest.raises(KeyError, match="no real inputs"):
+        real_inputs.model_inputs("camera")
+    with pytest.raises(ValueError, match="unknown training runs"):
+        rig_real_inputs(shipped_bundle, runs=("test_00_nothing",))
+
+
 @pytest.mark.parametrize("model", ["stage1", "anomaly", "thermal"])
 def test_onnxruntime_cpu_matches_torch(torch_models, ort_models, real_inputs, model):
     inputs = real_inputs.model_inputs(model)
