@@ -75,11 +75,16 @@ def load_streams(refresh: bool) -> list[WindowStream]:
                 rig_stream(spec, bundle, bar).save(CACHE / f"{spec.name}.npz")
     streams += [WindowStream.load(CACHE / f"{s.name}.npz") for s in RIG_RUNS]
     from pm_monitor.core.datasets.femto import load_bearing
+    from pm_monitor.core.datasets.paths import DataNotFoundError
 
     for name in FEMTO_BEARINGS:
         path = CACHE / f"femto_{name}.npz"
         if refresh or not path.exists():
-            bearing = load_bearing(name)
+            try:
+                bearing = load_bearing(name)
+            except DataNotFoundError as err:
+                print(f"FEMTO {name} skipped: {err}")
+                continue
             with tqdm(total=bearing.n_snapshots, desc=f"FEMTO {name}", unit="snap") as bar:
                 femto_stream(bearing, bar).save(path)
         streams.append(WindowStream.load(path))

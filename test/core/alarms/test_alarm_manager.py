@@ -246,3 +246,10 @@ def test_bad_window_input_is_refused_clearly():
     # NaN score and negative velocity do not crash: the zone is unknown, the score ignored
     updates = AlarmManager("a").update(0, S.FAILURE, True, math.nan, 1.0, None, "ball", -1.0)
     assert updates[0].iso_zone == IsoZone.UNKNOWN
+
+
+def test_ids_differ_between_two_boots_even_without_a_log():
+    first = AlarmManager("a").update(0, S.FAILURE, True, 2.0, 1.0, None, "ball", None)[0]
+    second = AlarmManager("a").update(0, S.FAILURE, True, 2.0, 1.0, None, "ball", None)[0]
+    assert first.alert_id.split("-")[1] == second.alert_id.split("-")[1] == "000001"
+    assert first.alert_id != second.alert_id
