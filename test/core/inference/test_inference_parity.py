@@ -35,6 +35,16 @@ TRT_ARGMAX_MARGIN = 0.02
 ARGMAX_OUTPUTS = ("state_probabilities", "fault_probabilities", "location_probabilities")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Autograd Grad-CAM on 2 OpenMP threads of a shared 2-core machine is many times slower;
+    restored afterwards so other test modules see the default."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def shipped_bundle():
     if not (BUNDLE_DIR / "metadata.json").is_file():
