@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 
 from pm_monitor.core.alarms import (
@@ -36,7 +37,8 @@ from pm_monitor.srv import (
 def declare_alarm_parameters(node: Node, prefix: str = "alarm_") -> AlarmConfig:
     """Declare every ALARM_PARAMETERS entry as <prefix><name>, with its description and range
     in the descriptor (ROS then refuses out-of-range sets), and return the validated config.
-    A value the config refuses raises ValueError naming the parameter."""
+    A refused value (out of range, wrong type, invalid combination) raises ValueError naming
+    the parameter."""
     for name, (default, description, bounds) in ALARM_PARAMETERS.items():
         descriptor = ParameterDescriptor(description=description)
         if bounds is not None and isinstance(default, int) and not isinstance(default, bool):
@@ -45,7 +47,10 @@ def declare_alarm_parameters(node: Node, prefix: str = "alarm_") -> AlarmConfig:
         elif bounds is not None:
             descriptor.floating_point_range = [FloatingPointRange(
                 from_value=float(bounds[0]), to_value=float(bounds[1]), step=0.0)]
-        node.declare_parameter(prefix + name, default, descriptor)
+        try:
+            node.declare_parameter(prefix + name, default, descriptor)
+        except ParameterException as err:  # e.g. an override outside the range
+            raise ValueError(f"{prefix}{name}: {err}") from None
     values = {name: node.get_parameter(prefix + name).value for name in ALARM_PARAMETERS}
     try:
         return AlarmConfig.from_parameters(values)

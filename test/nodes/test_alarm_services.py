@@ -5,7 +5,6 @@ from types import SimpleNamespace
 
 import pytest
 import rclpy
-import rclpy.exceptions
 import rclpy.parameter
 
 from pm_monitor.core.alarms import AlarmConfig, AlarmManager
@@ -133,6 +132,6 @@ def test_alarm_parameters_are_declared_with_ranges_and_validated(ros_context):
     bad.destroy_node()
     out_of_range = rclpy.create_node("range", context=ros_context, parameter_overrides=[
         rclpy.parameter.Parameter("alarm_score_deadband", value=2.0)])
-    with pytest.raises(rclpy.exceptions.InvalidParameterValueException):
+    with pytest.raises(ValueError, match="alarm_score_deadband"):
         declare_alarm_parameters(out_of_range)
     out_of_range.destroy_node()
