@@ -40,11 +40,11 @@ from pm_monitor.nodes.params import start_up_overrides
 
 # The monitor's subscription profiles (monitor_node.CHUNK_QOS / qos_profile_sensor_data):
 # best effort, deep enough for bursts of chunks at high speed factors.
-CHUNK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=200,
+CHUNK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
                        reliability=qos_profile_sensor_data.reliability,
                        durability=qos_profile_sensor_data.durability)
 TICK_S = 0.005
-MAX_MESSAGES_PER_TICK = 100  # bounds a burst (below the chunk queue depth of 200)
+MAX_MESSAGES_PER_TICK = 100  # bounds a burst (well below the chunk queue depth)
 LAG_WARNING_S = 1.0
 
 PARAMETERS: dict[str, tuple[object, str]] = {
