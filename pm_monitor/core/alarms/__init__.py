@@ -1,7 +1,12 @@
 """Alarm management (ISA-18.2 lifecycle, anti-flicker, flood control, ISO 10816-3 zones,
 durable alert log). Pure core: no rclpy. Entry point: AlarmManager."""
 from pm_monitor.core.alarms.alert_log import AlertLog, ReplayResult
-from pm_monitor.core.alarms.config import ALARM_PARAMETERS, LEVELS, AlarmConfig
+from pm_monitor.core.alarms.config import (
+    ALARM_PARAMETERS,
+    LEVELS,
+    AlarmConfig,
+    prefixed_parameters,
+)
 from pm_monitor.core.alarms.lifecycle import (
     Alarm,
     AlarmEvent,
@@ -47,6 +52,7 @@ __all__ = [
     "ZoneTable",
     "agreement",
     "default_alert_log_path",
+    "prefixed_parameters",
     "velocity_rms_mm_s",
     "window_velocity_mm_s",
 ]

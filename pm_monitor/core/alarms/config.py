@@ -129,8 +129,11 @@ class AlarmConfig:
         self.zone_table()  # validates custom boundaries
 
     @classmethod
-    def from_parameters(cls, values: Mapping[str, object]) -> AlarmConfig:
-        """Build from {name: value} (e.g. ROS parameters); unknown names are refused."""
+    def from_parameters(cls, values: Mapping[str, object], prefix: str = "") -> AlarmConfig:
+        """Build from {prefix + name: value} (e.g. ROS parameters); names without the prefix
+        are ignored when a prefix is given, unknown prefixed names are refused."""
+        if prefix:
+            values = {k[len(prefix):]: v for k, v in values.items() if k.startswith(prefix)}
         unknown = sorted(set(values) - set(ALARM_PARAMETERS))
         if unknown:
             raise ValueError(f"unknown alarm parameter(s): {', '.join(unknown)}")
@@ -156,6 +159,11 @@ class AlarmConfig:
     @property
     def band_hz(self) -> tuple[float, float]:
         return (self.iso_band_low_hz, self.iso_band_high_hz)
+
+
+def prefixed_parameters(prefix: str = "alarm_") -> dict[str, ParameterSpec]:
+    """ALARM_PARAMETERS under node parameter names (e.g. to merge into a node's spec table)."""
+    return {prefix + name: spec for name, spec in ALARM_PARAMETERS.items()}
 
 
 def level_name(state: HealthState) -> str:

@@ -48,3 +48,15 @@ def test_zone_table_from_group_and_foundation():
     assert table.boundaries_mm_s == (3.5, 7.1, 11.0)
     custom = AlarmConfig(iso_zone_boundaries_mm_s=(1.0, 2.0, 3.0)).zone_table()
     assert custom.boundaries_mm_s == (1.0, 2.0, 3.0) and "custom" in custom.source
+
+
+def test_prefixed_parameter_names_for_a_node_table():
+    from pm_monitor.core.alarms import prefixed_parameters
+    from pm_monitor.core.config_schema import merge_tables
+
+    table = merge_tables(prefixed_parameters("alarm_"))
+    assert "alarm_flood_node_max_alarms" in table and len(table) == len(ALARM_PARAMETERS)
+    values = {name: spec.default for name, spec in table.items()}
+    values.update({"alarm_on_delay_windows_failure": 2, "asset_id": "not an alarm parameter"})
+    config = AlarmConfig.from_parameters(values, prefix="alarm_")
+    assert config.on_delay_windows_failure == 2
