@@ -24,16 +24,21 @@ def normalise(image: np.ndarray) -> np.ndarray:
     return np.clip((image.astype(np.float32) - lo) / (hi - lo), 0.0, 1.0)
 
 
-def background_rgb(frame: np.ndarray) -> np.ndarray:
-    """(H, W) thermal deg C -> inferno-coloured RGB; (H, W, 3) camera -> unchanged."""
+def background_rgb(frame: np.ndarray, palette: str = "inferno") -> np.ndarray:
+    """(H, W) thermal deg C -> RGB in the palette ("inferno" or "grey");
+    (H, W, 3) camera -> unchanged."""
     if frame.ndim == 3:
         return frame.astype(np.uint8, copy=False)
-    return _INFERNO[(normalise(frame) * 255).astype(np.uint8)]
+    lut = {"inferno": _INFERNO, "grey": _GREY}.get(palette)
+    if lut is None:
+        raise ValueError(f"unknown palette {palette!r}: use 'inferno' or 'grey'")
+    return lut[(normalise(frame) * 255).astype(np.uint8)]
 
 
 def overlay(frame: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45,
             hotspot_xy: tuple[int, int] | None = None,
-            region: tuple[int, int, int, int] | None = None) -> np.ndarray:
+            region: tuple[int, int, int, int] | None = None,
+            palette: str = "inferno") -> np.ndarray:
     """Blend a [0, 1] heatmap (jet) over the frame; mark hotspot (cross) and region (box).
 
     Where the heatmap is weak the frame shows through (alpha scales with the heat), so the
@@ -41,7 +46,7 @@ def overlay(frame: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45,
     """
     if heatmap.shape != frame.shape[:2]:
         raise ValueError(f"heatmap {heatmap.shape} does not match frame {frame.shape[:2]}")
-    base = background_rgb(frame).astype(np.float32)
+    base = background_rgb(frame, palette).astype(np.float32)
     heat = np.clip(heatmap, 0.0, 1.0)
     colour = _JET[(heat * 255).astype(np.uint8)].astype(np.float32)
     weight = (alpha * heat)[..., None]
@@ -75,3 +80,53 @@ def _draw_cross(img: np.ndarray, xy: tuple[int, int], colour: tuple[int, int, in
         return
     img[y, max(0, x - arm):min(width, x + arm + 1)] = colour
     img[max(0, y - arm):min(height, y + arm + 1), x] = colour
+
+
+def _draw_outlined_cross(img: np.ndarray, xy: tuple[int, int], arm: int, thickness: int) -> None:
+    """A green cross with a black outline: visible on the red of a hot spot and on dark
+    backgrounds alike."""
+    for offset in range(-thickness, thickness + 1):
+        for sign in (0, 1):
+            shifted = (xy[0] + offset * sign, xy[1] + offset * (1 - sign))
+            _draw_cross(img, shifted, (0, 0, 0), arm + 1)
+    for offset in range(-(thickness // 2), thickness // 2 + 1):
+        _draw_cross(img, (xy[0] + offset, xy[1]), (0, 255, 0), arm)
+        _draw_cross(img, (xy[0], xy[1] + offset), (0, 255, 0), arm)
+
+
+def colour_bar(height: int, width: int = 12) -> np.ndarray:
+    """(height, width, 3) jet bar, 1.0 (hot) at the top, with a one-pixel black frame."""
+    values = np.linspace(1.0, 0.0, height)
+    bar = np.repeat(_JET[(values * 255).astype(np.uint8)][:, None, :], width, axis=1)
+    bar[[0, -1], :] = 0
+    bar[:, [0, -1]] = 0
+    return bar
+
+
+def render(frame: np.ndarray, heatmap: np.ndarray, alpha: float = 0.6,
+           hotspot_xy: tuple[int, int] | None = None,
+           region: tuple[int, int, int, int] | None = None,
+           scale: int = 3, with_colour_bar: bool = True) -> np.ndarray:
+    """The operator's heatmap image: the jet map over a grey thermal frame (a coloured thermal
+    palette would hide the map's colours), enlarged `scale` times (nearest neighbour, so pixels
+    stay honest), the region box and an outlined hotspot cross drawn at the enlarged size, and
+    a jet colour bar on the right (top = strongest evidence)."""
+    if scale < 1:
+        raise ValueError(f"scale must be >= 1, got {scale}")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be within [0, 1], got {alpha}")
+    base = overlay(frame, heatmap, alpha, palette="grey")
+    big = np.repeat(np.repeat(base, scale, axis=0), scale, axis=1)
+    if region is not None:
+        x, y, w, h = region
+        for inset in range(max(1, scale // 2) + 1):
+            _draw_box(big, (x * scale + inset, y * scale + inset, w * scale - 2 * inset,
+                            h * scale - 2 * inset), (255, 255, 255))
+    if hotspot_xy is not None:
+        centre = (hotspot_xy[0] * scale + scale // 2, hotspot_xy[1] * scale + scale // 2)
+        _draw_outlined_cross(big, centre, arm=5 * scale, thickness=max(1, scale // 2))
+    if not with_colour_bar:
+        return big
+    gap = np.zeros((big.shape[0], 4, 3), np.uint8)
+    bar = colour_bar(big.shape[0], width=4 * scale)
+    return np.concatenate([big, gap, bar], axis=1)
