@@ -54,6 +54,15 @@ class FloodControl:
             self._assets[asset_id] = SlidingRate(self.asset_max, self.asset_period_s)
         return self._assets[asset_id]
 
+    def reconfigure(self, asset_max: int, asset_period_s: float, node_max: int,
+                    node_period_s: float) -> None:
+        """New limits; the annunciations already counted stay counted."""
+        self.asset_max, self.asset_period_s = asset_max, asset_period_s
+        self.node_max, self.node_period_s = node_max, node_period_s
+        for rate in self._assets.values():
+            rate.max_events, rate.period_s = asset_max, asset_period_s
+        self._node.max_events, self._node.period_s = node_max, node_period_s
+
     def allows(self, asset_id: str, t_ns: int) -> bool:
         return self._asset(asset_id).has_room(t_ns) and self._node.has_room(t_ns)
 

@@ -144,6 +144,17 @@ class AlarmManager:
             self._replay(Path(log_path))
             self._log = AlertLog(log_path)
 
+    def set_config(self, config: AlarmConfig) -> None:
+        """Apply changed parameters to the running manager (alarms, runs and rate history are
+        kept; the new delays, deadbands, limits and zone table apply from the next window)."""
+        with self._lock:
+            self.config = config
+            self.zone_table = config.zone_table()
+            for filt in self._filters.values():
+                filt.config = config
+            self._flood.reconfigure(config.flood_asset_max_alarms, config.flood_asset_period_s,
+                                    config.flood_node_max_alarms, config.flood_node_period_s)
+
     # --- per window ------------------------------------------------------------------------
     def update(self, t_ns: int, state: HealthState, abnormal: bool, score: float,
                threshold: float, probabilities: Sequence[float] | None = None,

@@ -253,3 +253,17 @@ def test_ids_differ_between_two_boots_even_without_a_log():
     second = AlarmManager("a").update(0, S.FAILURE, True, 2.0, 1.0, None, "ball", None)[0]
     assert first.alert_id.split("-")[1] == second.alert_id.split("-")[1] == "000001"
     assert first.alert_id != second.alert_id
+
+
+def test_changed_parameters_apply_to_the_running_manager():
+    slow = {f"on_delay_windows_{level}": 5 for level in LEVELS}
+    manager = AlarmManager("a", AlarmConfig(**slow, flood_node_max_alarms=1,
+                                            zone_alarm_enabled=False))
+    assert run(manager, [S.WARNING] * 3) == []
+    manager.set_config(AlarmConfig(on_delay_windows_warning=2, flood_node_max_alarms=1,
+                                   zone_alarm_enabled=False))
+    assert [u.event for u in window(manager, 3, S.WARNING)] == [E.RAISED]  # run of 4 >= 2
+    manager.set_config(AlarmConfig(flood_node_max_alarms=1, iso_machine_group=1,
+                                   zone_alarm_enabled=False))
+    assert window(manager, 4, S.WARNING, asset="b") == []  # node limit 1: held back
+    assert manager.zone_table.boundaries_mm_s == (2.3, 4.5, 7.1)
