@@ -8,8 +8,9 @@ time-domain integration and needs no filter transient, which matters for short w
 (0.1 s FEMTO snapshots). The band edges are ideal (brick wall), not the ISO 2954 filter
 slopes: a component near 10 Hz or 1 kHz counts fully or not at all.
 
-Zone boundaries (velocity RMS, mm/s), ISO 10816-3:2009 Annex A, Tables A.1 and A.2, kept
-unchanged in ISO 20816-3:2022 Annex A for the broadband velocity criterion:
+Zone boundaries (velocity RMS, mm/s), ISO 10816-3:2009 Annex A, Tables A.1 and A.2 (to our
+knowledge unchanged in ISO 20816-3:2022 for the broadband velocity criterion; no copy of the
+standards was available to re-check, so they are configuration, not constants of nature):
 
     group 1 (300 kW - 50 MW; electrical machines, shaft height >= 315 mm)
         rigid foundation     A/B 2.3   B/C 4.5   C/D 7.1
