@@ -268,7 +268,8 @@ def explanation_msg(explanation, result, alert_id: str, asset_id: str, frame_id:
 
 
 def message_to_dict(msg) -> dict:
-    """Any generated ROS message -> JSON-ready dict (rosidl_runtime_py is not on PyPI)."""
+    """Any generated ROS message -> JSON-ready dict (rosidl_runtime_py is not on PyPI).
+    NaN / inf (e.g. Alert.velocity_rms_mm_s when unknown) become None: strict JSON."""
     out = {}
     for name in msg.get_fields_and_field_types():
         value = getattr(msg, name)
@@ -276,10 +277,14 @@ def message_to_dict(msg) -> dict:
             out[name] = message_to_dict(value)
         elif isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
             items = value.tolist() if hasattr(value, "tolist") else list(value)
-            out[name] = [message_to_dict(v) if hasattr(v, "get_fields_and_field_types") else v
-                         for v in items]
+            out[name] = [message_to_dict(v) if hasattr(v, "get_fields_and_field_types")
+                         else _finite_or_none(v) for v in items]
         elif isinstance(value, bytes):
             out[name] = int.from_bytes(value, "little") if len(value) == 1 else value.hex()
         else:
-            out[name] = value
+            out[name] = _finite_or_none(value)
     return out
+
+
+def _finite_or_none(value):
+    return None if isinstance(value, float) and not math.isfinite(value) else value

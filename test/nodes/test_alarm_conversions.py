@@ -1,4 +1,5 @@
 """Alert fields filled from an AlarmUpdate: lifecycle, operator, flood control, ISO zone."""
+import json
 import math
 from types import SimpleNamespace
 
@@ -53,6 +54,9 @@ def test_operator_action_becomes_an_alert_and_alarm_info():
         Alert.EVENT_ACKNOWLEDGED, Alert.LIFECYCLE_ACTIVE_ACKED, "alice", "crew sent")
     assert msg.iso_zone == "" and math.isnan(msg.velocity_rms_mm_s)
     assert msg.sequence == 2 and "by alice (crew sent)" in msg.summary
+    as_dict = conv.message_to_dict(msg)  # strict JSON: the unknown velocity is null
+    assert as_dict["velocity_rms_mm_s"] is None and as_dict["shelved_until"]["sec"] == 0
+    json.dumps(as_dict, allow_nan=False)
     info = conv.alarm_info_msg(manager.active_alarms()[0])
     assert (info.alert_id, info.fault_type, info.acknowledged_by, info.state) == (
         raised.alert_id, "ball", "alice", Alert.FAILURE)
