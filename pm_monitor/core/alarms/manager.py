@@ -280,7 +280,9 @@ class AlarmManager:
             if donor is not None:
                 return self._adopt(ctx, donor, point, severity, touched)
             was_in_instance = point.in_instance
-            event = point.activate(t, severity, self._new_id(point.asset_id))
+            # an instance keeps its id (re-raise, shelved): draw a number only for a new one
+            new_id = point.alert_id if was_in_instance else self._new_id(point.asset_id)
+            event = point.activate(t, severity, new_id)
             if event is None:  # shelved or out of service: tracked silently
                 self._log_snapshot("condition", point, t)
                 return []

@@ -267,3 +267,15 @@ def test_changed_parameters_apply_to_the_running_manager():
                                    zone_alarm_enabled=False))
     assert window(manager, 4, S.WARNING, asset="b") == []  # node limit 1: held back
     assert manager.zone_table.boundaries_mm_s == (2.3, 4.5, 7.1)
+
+
+def test_id_numbers_are_drawn_only_for_new_alarms():
+    manager = AlarmManager("a", AlarmConfig(on_delay_windows_warning=1,
+                                            off_delay_windows_warning=1, update_period_s=1000.0,
+                                            zone_alarm_enabled=False))
+    updates = run(manager, [S.WARNING, S.NORMAL, S.WARNING, S.NORMAL], fault="ball")
+    assert [u.event for _, u in updates] == [E.RAISED, E.CLEARED, E.RAISED, E.CLEARED]
+    assert len({u.alert_id for _, u in updates}) == 1  # re-raised while unacknowledged
+    manager.acknowledge(updates[0][1].alert_id, "op")
+    new = window(manager, 4, S.WARNING, fault="ball")[0]
+    assert new.alert_id.split("-")[1] == "000002"
