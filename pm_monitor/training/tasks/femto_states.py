@@ -414,19 +414,20 @@ def write_report(out_dir: Path, summary: dict[str, Any], timelines: dict[str, di
 
 
 def write_fixture(path: Path, config: dict[str, Any], n_snapshots: int = 10) -> None:
-    """The last ``sequence_length`` raw snapshots of the shipped model's held-out bearing (int16
-    milli-g), its baseline feature mean, and the shipped model's outputs on them."""
+    """The last ``n_snapshots`` raw snapshots of the shipped model's held-out bearing (milli-g),
+    its baseline feature mean, and the shipped model's outputs on them."""
     models, meta = load_shipped(REPO_ROOT / config.get("models_dir", "models/femto_states"))
     bearing = femto.load_bearing(meta["test_bearing"])
     fcfg = BearingWindowConfig.from_dict(meta["feature_config"])
     acc = bearing.acc_g
     baseline = window_features(acc[: int(meta["baseline_snapshots"])], bearing.fs,
                                bearing.rpm / 60.0, fcfg).mean(axis=0)
-    last = acc[-n_snapshots:]
-    feats = window_features(last, bearing.fs, bearing.rpm / 60.0, fcfg) - baseline
+    # milli-g integers are the data set's own lossless encoding (int32: failure peaks > 32 g)
+    last_mg = np.round(acc[-n_snapshots:].astype(np.float64) * 1000.0).astype(np.int32)
+    feats = window_features(last_mg / 1000.0, bearing.fs, bearing.rpm / 60.0, fcfg) - baseline
     data = BearingFeatures(bearing.name, bearing.t_s[-n_snapshots:], feats.astype(np.float32),
                            np.full(n_snapshots, len(STATE_NAMES) - 1))
     out = predict_bearing(models, data, config)
-    np.savez_compressed(path, snapshots_mg=np.round(last * 1000).astype(np.int16),
+    np.savez_compressed(path, snapshots_mg=last_mg,
                         baseline=baseline.astype(np.float32), fs=bearing.fs, rpm=bearing.rpm,
                         probs=out["probs"], score=out["score"], bearing=bearing.name)
