@@ -5,17 +5,19 @@ A spec names the graph's inputs (with their shapes; a string dimension is dynami
 min / opt / max) and the wrapper that turns the torch model into the exported graph. Everything
 else (export, caching, backends, parity checks) is generic over specs.
 
-Adding a model (e.g. a deep RUL model) takes one spec and one wrapper:
+Adding a model (e.g. the deep RUL model, inputs as in pm_monitor/core/rul/network.py) takes
+one spec, and a wrapper only if the graph should carry post-processing:
 
     RUL_SPEC = ModelSpec(
         name="rul_femto",
-        inputs=(TensorSpec("sequence", ("batch", 64, 14)),),
-        outputs=("rul_s",),
-        wrap=lambda model: model,  # or a module that adds post-processing
+        inputs=(TensorSpec("images", ("batch", 6, 64, 64)),
+                TensorSpec("features", ("batch", 6, 7))),
+        outputs=("rul_normalised",),
+        wrap=lambda model: model,
         dim_ranges={"batch": (1, 1, 32)},
     )
     runner = build_runner(RUL_SPEC, model, InferenceConfig(backend="auto")).runner
-    rul_s = runner.run({"sequence": windows})["rul_s"]
+    rul = runner.run({"images": images, "features": features})["rul_normalised"]
 """
 from __future__ import annotations
 
