@@ -1,15 +1,20 @@
-"""Records a monitor run (alerts, explanations, health, RUL, heatmaps, rig ground truth) and
-writes the demo's output folder. Used by `pm_monitor.demo.run_demo` and the cross-process test.
+"""Records a monitor run (alerts, explanations, health, RUL, heatmaps, rig ground truth,
+diagnostics) and writes the demo's output folder: JSON lines, heatmap PNGs, timeline and
+summary as before, plus the whole run as MCAP (`recording/`, rosbag2 layout: `ros2 bag play`,
+Foxglove) and an HTML + PNG report (`report/`, pm_monitor.report). Used by
+`pm_monitor.demo.run_demo` and the cross-process test.
 """
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
+from rclpy.serialization import serialize_message
 from sensor_msgs.msg import Image
 
 from pm_monitor.core.evaluation.detection import (
@@ -21,20 +26,36 @@ from pm_monitor.core.evaluation.detection import (
     summarise,
 )
 from pm_monitor.core.evaluation.timeline_plot import plot_timeline
+from pm_monitor.core.recording.mcap_bag import McapRecorder
 from pm_monitor.msg import Alert, Explanation, HealthStatus, RigGroundTruth, RulEstimate
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.monitor_node import ALERT_QOS
 
 
+def ros_type_name(msg_type: type) -> str:
+    """'pm_monitor/msg/Alert' for a generated message class."""
+    return f"{msg_type.__module__.split('.')[0]}/msg/{msg_type.__name__}"
+
+
 class RunRecorder(Node):
-    """Keeps everything in memory (a demo run is minutes long) and writes it at the end."""
+    """Keeps everything in memory (a demo run is minutes long) and writes it at the end.
+
+    record_mcap: also keep every received message serialised, in arrival order, and write them
+    to `<out_dir>/recording/` (MCAP) in write(); make_report: then build `<out_dir>/report/`.
+    """
 
     def __init__(self, monitor_ns: str = "/pm_monitor", truth_topic: str = "/rig/ground_truth",
                  on_alert: Callable[[Alert], None] | None = None,
-                 max_heatmaps: int = 40) -> None:
-        super().__init__("pm_monitor_recorder")
+                 max_heatmaps: int = 40, record_mcap: bool = True,
+                 make_report: bool = True, **node_kwargs) -> None:
+        """node_kwargs: passed to rclpy's Node (e.g. context=...)."""
+        super().__init__("pm_monitor_recorder", **node_kwargs)
         self.on_alert = on_alert
         self.max_heatmaps = max_heatmaps
+        self.record_mcap = record_mcap
+        self.make_report = make_report
+        # (topic, ROS type, receive time ns, CDR bytes), in arrival order
+        self.recorded: list[tuple[str, str, int, bytes]] = []
         self.epoch_ns: int | None = None
         self.alerts: list[Alert] = []
         self.explanations: list[Explanation] = []
@@ -43,15 +64,30 @@ class RunRecorder(Node):
         self.truth: list[RigGroundTruth] = []
         self.heatmaps: list[Image] = []
         self.heatmaps_seen = 0
-        self.create_subscription(Alert, f"{monitor_ns}/alert", self._on_alert, ALERT_QOS)
-        self.create_subscription(Explanation, f"{monitor_ns}/explanation",
-                                 self.explanations.append, 50)
-        self.create_subscription(HealthStatus, f"{monitor_ns}/health", self.health.append, 100)
-        self.create_subscription(RulEstimate, f"{monitor_ns}/rul", self.rul.append, 100)
-        self.create_subscription(Image, f"{monitor_ns}/heatmap", self._on_heatmap, 10)
-        self.create_subscription(RigGroundTruth, truth_topic, self._on_truth, 100)
+        subscribe = self._subscribe
+        subscribe(Alert, f"{monitor_ns}/alert", self._on_alert, ALERT_QOS)
+        subscribe(Explanation, f"{monitor_ns}/explanation", self.explanations.append, 50)
+        subscribe(HealthStatus, f"{monitor_ns}/health", self.health.append, 100)
+        subscribe(RulEstimate, f"{monitor_ns}/rul", self.rul.append, 100)
+        subscribe(Image, f"{monitor_ns}/heatmap", self._on_heatmap, 10)
+        subscribe(RigGroundTruth, truth_topic, self._on_truth, 100)
         self.diagnostics: dict[str, dict[str, str]] = {}  # latest values per status name
-        self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
+        subscribe(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
+
+    def _subscribe(self, msg_type, topic: str, callback, qos) -> None:
+        """Subscribe; with record_mcap every message is also kept serialised for the MCAP."""
+        if not self.record_mcap:
+            self.create_subscription(msg_type, topic, callback, qos)
+            return
+        type_name = ros_type_name(msg_type)
+        subscription = None
+
+        def record_then(msg) -> None:
+            self.recorded.append((subscription.topic_name, type_name,
+                                  self.get_clock().now().nanoseconds, serialize_message(msg)))
+            callback(msg)
+
+        subscription = self.create_subscription(msg_type, topic, record_then, qos)
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
         for status in msg.status:
@@ -93,8 +129,21 @@ class RunRecorder(Node):
                for m in self.rul if m.valid]
         return truth, health, alerts, rul
 
+    def write_recording(self, folder: Path) -> Path:
+        """The recorded messages as MCAP (rosbag2 folder); an earlier recording there (a
+        previous demo run into the same output dir) is replaced, anything else is refused."""
+        if folder.exists():
+            if not (folder / "metadata.yaml").is_file():
+                raise FileExistsError(f"{folder} exists and is not a recording: not replaced")
+            shutil.rmtree(folder)
+        with McapRecorder(folder) as bag:
+            for topic, type_name, t_ns, cdr in self.recorded:
+                bag.write(topic, type_name, t_ns, cdr)
+        return folder
+
     def write(self, out_dir: Path, title: str = "") -> dict:
-        """Write alerts/explanations (JSON lines), heatmap PNGs, timeline PNG and summary."""
+        """Write alerts/explanations (JSON lines), heatmap PNGs, timeline PNG and summary;
+        with record_mcap the MCAP recording, with make_report the HTML report."""
         import matplotlib.pyplot as plt
 
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -113,6 +162,17 @@ class RunRecorder(Node):
         result = {**summary.as_dict(), "heatmaps_received": self.heatmaps_seen,
                   "explanations": len(self.explanations),
                   "monitor_diagnostics": self.diagnostics}
+        if self.record_mcap:
+            recording = self.write_recording(out_dir / "recording")
+            result["recording"] = str(recording)
+            result["recorded_messages"] = len(self.recorded)
+            if self.make_report:
+                from pm_monitor.report.__main__ import build_report
+                from pm_monitor.report.run_data import load_recording
+
+                result["report"] = str(build_report(load_recording(recording),
+                                                    out_dir / "report",
+                                                    title or "pm_monitor run report"))
         (out_dir / "summary.json").write_text(json.dumps(result, indent=2))
         (out_dir / "summary.md").write_text(f"# {title or 'pm_monitor run'}\n\n"
                                             + format_summary(summary) + "\n")

@@ -82,16 +82,25 @@ def _draw_cross(img: np.ndarray, xy: tuple[int, int], colour: tuple[int, int, in
     img[max(0, y - arm):min(height, y + arm + 1), x] = colour
 
 
-def _draw_outlined_cross(img: np.ndarray, xy: tuple[int, int], arm: int, thickness: int) -> None:
-    """A green cross with a black outline: visible on the red of a hot spot and on dark
-    backgrounds alike."""
-    for offset in range(-thickness, thickness + 1):
-        for sign in (0, 1):
-            shifted = (xy[0] + offset * sign, xy[1] + offset * (1 - sign))
-            _draw_cross(img, shifted, (0, 0, 0), arm + 1)
-    for offset in range(-(thickness // 2), thickness // 2 + 1):
-        _draw_cross(img, (xy[0] + offset, xy[1]), (0, 255, 0), arm)
-        _draw_cross(img, (xy[0], xy[1] + offset), (0, 255, 0), arm)
+def _draw_outlined_cross(img: np.ndarray, xy: tuple[int, int], arm: int, half_width: int
+                         ) -> None:
+    """A green cross (2 half_width + 1 px thick) with a one-pixel black outline: visible on
+    the red of a hot spot and on dark backgrounds alike, also when the image is shrunk."""
+    for colour, grow in (((0, 0, 0), 1), ((0, 255, 0), 0)):
+        reach, width = arm + grow, half_width + grow
+        for offset in range(-width, width + 1):
+            _draw_line(img, (xy[0], xy[1] + offset), reach, horizontal=True, colour=colour)
+            _draw_line(img, (xy[0] + offset, xy[1]), reach, horizontal=False, colour=colour)
+
+
+def _draw_line(img: np.ndarray, xy: tuple[int, int], reach: int, horizontal: bool,
+               colour: tuple[int, int, int]) -> None:
+    height, width = img.shape[:2]
+    x, y = int(xy[0]), int(xy[1])
+    if horizontal and 0 <= y < height:
+        img[y, max(0, x - reach):min(width, x + reach + 1)] = colour
+    elif not horizontal and 0 <= x < width:
+        img[max(0, y - reach):min(height, y + reach + 1), x] = colour
 
 
 def colour_bar(height: int, width: int = 12) -> np.ndarray:
@@ -124,7 +133,7 @@ def render(frame: np.ndarray, heatmap: np.ndarray, alpha: float = 0.6,
                             h * scale - 2 * inset), (255, 255, 255))
     if hotspot_xy is not None:
         centre = (hotspot_xy[0] * scale + scale // 2, hotspot_xy[1] * scale + scale // 2)
-        _draw_outlined_cross(big, centre, arm=5 * scale, thickness=max(1, scale // 2))
+        _draw_outlined_cross(big, centre, arm=5 * scale, half_width=max(1, scale // 3))
     if not with_colour_bar:
         return big
     gap = np.zeros((big.shape[0], 4, 3), np.uint8)
