@@ -14,6 +14,8 @@ import logging
 import time
 from pathlib import Path
 
+import torch
+
 from pm_monitor.core.inference.backend import BACKENDS, PRECISIONS, InferenceConfig
 from pm_monitor.core.inference.cascade_models import CascadeModels
 from pm_monitor.core.models.bundle import load_bundle
@@ -26,7 +28,10 @@ def main() -> None:
     parser.add_argument("--precision", choices=PRECISIONS, default="fp16")
     parser.add_argument("--cache-dir", default="")
     parser.add_argument("--force-engine-update", action="store_true")
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="as the monitor node's inference_threads (auto times torch too)")
     args = parser.parse_args()
+    torch.set_num_threads(args.torch_threads)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     bundle = load_bundle(Path(args.model_dir))
     config = InferenceConfig(backend=args.backend, precision=args.precision,

@@ -43,6 +43,9 @@ FALLBACK_CHAIN = {
 # |got - torch| <= tol * (1 + |torch|) per element.
 SANITY_ATOL = {"fp32": 1e-3, "fp16": 0.1, "int8": 0.25}
 AUTO_TIMING_RUNS = 30
+# Per candidate: stop timing after this long (at least 3 runs), so a pathologically slow
+# backend (e.g. torch on oversubscribed OpenMP threads) cannot stall start-up for minutes.
+AUTO_TIMING_BUDGET_S = 0.5
 
 INFERENCE_PARAMETERS: dict[str, tuple[object, str, tuple[str, ...] | None]] = {
     "backend": ("auto", "inference backend: auto picks the fastest one that works here "
@@ -180,7 +183,7 @@ def build_runner(
         if config.backend != "auto":
             break
     if config.backend == "auto" and len(working) > 1:
-        chosen, timings = _fastest(spec, working, config.warmup_runs)
+        chosen, timings = _fastest(spec, working)
         table = ", ".join(f"{name} {ms:.3f} ms" for name, ms in timings)
         report.append(f"{spec.name}: auto measured median latency {table} -> "
                       f"{chosen[0]} on {chosen[1].device} (fastest that works here)")
@@ -253,15 +256,15 @@ def _sanity_check(runner: Runner, reference: TorchRunner, precision: str) -> Non
             )
 
 
-def _fastest(spec: ModelSpec, working: list[tuple[str, Runner]], warmup_runs: int
+def _fastest(spec: ModelSpec, working: list[tuple[str, Runner]]
              ) -> tuple[tuple[str, Runner], list[tuple[str, float]]]:
     example = spec.example_inputs()
     timings = []
     for name, runner in working:
-        for _ in range(max(warmup_runs, 1)):
-            runner.run(example)
-        laps = []
-        for _ in range(AUTO_TIMING_RUNS):
+        runner.run(example)  # first-run allocations are not what we compare
+        laps: list[float] = []
+        deadline = time.perf_counter() + AUTO_TIMING_BUDGET_S
+        while len(laps) < AUTO_TIMING_RUNS and (len(laps) < 3 or time.perf_counter() < deadline):
             start = time.perf_counter()
             runner.run(example)
             laps.append((time.perf_counter() - start) * 1e3)
