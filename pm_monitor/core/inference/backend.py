@@ -79,12 +79,15 @@ class InferenceConfig:
             raise ValueError("ort_threads must be >= 1 and warmup_runs >= 0")
 
     @classmethod
-    def from_parameters(cls, values: Mapping[str, object]) -> InferenceConfig:
-        """From the node's INFERENCE_PARAMETERS values (missing ones take their defaults)."""
+    def from_parameters(cls, values: Mapping[str, object], ort_threads: int = 1
+                        ) -> InferenceConfig:
+        """From the node's INFERENCE_PARAMETERS values (missing ones take their defaults);
+        ort_threads: e.g. the node's inference_threads, so one knob sets torch and ORT."""
         merged = {name: values.get(name, spec[0]) for name, spec in INFERENCE_PARAMETERS.items()}
         return cls(backend=str(merged["backend"]), precision=str(merged["precision"]),
                    engine_cache_dir=str(merged["engine_cache_dir"]),
-                   force_engine_update=bool(merged["force_engine_update"]))
+                   force_engine_update=bool(merged["force_engine_update"]),
+                   ort_threads=int(ort_threads))
 
     @property
     def cache_dir(self) -> Path:

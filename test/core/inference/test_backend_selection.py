@@ -211,6 +211,9 @@ def test_config_validation_and_parameters():
     config = InferenceConfig.from_parameters({"backend": "onnxruntime", "precision": "fp32"})
     assert config.backend == "onnxruntime" and config.precision == "fp32"
     assert InferenceConfig.from_parameters({}).backend == "auto"
+    assert InferenceConfig.from_parameters({}, ort_threads=2).ort_threads == 2
+    with pytest.raises(ValueError, match="ort_threads"):
+        InferenceConfig.from_parameters({}, ort_threads=0)
     assert InferenceConfig(engine_cache_dir="/x/y").cache_dir.as_posix() == "/x/y"
 
 
