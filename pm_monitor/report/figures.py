@@ -44,8 +44,11 @@ def timeline(run: RunData, path: Path) -> Path:
                       label="dynamic threshold")
         ax_score.scatter(t[anomalous], score[anomalous], color="#d62728", s=10, zorder=3,
                          label="above threshold")
-        if np.all(score > 0) and np.all(threshold > 0):
-            ax_score.set_yscale("log")
+        # scores span decades between healthy and failing: symmetric log keeps both readable
+        # (and copes with a score of exactly 0, which a log axis would drop)
+        positive = np.concatenate([score[score > 0], threshold[threshold > 0]])
+        if positive.size and positive.max() / max(positive.min(), 1e-12) > 50:
+            ax_score.set_yscale("symlog", linthresh=float(max(positive.min(), 1e-4)))
     ax_score.set_ylabel("anomaly score")
     ax_score.legend(loc="upper left", fontsize=8)
 
@@ -62,7 +65,7 @@ def timeline(run: RunData, path: Path) -> Path:
     if not run.rul and not truth_rul:
         ax_rul.text(0.5, 0.5, "no RUL estimate in this run", transform=ax_rul.transAxes,
                     ha="center", va="center", color="#777777")
-    ax_rul.set_ylim(bottom=0)
+    ax_rul.set_ylim(0, _rul_axis_top(run, truth_rul, ax_rul))
     ax_rul.set_ylabel("remaining useful life (s)")
     ax_rul.set_xlabel("time since start of run (s)")
     ax_rul.legend(loc="upper right", fontsize=8)
@@ -85,6 +88,21 @@ def timeline(run: RunData, path: Path) -> Path:
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return path
+
+
+def _rul_axis_top(run: RunData, truth_rul: list[tuple[float, float]], ax) -> float:
+    """Early estimates can be hours off with huge intervals; one of them must not flatten the
+    rest. The axis ends at 1.3 x the larger of the true RUL's maximum and the estimates' 90th
+    percentile; what lies above is said on the plot."""
+    estimates = np.array([p.rul_s for p in run.rul]) if run.rul else np.zeros(0)
+    reference = max([r for _, r in truth_rul] + [float(np.percentile(estimates, 90))
+                                                  if estimates.size else 0.0] + [1.0])
+    top = 1.3 * reference
+    above = sum(p.upper_s > top for p in run.rul)
+    if above:
+        ax.text(0.01, 0.97, f"{above} interval(s) reach above {top:.0f} s (clipped)",
+                transform=ax.transAxes, ha="left", va="top", fontsize=8, color="#b35900")
+    return top
 
 
 def importance(run: RunData, path: Path) -> Path | None:
@@ -130,8 +148,8 @@ def heatmap_thumbnails(run: RunData, path: Path, count: int = 8) -> Path | None:
         t_s, rgb = run.heatmaps[index]
         ax.imshow(rgb, interpolation="nearest")
         ax.set_title(f"t = {t_s:.1f} s", fontsize=9)
-    fig.suptitle("Heatmaps (Grad-CAM over the frame; cross = hotspot, box = region; "
-                 "colour bar: red = strongest)", fontsize=10)
+    fig.suptitle("Heatmaps: Grad-CAM over the frame (jet: red = strongest evidence), "
+                 "cross = hotspot, box = region", fontsize=10)
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return path

@@ -25,6 +25,7 @@ class ExplanationDone(Generic[Result]):
     error: str  # "" on success, else "<ExceptionType>: message"
     computation_s: float  # time spent in the work function
     waited_s: float  # time between submit() and the start of the work
+    request: object = None  # what was submitted
 
     @property
     def ok(self) -> bool:
@@ -123,7 +124,7 @@ class AsyncExplainer(Generic[Request, Result]):
                 self._last_s, self._max_s = took, max(self._max_s, took)
             try:
                 self._on_done(ExplanationDone(alert_id, result, error, took,
-                                              started - submitted_at))
+                                              started - submitted_at, request))
             except Exception:
                 # the caller's callback failing must not stop later explanations
                 with self._lock:

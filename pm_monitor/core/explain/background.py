@@ -8,6 +8,7 @@ sample keeps it small and spread over the whole healthy period.
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ class HealthyBackground:
         self.capacity = capacity
         self._rng = np.random.default_rng(seed)
         self._sequences: list[np.ndarray] = []
+        self._lock = threading.Lock()
         self.seen = 0
 
     def __len__(self) -> int:
@@ -34,16 +36,17 @@ class HealthyBackground:
         if sequence.ndim != 2 or not np.all(np.isfinite(sequence)):
             raise ValueError(f"a background sequence must be a finite (T, D) array, "
                              f"got shape {sequence.shape}")
-        if self._sequences and sequence.shape != self._sequences[0].shape:
-            raise ValueError(f"sequence {sequence.shape} does not match the background "
-                             f"{self._sequences[0].shape}")
-        self.seen += 1
-        if len(self._sequences) < self.capacity:
-            self._sequences.append(sequence.copy())
-            return
-        slot = int(self._rng.integers(self.seen))
-        if slot < self.capacity:
-            self._sequences[slot] = sequence.copy()
+        with self._lock:
+            if self._sequences and sequence.shape != self._sequences[0].shape:
+                raise ValueError(f"sequence {sequence.shape} does not match the background "
+                                 f"{self._sequences[0].shape}")
+            self.seen += 1
+            if len(self._sequences) < self.capacity:
+                self._sequences.append(sequence.copy())
+                return
+            slot = int(self._rng.integers(self.seen))
+            if slot < self.capacity:
+                self._sequences[slot] = sequence.copy()
 
     def observe(self, result) -> bool:  # result: CascadeResult
         """Add the result's Stage 1 input if the cascade judged it healthy; True if offered."""
@@ -54,22 +57,25 @@ class HealthyBackground:
 
     def baselines(self) -> np.ndarray | None:
         """(K, T, D) float32, or None while empty (callers then use the zero baseline)."""
-        return np.stack(self._sequences) if self._sequences else None
+        with self._lock:
+            return np.stack(self._sequences) if self._sequences else None
 
     def bounds(self, margin: float = 0.5) -> tuple[np.ndarray, np.ndarray] | None:
         """Per-feature (low, high) of the healthy values in standardised units, widened by
         `margin` standard deviations of the training data; None while empty."""
-        if not self._sequences:
+        baselines = self.baselines()
+        if baselines is None:
             return None
-        values = np.concatenate(self._sequences, axis=0)
+        values = baselines.reshape(-1, baselines.shape[-1])
         return values.min(axis=0) - margin, values.max(axis=0) + margin
 
     def save(self, path: Path | str) -> Path:
         path = Path(path)
-        if not self._sequences:
+        baselines = self.baselines()
+        if baselines is None:
             raise ValueError("nothing to save: the background is empty")
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, sequences=np.stack(self._sequences), seen=self.seen)
+        np.savez_compressed(path, sequences=baselines, seen=self.seen)
         return path
 
     @classmethod
