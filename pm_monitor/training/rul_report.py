@@ -85,6 +85,12 @@ def write_markdown(report: dict, path: Path) -> None:
         lines.append(f"| {target} | {_f(t['deep_mae'])} | {_f(t['deep_rmse'])} | "
                      f"{_f(t['baseline_mae'])} | {_f(t['baseline_rmse'])} | "
                      f"{_f(t['deep_coverage'], 2)} | {_f(t['deep_interval_width'], 2)} |")
+    gated = s["piecewise"].get("deep_gated_mae")
+    if gated is not None:
+        lines.append(f"| piecewise, deep held at 1 until the causal onset | {_f(gated)} | "
+                     f"{_f(s['piecewise']['deep_gated_rmse'])} | "
+                     f"{_f(s['piecewise']['baseline_mae'])} | "
+                     f"{_f(s['piecewise']['baseline_rmse'])} | | |")
     lines += ["", f"Baseline interval coverage (seconds, where it had a trend): "
               f"{_f(s['baseline_coverage_s'], 2)}", "",
               "## PHM 2012 score (mean accuracy A; higher is better; winner 2012: 0.31)", "",
@@ -117,7 +123,7 @@ def write_markdown(report: dict, path: Path) -> None:
                          f" | {r['baseline']['rul_s']:.0f} |")
     if s.get("noise_mae"):
         lines += ["", "## Noise robustness (MAE of normalised RUL, every "
-                  f"{report['config']['noise_stride']}rd snapshot, mean over bearings)", "",
+                  f"{report['config']['noise_stride']}th snapshot, mean over bearings)", "",
                   "| input | piecewise MAE | change | linear MAE | change |",
                   "|---|---|---|---|---|"]
         clean = s["noise_mae"]["clean"]

@@ -87,11 +87,20 @@ class LiveRulEstimator:
         self.config = config or LiveConfig()
         self.window = model.snapshot.window_samples
         self.sample_rate = model.snapshot.cwt.sample_rate_hz
-        self.stats = PipelineStats()
-        self.onset = OnlineOnset(onset_rule)
+        self.onset_rule = onset_rule or OnsetRule()
         seq = model.sequence
-        self._history: deque[_Snapshot] = deque()
         self._keep_s = (seq.steps - 1) * seq.spacing_s + self.config.update_period_s
+        # Snapshots may come a little early (FEMTO's clock jitters by ~10 us; a replay places
+        # them by sample index): up to half a window early still counts as the next period.
+        window_ns = self.window * 1e9 / self.sample_rate
+        self._period_ns = self.config.update_period_s * 1e9 - window_ns / 2
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream, history, onset and counters (e.g. a new bearing was fitted)."""
+        self.stats = PipelineStats()
+        self.onset = OnlineOnset(self.onset_rule)
+        self._history: deque[_Snapshot] = deque()
         self._buffer = np.zeros((0, 2), dtype=np.float32)
         self._buffer_end_ns: int | None = None
         self._next_index: int | None = None
@@ -165,8 +174,8 @@ class LiveRulEstimator:
         if len(self._buffer) < self.window or self._buffer_end_ns is None:
             return []
         end_ns = self._buffer_end_ns
-        period_ns = int(self.config.update_period_s * 1e9)
-        if self._last_snapshot_ns is not None and end_ns - self._last_snapshot_ns < period_ns:
+        if (self._last_snapshot_ns is not None
+                and end_ns - self._last_snapshot_ns < self._period_ns):
             return []
         started = time.perf_counter()
         self._last_snapshot_ns = end_ns
@@ -212,10 +221,6 @@ class LiveRulEstimator:
             health_index=health, onset_s=onset_s,
             normalised={k: float(v[0]) for k, v in pred.mean.items()},
             model_name=self.config.model_name)
-
-    def reset(self) -> None:
-        """Forget everything (a new bearing was fitted)."""
-        self.__init__(self.model, self.config, self.onset.rule)
 
     def diagnostics(self) -> dict[str, object]:
         """Flat key/values in the synchroniser format of nodes/diagnostics.py (the snapshot

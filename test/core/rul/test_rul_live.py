@@ -96,3 +96,15 @@ def test_extra_channels_are_picked_by_name(model):
     reference = LiveRulEstimator(model).on_chunk(EPOCH_NS, FS, CHANNELS, "g", 0,
                                                  frames.reshape(-1))
     assert out[0].normalised == pytest.approx(reference[0].normalised)
+
+
+def test_slightly_early_snapshots_still_count_and_reset_forgets(model):
+    estimator = LiveRulEstimator(model, LiveConfig(update_period_s=10.0))
+    count = 0
+    for i in range(4):  # 9.99 s apart: a jittering acquisition clock
+        for stamp, index, frames in snapshot_chunks(i, vibration(2560, 1.0, i), 9.99):
+            count += len(estimator.on_chunk(stamp, FS, CHANNELS, "g", index, frames.reshape(-1)))
+    assert count == 4
+    estimator.reset()
+    assert estimator.stats.inference.windows == 0 and estimator.gaps == 0
+    assert estimator.diagnostics()["snapshots_in_history"] == 0
