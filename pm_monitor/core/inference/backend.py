@@ -47,15 +47,17 @@ AUTO_TIMING_RUNS = 30
 # backend (e.g. torch on oversubscribed OpenMP threads) cannot stall start-up for minutes.
 AUTO_TIMING_BUDGET_S = 0.5
 
+# (default, description, choices-or-None): the shape pm_monitor.core.config_schema.as_spec
+# reads. All of them shape what is built at start-up, so a change needs a re-configure.
 INFERENCE_PARAMETERS: dict[str, tuple[object, str, tuple[str, ...] | None]] = {
-    "backend": ("auto", "inference backend: auto picks the fastest one that works here "
-                "(tensorrt, onnxruntime, torch are tried) and logs why", BACKENDS),
-    "force_engine_update": (False, "rebuild TensorRT engines (and ONNX exports) even if cached; "
-                            "building can take minutes", None),
-    "engine_cache_dir": ("", "folder of cached ONNX exports and TensorRT engines; empty: "
-                         "$PM_MONITOR_CACHE or ~/.cache/pm_monitor/inference", None),
-    "precision": ("fp16", "TensorRT precision (fp16, fp32, or int8 calibrated on real rig "
-                  "windows); ONNX Runtime on CPU always runs fp32", PRECISIONS),
+    "backend": ("auto", "Inference backend; auto picks the fastest one that works here "
+                "(tensorrt, onnxruntime, torch are tried) and logs why.", BACKENDS),
+    "force_engine_update": (False, "Rebuild TensorRT engines (and ONNX exports) even if "
+                            "cached; a build can take minutes.", None),
+    "engine_cache_dir": ("", "Folder of cached ONNX exports and TensorRT engines; empty = "
+                         "$PM_MONITOR_CACHE/inference or ~/.cache/pm_monitor/inference.", None),
+    "precision": ("fp16", "TensorRT precision: fp16, fp32, or int8 calibrated on real rig "
+                  "windows; ONNX Runtime on CPU always runs fp32.", PRECISIONS),
 }
 
 
