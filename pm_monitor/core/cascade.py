@@ -109,8 +109,11 @@ class Cascade:
         exports / compiles and warms up here, so construct the cascade before going live."""
         self.bundle = bundle.eval()
         self.config = config or CascadeConfig()
-        self.models = (inference if isinstance(inference, CascadeModels)
-                       else CascadeModels.create(bundle, inference))
+        if isinstance(inference, CascadeModels):
+            inference.check_fits(bundle)
+            self.models = inference
+        else:
+            self.models = CascadeModels.create(bundle, inference)
         self.extractor = FeatureExtractor(bundle.feature_config)
         self._history: deque[np.ndarray] = deque(maxlen=bundle.sequence_length)
         self.threshold = DynamicThreshold(bundle.threshold)

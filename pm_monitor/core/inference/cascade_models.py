@@ -81,6 +81,15 @@ class CascadeModels:
             report.extend(built.report)
         return cls(runners, report)
 
+    def check_fits(self, bundle: ModelBundle) -> None:
+        """ValueError unless these runners take the bundle's inputs (sequence length, feature
+        count): models built for one bundle must not silently serve another."""
+        for name, spec in cascade_specs(bundle).items():
+            built = self.runners[name].spec
+            if name != "thermal" and built.signature() != spec.signature():
+                raise ValueError(f"{name} runner was built for inputs {built.inputs}, the "
+                                 f"bundle needs {spec.inputs}")
+
     def backend_of(self, model: str) -> str:
         return self.runners[model].backend
 
