@@ -6,6 +6,8 @@ Prints and writes (results/explain/, JSON + PNG):
   (the healthy background's mean sequence, or zeros = training mean / missing-sensor imputation)
 * Grad-CAM hotspot: inside the failing housing, distance to the simulator's hotspot
 * IG completeness error; explain() time per alert (one thread), counterfactual reach rate.
+* asynchronous path (LiveExplainer): time submit() takes in the caller, and the cascade's
+  per-window time while the worker explains vs while it is idle (the cost on 2 cores).
 
     python benchmarks/explain_benchmark.py [--runs 3] [--out results/explain]
 """
@@ -24,6 +26,7 @@ from tqdm import tqdm
 from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.explain.background import HealthyBackground
 from pm_monitor.core.explain.explainer import Explainer, ExplainerConfig
+from pm_monitor.core.explain.live import LiveExplainer
 from pm_monitor.core.features import FeatureExtractor
 from pm_monitor.core.models.bundle import load_bundle
 from pm_monitor.core.rig import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
@@ -113,12 +116,43 @@ def main() -> None:
                         heatmap.hotspot_xy[1] - truth.hotspot_px[1]))
             rows.append(row)
     summary = summarise(rows)
+    summary["async"] = async_check(bundle, explainers["healthy_background"])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "explain_benchmark.json").write_text(json.dumps({"summary": summary, "rows": rows},
                                                            indent=1))
     plot(rows, out / "deletion_test.png")
     print(json.dumps(summary, indent=1))
+
+
+def async_check(bundle, explainer: Explainer, windows: int = 60) -> dict:
+    """Submit an explanation every 4th window of a fault run; time submit() and process()."""
+    done = []
+    live = LiveExplainer(explainer, done.append, max_pending=4)
+    fault = ScheduledFault("outer_race", "de_bearing", 5.0, 60.0, 2.0)
+    simulator = RigSimulator(RigConfig(), FaultSchedule((fault,), "async"), seed=8_200)
+    cascade = Cascade(bundle)
+    busy, idle, submit_us = [], [], []
+    for i in tqdm(range(windows), desc="async"):
+        window = rig_window(simulator, 20.0 + 0.5 * i, bundle.window_s)
+        working = live.stats().pending > 0 or len(done) < live.stats().submitted
+        start = time.perf_counter()
+        result = cascade.process(window)
+        (busy if working else idle).append((time.perf_counter() - start) * 1e3)
+        if i % 4 == 0:
+            start = time.perf_counter()
+            live.submit(result, f"a{i}", window.frames)
+            submit_us.append((time.perf_counter() - start) * 1e6)
+    live.wait_idle(120.0)
+    live.close()
+    stats = live.stats()
+    return {"submit_us_median": float(np.median(submit_us)),
+            "submit_us_max": float(np.max(submit_us)),
+            "process_ms_median_worker_idle": float(np.median(idle)) if idle else None,
+            "process_ms_median_worker_busy": float(np.median(busy)) if busy else None,
+            "windows_worker_busy": len(busy), "submitted": stats.submitted,
+            "completed": stats.completed, "dropped": stats.dropped,
+            "explanation_s_max": stats.max_computation_s}
 
 
 def summarise(rows: list[dict]) -> dict:
