@@ -309,8 +309,9 @@ def write_fixture(path: Path, config: dict[str, Any], n: int = 6) -> None:
     model, _ = load_shipped(REPO_ROOT / config.get("models_dir", "models/fusion") / "full.pt")
     test = build_sets(config)[0]["test"]
     rows = np.linspace(0, len(test.state) - 1, n).astype(int)
-    subset = FusionSet(test.sequences[rows], test.frames[rows], test.state[rows], test.run[rows],
-                       test.t_end_s[rows])
+    frames = test.frames[rows].astype(np.float16)  # stored as float16: predict on exactly that
+    subset = FusionSet(test.sequences[rows], frames.astype(np.float32), test.state[rows],
+                       test.run[rows], test.t_end_s[rows])
     probs, gate = predict(model, subset)
-    np.savez_compressed(path, sequences=subset.sequences, frames=subset.frames.astype(np.float16),
+    np.savez_compressed(path, sequences=subset.sequences, frames=frames,
                         state=subset.state, probs=probs, gate=gate)
