@@ -242,12 +242,14 @@ def _calibrator(trt: ModuleType, spec: ModelSpec,
             trt.IInt8EntropyCalibrator2.__init__(self)
             self._batches = iter(batches)
             self._held: dict[str, torch.Tensor] = {}  # keeps device memory alive for TensorRT
-            self._bar = tqdm(total=len(batches), desc=f"{spec.name}: INT8 calibration")
+            self._bar: tqdm | None = None  # opened when TensorRT asks for the first batch
 
         def get_batch_size(self) -> int:
             return int(next(iter(batches[0].values())).shape[0])
 
         def get_batch(self, names: list[str]) -> list[int] | None:
+            if self._bar is None:
+                self._bar = tqdm(total=len(batches), desc=f"{spec.name}: INT8 calibration")
             batch = next(self._batches, None)
             if batch is None:
                 self._bar.close()
