@@ -33,7 +33,7 @@ def timeline(run: RunData, path: Path) -> Path:
     ax_state.set_yticks(range(4), STATE_NAMES)
     ax_state.set_ylim(-0.4, 3.4)
     ax_state.set_ylabel("health state")
-    ax_state.legend(loc="upper left", fontsize=8)
+    ax_state.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8)
 
     if run.health:
         score = np.array([p.anomaly_score for p in run.health])
@@ -50,7 +50,7 @@ def timeline(run: RunData, path: Path) -> Path:
         if positive.size and positive.max() / max(positive.min(), 1e-12) > 50:
             ax_score.set_yscale("symlog", linthresh=float(max(positive.min(), 1e-4)))
     ax_score.set_ylabel("anomaly score")
-    ax_score.legend(loc="upper left", fontsize=8)
+    ax_score.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8)
 
     if run.rul:
         rt = np.array([p.t_s for p in run.rul])
@@ -68,9 +68,11 @@ def timeline(run: RunData, path: Path) -> Path:
     ax_rul.set_ylim(0, _rul_axis_top(run, truth_rul, ax_rul))
     ax_rul.set_ylabel("remaining useful life (s)")
     ax_rul.set_xlabel("time since start of run (s)")
-    ax_rul.legend(loc="upper right", fontsize=8)
+    ax_rul.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8)
 
-    end = max([p.t_s for p in run.health] + [a.t_s for a in run.alerts], default=0.0)
+    times = [p.t_s for p in run.health] + [a.t_s for a in run.alerts]
+    start, end = min(times, default=0.0), max(times, default=1.0)
+    last_x, level = -np.inf, 0
     for alert in run.alerts:
         if alert.event in ("raised", "escalated", "cleared"):
             colour = "#2ca02c" if alert.event == "cleared" else STATE_COLOURS[alert.state]
@@ -78,10 +80,18 @@ def timeline(run: RunData, path: Path) -> Path:
                 ax.axvline(alert.t_s, color=colour, lw=1.0, alpha=0.8)
             # an alert raised while Stage 1 still says Normal was raised by the anomaly score
             what = "anomaly" if alert.state == 0 else STATE_NAMES[alert.state]
-            near_end = alert.t_s > 0.9 * end
-            ax_state.annotate(f"alert {alert.event}\n{what}", (alert.t_s, 3.3), fontsize=7,
+            if alert.event == "cleared":
+                what = ""
+            # labels of close events step down instead of overwriting each other
+            level = (level + 1) % 3 if alert.t_s - last_x < 0.12 * (end - start) else 0
+            last_x = alert.t_s
+            near_end = alert.t_s > start + 0.88 * (end - start)
+            ax_state.annotate(f"alert {alert.event}" + (f"\n{what}" if what else ""),
+                              (alert.t_s, 3.35 - 0.75 * level), fontsize=7,
                               ha="right" if near_end else "left", va="top",
-                              xytext=(-2 if near_end else 2, 0), textcoords="offset points")
+                              xytext=(-2 if near_end else 2, 0), textcoords="offset points",
+                              bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                                    "alpha": 0.6})
     for ax in (ax_state, ax_score, ax_rul):
         ax.grid(alpha=0.3)
     fig.suptitle("Health state, anomaly score and remaining useful life")
@@ -91,17 +101,28 @@ def timeline(run: RunData, path: Path) -> Path:
 
 
 def _rul_axis_top(run: RunData, truth_rul: list[tuple[float, float]], ax) -> float:
-    """Early estimates can be hours off with huge intervals; one of them must not flatten the
-    rest. The axis ends at 1.3 x the larger of the true RUL's maximum and the estimates' 90th
-    percentile; what lies above is said on the plot."""
-    estimates = np.array([p.rul_s for p in run.rul]) if run.rul else np.zeros(0)
-    reference = max([r for _, r in truth_rul] + [float(np.percentile(estimates, 90))
-                                                  if estimates.size else 0.0] + [1.0])
-    top = 1.3 * reference
+    """Early estimates can be hours off with huge intervals; they must not flatten the rest.
+    With ground truth the axis ends at 1.5 x the largest true RUL, else at 3 x the median
+    estimate; how many intervals reach above is said on the plot."""
+    estimates = [p.rul_s for p in run.rul]
+    if truth_rul:
+        top = 1.5 * max(r for _, r in truth_rul)
+    elif estimates:
+        top = 3.0 * float(np.median(estimates))
+    else:
+        top = 1.0
+    top = max(top, 1.0)
     above = sum(p.upper_s > top for p in run.rul)
-    if above:
-        ax.text(0.01, 0.97, f"{above} interval(s) reach above {top:.0f} s (clipped)",
+    if run.rul and above > len(run.rul) // 2:
+        # most estimates are far off: a log axis shows them and the truth together
+        ax.set_yscale("symlog", linthresh=max(1.0, top / 10))
+        ax.text(0.01, 0.97, "log scale: most estimates lie far above the linear range",
                 transform=ax.transAxes, ha="left", va="top", fontsize=8, color="#b35900")
+        return 1.5 * max(p.upper_s for p in run.rul)
+    if above:
+        ax.text(0.01, 0.97, f"{above} of {len(run.rul)} intervals reach above {top:.0f} s "
+                f"(clipped)", transform=ax.transAxes, ha="left", va="top", fontsize=8,
+                color="#b35900")
     return top
 
 
