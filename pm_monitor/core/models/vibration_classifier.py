@@ -7,9 +7,16 @@ robustness study.
 """
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
+
+from pm_monitor.core.features.bearing_window import BearingWindowConfig, window_features
+from pm_monitor.core.models.bundle import ModelLoadError
+from pm_monitor.core.models.weights import load_weights
 
 
 class VibrationMLP(nn.Module):
@@ -44,3 +51,57 @@ def predict_proba(model: nn.Module, standardised: np.ndarray, batch_size: int = 
                                                          dtype=np.float32))
             out.append(torch.softmax(model(rows), dim=-1).numpy())
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+MODEL_NAME = "cwru_fault_mlp"
+
+
+class ShippedFaultClassifier:
+    """A shipped fault-type model with everything needed to run it on raw windows: the feature
+    configuration, the training scaler and the class names, all read from its metadata.
+
+        classifier = ShippedFaultClassifier.from_file("models/cwru/fold_test3hp.pt")
+        probs = classifier.predict_windows(windows_g, sample_rate_hz=12000, shaft_hz=1730 / 60)
+    """
+
+    def __init__(self, model: VibrationMLP, mean: np.ndarray, std: np.ndarray,
+                 metadata: dict[str, Any]) -> None:
+        self.model = model.eval()
+        self.mean = np.asarray(mean, np.float32)
+        self.std = np.asarray(std, np.float32)
+        self.metadata = metadata
+        self.class_names: tuple[str, ...] = tuple(metadata["class_names"])
+        self.window: int = int(metadata["window"])
+        self.sample_rate_hz: float = float(metadata["sample_rate_hz"])
+
+    @classmethod
+    def from_file(cls, path: Path | str) -> ShippedFaultClassifier:
+        """Raises ModelLoadError naming the file when it is missing, corrupt or mismatched."""
+        model, meta = load_weights(VibrationMLP, path, expected_model=MODEL_NAME)
+        for key in ("scaler_mean", "scaler_std", "class_names", "feature_config", "window",
+                    "sample_rate_hz"):
+            if key not in meta:
+                raise ModelLoadError(path, f"metadata lacks {key}")
+        return cls(model, meta["scaler_mean"], meta["scaler_std"], meta)
+
+    def standardise(self, features: np.ndarray) -> np.ndarray:
+        return ((np.asarray(features, np.float32) - self.mean) / self.std).astype(np.float32)
+
+    def predict_features(self, features: np.ndarray) -> np.ndarray:
+        return predict_proba(self.model, self.standardise(features))
+
+    def predict_windows(self, windows: np.ndarray, sample_rate_hz: float,
+                        shaft_hz: float | np.ndarray) -> np.ndarray:
+        """(N, window) or (N, window, 1) raw acceleration in g -> (N, n_classes) probabilities.
+
+        Refuses another rate or window length than the model was trained on (the defect
+        features would silently mean something else)."""
+        windows = np.asarray(windows, dtype=np.float64)
+        if windows.ndim == 2:
+            windows = windows[:, :, None]
+        if sample_rate_hz != self.sample_rate_hz or windows.shape[1] != self.window:
+            raise ValueError(f"model expects {self.window}-sample windows at "
+                             f"{self.sample_rate_hz:g} Hz, got {windows.shape[1]} at "
+                             f"{sample_rate_hz:g} Hz")
+        config = BearingWindowConfig.from_dict(self.metadata["feature_config"])
+        return self.predict_features(window_features(windows, sample_rate_hz, shaft_hz, config))

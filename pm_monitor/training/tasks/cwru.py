@@ -48,14 +48,18 @@ from pm_monitor.core.features.bearing_window import (
     window_features,
 )
 from pm_monitor.core.models.normalization import FeatureScaler
-from pm_monitor.core.models.vibration_classifier import VibrationMLP, predict_proba
-from pm_monitor.core.models.weights import load_weights, save_weights
+from pm_monitor.core.models.vibration_classifier import (
+    MODEL_NAME,
+    ShippedFaultClassifier,
+    VibrationMLP,
+    predict_proba,
+)
+from pm_monitor.core.models.weights import save_weights
 from pm_monitor.training import metrics
 from pm_monitor.training.loop import FitConfig, FitHistory, fit
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 LOADS = (0, 1, 2, 3)
-MODEL_NAME = "cwru_fault_mlp"
 
 
 @dataclass(frozen=True)
@@ -276,10 +280,8 @@ def evaluate(config: dict[str, Any], out_dir: Path) -> dict[str, Any]:
 
 def load_shipped(path: Path) -> tuple[VibrationMLP, FeatureScaler, dict[str, Any]]:
     """A shipped fold model with its scaler and metadata (ModelLoadError names a bad file)."""
-    model, meta = load_weights(VibrationMLP, path, expected_model=MODEL_NAME)
-    scaler = FeatureScaler(np.asarray(meta["scaler_mean"], np.float32),
-                           np.asarray(meta["scaler_std"], np.float32))
-    return model, scaler, meta
+    shipped = ShippedFaultClassifier.from_file(path)
+    return shipped.model, FeatureScaler(shipped.mean, shipped.std), shipped.metadata
 
 
 # ----------------------------------------------------------------------------- report

@@ -28,3 +28,19 @@ def test_wrong_width_and_bad_sizes_are_clear_errors() -> None:
         model(torch.randn(2, 33))
     with pytest.raises(ValueError, match="bad sizes"):
         VibrationMLP(34, 1)
+
+
+def test_shipped_classifier_runs_on_raw_windows_and_refuses_another_rate() -> None:
+    from pathlib import Path
+
+    from pm_monitor.core.models.vibration_classifier import ShippedFaultClassifier
+
+    repo = Path(__file__).resolve().parents[3]
+    stored = np.load(repo / "test/fixtures/cwru_shipped_windows.npz")
+    classifier = ShippedFaultClassifier.from_file(
+        repo / f"models/cwru/fold_test{int(stored['test_load_hp'])}hp.pt")
+    probs = classifier.predict_windows(stored["windows"], 12000, stored["rpm"] / 60.0)
+    np.testing.assert_array_equal(probs.argmax(1), stored["predicted"])
+    assert len(classifier.class_names) == probs.shape[1] == 10
+    with pytest.raises(ValueError, match="12000 Hz"):
+        classifier.predict_windows(stored["windows"], 25600, 29.0)
