@@ -27,6 +27,7 @@ from pm_monitor.nodes import conversions as conv
 
 HEATMAP_DEPTH = 5
 MARKER_DEPTH = 5
+VIEW_ROWS = 360  # heatmap images are enlarged to about this many rows for viewing
 # Traffic-light colours an operator reads without a legend (RGBA, 0..1).
 STATE_COLOURS: dict[HealthState, tuple[float, float, float, float]] = {
     HealthState.NORMAL: (0.1, 0.8, 0.2, 0.9),
@@ -39,7 +40,9 @@ PublisherFactory = Callable[..., object]
 
 class HeatmapPublisher:
     def __init__(self, node: Node, create_publisher: PublisherFactory | None = None,
-                 alpha: float = 0.6, scale: int = 3) -> None:
+                 alpha: float = 0.6, scale: int | None = None) -> None:
+        """scale: enlargement of the rgb8 image; None = small frames (a 160 x 120 thermal)
+        to about 360 rows, large ones (a camera) left as they are."""
         make = create_publisher or node.create_publisher
         self.rgb = make(Image, "~/heatmap", HEATMAP_DEPTH)
         self.raw = make(Image, "~/heatmap_raw", HEATMAP_DEPTH)
@@ -62,7 +65,8 @@ class HeatmapPublisher:
             self.published["32FC1"] += 1
             raw_sent = True
         if self.rgb.get_subscription_count() > 0:
-            image = render(frame, heatmap, self.alpha, hotspot_xy, region, self.scale)
+            scale = self.scale or max(1, VIEW_ROWS // max(1, frame.shape[0]))
+            image = render(frame, heatmap, self.alpha, hotspot_xy, region, scale)
             self.rgb.publish(conv.numpy_to_image(image, "rgb8", stamp_ns, frame_id))
             self.published["rgb8"] += 1
             rgb_sent = True
