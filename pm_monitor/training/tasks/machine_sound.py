@@ -80,9 +80,15 @@ class BandStandardiser:
 def clip_score(model: SpectrogramAutoencoder, standardiser: BandStandardiser,
                samples: np.ndarray, spec_config: SpectrogramConfig, patch_hop: int) -> float:
     """Mean reconstruction error over a clip's patches: the anomaly score."""
-    spectrogram = standardiser(log_mel_spectrogram(samples, spec_config))
-    patches = torch.from_numpy(patches_of(spectrogram, model.n_frames, patch_hop)[:, None])
-    return float(model.patch_errors(patches).mean())
+    return spectrogram_score(model, standardiser, log_mel_spectrogram(samples, spec_config),
+                             patch_hop)
+
+
+def spectrogram_score(model: SpectrogramAutoencoder, standardiser: BandStandardiser,
+                      log_mel: np.ndarray, patch_hop: int) -> float:
+    """`clip_score` of an already computed (n_mels, frames) log-mel spectrogram."""
+    patches = patches_of(standardiser(log_mel), model.n_frames, patch_hop)
+    return float(model.patch_errors(torch.from_numpy(patches[:, None])).mean())
 
 
 def rms_dbfs(samples: np.ndarray) -> float:
@@ -288,19 +294,25 @@ def evaluate(config: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     start = time.perf_counter()
     metrics = _evaluate_machines(config, out_dir)
     metrics["shipped_model_check"] = check_shipped_models(config)
+    metrics["end_to_end_checks"] = end_to_end_checks(config)  # fits on 5 s: part of the check
     _write_markdown(out_dir, metrics)
     metrics["seconds"] = round(time.perf_counter() - start, 1)
     write_json(out_dir / "metrics.json", metrics)
     return metrics
 
 
-def score_machine(config: dict[str, Any], machine: str, seed: int,
-                  samples: np.ndarray) -> np.ndarray:
-    """Anomaly scores of clips (rows of `samples`) by the kept model of (machine, seed)."""
-    model, standardiser, _ = load_model(model_path(config, machine, seed))
+def log_mels(config: dict[str, Any], samples: np.ndarray) -> list[np.ndarray]:
+    """Log-mel spectrogram of each clip (rows of `samples`), computed once for all seeds."""
     spec_config = spectrogram_config(config)
+    return [log_mel_spectrogram(s, spec_config) for s in samples]
+
+
+def score_machine(config: dict[str, Any], machine: str, seed: int,
+                  spectrograms: list[np.ndarray]) -> np.ndarray:
+    """Anomaly scores of clips (their `log_mels`) by the kept model of (machine, seed)."""
+    model, standardiser, _ = load_model(model_path(config, machine, seed))
     hop = int(config.get("score_patch_hop", 4))
-    return np.array([clip_score(model, standardiser, s, spec_config, hop) for s in samples])
+    return np.array([spectrogram_score(model, standardiser, s, hop) for s in spectrograms])
 
 
 def _evaluate_machines(config: dict[str, Any], out_dir: Path) -> dict[str, Any]:
@@ -311,9 +323,10 @@ def _evaluate_machines(config: dict[str, Any], out_dir: Path) -> dict[str, Any]:
         test = ~arrays["train"]
         positive = arrays["anomaly"][test]
         loudness = np.array([rms_dbfs(s) for s in arrays["samples"][test]])
+        spectrograms = log_mels(config, arrays["samples"][test])
         aurocs, paucs, correlations, intervals = [], [], [], []
         for seed in seeds:
-            scores = score_machine(config, machine, seed, arrays["samples"][test])
+            scores = score_machine(config, machine, seed, spectrograms)
             aurocs.append(auroc(scores, positive))
             paucs.append(partial_auroc(scores, positive))
             correlations.append(spearman(scores, loudness))

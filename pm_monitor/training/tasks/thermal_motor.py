@@ -120,6 +120,18 @@ def predict_probabilities(model: nn.Module, images: torch.Tensor,
     return np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
 
 
+def random_gain(batch: torch.Tensor, generator: torch.Generator, max_gain: float) -> torch.Tensor:
+    """Scale each median-subtracted frame by a factor in [1 - max_gain, 1 + max_gain].
+
+    On the normalised input a brightness (x * g) or contrast change (around the frame mean) of
+    the palette index is exactly such a scaling (up to clipping), so this one augmentation covers
+    both; 0 turns it off."""
+    if max_gain <= 0.0:
+        return batch
+    factors = 1.0 + max_gain * (2.0 * torch.rand(batch.shape[0], generator=generator) - 1.0)
+    return batch * factors.view(-1, 1, 1, 1)
+
+
 def random_shift(batch: torch.Tensor, generator: torch.Generator, max_shift: int) -> torch.Tensor:
     """Roll the whole batch by one random (dy, dx) of at most max_shift pixels."""
     dy, dx = (int(v) for v in torch.randint(-max_shift, max_shift + 1, (2,),
@@ -282,10 +294,15 @@ def _fit(config: dict[str, Any], images: torch.Tensor, labels: torch.Tensor, n_c
     seed_everything(seed)
     model = build_model(config, n_classes)
     shift = int(config.get("augment_shift_px", 2))
+    gain = float(config.get("augment_gain", 0.0))
+
+    def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return random_gain(random_shift(batch, generator, shift), generator, gain)
+
     history = train_classifier(
         model, images, labels, epochs=int(config.get("epochs", 20)),
         batch_size=int(config.get("batch_size", 32)), lr=float(config.get("lr", 3e-3)),
-        seed=seed, augment=lambda b, g: random_shift(b, g, shift), monitor=monitor, desc=desc)
+        seed=seed, augment=augment, monitor=monitor, desc=desc)
     return model, history
 
 
