@@ -7,6 +7,11 @@ memory growth < 50 MB, 0 dropped windows, no latency drift.
 python benchmarks/soak.py [--speed 4] [--minutes 10] [--schedule FILE] [--out results/soak]
 (inside the ROS environment: `. tools/ros_env.sh`; uses both cores of the dev machine)
 
+python benchmarks/soak.py --pipeline-only [--windows 4800]
+feeds synthetic sensor data straight into the monitor pipeline (no ROS, no rig, one thread,
+as fast as the CPU allows), with an explanation every 10th window like an active alert: the
+memory of the data path itself per 600 windows, independent of how loaded the machine is.
+
 The nodes run from this source tree (python -m pm_monitor.nodes.*) with exactly the
 parameters and remappings of launch/test_rig.launch.py (pm_monitor.launch_plan).
 """
@@ -165,6 +170,9 @@ def run(speed: float, minutes: float, schedule: Path, seed: int, out: Path) -> d
                     cpu_at_minute_start = cpu_now
                     current.load_average = os.getloadavg()[0]
                     probe.minutes.append(Minute())
+        last = probe.minutes[-1]  # the minute the run ended in
+        last.monitor_cpu_s = cpu_seconds(monitor.pid) - cpu_at_minute_start
+        last.load_average = os.getloadavg()[0]
         spin_for(probe, 5.0)  # the last windows and one more /diagnostics
         final_rss = rss_mb(monitor.pid)
     finally:
@@ -195,7 +203,7 @@ def summarise(probe: SoakProbe, speed: float, minutes: float, final_rss: float,
     third = max(1, len(warm) // 3)
     early = float(np.median([r["lag_p99_ms"] for r in warm[:third]]))
     late = float(np.median([r["lag_p99_ms"] for r in warm[-third:]]))
-    memory_growth = final_rss - warm[0]["rss_mb"]
+    memory_growth = final_rss - rows[0]["rss_mb"]  # from the end of the warm-up minute
     result = {
         "speed": speed, "wall_minutes": minutes, "simulated_s": minutes * 60 * speed,
         "machine": f"{os.cpu_count()} cores, no GPU",
@@ -205,7 +213,7 @@ def summarise(probe: SoakProbe, speed: float, minutes: float, final_rss: float,
         "first_window_s": min(all_ends) if all_ends else None,
         "last_window_s": max(all_ends) if all_ends else None,
         "stream_gaps": {k: sync.get(k) for k in ("accel_gaps", "mic_gaps")},
-        "rss_after_minute_1_mb": warm[0]["rss_mb"], "rss_final_mb": final_rss,
+        "rss_after_minute_1_mb": rows[0]["rss_mb"], "rss_final_mb": final_rss,
         "memory_growth_mb": memory_growth,
         "lag_p99_early_ms": early, "lag_p99_late_ms": late,
         "exit_codes": codes,
@@ -250,13 +258,22 @@ def plot(r: dict, path: Path) -> None:
     fig, axes = plt.subplots(3, 1, figsize=(8, 8), sharex=True)
     axes[0].plot(x, [row["rss_mb"] for row in rows], "o-")
     axes[0].set_ylabel("monitor RSS (MB)")
-    axes[1].bar(x, [row["windows"] for row in rows], label="received")
-    axes[1].bar(x, [row["missing_in_minute"] for row in rows], color="red", label="missing")
+    received = [row["windows"] for row in rows]
+    axes[1].bar(x, received, label="received")
+    axes[1].bar(x, [row["missing_in_minute"] for row in rows], bottom=received, color="red",
+                label="missing (dropped)")
     axes[1].set_ylabel("windows per minute")
-    axes[1].legend(loc="lower right")
+    axes[1].legend(loc="upper right", fontsize=8)
+    load = axes[1].twinx()
+    load.plot(x, [row["load_average"] for row in rows], "k--", label="machine load average")
+    load.plot(x, [row["monitor_cpu_percent"] / 100 for row in rows], "g:",
+              label="monitor CPU (cores)")
+    load.set_ylabel("load / cores")
+    load.legend(loc="upper left", fontsize=8)
     axes[2].plot(x, [row["lag_p99_ms"] for row in rows], "o-", label="decision lag p99")
     axes[2].plot(x, [row["inference_p99_ms"] for row in rows], "s-", label="cascade p99")
     axes[2].set_ylabel("ms (wall)")
+    axes[2].set_yscale("log")
     axes[2].set_xlabel("wall minute")
     axes[2].legend(loc="upper right")
     fig.suptitle(f"soak: rig at {r['speed']:g}x for {r['wall_minutes']:g} min "
@@ -266,15 +283,89 @@ def plot(r: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def pipeline_only(n_windows: int, out: Path) -> dict:
+    """Memory and cascade time of MonitorPipeline over n_windows of synthetic data."""
+    import torch
+
+    from pm_monitor.core.alerting import AlertTracker
+    from pm_monitor.core.cascade import Cascade
+    from pm_monitor.core.imaging.codec import encode, from_celsius
+    from pm_monitor.core.models.bundle import load_bundle
+    from pm_monitor.core.pipeline import MonitorPipeline, monitor_assembler
+    from pm_monitor.core.rig.config import RigConfig
+    from pm_monitor.nodes.monitor_node import default_model_dir
+
+    torch.set_num_threads(1)
+    out.mkdir(parents=True, exist_ok=True)
+    bundle = load_bundle(default_model_dir())
+    pipeline = MonitorPipeline(monitor_assembler(bundle.window_s, bundle.hop_s, 0.1, 2.0),
+                               Cascade(bundle), AlertTracker("rig_1"))
+    rig = RigConfig()
+    rng = np.random.default_rng(0)
+    chunk_s, epoch = 0.02, int(EPOCH_S * 1e9)
+    n_accel, n_mic = round(rig.accel_rate * chunk_s), round(rig.mic_rate * chunk_s)
+    thermal = encode(from_celsius(np.full((rig.thermal_height, rig.thermal_width), 35.0,
+                                          np.float32)), "mono16")
+    camera = encode(np.zeros((rig.camera_height, rig.camera_width, 3), np.uint8), "rgb8")
+    pid, rows, windows, k = os.getpid(), [], 0, 0
+    block = []
+    with tqdm(total=n_windows, unit="window", desc="pipeline only", mininterval=15) as bar:
+        while windows < n_windows:
+            stamp = epoch + round(k * chunk_s * 1e9)
+            outputs = pipeline.on_chunk("accel", stamp, rig.accel_rate, ["x", "y", "z"],
+                                        k * n_accel, rng.normal(0, 1, 3 * n_accel)
+                                        .astype(np.float32))
+            outputs += pipeline.on_chunk("mic", stamp, rig.mic_rate, ["mic"], k * n_mic,
+                                         rng.normal(0, 0.1, n_mic).astype(np.float32))
+            if k % 5 == 0:  # 10 Hz frames
+                outputs += pipeline.on_image("thermal", stamp, "t", thermal)
+                outputs += pipeline.on_image("camera", stamp, "c", camera)
+            for output in outputs:
+                windows += 1
+                block.append(float(output.result.timings_ms["total"]))
+                if windows % 10 == 0:  # an active alert is explained every 5 s (10 windows)
+                    pipeline.cascade.explain(output.result)
+                if windows % 600 == 0:
+                    rows.append({"windows": windows, "rss_mb": rss_mb(pid),
+                                 "cascade_p99_ms": p99(block)})
+                    block = []
+            bar.update(windows - bar.n)
+            k += 1
+    growth = rows[-1]["rss_mb"] - rows[0]["rss_mb"]
+    result = {"windows": windows, "per_600_windows": rows,
+              "memory_growth_after_first_600_mb": growth, "machine": f"{os.cpu_count()} cores",
+              "load_average_at_end": os.getloadavg()[0]}
+    (out / "pipeline_only.json").write_text(json.dumps(result, indent=2))
+    print(f"{'windows':>8} {'RSS MB':>8} {'cascade p99 ms':>15}")
+    for row in rows:
+        print(f"{row['windows']:>8} {row['rss_mb']:>8.1f} {row['cascade_p99_ms']:>15.1f}")
+    print(f"memory growth after the first 600 windows: {growth:+.1f} MB "
+          f"(load average {result['load_average_at_end']:.1f})")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replot", type=Path, help="only redraw the PNG of a soak.json")
+    parser.add_argument("--pipeline-only", action="store_true",
+                        help="no ROS: synthetic data straight into the pipeline")
+    parser.add_argument("--windows", type=int, default=4800, help="with --pipeline-only")
     parser.add_argument("--speed", type=float, default=4.0, help="simulated s per wall s")
     parser.add_argument("--minutes", type=float, default=10.0, help="wall minutes")
     parser.add_argument("--schedule", type=Path, default=SCHEDULE)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "soak")
     args = parser.parse_args()
+    if args.replot:
+        result = json.loads(args.replot.read_text())
+        print_report(result)
+        plot(result, args.replot.with_suffix(".png"))
+        return
     started = time.monotonic()
+    if args.pipeline_only:
+        pipeline_only(args.windows, args.out)
+        print(f"took {time.monotonic() - started:.0f} s")
+        return
     result = run(args.speed, args.minutes, args.schedule, args.seed, args.out)
     print(f"took {time.monotonic() - started:.0f} s; outputs in {args.out}")
     sys.exit(0 if all(result["bar"].values()) else 1)

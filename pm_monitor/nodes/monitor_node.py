@@ -89,6 +89,7 @@ class MonitorNode(LifecycleNode):
         self._diag_timer = None
         self.active = False
         self.last_error = ""
+        self._failures_logged = 0
         if self.get_parameter("autostart").value:
             self.trigger_configure()
             if self.pipeline is not None:
@@ -102,6 +103,8 @@ class MonitorNode(LifecycleNode):
             return self._fail(f"invalid configuration: {err}")
         except ModelLoadError as err:
             return self._fail(f"cannot load models: {err}")
+        except Exception as err:  # anything else (torch, files): still one line, no traceback
+            return self._fail(f"configure failed: {type(err).__name__}: {err}")
         self.get_logger().info(f"configured: models {self.model_version} from {self.model_dir}")
         return TransitionCallbackReturn.SUCCESS
 
@@ -124,6 +127,7 @@ class MonitorNode(LifecycleNode):
             AlertTracker(self.asset_id, self._alert_policy(p)),
             RadiometricScale(p["thermal_raw_scale"], p["thermal_raw_offset_c"]),
             max_future_s=float(p["max_future_stamp_s"]))
+        self._failures_logged = 0
         pub = self.create_lifecycle_publisher
         self._outputs = {
             "alert": pub(Alert, "~/alert", ALERT_QOS),
@@ -262,7 +266,8 @@ class MonitorNode(LifecycleNode):
             else:
                 self.get_logger().info(str(event), throttle_duration_sec=2.0)
         inference = self.pipeline.stats.inference
-        if inference.failures:
+        if inference.failures > self._failures_logged:
+            self._failures_logged = inference.failures
             self.get_logger().error(f"{inference.failures} window(s) failed so far, last: "
                                     f"{inference.last_failure}", throttle_duration_sec=5.0)
         pubs = self._outputs
