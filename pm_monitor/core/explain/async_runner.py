@@ -38,6 +38,7 @@ class RunnerStats:
     completed: int
     failed: int
     dropped: int  # refused because the queue was full, or submitted after close()
+    discarded: int  # accepted but thrown away by close(drain=False)
     pending: int
     last_computation_s: float
     max_computation_s: float
@@ -61,7 +62,8 @@ class AsyncExplainer(Generic[Request, Result]):
         self._on_dropped = on_dropped
         self._queue: queue.Queue = queue.Queue(maxsize=max_pending)
         self._lock = threading.Lock()
-        self._counts = {"submitted": 0, "completed": 0, "failed": 0, "dropped": 0}
+        self._counts = {"submitted": 0, "completed": 0, "failed": 0, "dropped": 0,
+                        "discarded": 0}
         self._last_s = self._max_s = 0.0
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -93,17 +95,27 @@ class AsyncExplainer(Generic[Request, Result]):
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             with self._lock:
-                done = self._counts["completed"] + self._counts["failed"]
+                done = (self._counts["completed"] + self._counts["failed"]
+                        + self._counts["discarded"])
                 if done >= self._counts["submitted"]:
                     return True
             time.sleep(0.005)
         return False
 
-    def close(self, timeout_s: float = 5.0) -> None:
-        """Stop accepting; finish what is queued (up to timeout_s) and stop the thread."""
+    def close(self, timeout_s: float = 5.0, drain: bool = True) -> None:
+        """Stop accepting and stop the thread (waiting up to timeout_s). drain: finish what is
+        queued first; else throw it away, counted in stats().discarded (node shutdown)."""
         if self._closed:
             return
         self._closed = True
+        if not drain:
+            while True:
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                with self._lock:
+                    self._counts["discarded"] += 1
         self._queue.put(None)  # the sentinel queues behind pending work
         self._thread.join(timeout_s)
 

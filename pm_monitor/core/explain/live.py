@@ -56,8 +56,9 @@ class LiveExplainer:
     def wait_idle(self, timeout_s: float = 10.0) -> bool:
         return self._runner.wait_idle(timeout_s)
 
-    def close(self, timeout_s: float = 5.0) -> None:
-        self._runner.close(timeout_s)
+    def close(self, timeout_s: float = 5.0, drain: bool = True) -> None:
+        """drain=False throws queued explanations away (counted): for node shutdown."""
+        self._runner.close(timeout_s, drain)
 
     def _explain(self, job: tuple) -> AlertExplanation:
         result, frames = job

@@ -62,3 +62,24 @@ def test_a_failing_explanation_is_delivered_as_an_error_and_the_worker_goes_on()
     assert not done[0].ok and done[0].error == "ValueError: negative" and done[0].result is None
     assert done[1].ok and done[1].result == 2
     assert runner.stats().failed == 1 and runner.stats().completed == 1
+
+
+def test_close_without_draining_discards_and_counts_the_queue():
+    started, release = threading.Event(), threading.Event()
+    done = []
+
+    def blocking(x: int) -> int:
+        started.set()
+        release.wait(5.0)
+        return x
+
+    runner = AsyncExplainer(blocking, done.append, max_pending=4)
+    for i in range(4):
+        runner.submit(f"a{i}", i)
+    assert started.wait(5.0)  # the worker holds a0; a1..a3 wait in the queue
+    runner.close(timeout_s=0.1, drain=False)
+    assert runner.stats().discarded == 3
+    release.set()
+    assert runner.wait_idle(5.0)
+    assert [d.alert_id for d in done] == ["a0"]
+    assert runner.stats().completed == 1
