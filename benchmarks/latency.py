@@ -22,8 +22,9 @@ from __future__ import annotations
 import os
 
 # One BLAS / OpenMP thread, set before numpy and torch create their pools: on this shared
-# 2-core machine a second thread makes numpy's least squares (the RUL fit) 20-50x slower at p50,
-# like torch's OpenMP (see the thread study). Override from the shell to compare.
+# 2-core machine a second thread made numpy's least squares (the RUL fit) up to 75x slower at
+# p50 under heavy load and 8x at p99 under moderate load, like torch's OpenMP (see the thread
+# study). Override from the shell to compare.
 BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 for _name in BLAS_ENV:
     os.environ.setdefault(_name, "1")
