@@ -1,0 +1,20 @@
+"""The simulated rig node checks its parameters against its spec table at start-up."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize(("params", "problem"), [
+    (["-p", "speed_factor:=0.0"], "speed_factor: 0.0 is outside [0.01, 100.0]"),
+    (["-p", "thermal_encoding:=rgb8"], "thermal_encoding: 'rgb8' is not one of"),
+    (["-p", "camera_hz:=30", "-p", "sped_factor:=2.0"], "2 configuration problems"),
+])
+def test_invalid_rig_parameters_end_with_one_clear_line(params, problem):
+    proc = subprocess.run([sys.executable, "-m", "pm_monitor.nodes.rig_node", "--ros-args",
+                           *params], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "invalid configuration" in proc.stderr and problem in proc.stderr
+    assert "Traceback" not in proc.stderr
