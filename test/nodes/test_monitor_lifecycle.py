@@ -138,3 +138,16 @@ def test_long_missing_modality_is_named_in_every_decision(make_monitor, executor
     for msg in health:
         assert set(msg.modalities_missing) >= {"thermal", "camera"}
         assert set(msg.modalities_used) == {"accel", "mic"}
+
+
+def test_far_future_check_waits_for_a_sim_time_clock(make_monitor):
+    """Under use_sim_time the clock is 0 until /clock arrives: no stamp is 'in the future'
+    of that, so nothing is refused before the simulation clock is known."""
+    import numpy as np
+
+    node = make_monitor(use_sim_time=True, max_future_stamp_s=1.0)
+    assert node._receive_clock_ns() is None
+    stamp = 1_900_000_000 * 10**9  # 2030: far ahead of any wall clock today
+    node.pipeline.on_chunk("accel", stamp, 25600.0, ["x", "y", "z"], 0,
+                           np.zeros(3 * 512, np.float32), node._receive_clock_ns())
+    assert node.pipeline.stats.inputs["accel"].rejected == 0
