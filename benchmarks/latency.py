@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from pm_monitor.core.alerting import AlertTracker  # noqa: E402
+from pm_monitor.core.alarms import AlarmManager  # noqa: E402
 from pm_monitor.core.cascade import Cascade  # noqa: E402
 from pm_monitor.core.imaging.codec import encode, from_celsius  # noqa: E402
 from pm_monitor.core.inference import (  # noqa: E402
@@ -101,7 +101,7 @@ def run_pipelines(bundle, models: dict[str, CascadeModels], duration_s: float,
     for backend, backend_models in models.items():
         cascade = Cascade(bundle, inference=backend_models)
         pipeline = MonitorPipeline(monitor_assembler(bundle.window_s, bundle.hop_s, 0.1, 2.0),
-                                   cascade, AlertTracker("rig_1"))
+                                   cascade, AlarmManager("rig_1"))
         lanes[backend] = (cascade, pipeline, {stage: [] for stage in STAGES}, [0])
     order = list(lanes)
     steps = np.arange(0.02, duration_s + 1e-9, 0.02)

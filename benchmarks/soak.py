@@ -287,7 +287,7 @@ def pipeline_only(n_windows: int, out: Path) -> dict:
     """Memory and cascade time of MonitorPipeline over n_windows of synthetic data."""
     import torch
 
-    from pm_monitor.core.alerting import AlertTracker
+    from pm_monitor.core.alarms import AlarmManager
     from pm_monitor.core.cascade import Cascade
     from pm_monitor.core.imaging.codec import encode, from_celsius
     from pm_monitor.core.models.bundle import load_bundle
@@ -299,7 +299,7 @@ def pipeline_only(n_windows: int, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     bundle = load_bundle(default_model_dir())
     pipeline = MonitorPipeline(monitor_assembler(bundle.window_s, bundle.hop_s, 0.1, 2.0),
-                               Cascade(bundle), AlertTracker("rig_1"))
+                               Cascade(bundle), AlarmManager("rig_1"))
     rig = RigConfig()
     rng = np.random.default_rng(0)
     chunk_s, epoch = 0.02, int(EPOCH_S * 1e9)

@@ -1,4 +1,4 @@
-"""The monitor's data path without ROS: decoded inputs -> windows -> cascade -> alert decisions.
+"""The monitor's data path without ROS: decoded inputs -> windows -> cascade -> alarm updates.
 
 The monitor node only converts messages and publishes what this returns, so the whole path
 (including every bad-input branch) is testable without rclpy.
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from pm_monitor.core.alerting import AlertDecision, AlertPolicy, AlertTracker
+from pm_monitor.core.alarms import AlarmConfig, AlarmManager, AlarmUpdate, window_velocity_mm_s
 from pm_monitor.core.chunk_codec import ChunkDecodeError, decode_chunk
 from pm_monitor.core.imaging.codec import (
     ImageDecodeError,
@@ -27,7 +27,7 @@ from pm_monitor.core.sync.window_assembler import (
     WindowAssembler,
     WindowAssemblerConfig,
 )
-from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL, HealthState
+from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL
 
 ACCEL_CHANNELS = ("x", "y", "z")
 # Far above any accelerometer or microphone we support (192 kHz audio); a corrupt rate field
@@ -125,11 +125,14 @@ class InferenceStats:
 
 @dataclass(frozen=True)
 class WindowOutput:
-    """What one analysis window produced: the cascade result and, maybe, an alert event."""
+    """What one analysis window produced: the cascade result, the window's ISO velocity RMS
+    and the alarm messages it caused (none, or several: a raise on one alarm, an update on
+    another, a shelving that expired)."""
 
     result: object  # pm_monitor.core.cascade.CascadeResult
-    decision: AlertDecision | None
+    decisions: list[AlarmUpdate]
     window: AnalysisWindow
+    velocity_mm_s: float | None = None
 
 
 @dataclass
@@ -141,7 +144,7 @@ class PipelineStats:
 class MonitorPipeline:
     """Feeds validated inputs to the window assembler and each window to the cascade."""
 
-    def __init__(self, assembler, cascade, tracker: AlertTracker,
+    def __init__(self, assembler, cascade, alarms: AlarmManager,
                  radiometric: RadiometricScale | None = None,
                  max_image_pixels: int = 4096 * 4096, max_future_s: float = 0.0) -> None:
         """max_future_s: inputs stamped more than this ahead of the `now_ns` given with them
@@ -149,15 +152,16 @@ class MonitorPipeline:
         and restart the synchroniser's grid twice (there and back)."""
         self.assembler = assembler
         self.cascade = cascade
-        self.tracker = tracker
+        self.alarms = alarms
         self.radiometric = radiometric or RadiometricScale()
         self.max_image_pixels = max_image_pixels
         self.max_future_s = max_future_s
         self.stats = PipelineStats()
 
-    def set_alert_policy(self, policy: AlertPolicy) -> None:
-        """New on/off delays and update period, from the next window on (state is kept)."""
-        self.tracker.policy = policy
+    def set_alarm_config(self, config: AlarmConfig) -> None:
+        """New delays, deadbands, rate limits and zone table, from the next window on (alarms
+        and their history are kept)."""
+        self.alarms.set_config(config)
 
     def _input(self, name: str) -> InputStats:
         return self.stats.inputs.setdefault(name, InputStats())
@@ -252,7 +256,7 @@ class MonitorPipeline:
             inference.latency_ms_sum += total_ms
             inference.latency_ms_max = max(inference.latency_ms_max, total_ms)
             inference.recent_ms.append(total_ms)
-            abnormal = result.state != HealthState.NORMAL or result.anomalous
-            decision = self.tracker.update(result.t_end_ns, result.state, abnormal)
-            outputs.append(WindowOutput(result, decision, window))
+            velocity = window_velocity_mm_s(window, band_hz=self.alarms.config.band_hz)
+            decisions = self.alarms.update_result(result, velocity)
+            outputs.append(WindowOutput(result, decisions, window, velocity))
         return outputs

@@ -74,8 +74,13 @@ def run(duration_s: float, speed: float, schedule: str, seed: int, out_dir: Path
     out_dir.mkdir(parents=True, exist_ok=True)
     log_dir = out_dir / "logs"
     log_dir.mkdir(exist_ok=True)
-    rig_spec, monitor_spec = simulated_rig_plan(schedule, speed, duration_s, seed,
-                                                wait_for_subscribers=True)
+    # a fresh alert log per demo run: the monitor replays its log at start-up (alarm states
+    # survive restarts), and a previous run's alarms are not this run's
+    alert_log = out_dir / "alert_log.jsonl"
+    alert_log.unlink(missing_ok=True)
+    rig_spec, monitor_spec = simulated_rig_plan(
+        schedule, speed, duration_s, seed, wait_for_subscribers=True,
+        monitor_parameters={"alert_log_path": str(alert_log.resolve())})
     rclpy.init()
     recorder = RunRecorder(on_alert=print_alert)
     processes: dict[str, subprocess.Popen] = {}

@@ -1,10 +1,12 @@
 """/diagnostics of the monitor from the pipeline's counters (diagnostic_updater is not on PyPI).
 
 One status per input (rate, staleness, gaps, rejected messages with the last reason), one for
-the synchroniser (windows, drops, frame spread), one for inference (latency, backend) and one
-for the models (versions). Levels follow what an operator must do: OK, WARN (look: an input
-rejects messages or went quiet, windows were dropped), ERROR (act: an input silent for long,
-the models fail). Messages say which input and why, e.g. "thermal: stale for 12.3 s".
+the synchroniser (windows, drops, frame spread), one for inference (latency, backend), one for
+the models (versions) and one for the alarms (active, unacknowledged, shelved, held back by
+flood control, alert log, explanations). Levels follow what an operator must do: OK, WARN
+(look: an input rejects messages or went quiet, windows were dropped), ERROR (act: an input
+silent for long, the models fail). Messages say which input and why, e.g. "thermal: stale for
+12.3 s".
 """
 from __future__ import annotations
 
@@ -68,24 +70,44 @@ class DiagnosticsReporter:
         self._last_ns = now_ns
 
     def statuses(self, stats: PipelineStats, sync: dict[str, object],
-                 models: dict[str, str], now_ns: int, active: bool = True) -> list[Status]:
+                 models: dict[str, str], now_ns: int, active: bool = True,
+                 alarms: dict[str, object] | None = None) -> list[Status]:
         period_s = max((now_ns - self._last_ns) / 1e9, 1e-9)
         out = [self._input(name, stats, sync, now_ns, period_s, active) for name in self.inputs]
         out.append(self._synchroniser(sync))
         out.append(self._inference(stats, models.get("backend", "")))
         out.append(Status("models", OK, f"{models.get('model_version', 'unknown')}"
                           + ("" if active else " (node inactive)"), dict(models)))
+        if alarms is not None:
+            out.append(self._alarms(alarms))
         self._last_ns = now_ns
         return out
 
+    @staticmethod
+    def _alarms(values: dict[str, object]) -> Status:
+        """WARN while flood control holds alarms back or explanations are dropped: an
+        operator is not seeing everything (nothing is lost: the alert log has all of it)."""
+        message = (f"{values.get('alarms_active', 0)} active, "
+                   f"{values.get('alarms_unacknowledged', 0)} unacknowledged, "
+                   f"{values.get('alarms_shelved', 0)} shelved")
+        level = OK
+        held = int(values.get("alarms_suppressed_now", 0))
+        dropped = int(values.get("explanations_dropped", 0))
+        if held > 0:
+            level, message = WARN, f"flood control holds back {held} alarm(s); {message}"
+        elif dropped > 0:
+            level, message = WARN, f"{dropped} explanation(s) dropped (queue full); {message}"
+        return Status("alarms", level, message, dict(values))
+
     def build(self, stats: PipelineStats, sync: dict[str, object], models: dict[str, str],
-              now_ns: int, stamp, active: bool = True) -> DiagnosticArray:
+              now_ns: int, stamp, active: bool = True,
+              alarms: dict[str, object] | None = None) -> DiagnosticArray:
         array = DiagnosticArray()
         array.header.stamp = stamp
         array.status = [DiagnosticStatus(level=s.level, name=f"{self.node_name}: {s.name}",
                                          message=s.message, hardware_id=self.hardware_id,
                                          values=_kv(s.values))
-                        for s in self.statuses(stats, sync, models, now_ns, active)]
+                        for s in self.statuses(stats, sync, models, now_ns, active, alarms)]
         return array
 
     # ------------------------------------------------------------------ per status

@@ -2,8 +2,11 @@
 diagnostics out.
 
 Subscribes (remappable): accel, mic (pm_monitor/SensorChunk), thermal/image_raw,
-camera/image_raw (sensor_msgs/Image). Publishes: ~/alert, ~/explanation, ~/rul, ~/heatmap
-(rgb8, only while subscribed), ~/health (every window) and /diagnostics.
+camera/image_raw (sensor_msgs/Image), rul_in (pm_monitor/RulEstimate of a dedicated RUL node,
+attached to alerts while the cascade has no estimate). Publishes: ~/alert, ~/explanation,
+~/rul, ~/health (every window), ~/heatmap (rgb8) and ~/heatmap_raw (32FC1), ~/markers (RViz;
+these three only while subscribed) and /diagnostics. Services: ~/acknowledge_alarm,
+~/shelve_alarm, ~/unshelve_alarm, ~/set_alarm_in_service, ~/list_alarms.
 
 Lifecycle (ros2/demos lifecycle_py style): configure validates the parameters and loads the
 models, activate subscribes and switches the publishers on, deactivate unsubscribes, cleanup
@@ -21,20 +24,16 @@ import torch
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
-from rclpy.qos import (
-    DurabilityPolicy,
-    HistoryPolicy,
-    QoSProfile,
-    ReliabilityPolicy,
-    qos_profile_sensor_data,
-)
+from rclpy.qos import HistoryPolicy, QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
-from pm_monitor.core.alerting import AlertEvent, AlertPolicy, AlertTracker
+from pm_monitor.core.alarms import AlarmConfig, AlarmManager, default_alert_log_path
 from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.config_schema import ConfigError
+from pm_monitor.core.explain.explainer import Explainer
+from pm_monitor.core.explain.live import LiveExplainer
 from pm_monitor.core.imaging.codec import RadiometricScale
-from pm_monitor.core.imaging.heatmap import overlay
+from pm_monitor.core.inference import CascadeModels, InferenceConfig
 from pm_monitor.core.models.bundle import ModelLoadError, load_bundle
 from pm_monitor.core.pipeline import (
     InputRejectedError,
@@ -44,28 +43,28 @@ from pm_monitor.core.pipeline import (
     monitor_assembler,
 )
 from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL
-from pm_monitor.msg import Alert, Explanation, HealthStatus, RulEstimate, SensorChunk
+from pm_monitor.msg import RulEstimate, SensorChunk
 from pm_monitor.nodes import conversions as conv
+from pm_monitor.nodes.alarm_services import AlarmServices
 from pm_monitor.nodes.diagnostics import DiagnosticsReporter
+from pm_monitor.nodes.monitor_outputs import MonitorOutputs, OutputContext
 from pm_monitor.nodes.params import (
+    ALARM_PREFIX,
     MONITOR_PARAMETERS,
     ParameterGuard,
     declare_from_table,
     values_of,
 )
 
-# Alerts must never be lost: reliable, and kept for late joiners (transient local).
-ALERT_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100,
-                       reliability=ReliabilityPolicy.RELIABLE,
-                       durability=DurabilityPolicy.TRANSIENT_LOCAL)
 # Sensor data: best effort as ROS drivers publish it, but deep enough that a node starved of
 # CPU for seconds loses no chunk (5 s of 200 chunks/s, as the rig sends at 4x; ~30 MB full).
 CHUNK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
                        reliability=qos_profile_sensor_data.reliability,
                        durability=qos_profile_sensor_data.durability)
 INPUTS = (ACCEL, MIC, THERMAL, CAMERA)
-ALERT_POLICY_PARAMETERS = ("alert_on_delay_windows", "alert_off_delay_windows",
-                           "alert_update_period_s")
+# Queued explanations beyond this are dropped and counted (an alert storm must not pile up
+# seconds of integrated gradients behind the alerts).
+MAX_PENDING_EXPLANATIONS = 4
 
 
 def default_model_dir() -> str:
@@ -84,7 +83,10 @@ class MonitorNode(LifecycleNode):
         self._startup_problems = declare_from_table(self, MONITOR_PARAMETERS)
         self._guard = ParameterGuard(self, MONITOR_PARAMETERS, self._apply_change)
         self.pipeline: MonitorPipeline | None = None
-        self._outputs: dict[str, object] = {}
+        self.outputs: MonitorOutputs | None = None
+        self.alarm_services: AlarmServices | None = None
+        self._diagnostics_pub = None
+        self._rul_subscription = None
         self._input_subscriptions: list = []
         self._diag_timer = None
         self.active = False
@@ -114,30 +116,40 @@ class MonitorNode(LifecycleNode):
         p = values_of(self, MONITOR_PARAMETERS)
         torch.set_num_threads(int(p["inference_threads"]))
         self.asset_id, self.frame_id = p["asset_id"], p["asset_frame_id"]
-        self.heatmap_alpha = float(p["heatmap_alpha"])
         self.model_dir = p["model_dir"] or default_model_dir()
         bundle = load_bundle(self.model_dir)
         self.model_version = str(bundle.info.get("version") or bundle.info.get("label",
                                                                                "unknown"))
         self.hop_s = bundle.hop_s
+        alarm_config = AlarmConfig.from_parameters(p, prefix=ALARM_PREFIX)
+        self.models = CascadeModels.create(bundle, InferenceConfig.from_parameters(
+            p, ort_threads=int(p["inference_threads"])))
+        for line in self.models.report:
+            # under auto, trying a backend this machine lacks is normal: say it, calmly;
+            # a backend asked for by name that is unavailable is worth a warning
+            if p["backend"] != "auto" and "unavailable" in line:
+                self.get_logger().warn(f"inference: {line}")
+            else:
+                self.get_logger().info(f"inference: {line}")
+        alarms = AlarmManager(self.asset_id, alarm_config,
+                              p["alert_log_path"] or default_alert_log_path(self.asset_id),
+                              clock=self._now_ns)
         self.pipeline = MonitorPipeline(
             monitor_assembler(bundle.window_s, bundle.hop_s, p["image_slop_s"],
                               p["modality_timeout_s"]),
-            Cascade(bundle),
-            AlertTracker(self.asset_id, self._alert_policy(p)),
+            Cascade(bundle, inference=self.models), alarms,
             RadiometricScale(p["thermal_raw_scale"], p["thermal_raw_offset_c"]),
             max_future_s=float(p["max_future_stamp_s"]))
         self._failures_logged = 0
-        pub = self.create_lifecycle_publisher
-        self._outputs = {
-            "alert": pub(Alert, "~/alert", ALERT_QOS),
-            "explanation": pub(Explanation, "~/explanation", 10),
-            "rul": pub(RulEstimate, "~/rul", 10),
-            "health": pub(HealthStatus, "~/health", 10),
-            "heatmap": pub(Image, "~/heatmap", 5),
-            # diagnostics also while inactive: an operator should see the node is idle
-            "diagnostics": self.create_publisher(DiagnosticArray, "/diagnostics", 10),
-        }
+        context = OutputContext(self.asset_id, self.frame_id, self.model_version, self.hop_s)
+        explainer = LiveExplainer(Explainer.from_bundle(bundle), self._on_explained,
+                                  MAX_PENDING_EXPLANATIONS, self._on_explanation_dropped)
+        self.outputs = MonitorOutputs(self, context, alarms, explainer,
+                                      float(p["heatmap_alpha"]))
+        self.alarm_services = AlarmServices(self, alarms, self.outputs.publish_alarm_update,
+                                            self.frame_id, self.model_version)
+        # diagnostics also while inactive: an operator should see the node is idle
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.diagnostics = DiagnosticsReporter(
             self.get_name(), self.asset_id, list(INPUTS), self._now_ns(),
             warn_after_s=p["modality_timeout_s"], error_after_s=p["stale_error_s"],
@@ -153,6 +165,9 @@ class MonitorNode(LifecycleNode):
             self._input_subscriptions.append(self.create_subscription(
                 Image, f"{name}/image_raw", lambda msg, n=name: self._on_image(n, msg),
                 qos_profile_sensor_data))
+        self._rul_subscription = self.create_subscription(
+            RulEstimate, "rul_in", self.outputs.note_external_rul,
+            QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10))
         self.diagnostics.restart(self._now_ns())
         self.active = True
         self.get_logger().info("active: subscribed to "
@@ -188,6 +203,9 @@ class MonitorNode(LifecycleNode):
         for subscription in self._input_subscriptions:
             self.destroy_subscription(subscription)
         self._input_subscriptions = []
+        if self._rul_subscription is not None:
+            self.destroy_subscription(self._rul_subscription)
+            self._rul_subscription = None
         self.active = False
 
     def _release(self) -> None:
@@ -195,19 +213,22 @@ class MonitorNode(LifecycleNode):
         if self._diag_timer is not None:
             self.destroy_timer(self._diag_timer)
             self._diag_timer = None
-        for name, publisher in self._outputs.items():
-            if name == "diagnostics":
-                self.destroy_publisher(publisher)
-            else:
+        if self.alarm_services is not None:
+            self.alarm_services.destroy()
+            self.alarm_services = None
+        if self.outputs is not None:
+            self.outputs.close()
+            for publisher in self.outputs.publishers():
                 self.destroy_lifecycle_publisher(publisher)
-        self._outputs = {}
-        self.pipeline = None
+            self.outputs = None
+        if self._diagnostics_pub is not None:
+            self.destroy_publisher(self._diagnostics_pub)
+            self._diagnostics_pub = None
+        if self.pipeline is not None:
+            self.pipeline.alarms.close()  # flushes and closes the alert log
+            self.pipeline = None
 
     # --- parameters --------------------------------------------------------------------------
-    @staticmethod
-    def _alert_policy(values: dict[str, object]) -> AlertPolicy:
-        return AlertPolicy(*(values[name] for name in ALERT_POLICY_PARAMETERS))
-
     def _apply_change(self, changes: dict[str, object]) -> None:
         """Dynamic parameters take effect on the running pipeline at once (read-only ones
         are refused by their descriptor before this runs)."""
@@ -215,15 +236,15 @@ class MonitorNode(LifecycleNode):
             return  # read at configure
         pipeline = self.pipeline
         values = {**values_of(self, MONITOR_PARAMETERS), **changes}
-        if changes.keys() & set(ALERT_POLICY_PARAMETERS):
-            pipeline.set_alert_policy(self._alert_policy(values))
+        if any(name.startswith(ALARM_PREFIX) for name in changes):
+            pipeline.set_alarm_config(AlarmConfig.from_parameters(values, prefix=ALARM_PREFIX))
         if "image_slop_s" in changes:
             pipeline.assembler.set_image_slop(float(values["image_slop_s"]))
         if changes.keys() & {"thermal_raw_scale", "thermal_raw_offset_c"}:
             pipeline.radiometric = RadiometricScale(values["thermal_raw_scale"],
                                                     values["thermal_raw_offset_c"])
         pipeline.max_future_s = float(values["max_future_stamp_s"])
-        self.heatmap_alpha = float(values["heatmap_alpha"])
+        self.outputs.heatmaps.alpha = float(values["heatmap_alpha"])
         self.diagnostics.error_after_s = float(values["stale_error_s"])
         self.get_logger().info(f"parameters changed: {changes}")
 
@@ -270,45 +291,30 @@ class MonitorNode(LifecycleNode):
             self._failures_logged = inference.failures
             self.get_logger().error(f"{inference.failures} window(s) failed so far, last: "
                                     f"{inference.last_failure}", throttle_duration_sec=5.0)
-        pubs = self._outputs
         for out in outputs:
-            result = out.result
-            pubs["rul"].publish(conv.rul_msg(result, self.asset_id, self.frame_id))
-            pubs["health"].publish(conv.health_msg(result, self.asset_id, self.frame_id,
-                                                   self.pipeline.tracker.active_alert_id))
-            if out.decision is None:
-                continue
-            # the alert goes out first; explanation and heatmap never delay it
-            pubs["alert"].publish(conv.alert_msg(result, out.decision, self.asset_id,
-                                                 self.frame_id, self.model_version))
-            self.get_logger().info(f"alert {out.decision.alert_id} "
-                                   f"{out.decision.event.name}: {result.summary}")
-            if out.decision.event != AlertEvent.CLEARED:
-                self._publish_explanation(out)
-                self._publish_heatmap(out)
+            self.outputs.publish_window(out)
 
-    def _publish_explanation(self, out: WindowOutput) -> None:
-        explanation = self.pipeline.cascade.explain(out.result)
-        self._outputs["explanation"].publish(conv.explanation_msg(
-            explanation, out.result, out.decision.alert_id, self.asset_id, self.frame_id,
-            self.hop_s))
+    def _on_explained(self, done) -> None:
+        if self.outputs is not None:
+            self.outputs.on_explained(done)
 
-    def _publish_heatmap(self, out: WindowOutput) -> None:
-        loc = out.result.localization
-        publisher = self._outputs["heatmap"]
-        if not conv.localized(out.result) or publisher.get_subscription_count() == 0:
-            return
-        frame = out.window.frames[loc.modality]
-        rgb = overlay(frame.image, loc.heatmap, self.heatmap_alpha, loc.hotspot_xy, loc.region)
-        publisher.publish(conv.numpy_to_image(rgb, "rgb8", frame.stamp_ns, loc.frame_id))
+    def _on_explanation_dropped(self, alert_id: str, dropped: int) -> None:
+        self.get_logger().warn(f"explanation of {alert_id} dropped: {dropped} so far "
+                               "(explanations queue full)", throttle_duration_sec=5.0)
 
     def _publish_diagnostics(self) -> None:
         now = self.get_clock().now()
-        self._outputs["diagnostics"].publish(self.diagnostics.build(
-            self.pipeline.stats, assembler_diagnostics(self.pipeline.assembler),
-            {"model_version": self.model_version, "model_dir": self.model_dir,
-             "backend": "torch"},
-            now.nanoseconds, now.to_msg(), self.active))
+        models = {"model_version": self.model_version, "model_dir": self.model_dir,
+                  "backend": self.models.summary()}
+        alarm_values = self.pipeline.alarms.diagnostics()
+        explainer = self.outputs.explainer.stats() if self.outputs.explainer else None
+        if explainer is not None:
+            alarm_values.update({"explanations_published": self.outputs.explanations_published,
+                                 "explanations_dropped": explainer.dropped,
+                                 "explanation_failures": self.outputs.explanation_failures})
+        self._diagnostics_pub.publish(self.diagnostics.build(
+            self.pipeline.stats, assembler_diagnostics(self.pipeline.assembler), models,
+            now.nanoseconds, now.to_msg(), self.active, alarm_values))
 
 
 def main(args: list[str] | None = None) -> None:

@@ -19,16 +19,22 @@ from rcl_interfaces.msg import (
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
+from pm_monitor.core.alarms import ALARM_PARAMETERS
 from pm_monitor.core.config_schema import (
     ParamSpec,
     ParamTable,
+    as_spec,
     check_value,
     is_builtin,
     markdown_table,
     merge_tables,
+    prefixed,
 )
+from pm_monitor.core.inference import INFERENCE_PARAMETERS
 
-# Alerting and the synchroniser's slop apply at once to the running pipeline; what shapes
+ALARM_PREFIX = "alarm."
+
+# Alarms and the synchroniser's slop apply at once to the running pipeline; what shapes
 # buffers, models or timers is read-only (set at start-up: a change needs a re-configure).
 MONITOR_PARAMETERS: dict[str, ParamSpec] = merge_tables({
     "autostart": ParamSpec(True, "Configure and activate at start-up; false: wait for a "
@@ -49,12 +55,10 @@ MONITOR_PARAMETERS: dict[str, ParamSpec] = merge_tables({
                                    (1e-6, 100.0)),
     "thermal_raw_offset_c": ParamSpec(-273.15, "mono16/16UC1 thermal: offset in deg C.",
                                       (-1000.0, 1000.0)),
-    "alert_on_delay_windows": ParamSpec(2, "Consecutive abnormal windows before an alert is "
-                                           "raised.", (1, 100)),
-    "alert_off_delay_windows": ParamSpec(6, "Consecutive normal windows before an alert is "
-                                            "cleared.", (1, 1000)),
-    "alert_update_period_s": ParamSpec(5.0, "An active alert is re-published at most this "
-                                            "often (s).", (0.1, 3600.0)),
+    "alert_log_path": ParamSpec("", "Append-only alert log (JSON lines, fsynced; replayed at "
+                                    "start-up so alarm states and ids survive a restart); "
+                                    "empty = $ROS_HOME/pm_monitor/alerts_<asset_id>.jsonl.",
+                                read_only=True),
     "heatmap_alpha": ParamSpec(0.45, "Opacity of the heatmap over the thermal frame.",
                                (0.0, 1.0)),
     "diagnostics_period_s": ParamSpec(1.0, "Period of /diagnostics messages (s).",
@@ -64,7 +68,14 @@ MONITOR_PARAMETERS: dict[str, ParamSpec] = merge_tables({
     "inference_threads": ParamSpec(1, "torch CPU threads; 1 avoids OpenMP contention with the "
                                       "node's own thread on small models (measured 13x "
                                       "faster).", (1, 64), read_only=True),
-})
+},
+    # alarm management (ISA-18.2 lifecycle, anti-flicker, flood control, ISO zones): applies
+    # at once to the running alarms; in YAML under `alarm:`
+    prefixed(ALARM_PARAMETERS, ALARM_PREFIX),
+    # the inference backend is chosen when the models are loaded (configure)
+    {name: as_spec(entry)._replace(read_only=True)
+     for name, entry in INFERENCE_PARAMETERS.items()},
+)
 
 # The simulated rig is configured once at start-up: every parameter is read-only.
 RIG_PARAMETERS: dict[str, ParamSpec] = merge_tables({

@@ -1,10 +1,10 @@
-"""The monitor's data path without ROS: rig data -> windows -> cascade -> alert decisions."""
+"""The monitor's data path without ROS: rig data -> windows -> cascade -> alarm updates."""
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from pm_monitor.core.alerting import AlertEvent, AlertTracker
+from pm_monitor.core.alarms import AlarmEvent, AlarmManager
 from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.imaging.codec import RawImage, encode, from_celsius
 from pm_monitor.core.models.bundle import load_bundle
@@ -28,7 +28,7 @@ def bundle():
 
 def _pipeline(bundle) -> MonitorPipeline:
     return MonitorPipeline(monitor_assembler(bundle.window_s, bundle.hop_s, 0.1, 2.0),
-                           Cascade(bundle), AlertTracker("rig_1"))
+                           Cascade(bundle), AlarmManager("rig_1"))
 
 
 def _feed(pipeline, schedule, until_s, skip=()):
@@ -53,9 +53,12 @@ def test_fault_is_raised_once_and_escalated(bundle):
     pipeline = _pipeline(bundle)
     outputs = _feed(pipeline, schedule, 30.0)
     assert len(outputs) >= 55                      # every 0.5 s once the first window is full
-    events = [o.decision.event for o in outputs if o.decision]
-    assert events.count(AlertEvent.RAISED) == 1
-    assert AlertEvent.ESCALATED in events
+    updates = [u for o in outputs for u in o.decisions]
+    assert [u.event for u in updates].count(AlarmEvent.RAISED) == 1
+    assert AlarmEvent.ESCALATED in [u.event for u in updates]
+    assert len({u.alert_id for u in updates}) == 1  # one developing fault, one alarm
+    # the ISO velocity of every window is computed from the accelerometer and reported
+    assert all(o.velocity_mm_s is not None and o.velocity_mm_s > 0 for o in outputs)
     assert pipeline.stats.inference.stage2_runs > 0
     assert assembler_diagnostics(pipeline.assembler)["accel_gaps"] == 0
 

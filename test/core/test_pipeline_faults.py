@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from pm_monitor.core.alerting import AlertTracker
+from pm_monitor.core.alarms import AlarmManager
 from pm_monitor.core.imaging.codec import RawImage, encode, from_celsius
 from pm_monitor.core.pipeline import (
     MAX_SAMPLE_RATE_HZ,
@@ -40,7 +40,9 @@ class StandInCascade:
         if len(self.windows) in self.fail_at:
             raise RuntimeError("model blew up")
         return SimpleNamespace(t_end_ns=window.t_end_ns, state=HealthState.NORMAL,
-                               anomalous=False, stage2_ran=False, timings_ms={"total": 1.0},
+                               anomalous=False, anomaly_score=0.1, anomaly_threshold=1.0,
+                               state_probabilities=[1.0, 0.0, 0.0, 0.0], fault_type="none",
+                               stage2_ran=False, timings_ms={"total": 1.0},
                                modalities_used=window.present, modalities_missing=window.missing)
 
 
@@ -74,7 +76,7 @@ class Feed:
 
 def _pipeline(cascade=None, **kwargs) -> MonitorPipeline:
     return MonitorPipeline(monitor_assembler(1.0, 0.5, 0.1, 2.0), cascade or StandInCascade(),
-                           AlertTracker("rig_1"), **kwargs)
+                           AlarmManager("rig_1"), **kwargs)
 
 
 def _run(pipeline: MonitorPipeline, feed: Feed, bad: dict[float, tuple] | None = None,

@@ -95,17 +95,18 @@ def test_dynamic_parameters_apply_at_once_and_invalid_ones_are_refused(make_moni
     node = make_monitor()
     pipeline = node.pipeline
     results = node.set_parameters([Parameter("image_slop_s", value=0.3),
-                                   Parameter("alert_on_delay_windows", value=4),
+                                   Parameter("alarm.on_delay_windows_warning", value=4),
                                    Parameter("thermal_raw_scale", value=0.1)])
     assert all(r.successful for r in results)
     assert pipeline.assembler.config.images[0].slop_s == 0.3
-    assert pipeline.tracker.policy.on_delay_windows == 4
+    assert pipeline.alarms.config.on_delay_windows_warning == 4
     assert pipeline.radiometric.scale == 0.1
     refused = {
         "heatmap_alpha": node.set_parameters([Parameter("heatmap_alpha", value=1.5)])[0],
         "model_dir": node.set_parameters([Parameter("model_dir", value="/x")])[0],
-        "alert_off_delay_windows": node.set_parameters(
-            [Parameter("alert_off_delay_windows", value=2.5)])[0],
+        "alarm.off_delay_windows_warning": node.set_parameters(
+            [Parameter("alarm.off_delay_windows_warning", value=2.5)])[0],
+        "backend": node.set_parameters([Parameter("backend", value="torch")])[0],
     }
     for name, result in refused.items():
         assert not result.successful and result.reason, name

@@ -17,7 +17,8 @@ from pm_monitor.core.rig.fault_schedule import FaultSchedule
 from pm_monitor.core.types import HealthState
 from pm_monitor.msg import Alert, Explanation, HealthStatus, SensorChunk
 from pm_monitor.nodes import conversions as conv
-from pm_monitor.nodes.monitor_node import ALERT_QOS, MonitorNode
+from pm_monitor.nodes.monitor_node import MonitorNode
+from pm_monitor.nodes.monitor_outputs import ALERT_QOS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -193,7 +194,7 @@ def test_corrupt_model_file_and_invalid_parameter_give_a_clear_error(tmp_path):
     (corrupt / "stage1_bilstm.pt").write_bytes(b"not a torch file")
     runs = {
         "cannot load models": ["-p", f"model_dir:={corrupt}"],
-        "invalid configuration": ["-p", "alert_on_delay_windows:=0"],
+        "invalid configuration": ["-p", "alarm.on_delay_windows_warning:=0"],
     }
     for message, params in runs.items():
         proc = subprocess.run(

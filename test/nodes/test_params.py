@@ -73,8 +73,11 @@ def node(ros_context):
 
 
 def test_merged_tables_are_declared_with_descriptors(node):
-    table = merge_tables(MONITOR_PARAMETERS, prefixed(ALARM_LIKE_TABLE, "alarm."),
-                         INFERENCE_LIKE_TABLE)
+    """Tables of other modules (shaped like the alarm and inference ones) merge in and are
+    declared with their descriptions, ranges and choices."""
+    base = {name: spec for name, spec in MONITOR_PARAMETERS.items()
+            if not name.startswith("alarm.") and name != "backend"}
+    table = merge_tables(base, prefixed(ALARM_LIKE_TABLE, "alarm."), INFERENCE_LIKE_TABLE)
     n = node()
     assert declare_from_table(n, table) == []
     assert all(n.has_parameter(name) for name in table)
@@ -85,10 +88,19 @@ def test_merged_tables_are_declared_with_descriptors(node):
     assert shelve.description.startswith("Longest an operator")
     assert (shelve.floating_point_range[0].from_value,
             shelve.floating_point_range[0].to_value) == (60.0, 86400.0)
-    delay = n.describe_parameter("alert_on_delay_windows")
-    assert delay.integer_range[0].from_value == 1 and delay.integer_range[0].to_value == 100
     assert n.describe_parameter("model_dir").read_only
     assert not n.describe_parameter("image_slop_s").read_only
+
+
+def test_the_monitor_table_holds_the_alarm_and_inference_parameters(node):
+    n = node()
+    assert declare_from_table(n, MONITOR_PARAMETERS) == []
+    delay = n.describe_parameter("alarm.on_delay_windows_warning")
+    assert delay.integer_range[0].from_value == 1 and delay.integer_range[0].to_value == 1000
+    assert not delay.read_only  # alarm parameters apply to the running alarms
+    backend = n.describe_parameter("backend")
+    assert backend.read_only  # the backend is chosen when the models load
+    assert backend.additional_constraints == "one of: auto, tensorrt, onnxruntime, torch"
 
 
 def test_a_name_defined_by_two_tables_or_a_bad_default_is_refused():

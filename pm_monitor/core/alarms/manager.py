@@ -364,9 +364,12 @@ class AlarmManager:
         period_ns = round(self.config.update_period_s * 1e9)
         out = []
         for key, point in self._points.items():
+            since_ns = ctx.t_ns - point.last_sent_ns
+            # a window earlier than the last message (stream time jumped back: a bag loops)
+            # is due at once, else the alarm would stay silent until time caught up
             if (key[0] == asset and key not in touched and point.annunciated
                     and point.condition_active and key in self._supported
-                    and ctx.t_ns - point.last_sent_ns >= period_ns):
+                    and (since_ns >= period_ns or since_ns < 0)):
                 out.append(self._emit(ctx, point, AlarmEvent.UPDATED))
         return out
 

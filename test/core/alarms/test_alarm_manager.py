@@ -279,3 +279,15 @@ def test_id_numbers_are_drawn_only_for_new_alarms():
     manager.acknowledge(updates[0][1].alert_id, "op")
     new = window(manager, 4, S.WARNING, fault="ball")[0]
     assert new.alert_id.split("-")[1] == "000002"
+
+
+def test_stream_time_jumping_back_does_not_silence_an_active_alarm():
+    """A bag that loops sends window times earlier than the last message: the active alarm
+    is re-sent at once instead of staying silent until time catches up."""
+    manager = AlarmManager("a", AlarmConfig(update_period_s=1.0))
+    assert [u.event for u in window(manager, 100, S.WARNING)] == []
+    raised = window(manager, 101, S.WARNING)
+    assert [u.event for u in raised] == [E.RAISED]
+    looped = window(manager, 2, S.WARNING)  # the bag started again from its beginning
+    assert [u.event for u in looped] == [E.UPDATED]
+    assert looped[0].alert_id == raised[0].alert_id

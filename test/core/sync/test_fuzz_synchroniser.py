@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pm_monitor.core.alerting import AlertTracker
+from pm_monitor.core.alarms import AlarmManager
 from pm_monitor.core.imaging.codec import RawImage, encode
 from pm_monitor.core.pipeline import InputRejectedError, MonitorPipeline, monitor_assembler
 from pm_monitor.core.types import HealthState
@@ -46,7 +46,9 @@ def _streams(rates):
 class StandInCascade:
     def process(self, window):
         return SimpleNamespace(t_end_ns=window.t_end_ns, state=HealthState.NORMAL,
-                               anomalous=False, stage2_ran=False, timings_ms={"total": 1.0})
+                               anomalous=False, anomaly_score=0.1, anomaly_threshold=1.0,
+                               state_probabilities=[1.0, 0.0, 0.0, 0.0], fault_type="none",
+                               stage2_ran=False, timings_ms={"total": 1.0})
 
 
 class Player:
@@ -111,7 +113,7 @@ def test_window_assembler_takes_any_message_stream(ops):
 @given(_streams(any_rates))
 def test_monitor_pipeline_takes_any_message_stream(ops):
     pipeline = MonitorPipeline(monitor_assembler(WINDOW_S, HOP_S, 0.1, 2.0), StandInCascade(),
-                               AlertTracker("rig_1"), max_future_s=3600.0)
+                               AlarmManager("rig_1"), max_future_s=3600.0)
     player = Player()
     accepted = 0
     for op in ops:

@@ -1,0 +1,142 @@
+"""Everything the monitor publishes about its windows, in one place the lifecycle node creates
+at configure and drops at cleanup.
+
+Per window: `~/rul` (valid=false while the cascade has no estimate), `~/health`, `~/markers`
+(RViz, only while subscribed). Per alarm update: `~/alert` first — reliable, transient local,
+deep enough never to drop one — then, off the hot path, `~/heatmap` / `~/heatmap_raw` (only
+while subscribed) and an `~/explanation` computed on a worker thread (it carries the alert id
+and the time it took; an alert never waits for it).
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+
+from pm_monitor.core.alarms import AlarmEvent, AlarmManager
+from pm_monitor.core.explain.live import ExplainedAlert, LiveExplainer
+from pm_monitor.core.pipeline import WindowOutput
+from pm_monitor.msg import Alert, Explanation, HealthStatus, RulEstimate
+from pm_monitor.nodes import conversions as conv
+from pm_monitor.nodes.visualization import HeatmapPublisher, MarkerPublisher
+
+# Alerts must never be lost: reliable, and kept for late joiners (transient local).
+ALERT_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100,
+                       reliability=ReliabilityPolicy.RELIABLE,
+                       durability=DurabilityPolicy.TRANSIENT_LOCAL)
+# Events after which the operator gets an explanation and a heatmap (not for a clearing or
+# an operator's own action).
+EXPLAINED_EVENTS = (AlarmEvent.RAISED, AlarmEvent.ESCALATED)
+# An external RUL estimate older than this (message time) is not attached to alerts.
+EXTERNAL_RUL_MAX_AGE_NS = 120 * 10**9
+
+
+@dataclass(frozen=True)
+class OutputContext:
+    asset_id: str
+    frame_id: str
+    model_version: str
+    hop_s: float
+
+
+class MonitorOutputs:
+    """Publishers of one configured monitor and the per-window publishing logic."""
+
+    def __init__(self, node, context: OutputContext, alarms: AlarmManager,
+                 explainer: LiveExplainer | None, heatmap_alpha: float) -> None:
+        make = node.create_lifecycle_publisher
+        self.node, self.context, self.alarms = node, context, alarms
+        self.alert = make(Alert, "~/alert", ALERT_QOS)
+        self.explanation = make(Explanation, "~/explanation", 10)
+        self.rul = make(RulEstimate, "~/rul", 10)
+        self.health = make(HealthStatus, "~/health", 10)
+        self.heatmaps = HeatmapPublisher(node, make, alpha=heatmap_alpha)
+        self.markers = MarkerPublisher(node, context.asset_id, context.frame_id, make)
+        self.explainer = explainer
+        self._external_rul: RulEstimate | None = None
+        self._lock = threading.Lock()  # explanations are published from the worker thread
+        self.alerts_published = 0
+        self.explanations_published = 0
+        self.explanation_failures = 0
+
+    # --- per window ------------------------------------------------------------------------
+    def publish_window(self, out: WindowOutput) -> None:
+        result, c = out.result, self.context
+        if self.explainer is not None:
+            self.explainer.observe(result, alert_active=self.alarms.active_alert_id() is not None)
+        # alerts go out first: nothing below may delay them
+        for update in out.decisions:
+            self.alert.publish(self._alert_msg(result, update))
+            self.alerts_published += 1
+            self.node.get_logger().info(
+                f"alert {update.alert_id} {update.event.name} ({update.lifecycle.name}): "
+                f"{result.summary}")
+        self.rul.publish(conv.rul_msg(result, c.asset_id, c.frame_id))
+        self.health.publish(conv.health_msg(result, c.asset_id, c.frame_id,
+                                            self.alarms.active_alert_id()))
+        self.markers.publish_result(result, self._worst_active_state(result))
+        explained = [u for u in out.decisions if u.event in EXPLAINED_EVENTS]
+        if explained:
+            self._publish_heatmap(out)
+            if self.explainer is not None:
+                for update in explained:
+                    self.explainer.submit(result, update.alert_id, out.window.frames)
+
+    def publish_alarm_update(self, msg: Alert) -> None:
+        """An operator action or shelving expiry (from the alarm services)."""
+        self.alert.publish(msg)
+        self.alerts_published += 1
+
+    def note_external_rul(self, msg: RulEstimate) -> None:
+        """The latest RulEstimate of a dedicated RUL node (e.g. rul_node on the
+        accelerometer): attached to alerts while the cascade itself has no estimate."""
+        if msg.valid:
+            self._external_rul = msg
+
+    def publishers(self) -> list:
+        """Every lifecycle publisher (for destroy_lifecycle_publisher at cleanup)."""
+        return [self.alert, self.explanation, self.rul, self.health, self.heatmaps.rgb,
+                self.heatmaps.raw, self.markers.publisher]
+
+    def close(self) -> None:
+        if self.explainer is not None:
+            self.explainer.close(drain=False)
+
+    # --- helpers -----------------------------------------------------------------------------
+    def _alert_msg(self, result, update) -> Alert:
+        c = self.context
+        msg = conv.alert_msg(result, update, c.asset_id, c.frame_id, c.model_version,
+                             self.alarms.zone_table.source)
+        external = self._external_rul
+        if (not msg.rul_known and external is not None
+                and abs(result.t_end_ns - conv.stamp_to_ns(external.header.stamp))
+                <= EXTERNAL_RUL_MAX_AGE_NS):
+            msg.rul_known = True
+            msg.rul_s, msg.rul_lower_s = external.rul_s, external.rul_lower_s
+            msg.rul_upper_s, msg.health_index = external.rul_upper_s, external.health_index
+        return msg
+
+    def _worst_active_state(self, result):
+        states = [a.severity for a in self.alarms.active_alarms(include_shelved=False)
+                  if a.asset_id == self.context.asset_id and a.condition_active]
+        return max([result.state, *states])
+
+    def _publish_heatmap(self, out: WindowOutput) -> None:
+        loc = out.result.localization
+        if not conv.localized(out.result) or not self.heatmaps.wanted():
+            return
+        self.heatmaps.publish_localization(loc, out.window.frames[loc.modality])
+
+    def on_explained(self, done: ExplainedAlert) -> None:
+        """Worker-thread callback of the LiveExplainer."""
+        if done.explanation is None:
+            self.explanation_failures += 1
+            self.node.get_logger().warn(f"explanation of {done.alert_id} failed: {done.error}")
+            return
+        c = self.context
+        msg = conv.explanation_msg(done.explanation, done.result, done.alert_id, c.asset_id,
+                                   c.frame_id, c.hop_s)
+        with self._lock:
+            self.explanation.publish(msg)
+            self.explanations_published += 1
