@@ -39,7 +39,8 @@ from pm_monitor.core.models.weights import load_weights, save_weights
 from pm_monitor.core.rig import RigConfig
 from pm_monitor.core.types import ACCEL, MIC, HealthState
 from pm_monitor.training import metrics
-from pm_monitor.training.loop import FitConfig, fit
+from pm_monitor.training.loop import FitConfig, FitHistory, fit
+from pm_monitor.training.plots import plot_confusion, plot_learning_curves
 from pm_monitor.training.rig_dataset import RunData, feature_config_for, generate_run
 from pm_monitor.training.run_plan import RunSpec, plan_runs
 from pm_monitor.training.sequences import sequence_indices
@@ -141,7 +142,7 @@ def _tensors(data: FusionSet) -> tuple[torch.Tensor, ...]:
 
 
 def train_variant(mode: str, sets: dict[str, FusionSet], config: dict[str, Any],
-                  seed: int) -> GatedFusionNet:
+                  seed: int) -> tuple[GatedFusionNet, FitHistory]:
     torch.manual_seed(seed)
     model = GatedFusionNet(sets["train"].sequences.shape[2], len(STATE_NAMES), mode,
                            **config.get("model", {}))
@@ -152,9 +153,9 @@ def train_variant(mode: str, sets: dict[str, FusionSet], config: dict[str, Any],
     def loss_fn(net: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         return F.cross_entropy(net(batch[0], batch[1]).logits, batch[2], weight=weights)
 
-    fit(model, _tensors(sets["train"]), _tensors(sets["val"]), loss_fn,
-        FitConfig(seed=seed, **config.get("fit", {})), name=mode, log=lambda _m: None)
-    return model
+    history = fit(model, _tensors(sets["train"]), _tensors(sets["val"]), loss_fn,
+                  FitConfig(seed=seed, **config.get("fit", {})), name=mode, log=lambda _m: None)
+    return model, history
 
 
 def predict(model: GatedFusionNet, data: FusionSet, sensor_present: bool = True,
@@ -193,9 +194,9 @@ def train(config: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     seeds = [int(s) for s in config.get("seeds", [0, 1, 2, 3, 4])]
     runs: list[dict[str, Any]] = []
     for seed in tqdm(seeds, desc="fusion ablation seeds", unit="seed"):
-        probs, gates, trained = {}, {}, {}
+        probs, gates, trained, histories = {}, {}, {}, {}
         for mode in ("sensor_only", "thermal_only", "no_attention", "full"):
-            trained[mode] = train_variant(mode, sets, config, seed)
+            trained[mode], histories[mode] = train_variant(mode, sets, config, seed)
             probs[mode], gates[mode] = predict(trained[mode], test)
         probs["late_fusion"] = late_fusion(probs["sensor_only"], probs["thermal_only"])
         f1_s = scores(test.state, probs["sensor_only"])["macro_f1"]
@@ -207,6 +208,11 @@ def train(config: dict[str, Any], out_dir: Path) -> dict[str, Any]:
             runs.append(row)
         if seed == seeds[0]:
             ship(trained["full"], scaler, config, runs[-1])
+            plot_learning_curves(histories, out_dir / "learning_curves.png")
+            confusion = metrics.confusion_matrix(test.state, probs["full"].argmax(1),
+                                                 len(STATE_NAMES))
+            plot_confusion(confusion, STATE_NAMES, "full fusion, held-out rig runs, seed 0",
+                           out_dir / "confusion_full.png")
             gate_by_state = {name: float(gates["full"][test.state == i].mean())
                              for i, name in enumerate(STATE_NAMES) if (test.state == i).any()}
     summary = summarise(runs)
