@@ -6,6 +6,8 @@ Prints and writes (results/explain/, JSON + PNG):
   (the healthy background's mean sequence, or zeros = training mean / missing-sensor imputation)
 * Grad-CAM hotspot: inside the failing housing, distance to the simulator's hotspot
 * IG completeness error; explain() time per alert (one thread), counterfactual reach rate.
+* Grad-CAM memory: resident set size before/after 300 calls on the shipped thermal model
+  (the soak run found a leak in the earlier hook-based version).
 * asynchronous path (LiveExplainer): time submit() takes in the caller, and the cascade's
   per-window time while the worker explains vs while it is idle (the cost on 2 cores).
 
@@ -117,6 +119,7 @@ def main() -> None:
             rows.append(row)
     summary = summarise(rows)
     summary["async"] = async_check(bundle, explainers["healthy_background"])
+    summary["gradcam_memory"] = gradcam_memory(bundle)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "explain_benchmark.json").write_text(json.dumps({"summary": summary, "rows": rows},
@@ -153,6 +156,34 @@ def async_check(bundle, explainer: Explainer, windows: int = 60) -> dict:
             "windows_worker_busy": len(busy), "submitted": stats.submitted,
             "completed": stats.completed, "dropped": stats.dropped,
             "explanation_s_max": stats.max_computation_s}
+
+
+def gradcam_memory(bundle, calls: int = 300) -> dict:
+    import gc
+
+    from pm_monitor.core.explain.gradcam import grad_cam
+    from pm_monitor.core.models.thermal_resnet import normalise_thermal_frame
+
+    fault = ScheduledFault("outer_race", "de_bearing", 5.0, 45.0, 2.0)
+    simulator = RigSimulator(RigConfig(), FaultSchedule((fault,), "memory"), seed=8_300)
+    image = torch.from_numpy(normalise_thermal_frame(simulator.thermal(40.0),
+                                                     bundle.thermal_scale_k))[None, None]
+
+    def rss_mb() -> float:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * 4096 / 1e6
+
+    for _ in range(20):  # warm-up: allocator pools, lazy init
+        grad_cam(bundle.thermal, bundle.thermal.gradcam_layer, image, candidates=[1, 2])
+    gc.collect()
+    before, start = rss_mb(), time.perf_counter()
+    for _ in range(calls):
+        grad_cam(bundle.thermal, bundle.thermal.gradcam_layer, image, candidates=[1, 2])
+    elapsed = time.perf_counter() - start
+    gc.collect()
+    after = rss_mb()
+    return {"calls": calls, "rss_before_mb": before, "rss_after_mb": after,
+            "kb_per_call": (after - before) * 1000 / calls, "ms_per_call": elapsed * 1e3 / calls}
 
 
 def summarise(rows: list[dict]) -> dict:
