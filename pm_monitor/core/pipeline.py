@@ -20,6 +20,7 @@ from pm_monitor.core.imaging.codec import (
     to_celsius,
     to_rgb8,
 )
+from pm_monitor.core.sync.stream_buffer import MAX_SAMPLE_RATE_HZ
 from pm_monitor.core.sync.window import AnalysisWindow
 from pm_monitor.core.sync.window_assembler import (
     ImageSpec,
@@ -30,9 +31,8 @@ from pm_monitor.core.sync.window_assembler import (
 from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL
 
 ACCEL_CHANNELS = ("x", "y", "z")
-# Far above any accelerometer or microphone we support (192 kHz audio); a corrupt rate field
-# must not make the stream buffer allocate seconds of a GHz stream.
-MAX_SAMPLE_RATE_HZ = 1_000_000.0
+# MAX_SAMPLE_RATE_HZ: far above any accelerometer or microphone we support (192 kHz audio); a
+# corrupt rate field must not make the stream buffer allocate seconds of a GHz stream.
 # Drivers send chunks of milliseconds. A chunk claiming to span more (a rate field of 1e-300
 # Hz, say) would move stream time by ages and make the assembler emit windows for hours.
 MAX_CHUNK_DURATION_S = 5.0

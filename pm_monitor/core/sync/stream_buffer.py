@@ -38,6 +38,9 @@ import numpy as np
 from pm_monitor.core.sync.events import SyncEvent, SyncEventKind
 from pm_monitor.core.sync.window import StreamWindow
 
+# Far above any accelerometer or microphone (192 kHz audio); the pipeline refuses the same.
+MAX_SAMPLE_RATE_HZ = 1_000_000.0
+
 _NS_PER_S = 1_000_000_000
 
 
@@ -142,8 +145,11 @@ class StreamRingBuffer:
             block = block.reshape(-1, 1)
         if block.ndim != 2 or block.shape[1] != self.n_channels:
             raise ValueError(f"{self.name}: expected (n, {self.n_channels}) samples")
-        if sample_rate <= 0:
-            raise ValueError(f"{self.name}: sample rate must be positive")
+        if not (math.isfinite(sample_rate) and 0 < sample_rate <= MAX_SAMPLE_RATE_HZ):
+            # NaN / inf would break the Fraction arithmetic, a huge rate would allocate
+            # gigabytes for capacity_s of stream: refuse both here, not only in the pipeline
+            raise ValueError(f"{self.name}: sample rate must be finite and in "
+                             f"(0, {MAX_SAMPLE_RATE_HZ:g}] Hz, got {sample_rate!r}")
         self.stats.chunks += 1
         if len(block) == 0:
             return []

@@ -312,3 +312,12 @@ def test_valid_samples_always_hold_the_written_values(chunks):
     indices = np.arange(last - 3_199, last + 1, dtype=np.float32)
     np.testing.assert_array_equal(window.samples[window.valid, 0], indices[window.valid])
     assert (window.samples[~window.valid] == 0).all()
+
+
+@pytest.mark.parametrize("rate", [0.0, -1.0, float("nan"), float("inf"), 1e12])
+def test_impossible_sample_rates_are_a_value_error(rate):
+    """Fed directly (not through the pipeline), NaN, infinite or absurd rates are refused
+    with a ValueError instead of an OverflowError or a multi-gigabyte allocation."""
+    buffer = StreamRingBuffer("accel", 1, capacity_s=2.0)
+    with pytest.raises(ValueError, match="sample rate"):
+        buffer.add_chunk(10**9, rate, 0, np.zeros((4, 1), np.float32))
