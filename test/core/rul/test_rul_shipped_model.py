@@ -17,7 +17,8 @@ MODEL_DIR = Path(__file__).resolve().parents[3] / "models" / "rul_femto"
 
 def test_shipped_model_matches_its_metadata():
     meta = json.loads((MODEL_DIR / "rul_femto.json").read_text())
-    for key in ("data", "split", "date_utc", "snapshot_config", "calibration", "command"):
+    for key in ("data", "split", "metrics", "date_utc", "snapshot_config", "calibration",
+                "command"):
         assert meta[key], f"metadata lacks {key}"
     torch.load(MODEL_DIR / meta["file"], weights_only=True)  # plain tensors and values only
     model = RulEnsemble.load(MODEL_DIR / meta["file"])
