@@ -229,3 +229,13 @@ def test_noise_has_the_requested_snr_and_image_shifts_stay_in_range():
     assert flatter.std() == pytest.approx(0.7 * image.std(), rel=1e-3)
     with pytest.raises(ValueError, match="unknown"):
         shift_image(image, "gamma", 0.1, 241.0)
+
+
+def test_gain_augmentation_scales_each_frame_within_its_range():
+    generator = torch.Generator().manual_seed(0)
+    batch = torch.ones(64, 1, 4, 4)
+    assert thermal_task.random_gain(batch, generator, 0.0) is batch
+    scaled = thermal_task.random_gain(batch, generator, 0.3)
+    factors = scaled[:, 0, 0, 0]
+    assert torch.all((factors >= 0.7) & (factors <= 1.3)) and factors.std() > 0.05
+    assert torch.all(scaled == factors.view(-1, 1, 1, 1))  # one factor per frame

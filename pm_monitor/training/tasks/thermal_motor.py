@@ -9,8 +9,9 @@ linear classifier) beside it, and the share of Grad-CAM mass inside the motor's 
 uniform heatmap would score).
 
 ``train`` trains the fold models (kept in ``cache_dir`` for ``evaluate`` and the robustness
-task) and the shipped model on all frames; ``evaluate`` re-scores the kept fold models and
-checks the shipped model against its recorded reference predictions.
+task) and, if the config names ``weights``, the shipped model on all frames; ``evaluate``
+re-scores the kept fold models and checks the shipped model against its recorded reference
+predictions (ablation configs without ``weights`` ship and check nothing).
 
 Also holds the few helpers the other media tasks share (seeding, a small classifier training
 loop, a linear baseline, JSON / markdown writers).
@@ -337,10 +338,11 @@ def train(config: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     plot_learning_curves(curves, "held-out block accuracy", out_dir / "learning_curves.png")
     metrics = _evaluate_folds(config, out_dir, arrays)
     metrics["train_seconds"] = round(time.perf_counter() - start, 1)
-    # the shipped model: every frame, seed of the config; its numbers are the fold estimates
-    model, history = _fit(config, inputs, labels, n_classes, int(config.get("seed", 0)), None,
-                          "shipped model (all frames)")
-    _save_shipped(config, model, arrays, metrics)
+    if config.get("weights"):  # ablation configs ship nothing
+        # the shipped model: every frame, seed of the config; its numbers are the fold estimates
+        model, _ = _fit(config, inputs, labels, n_classes, int(config.get("seed", 0)), None,
+                        "shipped model (all frames)")
+        _save_shipped(config, model, arrays, metrics)
     metrics["seconds"] = round(time.perf_counter() - start, 1)
     write_json(out_dir / "metrics.json", metrics)
     return metrics
@@ -394,7 +396,8 @@ def evaluate(config: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     """Re-score the kept fold models (held-out blocks) and check the shipped model."""
     start = time.perf_counter()
     metrics = _evaluate_folds(config, out_dir, load_frames(config))
-    metrics["shipped_model_check"] = check_shipped_model(config)
+    if config.get("weights"):
+        metrics["shipped_model_check"] = check_shipped_model(config)
     metrics["seconds"] = round(time.perf_counter() - start, 1)
     write_json(out_dir / "metrics.json", metrics)
     return metrics
