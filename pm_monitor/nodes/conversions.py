@@ -261,10 +261,34 @@ def explanation_msg(explanation, result, alert_id: str, asset_id: str, frame_id:
         msg.heatmap_frame_id = loc.frame_id
         _fill_hotspot(msg, loc)
     msg.computation_time_s = float(explanation.computation_ms) / 1000.0
-    top = max(explanation.sensor_importance.items(), key=lambda kv: kv[1], default=("-", 0.0))
-    msg.summary = (f"{HealthState(explanation.explained_state).name} driven mostly by {top[0]} "
-                   f"({top[1]:.0%} of attribution); methods: {', '.join(explanation.methods)}")
+    msg.modality_weights_method = getattr(explanation, "modality_weights_method",
+                                          msg.modality_weights_method)
+    msg.ig_baseline = getattr(explanation, "ig_baseline", "zeros")
+    _fill_counterfactual(msg, getattr(explanation, "counterfactual", None))
+    summary = getattr(explanation, "summary", None)  # the live Explainer's one-liner
+    if not summary:
+        top = max(explanation.sensor_importance.items(), key=lambda kv: kv[1],
+                  default=("-", 0.0))
+        summary = (f"{HealthState(explanation.explained_state).name} driven mostly by "
+                   f"{top[0]} ({top[1]:.0%} of attribution)")
+    msg.summary = f"{summary}; methods: {', '.join(explanation.methods)}"
     return msg
+
+
+def _fill_counterfactual(msg: Explanation, counterfactual) -> None:
+    """core.explain.counterfactual.Counterfactual -> the counterfactual_* fields."""
+    msg.counterfactual_computed = counterfactual is not None
+    if counterfactual is None:
+        return
+    msg.counterfactual_target = counterfactual.target_label
+    msg.counterfactual_reached = bool(counterfactual.reached_target)
+    changes = counterfactual.changes
+    msg.counterfactual_features = [c.feature for c in changes]
+    msg.counterfactual_current_values = [float(c.current.value) for c in changes]
+    msg.counterfactual_needed_values = [float(c.needed.value) for c in changes]
+    msg.counterfactual_units = [c.current.unit for c in changes]
+    msg.counterfactual_probability_before = float(counterfactual.p_target_before)
+    msg.counterfactual_probability_after = float(counterfactual.p_target_after)
 
 
 def message_to_dict(msg) -> dict:

@@ -194,6 +194,12 @@ class MonitorNode(LifecycleNode):
         self._release()
         return TransitionCallbackReturn.SUCCESS
 
+    def destroy_node(self) -> None:
+        # a node destroyed without a cleanup transition must not leave the explanation
+        # worker thread or the alert log open
+        self._release()
+        super().destroy_node()
+
     def _fail(self, reason: str) -> TransitionCallbackReturn:
         self.last_error = reason
         self.get_logger().error(reason)

@@ -52,17 +52,28 @@ def _input_topics(node: MonitorNode) -> set[str]:
         node.get_name(), node.get_namespace())}
 
 
+def _graph_shows(node: MonitorNode, executor, predicate, timeout_s: float = 5.0) -> bool:
+    """The ROS graph is updated asynchronously (after other nodes' tests it can lag a little):
+    wait until `predicate(topics)` holds."""
+    end = time.monotonic() + timeout_s
+    while not predicate(_input_topics(node)) and time.monotonic() < end:
+        executor.spin_once(timeout_sec=0.05)
+    return predicate(_input_topics(node))
+
+
 def test_transitions_load_subscribe_and_release(make_monitor, executor, ros_context):
     node = make_monitor(autostart=False)
     assert node.pipeline is None and _state(executor, ros_context) == "unconfigured"
     node.trigger_configure()
     assert node.pipeline is not None and not node.active
-    assert "/accel" not in _input_topics(node)
+    assert _graph_shows(node, executor, lambda topics: "/accel" not in topics)
     node.trigger_activate()
     assert _state(executor, ros_context) == "active"
-    assert {"/accel", "/mic", "/thermal/image_raw", "/camera/image_raw"} <= _input_topics(node)
+    inputs = {"/accel", "/mic", "/thermal/image_raw", "/camera/image_raw"}
+    assert _graph_shows(node, executor, lambda topics: inputs <= topics)
     node.trigger_deactivate()
-    assert "/accel" not in _input_topics(node) and node.pipeline is not None
+    assert _graph_shows(node, executor, lambda topics: "/accel" not in topics)
+    assert node.pipeline is not None
     node.trigger_cleanup()
     assert node.pipeline is None and _state(executor, ros_context) == "unconfigured"
     node.trigger_configure()  # configurable again after cleanup

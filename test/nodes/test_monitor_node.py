@@ -88,6 +88,11 @@ def test_injected_fault_raises_alerts_with_state_hotspot_and_explanation(make_ha
     assert last.location == "de_bearing"
     assert {e.alert_id for e in h.explanations} <= {a.alert_id for a in h.alerts}
     assert h.explanations and len(h.explanations[-1].sensor_names) > 0
+    last = h.explanations[-1]
+    # asynchronous: it says how long it took; the live explainer adds a counterfactual
+    assert last.computation_time_s > 0 and last.summary
+    assert last.counterfactual_computed and last.counterfactual_target == "normal"
+    assert len(last.counterfactual_features) == len(last.counterfactual_needed_values)
     assert h.heatmaps and h.heatmaps[-1].encoding == "rgb8"
 
 
