@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 (the usual torch alias)
+from PIL import Image
 from torch import nn
 
 from pm_monitor.core.models.thermal_resnet import BasicBlock
@@ -57,6 +58,15 @@ class CameraDefectNet(nn.Module):
         cam = torch.einsum("bk,bkhw->bhw", weights, features)
         return F.interpolate(cam[:, None], size=image.shape[-2:], mode="bilinear",
                              align_corners=False)[:, 0]
+
+
+def resize_grey(image: np.ndarray, size: int) -> np.ndarray:
+    """(size, size) float32 grey levels from an 8-bit grey image (area-averaging resize)."""
+    pixels = np.asarray(image)
+    if pixels.ndim != 2 or pixels.dtype != np.uint8:
+        raise ValueError(f"expected an (H, W) uint8 grey image, got {pixels.shape} {pixels.dtype}")
+    resized = Image.fromarray(pixels).resize((size, size), Image.Resampling.BOX)
+    return np.asarray(resized, dtype=np.float32)
 
 
 def normalise_grey_image(image: np.ndarray) -> np.ndarray:

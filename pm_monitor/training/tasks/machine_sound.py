@@ -29,8 +29,16 @@ from tqdm import tqdm
 
 from pm_monitor.core.datasets import machine_sound as data
 from pm_monitor.core.features.spectrogram import SpectrogramConfig, log_mel_spectrogram
-from pm_monitor.core.models.acoustic_anomaly import SpectrogramAutoencoder
-from pm_monitor.core.models.weights import load_weights, save_weights
+from pm_monitor.core.models.acoustic_anomaly import (
+    MODEL_NAME,
+    BandStandardiser,
+    SpectrogramAutoencoder,
+    clip_score,
+    load_acoustic_model,
+    patches_of,
+    spectrogram_score,
+)
+from pm_monitor.core.models.weights import save_weights
 from pm_monitor.training.metrics import auroc
 from pm_monitor.training.tasks.thermal_motor import (
     mean_std,
@@ -40,7 +48,6 @@ from pm_monitor.training.tasks.thermal_motor import (
     write_markdown,
 )
 
-MODEL_NAME = "spectrogram_autoencoder"
 EVALUATED_MACHINES = ("fan/id_00", "fan/id_02")
 
 
@@ -50,45 +57,6 @@ def spectrogram_config(config: dict[str, Any]) -> SpectrogramConfig:
                              n_fft=int(config.get("n_fft", 2048)),
                              hop=int(config.get("hop", 1024)),
                              n_mels=int(config.get("n_mels", 64)))
-
-
-def patches_of(spectrogram: np.ndarray, n_frames: int, hop: int) -> np.ndarray:
-    """(n_patches, n_mels, n_frames) windows of a (n_mels, frames) spectrogram."""
-    total = spectrogram.shape[1]
-    if total < n_frames:
-        raise ValueError(f"spectrogram of {total} frames is shorter than a {n_frames}-frame patch")
-    starts = range(0, total - n_frames + 1, hop)
-    return np.stack([spectrogram[:, s:s + n_frames] for s in starts])
-
-
-class BandStandardiser:
-    """Per-band mean / std of the training spectrograms (training data only)."""
-
-    def __init__(self, mean: np.ndarray, std: np.ndarray) -> None:
-        self.mean = np.asarray(mean, dtype=np.float32)
-        self.std = np.maximum(np.asarray(std, dtype=np.float32), 1e-3)
-
-    @classmethod
-    def fit(cls, spectrograms: list[np.ndarray]) -> BandStandardiser:
-        joined = np.concatenate(spectrograms, axis=1)
-        return cls(joined.mean(axis=1), joined.std(axis=1))
-
-    def __call__(self, spectrogram: np.ndarray) -> np.ndarray:
-        return (spectrogram - self.mean[:, None]) / self.std[:, None]
-
-
-def clip_score(model: SpectrogramAutoencoder, standardiser: BandStandardiser,
-               samples: np.ndarray, spec_config: SpectrogramConfig, patch_hop: int) -> float:
-    """Mean reconstruction error over a clip's patches: the anomaly score."""
-    return spectrogram_score(model, standardiser, log_mel_spectrogram(samples, spec_config),
-                             patch_hop)
-
-
-def spectrogram_score(model: SpectrogramAutoencoder, standardiser: BandStandardiser,
-                      log_mel: np.ndarray, patch_hop: int) -> float:
-    """`clip_score` of an already computed (n_mels, frames) log-mel spectrogram."""
-    patches = patches_of(standardiser(log_mel), model.n_frames, patch_hop)
-    return float(model.patch_errors(torch.from_numpy(patches[:, None])).mean())
 
 
 def rms_dbfs(samples: np.ndarray) -> float:
@@ -218,14 +186,12 @@ def save_model(path: Path, model: SpectrogramAutoencoder, standardiser: BandStan
 
 
 def load_model(path: Path) -> tuple[SpectrogramAutoencoder, BandStandardiser, dict[str, Any]]:
+    """`load_acoustic_model`, with a hint at the command that makes the file if it is missing."""
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: run `python -m pm_monitor.training.cli "
                                 "train pm_monitor/training/configs/machine_sound.yaml` first")
-    model, meta = load_weights(SpectrogramAutoencoder, path, expected_model=MODEL_NAME)
-    features = meta["features"]
-    standardiser = BandStandardiser(np.array(features["band_mean"]),
-                                    np.array(features["band_std"]))
-    return model, standardiser, meta  # type: ignore[return-value]
+    model, standardiser, _, meta = load_acoustic_model(path)
+    return model, standardiser, meta
 
 
 # ------------------------------------------------------------------------------ train
@@ -412,12 +378,10 @@ def end_to_end_checks(config: dict[str, Any]) -> list[dict[str, Any]]:
 def check_shipped_models(config: dict[str, Any]) -> dict[str, Any]:
     """Re-score each shipped model's reference snippets from the data set; compare."""
     worst, checked = 0.0, 0
+    by_file = {c.file: c for c in data.list_clips()}
     for machine in EVALUATED_MACHINES:
         path = repo_path(config["weights_dir"]) / f"{machine.replace('/', '_')}.pt"
-        model, standardiser, meta = load_model(path)
-        spec_config = SpectrogramConfig(**{k: meta["features"][k] for k in
-                                           SpectrogramConfig.__dataclass_fields__})
-        by_file = {c.file: c for c in data.list_clips()}
+        model, standardiser, spec_config, meta = load_acoustic_model(path)
         for ref in meta["reference_scores"]:
             samples = data.load_clip(by_file[ref["file"]])[:ref["first_samples"]]
             score = clip_score(model, standardiser, samples, spec_config,

@@ -23,7 +23,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from PIL import Image
 from tqdm import tqdm
 
 from pm_monitor.core.datasets import neu_surface as data
@@ -31,6 +30,7 @@ from pm_monitor.core.models.camera_defect import (
     CameraDefectNet,
     normalise_grey_image,
     peak_position,
+    resize_grey,
 )
 from pm_monitor.core.models.weights import load_weights, save_weights
 from pm_monitor.training.metrics import accuracy, confusion_matrix, macro_f1
@@ -51,12 +51,6 @@ SMALL_BOX_SHARE = 0.5  # "small-box" images: true-class boxes cover at most this
 
 
 # ------------------------------------------------------------------------------- data
-def resize_grey(image: np.ndarray, size: int) -> np.ndarray:
-    """(size, size) float32 grey levels (area-averaging resize)."""
-    pil = Image.fromarray(np.asarray(image, dtype=np.uint8))
-    return np.asarray(pil.resize((size, size), Image.Resampling.BOX), dtype=np.float32)
-
-
 def load_images(config: dict[str, Any]) -> dict[str, Any]:
     """Resized grey images, labels, files and boxes (images cached in cache_dir)."""
     size = int(config.get("image_size", 64))

@@ -1,14 +1,20 @@
 """Shapes, gradients and input checks of the real-data Stage 2 and sound models."""
+import json
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from pm_monitor.core.explain.gradcam import grad_cam
-from pm_monitor.core.models.acoustic_anomaly import SpectrogramAutoencoder
+from pm_monitor.core.models.acoustic_anomaly import SpectrogramAutoencoder, load_acoustic_model
+from pm_monitor.core.models.bundle import ModelLoadError
 from pm_monitor.core.models.camera_defect import (
     CameraDefectNet,
     normalise_grey_image,
     peak_position,
+    resize_grey,
 )
 from pm_monitor.core.models.thermal_classifier import (
     ThermalClassifier,
@@ -112,3 +118,25 @@ def test_autoencoder_refuses_bad_shapes():
         SpectrogramAutoencoder(n_bands=60)
     with pytest.raises(ValueError, match="expected"):
         SpectrogramAutoencoder()(torch.randn(2, 1, 64, 16))
+
+
+def test_resize_grey_refuses_colour_or_float_images():
+    assert resize_grey(np.zeros((200, 200), dtype=np.uint8), 64).shape == (64, 64)
+    with pytest.raises(ValueError, match="uint8 grey"):
+        resize_grey(np.zeros((200, 200, 3), dtype=np.uint8), 64)
+    with pytest.raises(ValueError, match="uint8 grey"):
+        resize_grey(np.zeros((200, 200), dtype=np.float32), 64)
+
+
+def test_acoustic_model_loads_with_its_features_and_refuses_incomplete_metadata(tmp_path):
+    shipped = Path(__file__).resolve().parents[3] / "models" / "machine_sound" / "fan_id_00.pt"
+    model, standardiser, spec_config, meta = load_acoustic_model(shipped)
+    assert spec_config.n_fft == 2048 and spec_config.hop == 1024
+    assert standardiser.mean.shape == (model.n_bands,) and meta["machine"] == "fan/id_00"
+    copy = tmp_path / "fan_id_00.pt"
+    shutil.copy(shipped, copy)
+    broken = json.loads(shipped.with_suffix(".json").read_text())
+    del broken["features"]["band_mean"]
+    copy.with_suffix(".json").write_text(json.dumps(broken))
+    with pytest.raises(ModelLoadError, match="band_mean"):
+        load_acoustic_model(copy)
