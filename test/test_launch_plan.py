@@ -23,6 +23,7 @@ from pm_monitor.launch_plan import (
     INSPECTION_ROBOT_TOPICS,
     MONITOR_INPUTS,
     NodeSpec,
+    femto_rul_plan,
     inspection_robot_plan,
     monitor_spec,
     simulated_rig_plan,
@@ -164,7 +165,8 @@ def test_launch_files_build_their_nodes_from_the_plan(launch_file):
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     functions = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
     assert "generate_launch_description" in functions
-    assert names & {"monitor_spec", "simulated_rig_plan", "inspection_robot_plan"}
+    assert names & {"monitor_spec", "simulated_rig_plan", "inspection_robot_plan",
+                    "femto_rul_plan"}
     used, declared = _used_arguments(tree), _declared_arguments(tree)
     assert used <= declared, f"arguments read but never declared: {used - declared}"
 
@@ -175,3 +177,21 @@ def test_three_profiles_exist_and_monitor_launch_takes_the_integration_arguments
     declared = _declared_arguments(_launch_tree(ROOT / "launch" / "monitor.launch.py"))
     assert declared >= {"namespace", "params_file", "use_sim_time", "log_level", "autostart",
                         *INPUT_ARGUMENTS}
+
+
+def test_femto_rul_plan_starts_replay_and_rul_node_with_known_parameters():
+    """replay_node and rul_node keep their own parameter dicts (numbers may be given without a
+    decimal point): every parameter the plan sets is one of theirs, with the default's type."""
+    from pm_monitor.nodes import replay_node, rul_node
+
+    replay, rul = femto_rul_plan("Bearing1_3", 50.0)
+    for spec, table in ((replay, replay_node.PARAMETERS), (rul, rul_node.PARAMETERS)):
+        script = ROOT / "scripts" / spec.executable
+        assert script.exists() and f"pm_monitor.nodes.{spec.executable}" in script.read_text()
+        for name, value in spec.parameters.items():
+            assert name in table, f"{spec.executable} has no parameter {name}"
+            assert type(value) is type(table[name][0]), name
+    assert replay.parameters["dataset"] == "femto" and replay.parameters["bearing"] == "Bearing1_3"
+    # true snapshot times: RUL in seconds is only right when the 10 s gaps are kept
+    assert not replay.parameters.get("compress_gaps", False)
+    assert rul.parameters["asset_id"] == "Bearing1_3"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Set up (idempotent) and run the demo: the simulated rig develops a bearing fault while the
-# monitor raises alerts; outputs land in output/demo/. Extra arguments go to the demo
-# (e.g. --speed 2 --duration 120 --schedule config/fault_schedules/inner_race_nde.yaml).
+# Set up (idempotent) and run the demos:
+#  1. the simulated rig develops a bearing fault while the monitor raises alerts, heatmaps,
+#     explanations and RUL (output/demo/); extra arguments go to this one
+#     (e.g. --speed 2 --duration 120 --schedule config/fault_schedules/inner_race_nde.yaml);
+#  2. a real FEMTO run-to-failure bearing is replayed through rul_node (output/femto_rul/);
+#     PM_DEMO_FEMTO_BEARING=Bearing1_3 picks another bearing, =none skips it.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$ROOT/tools/setup_env.sh"
@@ -9,3 +12,7 @@ bash "$ROOT/tools/setup_env.sh"
 . "$ROOT/tools/ros_env.sh"
 cd "$ROOT"
 python -m pm_monitor.demo.run_demo "$@"
+bearing=${PM_DEMO_FEMTO_BEARING:-Bearing3_3}
+if [ "$bearing" != none ]; then
+  python -m pm_monitor.demo.run_femto_demo --bearing "$bearing" --speed 100
+fi
