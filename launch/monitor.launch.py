@@ -8,6 +8,7 @@ nav2_lifecycle_manager with node_names: ['line3/pm_monitor'].
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
@@ -37,5 +38,10 @@ def generate_launch_description():
         DeclareLaunchArgument("log_level", default_value="info"),
         *[DeclareLaunchArgument(arg, default_value=topic)
           for arg, topic in INPUT_ARGUMENTS.items()],
+        # RViz with the camera, thermal, heatmap and asset-marker layout (off by default)
+        DeclareLaunchArgument("rviz", default_value="false"),
         OpaqueFunction(function=_nodes),
+        Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
+             arguments=["-d", config_file("pm_monitor.rviz")],
+             condition=IfCondition(LaunchConfiguration("rviz"))),
     ])

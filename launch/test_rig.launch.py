@@ -4,10 +4,11 @@ The rig publishes under /rig; the monitor listens there (the same NodeSpecs driv
 tools/run_demo.sh, so what this starts is tested without `launch`)."""
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from pm_monitor.launch_plan import simulated_rig_plan
+from pm_monitor.launch_plan import config_file, simulated_rig_plan
 
 
 def _nodes(context):
@@ -26,5 +27,10 @@ def generate_launch_description():
         DeclareLaunchArgument("speed_factor", default_value="1.0"),
         DeclareLaunchArgument("duration_s", default_value="0.0"),
         DeclareLaunchArgument("seed", default_value="0"),
+        # RViz with the camera, thermal, heatmap and asset-marker layout (off by default)
+        DeclareLaunchArgument("rviz", default_value="false"),
         OpaqueFunction(function=_nodes),
+        Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
+             arguments=["-d", config_file("pm_monitor.rviz")],
+             condition=IfCondition(LaunchConfiguration("rviz"))),
     ])

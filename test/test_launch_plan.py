@@ -195,3 +195,16 @@ def test_femto_rul_plan_starts_replay_and_rul_node_with_known_parameters():
     # true snapshot times: RUL in seconds is only right when the 10 s gaps are kept
     assert not replay.parameters.get("compress_gaps", False)
     assert rul.parameters["asset_id"] == "Bearing1_3"
+
+
+@pytest.mark.parametrize("name", ["monitor.launch.py", "test_rig.launch.py"])
+def test_rviz_is_an_option_off_by_default_with_the_shipped_layout(name):
+    tree = _launch_tree(ROOT / "launch" / name)
+    defaults = {node.args[0].value: kw.value.value for node in ast.walk(tree)
+                if isinstance(node, ast.Call) and getattr(node.func, "id", "")
+                == "DeclareLaunchArgument" for kw in node.keywords if kw.arg == "default_value"
+                and isinstance(kw.value, ast.Constant)}
+    assert defaults.get("rviz") == "false"
+    source = (ROOT / "launch" / name).read_text()
+    assert 'config_file("pm_monitor.rviz")' in source
+    assert (ROOT / "config" / "pm_monitor.rviz").is_file()
