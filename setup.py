@@ -12,6 +12,8 @@ setup(
     description="Predictive-maintenance monitor core: features, sync, models, simulation",
     packages=find_packages(include=["pm_monitor", "pm_monitor.*"]),
     python_requires=">=3.10",
-    install_requires=["numpy", "scipy", "pyyaml", "matplotlib", "torch"],
+    # pinned versions: tools/requirements.txt (torch: pin it, plain `torch` pulls CUDA)
+    install_requires=["numpy", "scipy", "pyyaml", "matplotlib", "torch", "captum", "tqdm",
+                      "onnx", "onnxruntime", "pywavelets", "soundfile", "pillow", "rosbags"],
     license="Apache-2.0",
 )
