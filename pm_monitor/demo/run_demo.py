@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -78,6 +79,7 @@ def run(duration_s: float, speed: float, schedule: str, seed: int, out_dir: Path
     # survive restarts), and a previous run's alarms are not this run's
     alert_log = out_dir / "alert_log.jsonl"
     alert_log.unlink(missing_ok=True)
+    shutil.rmtree(out_dir / "heatmaps", ignore_errors=True)  # no PNGs of an earlier run
     rig_spec, monitor_spec = simulated_rig_plan(
         schedule, speed, duration_s, seed, wait_for_subscribers=True,
         monitor_parameters={"alert_log_path": str(alert_log.resolve())})

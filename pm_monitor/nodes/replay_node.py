@@ -11,9 +11,7 @@ from __future__ import annotations
 import math
 import time
 
-import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
@@ -36,6 +34,7 @@ from pm_monitor.core.replay.schedule import loop_period_ns
 from pm_monitor.core.types import ACCEL, CAMERA, MIC, NS_PER_S, THERMAL
 from pm_monitor.msg import SensorChunk
 from pm_monitor.nodes import conversions as conv
+from pm_monitor.nodes.node_main import run_node
 from pm_monitor.nodes.params import start_up_overrides
 
 # The monitor's subscription profiles (monitor_node.CHUNK_QOS / qos_profile_sensor_data):
@@ -212,26 +211,8 @@ class ReplayNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = ReplayNode()
-        while rclpy.ok() and not node.finished:
-            rclpy.spin_once(node, timeout_sec=0.1)
-        # linger briefly so the last messages reach their subscribers
-        end = time.monotonic() + 1.0
-        while rclpy.ok() and time.monotonic() < end:
-            rclpy.spin_once(node, timeout_sec=0.1)
-    except (DataNotFoundError, ValueError) as err:
-        rclpy.logging.get_logger("replay").fatal(f"invalid configuration: {err}")
-        raise SystemExit(1) from None
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-
+    run_node(ReplayNode, "replay", (DataNotFoundError, ValueError), args=args,
+             until_finished=True)
 
 if __name__ == "__main__":
     main()

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import time
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
@@ -29,6 +27,7 @@ from pm_monitor.core.rig.streaming import RigClock
 from pm_monitor.core.types import NS_PER_S
 from pm_monitor.msg import RigGroundTruth, SensorChunk
 from pm_monitor.nodes import conversions as conv
+from pm_monitor.nodes.node_main import run_node
 from pm_monitor.nodes.params import RIG_PARAMETERS, declare_from_table, values_of
 
 CHUNK_QOS = QoSProfile(depth=200, reliability=qos_profile_sensor_data.reliability,
@@ -122,26 +121,7 @@ class RigNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = RigNode()
-        while rclpy.ok() and not node.finished:
-            rclpy.spin_once(node, timeout_sec=0.1)
-        # linger briefly so the last messages reach their subscribers
-        end = time.monotonic() + 1.0
-        while rclpy.ok() and time.monotonic() < end:
-            rclpy.spin_once(node, timeout_sec=0.1)
-    except (FaultScheduleError, ValueError) as err:
-        rclpy.logging.get_logger("rig").fatal(f"invalid configuration: {err}")
-        raise SystemExit(1) from None
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-
+    run_node(RigNode, "rig", (FaultScheduleError, ValueError), args=args, until_finished=True)
 
 if __name__ == "__main__":
     main()

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import rclpy
 import torch
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, qos_profile_sensor_data
 
@@ -23,6 +21,7 @@ from pm_monitor.core.rul.live import INPUT_NAME, LiveConfig, LiveEstimate, LiveR
 from pm_monitor.msg import RulEstimate, SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.diagnostics import DiagnosticsReporter
+from pm_monitor.nodes.node_main import run_node
 
 # The monitor's chunk profile: best effort as drivers publish, deep enough for bursts.
 CHUNK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=200,
@@ -123,22 +122,8 @@ class RulNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = RulNode()
-        rclpy.spin(node)
-    except (RulModelError, ValueError) as err:
-        # a bad model file or parameter ends with the reason, not a traceback
-        rclpy.logging.get_logger("rul_node").fatal(f"not started: {err}")
-        raise SystemExit(1) from None
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-
+    # a bad model file or parameter ends with the reason, not a traceback
+    run_node(RulNode, "rul_node", (RulModelError, ValueError), "not started", args=args)
 
 if __name__ == "__main__":
     main()

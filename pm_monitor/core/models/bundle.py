@@ -163,7 +163,7 @@ def load_bundle(model_dir: Path | str) -> ModelBundle:
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelLoadError(meta_path, f"invalid metadata: {exc!r}") from None
     for key, model in models.items():
-        _load_weights(model, directory / WEIGHT_FILES[key])
+        load_state_dict_file(model, directory / WEIGHT_FILES[key])
     return bundle.eval()
 
 
@@ -179,7 +179,9 @@ def _read_metadata(path: Path) -> dict[str, Any]:
     return meta
 
 
-def _load_weights(model: nn.Module, path: Path) -> None:
+def load_state_dict_file(model: nn.Module, path: Path) -> None:
+    """Load a state_dict file into `model`; ModelLoadError naming the file for a missing,
+    unreadable or mismatched one (never a traceback from deep inside torch)."""
     if not path.is_file():
         raise ModelLoadError(path, "file not found")
     try:

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from pm_monitor.core.models.bundle import ModelLoadError
+from pm_monitor.core.models.bundle import ModelLoadError, load_state_dict_file
 
 METADATA_SUFFIX = ".json"
 REQUIRED_METADATA = ("model", "hyperparameters", "data", "split", "metrics", "created",
@@ -110,17 +110,7 @@ def load_weights(factory: Callable[..., nn.Module], weights_path: Path | str,
         model = factory(**meta["hyperparameters"])
     except (TypeError, ValueError) as exc:
         raise ModelLoadError(metadata_path(path), f"hyperparameters do not fit ({exc})") from None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types (pickle, zip, runtime): report them all
-        raise ModelLoadError(path, f"not a readable state_dict ({type(exc).__name__})") from None
-    if not isinstance(state, dict):
-        raise ModelLoadError(path, "does not contain a state_dict")
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "mismatch"
-        raise ModelLoadError(path, f"weights do not fit the model ({first_line})") from None
+    load_state_dict_file(model, path)
     return model.eval(), meta
 
 
