@@ -15,7 +15,9 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, qos_profile_sensor_data
 
+from pm_monitor.core.inference import InferenceConfig
 from pm_monitor.core.pipeline import InputRejectedError
+from pm_monitor.core.rul.accelerate import accelerate
 from pm_monitor.core.rul.ensemble import RulEnsemble, RulModelError
 from pm_monitor.core.rul.live import INPUT_NAME, LiveConfig, LiveEstimate, LiveRulEstimator
 from pm_monitor.msg import RulEstimate, SensorChunk
@@ -51,7 +53,12 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "vertical_channel": ("vertical", "SensorChunk channel with the vertical axis."),
     "elapsed_at_start_s": (0.0, "Age of the bearing (s of operation) when the stream starts."),
     "diagnostics_period_s": (1.0, "Period of /diagnostics messages (s)."),
-    "inference_threads": (1, "torch CPU threads (1 avoids OpenMP contention)."),
+    "inference_threads": (1, "torch / ONNX Runtime CPU threads (1 avoids OpenMP "
+                              "contention)."),
+    "backend": ("auto", "Inference backend of the ensemble members: auto, tensorrt, "
+                        "onnxruntime or torch; auto picks the fastest one that works here."),
+    "engine_cache_dir": ("", "Cached ONNX exports and TensorRT engines; empty = "
+                             "~/.cache/pm_monitor/inference."),
 }
 
 
@@ -65,6 +72,9 @@ class RulNode(Node):
         self.asset_id, self.frame_id = str(p["asset_id"]), str(p["asset_frame_id"])
         self.model_path = str(p["model_path"] or default_model_path())
         model = RulEnsemble.load(self.model_path)  # RulModelError names the file
+        for line in accelerate(model, InferenceConfig.from_parameters(
+                p, ort_threads=int(p["inference_threads"]))):
+            self.get_logger().info(f"inference: {line}")
         window = int(p["window_samples"])
         if window not in (0, model.snapshot.window_samples):
             raise ValueError(f"window_samples {window} differs from the model's "

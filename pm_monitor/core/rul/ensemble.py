@@ -100,8 +100,16 @@ class RulEnsemble:
         self.sequence = sequence
         self.calibration = calibration or Calibration()
         self.info = dict(info or {})
+        self.runners: list | None = None  # backend runners of the members (accelerate.py)
         for member in members:
             member.eval()
+
+    def use_runners(self, runners: list) -> None:
+        """Run the members through these backend runners (one per member, same order;
+        each maps {"images", "features"} -> {"rul_normalised"}); torch stays the reference."""
+        if len(runners) != len(self.members):
+            raise ValueError(f"{len(runners)} runners for {len(self.members)} members")
+        self.runners = list(runners)
 
     @property
     def net_config(self) -> NetConfig:
@@ -119,12 +127,19 @@ class RulEnsemble:
                        batch: int = 256) -> np.ndarray:
         """(n_members, B, n_outputs) predictions."""
         outs = []
-        for member in self.members:
+        if self.runners is not None:
+            batch = min(batch, 64)  # the exported graphs' batch profile (accelerate.py)
+        for index, member in enumerate(self.members):
             parts = []
             for start in range(0, len(images), batch):
                 x_img, x_feat = self.tensors(images[start:start + batch],
                                              features[start:start + batch])
-                parts.append(member(x_img, x_feat).numpy())
+                if self.runners is None:
+                    parts.append(member(x_img, x_feat).numpy())
+                else:
+                    out = self.runners[index].run({"images": x_img.numpy(),
+                                                   "features": x_feat.numpy()})
+                    parts.append(out["rul_normalised"])
             outs.append(np.concatenate(parts) if parts else np.zeros((0, len(OUTPUT_NAMES))))
         return np.stack(outs)
 

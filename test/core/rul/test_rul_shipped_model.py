@@ -15,14 +15,10 @@ from pm_monitor.core.rul.snapshot import snapshot_inputs
 MODEL_DIR = Path(__file__).resolve().parents[3] / "models" / "rul_femto"
 
 
-def test_shipped_model_matches_its_metadata():
+def shipped_check_inputs() -> tuple[RulEnsemble, dict, np.ndarray, np.ndarray]:
+    """The shipped model, its metadata, and the network inputs of its stored real windows."""
     meta = json.loads((MODEL_DIR / "rul_femto.json").read_text())
-    for key in ("data", "split", "metrics", "date_utc", "snapshot_config", "calibration",
-                "command"):
-        assert meta[key], f"metadata lacks {key}"
-    torch.load(MODEL_DIR / meta["file"], weights_only=True)  # plain tensors and values only
     model = RulEnsemble.load(MODEL_DIR / meta["file"])
-    assert model.snapshot.to_dict() == meta["snapshot_config"]
     with np.load(MODEL_DIR / meta["check_windows"]["file"]) as z:
         raw = z["raw_milli_g"].astype(np.float64) * 0.001  # (n, steps, samples, 2) in g
     raw = raw.astype(np.float32)
@@ -33,6 +29,16 @@ def test_shipped_model_matches_its_metadata():
         for k in range(raw.shape[1]):
             images[i, k], features[i, k] = snapshot_inputs(raw[i, k, :, 0], raw[i, k, :, 1],
                                                            model.snapshot)
+    return model, meta, images, features
+
+
+def test_shipped_model_matches_its_metadata():
+    model, meta, images, features = shipped_check_inputs()
+    for key in ("data", "split", "metrics", "date_utc", "snapshot_config", "calibration",
+                "command"):
+        assert meta[key], f"metadata lacks {key}"
+    torch.load(MODEL_DIR / meta["file"], weights_only=True)  # plain tensors and values only
+    assert model.snapshot.to_dict() == meta["snapshot_config"]
     got = model.member_outputs(images, features).mean(axis=0)
     np.testing.assert_allclose(got, np.asarray(meta["check_windows"]["expected"]), atol=1e-4)
     prediction = model.predict(images, features)
