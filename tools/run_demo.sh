@@ -9,7 +9,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$ROOT/tools/setup_env.sh"
 # shellcheck source=tools/ros_env.sh
-. "$ROOT/tools/ros_env.sh"
+. "$ROOT/tools/ros_env.sh" ""  # "": not this script's own arguments
 cd "$ROOT"
 python -m pm_monitor.demo.run_demo "$@"
 bearing=${PM_DEMO_FEMTO_BEARING:-Bearing3_3}

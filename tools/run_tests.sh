@@ -5,7 +5,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$ROOT/tools/setup_env.sh"
 # shellcheck source=tools/ros_env.sh
-. "$ROOT/tools/ros_env.sh"
+. "$ROOT/tools/ros_env.sh" ""  # "": not this script's own arguments
 cd "$ROOT"
 echo "[tests] ruff"
 ruff check .
