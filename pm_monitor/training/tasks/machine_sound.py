@@ -44,6 +44,7 @@ from pm_monitor.training.tasks.thermal_motor import (
     mean_std,
     repo_path,
     seed_everything,
+    training_recipe,
     write_json,
     write_markdown,
 )
@@ -238,7 +239,9 @@ def _ship(config: dict[str, Any], metrics: dict[str, Any]) -> None:
         path = repo_path(config["weights_dir"]) / f"{machine.replace('/', '_')}.pt"
         save_model(path, model, standardiser, config, machine,
                    metrics=metrics["per_machine"][machine],
-                   extra={"seed": seed, "reference_scores": references})
+                   extra={"seed": seed, "reference_scores": references,
+                          "training": training_recipe(config, ("epochs", "batch_size", "lr",
+                                                               "train_patch_hop"))})
 
 
 def plot_loss_curves(curves: dict[str, list[float]], path: Path) -> None:

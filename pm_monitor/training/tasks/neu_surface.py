@@ -42,6 +42,7 @@ from pm_monitor.training.tasks.thermal_motor import (
     repo_path,
     seed_everything,
     train_classifier,
+    training_recipe,
     write_json,
     write_markdown,
 )
@@ -194,6 +195,8 @@ def _ship(config: dict[str, Any], arrays: dict[str, Any], metrics: dict[str, Any
         metrics={key: metrics[key] for key in ("accuracy", "macro_f1", "pointing_game",
                                                "pointing_game_small_boxes")},
         extra={"class_names": list(data.CLASSES),
+               "training": {**training_recipe(config, ("seed", "epochs", "batch_size", "lr")),
+                            "augment": "random horizontal / vertical flips"},
                "features": {"input": "grey 0..255 resized (PIL BOX) to "
                                      f"{int(config.get('image_size', 64))} px square",
                             "image_size": int(config.get("image_size", 64)),

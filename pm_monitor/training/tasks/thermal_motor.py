@@ -46,6 +46,7 @@ from pm_monitor.training.metrics import accuracy, confusion_matrix, macro_f1
 
 MODEL_NAME = "thermal_classifier"
 N_REFERENCE_SAMPLES = 3
+TRAINING_KEYS = ("seed", "epochs", "batch_size", "lr", "augment_shift_px", "augment_gain")
 
 
 # ---------------------------------------------------------------- helpers shared by media tasks
@@ -194,12 +195,26 @@ def write_markdown(path: Path, title: str, sections: list[tuple[str, list[str], 
 
 def plot_learning_curves(curves: dict[str, dict[str, list[float]]], monitor_label: str,
                          path: Path) -> None:
-    fig, (ax_loss, ax_mon) = plt.subplots(1, 2, figsize=(10, 3.6))
+    """Training loss and a monitored held-out metric per run; runs named "<group> seed <n>"
+    share their group's colour (one legend entry per group) and the bold black line is the mean
+    over all runs, so 25 runs stay readable."""
+    fig, (ax_loss, ax_mon) = plt.subplots(1, 2, figsize=(11, 3.8))
+    groups = list(dict.fromkeys(name.split(" seed ")[0] for name in curves))
+    labelled: set[str] = set()
     for name, history in curves.items():
+        group = name.split(" seed ")[0]
+        colour = f"C{groups.index(group) % 10}"
+        label = group if group not in labelled else None
+        labelled.add(group)
         epochs = np.arange(1, len(history["train_loss"]) + 1)
-        ax_loss.plot(epochs, history["train_loss"], label=name)
+        ax_loss.plot(epochs, history["train_loss"], color=colour, alpha=0.55, lw=1, label=label)
         if history["monitor"]:
-            ax_mon.plot(epochs, history["monitor"], label=name)
+            ax_mon.plot(epochs, history["monitor"], color=colour, alpha=0.55, lw=1, label=label)
+    for ax, key in ((ax_loss, "train_loss"), (ax_mon, "monitor")):
+        runs = [h[key] for h in curves.values() if h[key]]
+        if runs and len({len(r) for r in runs}) == 1:
+            ax.plot(np.arange(1, len(runs[0]) + 1), np.mean(runs, axis=0), color="black", lw=2.2,
+                    label=f"mean of {len(runs)} runs")
     ax_loss.set(xlabel="epoch", ylabel="training cross-entropy", title="training loss")
     ax_mon.set(xlabel="epoch", ylabel=monitor_label,
                title=f"{monitor_label}\n(plotted only; never used to pick epochs)")
@@ -210,6 +225,11 @@ def plot_learning_curves(curves: dict[str, dict[str, list[float]]], monitor_labe
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def training_recipe(config: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The config entries that shaped the weights (recorded in the weights' metadata)."""
+    return {key: config[key] for key in keys if key in config}
 
 
 def _jsonable(value: Any) -> Any:
@@ -369,7 +389,7 @@ def _save_shipped(config: dict[str, Any], model: ThermalClassifier,
               " contiguous-frame-block cross-validation (fold k tests block k of every session)",
         metrics={key: metrics[key] for key in ("cnn_accuracy", "brightness_baseline_accuracy",
                                                "gradcam_mass_in_motor_box", "box_area_share")},
-        extra={"class_names": names,
+        extra={"class_names": names, "training": training_recipe(config, TRAINING_KEYS),
                "features": {"input": "palette index 0..241 (relative, not deg C)",
                             "downscale": int(config.get("downscale", 5)),
                             "normalisation": "index/241 - frame median, / 0.1"},
