@@ -1,13 +1,14 @@
 """Suite-wide isolation: every test gets its own ROS_HOME, so the monitor's append-only alert
-log (replayed at start-up, by design) never carries alarms from one test into another."""
+log (replayed at start-up, by design) never carries alarms from one test into another. The
+folder comes from tmp_path_factory, not tmp_path, so tests that check their own tmp_path
+stays empty are not disturbed."""
 from __future__ import annotations
 
 import pytest
 
 
 @pytest.fixture(autouse=True)
-def isolated_ros_home(tmp_path, monkeypatch):
-    home = tmp_path / "ros_home"
-    home.mkdir()
+def isolated_ros_home(tmp_path_factory, monkeypatch):
+    home = tmp_path_factory.mktemp("ros_home")
     monkeypatch.setenv("ROS_HOME", str(home))
     return home
