@@ -14,7 +14,7 @@ import torch.nn.functional as F  # noqa: N812 (the usual torch alias)
 from PIL import Image
 from torch import nn
 
-from pm_monitor.core.models.thermal_resnet import BasicBlock
+from pm_monitor.core.models.thermal_resnet import compact_blocks, compact_stem
 
 
 class CameraDefectNet(nn.Module):
@@ -24,14 +24,8 @@ class CameraDefectNet(nn.Module):
         super().__init__()
         if n_classes < 2 or width < 1:
             raise ValueError(f"need n_classes >= 2 and width >= 1, got {n_classes}, {width}")
-        self.stem = nn.Sequential(
-            nn.Conv2d(1, width, 3, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()
-        )
-        self.blocks = nn.Sequential(
-            BasicBlock(width, width),
-            BasicBlock(width, 2 * width, stride=2),
-            BasicBlock(2 * width, 4 * width, stride=2),
-        )
+        self.stem = compact_stem(width)
+        self.blocks = compact_blocks(width)
         self.features = nn.Identity()  # a named point for CAM / Grad-CAM hooks
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(4 * width, n_classes)

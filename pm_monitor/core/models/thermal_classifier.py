@@ -17,7 +17,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from pm_monitor.core.models.thermal_resnet import BasicBlock, SpatialAttention
+from pm_monitor.core.models.thermal_resnet import (
+    SpatialAttention,
+    compact_blocks,
+    compact_stem,
+)
 
 PALETTE_MAX = 241.0  # top palette index of the data set's iron palette
 
@@ -34,14 +38,8 @@ class ThermalClassifier(nn.Module):
         super().__init__()
         if n_classes < 2 or width < 1:
             raise ValueError(f"need n_classes >= 2 and width >= 1, got {n_classes}, {width}")
-        self.stem = nn.Sequential(
-            nn.Conv2d(1, width, 3, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()
-        )
-        self.blocks = nn.Sequential(
-            BasicBlock(width, width),
-            BasicBlock(width, 2 * width, stride=2),
-            BasicBlock(2 * width, 4 * width, stride=2),
-        )
+        self.stem = compact_stem(width)
+        self.blocks = compact_blocks(width)
         self.attention = SpatialAttention(4 * width)
         self.attended = nn.Identity()  # a named point for Grad-CAM's hooks
         self.dropout = nn.Dropout(dropout)

@@ -42,6 +42,19 @@ class BasicBlock(nn.Module):
         return self.relu(out + self.shortcut(x))
 
 
+def compact_stem(width: int) -> nn.Sequential:
+    """3x3 stride-2 convolution, batch norm, ReLU: the stem of every compact ResNet here."""
+    return nn.Sequential(nn.Conv2d(1, width, 3, 2, 1, bias=False), nn.BatchNorm2d(width),
+                         nn.ReLU())
+
+
+def compact_blocks(width: int) -> nn.Sequential:
+    """Three BasicBlocks (strides 1, 2, 2; widths w, 2w, 4w): features at 1/8 of the input
+    after the stem, fine enough for Grad-CAM to tell neighbouring parts apart."""
+    return nn.Sequential(BasicBlock(width, width), BasicBlock(width, 2 * width, stride=2),
+                         BasicBlock(2 * width, 4 * width, stride=2))
+
+
 class SpatialAttention(nn.Module):
     """A = sigmoid(conv1x1(F)); returns (A * F, A) (paper 000, eq. 8-9)."""
 
@@ -59,14 +72,8 @@ class ThermalLocalizer(nn.Module):
 
     def __init__(self, n_locations: int = 3, width: int = 16, dropout: float = 0.2) -> None:
         super().__init__()
-        self.stem = nn.Sequential(
-            nn.Conv2d(1, width, 3, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()
-        )
-        self.blocks = nn.Sequential(
-            BasicBlock(width, width),
-            BasicBlock(width, 2 * width, stride=2),
-            BasicBlock(2 * width, 4 * width, stride=2),
-        )
+        self.stem = compact_stem(width)
+        self.blocks = compact_blocks(width)
         self.attention = SpatialAttention(4 * width)
         self.attended = nn.Identity()  # a named point for Grad-CAM's hooks
         self.dropout = nn.Dropout(dropout)
