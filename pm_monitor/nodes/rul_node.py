@@ -11,10 +11,11 @@ from pathlib import Path
 
 import torch
 from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, qos_profile_sensor_data
 
+from pm_monitor.core.config_schema import as_spec
 from pm_monitor.core.inference import InferenceConfig
 from pm_monitor.core.pipeline import InputRejectedError
 from pm_monitor.core.rul.accelerate import accelerate
@@ -24,6 +25,7 @@ from pm_monitor.msg import RulEstimate, SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.diagnostics import DiagnosticsReporter
 from pm_monitor.nodes.node_main import run_node
+from pm_monitor.nodes.params import descriptor
 
 # The monitor's chunk profile: best effort as drivers publish, deep enough for bursts.
 CHUNK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=200,
@@ -41,22 +43,25 @@ def default_model_path() -> str:
         return str(Path(__file__).resolve().parents[2] / relative)
 
 
-PARAMETERS: dict[str, tuple[object, str]] = {
+# (default, description[, range or allowed values]): the range goes into the ROS descriptor,
+# so an out-of-range value is refused at start-up and by `ros2 param set`.
+PARAMETERS: dict[str, tuple] = {
     "asset_id": ("rig_1", "Asset whose bearing this node watches (RulEstimate.asset_id)."),
     "asset_frame_id": ("asset", "Frame id of the RulEstimate header."),
     "model_path": ("", "RUL model file (.pt); empty = the shipped models/rul_femto model."),
     "window_samples": (0, "Samples per analysis window; 0 = the model's (2560 = 0.1 s at "
-                          "25.6 kHz). Any other value must equal the model's."),
+                          "25.6 kHz). Any other value must equal the model's.", (0, 10_000_000)),
     "update_period_s": (10.0, "Stream seconds between estimates (one snapshot each; FEMTO "
-                              "took one every 10 s)."),
+                              "took one every 10 s).", (0.01, 86400.0)),
     "horizontal_channel": ("horizontal", "SensorChunk channel with the horizontal axis."),
     "vertical_channel": ("vertical", "SensorChunk channel with the vertical axis."),
-    "elapsed_at_start_s": (0.0, "Age of the bearing (s of operation) when the stream starts."),
-    "diagnostics_period_s": (1.0, "Period of /diagnostics messages (s)."),
+    "elapsed_at_start_s": (0.0, "Age of the bearing (s of operation) when the stream starts.",
+                           (0.0, 1e9)),
+    "diagnostics_period_s": (1.0, "Period of /diagnostics messages (s).", (0.1, 60.0)),
     "inference_threads": (1, "torch / ONNX Runtime CPU threads (1 avoids OpenMP "
-                              "contention)."),
-    "backend": ("auto", "Inference backend of the ensemble members: auto, tensorrt, "
-                        "onnxruntime or torch; auto picks the fastest one that works here."),
+                             "contention).", (1, 64)),
+    "backend": ("auto", "Inference backend of the ensemble members; auto picks the fastest "
+                        "one that works here.", ("auto", "tensorrt", "onnxruntime", "torch")),
     "engine_cache_dir": ("", "Cached ONNX exports and TensorRT engines; empty = "
                              "~/.cache/pm_monitor/inference."),
 }
@@ -65,8 +70,8 @@ PARAMETERS: dict[str, tuple[object, str]] = {
 class RulNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("rul_node", **kwargs)
-        for name, (default, description) in PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(description=description))
+        for name, entry in PARAMETERS.items():
+            self.declare_parameter(name, entry[0], descriptor(as_spec(entry)))
         p = {name: self.get_parameter(name).value for name in PARAMETERS}
         torch.set_num_threads(int(p["inference_threads"]))
         self.asset_id, self.frame_id = str(p["asset_id"]), str(p["asset_frame_id"])
@@ -133,7 +138,8 @@ class RulNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     # a bad model file or parameter ends with the reason, not a traceback
-    run_node(RulNode, "rul_node", (RulModelError, ValueError), "not started", args=args)
+    run_node(RulNode, "rul_node", (RulModelError, ValueError, ParameterException),
+             "not started", args=args)
 
 if __name__ == "__main__":
     main()

@@ -102,3 +102,22 @@ def test_missing_model_file_is_a_clear_error(ros_context, tmp_path):
     with pytest.raises(RulModelError, match="absent"):
         RulNode(context=ros_context, parameter_overrides=[
             Parameter("model_path", value=str(tmp_path / "absent.pt"))])
+
+
+def test_parameters_carry_ranges_and_out_of_range_values_are_refused(ros_context, model_file):
+    from rclpy.exceptions import ParameterException
+
+    node = RulNode(context=ros_context,
+                   parameter_overrides=[Parameter("model_path", value=str(model_file)),
+                                        Parameter("backend", value="torch")])
+    try:
+        period = node.describe_parameter("update_period_s")
+        assert period.floating_point_range[0].from_value == 0.01
+        assert node.describe_parameter("backend").additional_constraints.startswith("one of")
+        assert not node.set_parameters([Parameter("inference_threads", value=0)])[0].successful
+    finally:
+        node.destroy_node()
+    with pytest.raises(ParameterException, match="update_period_s"):
+        RulNode(context=ros_context,
+                parameter_overrides=[Parameter("model_path", value=str(model_file)),
+                                     Parameter("update_period_s", value=0.0)])
