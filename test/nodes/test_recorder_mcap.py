@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from rclpy.serialization import deserialize_message
+from ros_wait import spin_until
 from sensor_msgs.msg import Image
 
 from pm_monitor.core.alerting import AlertEvent, AlertPolicy, AlertTracker
@@ -35,15 +35,6 @@ from pm_monitor.training.rig_dataset import rig_window
 
 BUNDLE_DIR = Path(__file__).resolve().parents[2] / "models" / "rig_baseline"
 EPOCH_NS = 1_700_000_000 * NS_PER_S
-
-
-def _spin_until(executor, condition, timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        executor.spin_once(timeout_sec=0.02)
-    return condition()
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +72,7 @@ def _record(executor, context, recorder, out_dir):
         "diagnostics": monitor.create_publisher(DiagnosticArray, "/diagnostics", 10),
     }
     heatmaps = HeatmapPublisher(monitor)
-    assert _spin_until(executor, lambda: all(p.get_subscription_count() > 0
+    assert spin_until(executor, lambda: all(p.get_subscription_count() > 0
                                              for p in pubs.values()) and heatmaps.wanted())
     cascade = Cascade(bundle)
     background = HealthyBackground()
@@ -127,7 +118,7 @@ def _record(executor, context, recorder, out_dir):
         (result, alert_id), explanation = outcome.result
         pubs["explanation"].publish(conv.explanation_msg(explanation, result, alert_id,
                                                          "rig_1", "asset", bundle.hop_s))
-    assert _spin_until(executor, lambda: len(recorder.explanations) == len(done)
+    assert spin_until(executor, lambda: len(recorder.explanations) == len(done)
                        and len(recorder.health) == 50 and len(recorder.truth) == 50)
     summary = recorder.write(out_dir, "short test run")
     for node in (recorder, monitor, rig):

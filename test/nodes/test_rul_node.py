@@ -2,14 +2,13 @@
 refused without stopping the node; a bad model file is a clear start-up error."""
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from ros_wait import spin_until
 
 from pm_monitor.core.rul.ensemble import Calibration, RulEnsemble, RulModelError, SequenceConfig
 from pm_monitor.core.rul.network import OUTPUT_NAMES, NetConfig, RulNet
@@ -54,12 +53,6 @@ def chunk(snapshot: int, frames: np.ndarray, unit: str = "g") -> SensorChunk:
     msg.first_sample_index = first
     msg.samples = frames.reshape(-1).astype(np.float32).tolist()
     return msg
-
-
-def spin_until(executor, condition, timeout_s: float = 10.0) -> None:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end and not condition():
-        executor.spin_once(timeout_sec=0.02)
 
 
 def test_chunks_in_rul_estimate_out_and_bad_chunks_refused(ros_context, executor, model_file):

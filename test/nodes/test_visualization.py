@@ -2,13 +2,13 @@
 message contents for a known injected fault (outer race at the drive-end bearing)."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from rclpy.node import Node
 from rclpy.serialization import deserialize_message, serialize_message
+from ros_wait import spin_until
 from sensor_msgs.msg import Image
 from visualization_msgs.msg import Marker, MarkerArray
 
@@ -51,15 +51,6 @@ def faulty_window():
     return bundle, window, result, explanation
 
 
-def _spin_until(executor, condition, timeout_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        executor.spin_once(timeout_sec=0.02)
-    return condition()
-
-
 def _over_the_wire(msg):
     return deserialize_message(serialize_message(msg), type(msg))
 
@@ -91,9 +82,9 @@ def test_heatmaps_are_published_only_while_subscribed(ros_context, executor, fau
     assert heatmaps.publish_localization(result.localization, frame) == (False, False)
     received: list[Image] = []
     client.create_subscription(Image, "/pm_monitor/heatmap", received.append, 5)
-    assert _spin_until(executor, heatmaps.wanted)
+    assert spin_until(executor, heatmaps.wanted, timeout_s=5.0)
     assert heatmaps.publish_localization(result.localization, frame) == (True, False)
-    assert _spin_until(executor, lambda: received)
+    assert spin_until(executor, lambda: received, timeout_s=5.0)
     msg = received[0]
     assert msg.encoding == "rgb8" and msg.header.frame_id == "thermal_optical"
     image = decode(conv.image_to_raw(msg))
@@ -101,9 +92,9 @@ def test_heatmaps_are_published_only_while_subscribed(ros_context, executor, fau
     assert tuple(image[3 * y + 1, 3 * x + 1]) == (0, 255, 0)  # the cross, at scale 3
     raw: list[Image] = []
     client.create_subscription(Image, "/pm_monitor/heatmap_raw", raw.append, 5)
-    assert _spin_until(executor, lambda: heatmaps.raw.get_subscription_count() > 0)
+    assert spin_until(executor, lambda: heatmaps.raw.get_subscription_count() > 0, timeout_s=5.0)
     assert heatmaps.publish_localization(result.localization, frame) == (True, True)
-    assert _spin_until(executor, lambda: raw)
+    assert spin_until(executor, lambda: raw, timeout_s=5.0)
     heat = decode(conv.image_to_raw(raw[0]))
     assert raw[0].encoding == "32FC1" and heat.shape[:2] == (120, 160)
     assert np.unravel_index(np.argmax(heat), heat.shape[:2]) == (y, x)
@@ -122,9 +113,10 @@ def test_markers_for_the_injected_fault(ros_context, executor, faulty_window):
     assert not markers.publish_result(result)  # nobody listens yet
     received: list[MarkerArray] = []
     client.create_subscription(MarkerArray, "/pm_monitor/markers", received.append, 5)
-    assert _spin_until(executor, lambda: markers.publisher.get_subscription_count() > 0)
+    assert spin_until(executor, lambda: markers.publisher.get_subscription_count() > 0,
+                      timeout_s=5.0)
     assert markers.publish_result(result)
-    assert _spin_until(executor, lambda: received)
+    assert spin_until(executor, lambda: received, timeout_s=5.0)
     sphere, text = received[0].markers
     assert sphere.type == Marker.SPHERE and text.type == Marker.TEXT_VIEW_FACING
     assert sphere.header.frame_id == text.header.frame_id == "asset"
