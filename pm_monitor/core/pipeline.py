@@ -29,6 +29,7 @@ from pm_monitor.core.sync.window_assembler import (
     WindowAssemblerConfig,
 )
 from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL
+from pm_monitor.core.units import acceleration_scale
 
 ACCEL_CHANNELS = ("x", "y", "z")
 # MAX_SAMPLE_RATE_HZ: far above any accelerometer or microphone we support (192 kHz audio); a
@@ -56,10 +57,13 @@ class MonitorAssembler(WindowAssembler):
 
 
 def monitor_assembler(window_s: float, hop_s: float, image_slop_s: float,
-                      modality_timeout_s: float) -> MonitorAssembler:
-    """The monitor's four inputs: 3-axis accelerometer, microphone, thermal and camera."""
+                      modality_timeout_s: float,
+                      accel_channels: tuple[str, ...] = ACCEL_CHANNELS) -> MonitorAssembler:
+    """The monitor's four inputs: accelerometer (the rig's 3 axes, or the channels the loaded
+    models were trained on), microphone, thermal and camera."""
     return MonitorAssembler(WindowAssemblerConfig(
-        streams=(StreamSpec(ACCEL, 3, ACCEL_CHANNELS), StreamSpec(MIC, 1, ("mic",))),
+        streams=(StreamSpec(ACCEL, len(accel_channels), tuple(accel_channels)),
+                 StreamSpec(MIC, 1, ("mic",))),
         images=(ImageSpec(THERMAL, image_slop_s), ImageSpec(CAMERA, image_slop_s)),
         window_s=window_s, hop_s=hop_s, timeout_s=modality_timeout_s))
 
@@ -146,10 +150,19 @@ class MonitorPipeline:
 
     def __init__(self, assembler, cascade, alarms: AlarmManager,
                  radiometric: RadiometricScale | None = None,
-                 max_image_pixels: int = 4096 * 4096, max_future_s: float = 0.0) -> None:
+                 max_image_pixels: int = 4096 * 4096, max_future_s: float = 0.0,
+                 accel_unit: str = "m/s^2",
+                 sample_rates: dict[str, float] | None = None) -> None:
         """max_future_s: inputs stamped more than this ahead of the `now_ns` given with them
         are refused (0: no check). One far-future stamp would otherwise flush the windows
-        and restart the synchroniser's grid twice (there and back)."""
+        and restart the synchroniser's grid twice (there and back).
+        accel_unit: the unit the models were trained in; accelerometer chunks in another
+        known unit are converted, in an unknown one refused.
+        sample_rates: input -> the only rate its models accept (others are refused at the
+        input, with the reason, instead of failing inside a model); None = any rate."""
+        acceleration_scale(accel_unit, accel_unit)  # an unknown unit fails here, at start-up
+        self.accel_unit = accel_unit
+        self.sample_rates = dict(sample_rates or {})
         self.assembler = assembler
         self.cascade = cascade
         self.alarms = alarms
@@ -173,8 +186,10 @@ class MonitorPipeline:
 
     def on_chunk(self, name: str, stamp_ns: int, sample_rate: float,
                  channel_names: list[str], first_sample_index: int,
-                 samples: np.ndarray, now_ns: int | None = None) -> list[WindowOutput]:
-        """A SensorChunk's fields (now_ns: the receiver's clock, for the far-future check).
+                 samples: np.ndarray, now_ns: int | None = None,
+                 unit: str = "") -> list[WindowOutput]:
+        """A SensorChunk's fields (now_ns: the receiver's clock, for the far-future check;
+        unit: empty = the models' unit).
 
         Raises InputRejectedError (already counted) for bad chunks."""
         stats = self._input(name)
@@ -184,6 +199,17 @@ class MonitorPipeline:
             frames = decode_chunk(samples, channel_names, sample_rate)
         except ChunkDecodeError as err:
             raise self._reject(stats, str(err)) from None
+        expected_rate = self.sample_rates.get(name)
+        if expected_rate is not None and abs(sample_rate - expected_rate) > 1e-6 * expected_rate:
+            raise self._reject(stats, f"sample_rate {sample_rate:g} Hz differs from the "
+                                      f"{expected_rate:g} Hz the models were trained on")
+        if name == ACCEL and unit.strip():
+            try:
+                scale = acceleration_scale(unit, self.accel_unit)
+            except ValueError as err:
+                raise self._reject(stats, str(err)) from None
+            if scale != 1.0:
+                frames = frames * np.float32(scale)
         if sample_rate > MAX_SAMPLE_RATE_HZ:
             raise self._reject(stats, f"sample_rate {sample_rate:g} Hz exceeds "
                                       f"{MAX_SAMPLE_RATE_HZ:g} Hz")
@@ -257,6 +283,8 @@ class MonitorPipeline:
             inference.latency_ms_max = max(inference.latency_ms_max, total_ms)
             inference.recent_ms.append(total_ms)
             velocity = window_velocity_mm_s(window, band_hz=self.alarms.config.band_hz)
+            if velocity is not None and self.accel_unit != "m/s^2":
+                velocity *= acceleration_scale(self.accel_unit, "m/s^2")  # ISO zones: SI
             decisions = self.alarms.update_result(result, velocity)
             outputs.append(WindowOutput(result, decisions, window, velocity))
         return outputs

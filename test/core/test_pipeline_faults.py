@@ -6,6 +6,7 @@ counted, and the windows the good data makes are exactly the clean run's windows
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -282,3 +283,42 @@ def test_image_slop_change_keeps_buffered_frames():
     assert pipeline.assembler.config.images[0].slop_s == 0.3
     with pytest.raises(ValueError, match="image slop"):
         pipeline.assembler.set_image_slop(5.0)
+
+
+def _accel_windows(pipeline: MonitorPipeline, unit: str, scale: float = 1.0):
+    """One second of a 3-axis sine fed with `unit`; returns the windows the cascade saw."""
+    n = int(ACCEL_RATE * CHUNK)
+    outputs = []
+    for k in range(int(3.0 / CHUNK)):
+        t = (k * n + np.arange(n)) / ACCEL_RATE
+        data = np.stack([np.sin(2 * math.pi * 50 * t)] * 3, axis=1).astype(np.float32) * scale
+        outputs += pipeline.on_chunk("accel", EPOCH_NS + round(k * CHUNK * 1e9), ACCEL_RATE,
+                                     NAMES["accel"], k * n, data.reshape(-1), unit=unit)
+    return outputs
+
+
+def test_accelerometer_in_g_is_converted_to_the_models_unit():
+    si = _accel_windows(_pipeline(), "m/s^2", scale=9.80665)
+    in_g = _accel_windows(_pipeline(), "g")
+    assert len(si) == len(in_g) > 0
+    for a, b in zip(si, in_g, strict=True):
+        np.testing.assert_allclose(a.window.streams["accel"].samples,
+                                   b.window.streams["accel"].samples, rtol=1e-5, atol=1e-6)
+    # a pipeline whose models work in g gets the same velocity (ISO zones are in SI)
+    models_in_g = _accel_windows(_pipeline(accel_unit="g"), "g")
+    assert [o.velocity_mm_s for o in models_in_g] == pytest.approx(
+        [o.velocity_mm_s for o in si], rel=1e-4)
+
+
+def test_unknown_unit_and_wrong_rate_are_refused_with_the_reason():
+    pipeline = _pipeline(sample_rates={"accel": 25600.0})
+    with pytest.raises(InputRejectedError, match="differs from the 25600 Hz"):
+        pipeline.on_chunk("accel", EPOCH_NS, ACCEL_RATE, NAMES["accel"], 0,
+                          np.zeros(30, np.float32))
+    pipeline = _pipeline()
+    with pytest.raises(InputRejectedError, match="unknown acceleration unit 'furlong'"):
+        pipeline.on_chunk("accel", EPOCH_NS, ACCEL_RATE, NAMES["accel"], 0,
+                          np.zeros(30, np.float32), unit="furlong")
+    assert pipeline.stats.inputs["accel"].rejected == 1
+    with pytest.raises(ValueError, match="unknown acceleration unit"):
+        _pipeline(accel_unit="furlong")

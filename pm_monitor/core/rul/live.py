@@ -34,9 +34,8 @@ from pm_monitor.core.rul.targets import (
     rul_s_from_linear,
     rul_s_from_piecewise,
 )
+from pm_monitor.core.units import acceleration_scale
 
-G = 9.80665
-UNIT_TO_G = {"g": 1.0, "m/s^2": 1.0 / G, "m/s2": 1.0 / G, "m s^-2": 1.0 / G}
 INPUT_NAME = "accel"
 
 
@@ -120,7 +119,7 @@ class LiveRulEstimator:
         names = list(channel_names)
         picked = frames[:, [names.index(self.config.horizontal_channel),
                             names.index(self.config.vertical_channel)]]
-        picked = picked * np.float32(UNIT_TO_G[unit.strip()])
+        picked = picked * np.float32(acceleration_scale(unit, "g"))
         self._append(stamp_ns, int(first_sample_index), picked)
         if stats.first_stamp_ns is None:
             stats.first_stamp_ns = stamp_ns
@@ -147,8 +146,10 @@ class LiveRulEstimator:
                    if c not in channel_names]
         if missing:
             raise reject(f"channels {missing} not in chunk channels {list(channel_names)}")
-        if unit.strip() not in UNIT_TO_G:
-            raise reject(f"unit {unit!r} not supported; use one of {sorted(UNIT_TO_G)}")
+        try:
+            acceleration_scale(unit, "g")
+        except ValueError as err:
+            raise reject(str(err)) from None
         return frames
 
     def _append(self, stamp_ns: int, first_index: int, frames: np.ndarray) -> None:

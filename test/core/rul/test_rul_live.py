@@ -7,8 +7,9 @@ import pytest
 from rul_fakes import FS, small_ensemble, vibration
 
 from pm_monitor.core.pipeline import InputRejectedError
-from pm_monitor.core.rul.live import G, LiveConfig, LiveRulEstimator
+from pm_monitor.core.rul.live import LiveConfig, LiveRulEstimator
 from pm_monitor.core.rul.targets import OnsetRule
+from pm_monitor.core.units import STANDARD_GRAVITY_M_S2 as G
 
 CHANNELS = ["horizontal", "vertical"]
 EPOCH_NS = 1_700_000_000 * 10**9
@@ -72,7 +73,7 @@ def test_m_per_s2_gives_the_same_estimate_as_g(model):
     ({"stamp": 0}, "stamp is zero"),
     ({"rate": 12000.0}, "differs from the model"),
     ({"channels": ["x", "y"]}, "not in chunk channels"),
-    ({"unit": "furlong"}, "not supported"),
+    ({"unit": "furlong"}, "unknown acceleration unit"),
     ({"samples": np.array([1.0, np.nan, 0.0, 0.0], np.float32)}, "NaN"),
     ({"samples": np.ones(3, np.float32)}, "multiple of 2"),
 ])
