@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -78,6 +78,14 @@ class CascadeResult:
     summary: str
     temporal_attention: np.ndarray  # (T,) Stage 1 attention, sums to 1
     stage1_input: np.ndarray  # (T, D) standardised sequence; what explain() attributes
+    # Optional, for cascades with more Stage 2 models (pm_monitor/core/realdata): more maps
+    # (e.g. camera), scores beside the maps (e.g. the microphone's anomaly score and its
+    # threshold), why an input was not used, and commissioning progress (done, needed) while
+    # the cascade learns its baseline and makes no decision yet.
+    extra_localizations: tuple[Localization, ...] = ()
+    stage2_scores: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    commissioning: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -299,6 +307,13 @@ def _lap(timings: dict[str, float], name: str, tick: float) -> float:
 def _with_summary(result: CascadeResult) -> CascadeResult:
     """One human line, e.g. 'warning (87 %): inner_race fault; anomaly 3.1 > 1.2; hot spot at
     de_bearing (92 %); RUL 410 s [300, 560]; missing mic'."""
+    if result.commissioning is not None:
+        done, needed = result.commissioning
+        parts = [f"commissioning baseline {done}/{needed}"]
+        parts += list(result.notes)
+        if result.modalities_missing:
+            parts.append("missing " + ", ".join(result.modalities_missing))
+        return replace(result, summary="; ".join(parts))
     parts = [f"{result.state.label} ({result.confidence:.0%})"]
     if result.fault_type != "none":
         parts[0] += f": {result.fault_type} fault"
@@ -306,10 +321,16 @@ def _with_summary(result: CascadeResult) -> CascadeResult:
     parts.append(f"anomaly {result.anomaly_score:.2f} {relation} {result.anomaly_threshold:.2f}")
     if result.localization is not None:
         loc = result.localization
-        parts.append(f"hot spot {loc.location} ({loc.confidence:.0%}) at {loc.hotspot_xy}")
+        what = "hot spot" if loc.modality == THERMAL else loc.modality
+        parts.append(f"{what} {loc.location} ({loc.confidence:.0%}) at {loc.hotspot_xy}")
+    for loc in result.extra_localizations:
+        parts.append(f"{loc.modality} {loc.location} ({loc.confidence:.0%}) at {loc.hotspot_xy}")
+    for name, value in result.stage2_scores.items():
+        parts.append(f"{name} {value:.3g}")
     if result.rul is not None:
         rul = result.rul
         parts.append(f"RUL {rul.rul_s:.0f} s [{rul.lower_s:.0f}, {rul.upper_s:.0f}]")
+    parts += list(result.notes)
     if result.modalities_missing:
         parts.append("missing " + ", ".join(result.modalities_missing))
     return replace(result, summary="; ".join(parts))

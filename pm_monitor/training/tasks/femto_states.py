@@ -49,19 +49,23 @@ from pm_monitor.core.features.bearing_window import (
 from pm_monitor.core.models.autoencoder import FeatureAutoencoder, reconstruction_error
 from pm_monitor.core.models.normalization import FeatureScaler
 from pm_monitor.core.models.stage1_bilstm import HealthStateBiLSTM
-from pm_monitor.core.models.threshold import DynamicThreshold, ThresholdConfig
+from pm_monitor.core.models.threshold import DynamicThreshold
 from pm_monitor.core.models.weights import load_weights, save_weights
-from pm_monitor.core.signals.bearing import BearingGeometry
+
+# The live real-data cascade shares these (pm_monitor/core/realdata/femto_features.py).
+from pm_monitor.core.realdata.femto_features import (
+    AXES,
+    FEMTO_BEARING,
+    STATE_NAMES,
+    baseline_relative,
+    threshold_config,
+)
 from pm_monitor.training import metrics
 from pm_monitor.training.loop import FitConfig, FitHistory, fit
 from pm_monitor.training.sequences import sequence_indices
 from pm_monitor.training.train_stage1 import balanced_class_weights
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-STATE_NAMES = ("Normal", "Pre-Warning", "Warning", "Failure")
-AXES = ("horizontal", "vertical")
-# PRONOSTIA test bearing (README): 13 balls of 3.5 mm on a 25.6 mm pitch diameter.
-FEMTO_BEARING = BearingGeometry(n_balls=13, ball_diameter_mm=3.5, pitch_diameter_mm=25.6)
 STAGE1_NAME = "femto_stage1_bilstm"
 AE_NAME = "femto_feature_autoencoder"
 
@@ -88,13 +92,6 @@ def health_states(t_s: np.ndarray, bounds: tuple[float, ...]) -> np.ndarray:
     if list(bounds) != sorted(bounds) or len(bounds) != len(STATE_NAMES) - 1:
         raise ValueError(f"state_bounds must be {len(STATE_NAMES) - 1} increasing fractions")
     return np.searchsorted(np.asarray(bounds), t_s / t_s[-1], side="right").astype(np.int64)
-
-
-def baseline_relative(features: np.ndarray, n_baseline: int) -> np.ndarray:
-    """Features minus the mean of the first n_baseline snapshots (log features: a ratio)."""
-    if n_baseline < 1 or n_baseline > features.shape[0]:
-        raise ValueError(f"baseline_snapshots must be in [1, {features.shape[0]}]")
-    return (features - features[:n_baseline].mean(axis=0)).astype(np.float32)
 
 
 def load_features(config: dict[str, Any], names: tuple[str, ...] = femto.ALL_BEARINGS,
@@ -206,10 +203,7 @@ def predict_bearing(models: FoldModels, bearing: BearingFeatures, config: dict[s
         probs = torch.softmax(models.stage1.eval()(x).state_logits, -1).numpy()
         z = x[:, -1, :]
         score = reconstruction_error(models.autoencoder.eval(), z, torch.ones_like(z)).numpy()
-    tcfg = config["threshold"]
-    threshold = DynamicThreshold(ThresholdConfig(
-        floor=models.ae_floor, ceiling=models.ae_floor * float(tcfg["ceiling_factor"]),
-        c=float(tcfg["c"]), history=int(tcfg["history"]), min_history=int(tcfg["min_history"])))
+    threshold = DynamicThreshold(threshold_config(models.ae_floor, config["threshold"]))
     verdicts = np.array([threshold.update(float(s)) for s in score])
     return {"probs": probs, "score": score, "anomalous": verdicts[:, 0].astype(bool),
             "threshold": verdicts[:, 1]}

@@ -1,0 +1,216 @@
+"""The real-data profile: the shipped real-data models the live monitor runs instead of the
+rig-trained bundle, named by ``models/real_data/profile.json``.
+
+    profile = load_real_profile("models/real_data/profile.json", shaft_rpm=None)
+
+Every model is loaded with its own loader (``load_weights``, ``load_acoustic_model``), so a
+missing, corrupt or mismatched file is a ``ModelLoadError`` naming that file; the profile's own
+values (baseline length, sequence length, states) are checked against the Stage 1 metadata.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pm_monitor.core.features.bearing_window import BearingWindowConfig, feature_names
+from pm_monitor.core.features.spectrogram import SpectrogramConfig
+from pm_monitor.core.models.acoustic_anomaly import (
+    BandStandardiser,
+    SpectrogramAutoencoder,
+    load_acoustic_model,
+)
+from pm_monitor.core.models.autoencoder import FeatureAutoencoder
+from pm_monitor.core.models.bundle import ModelLoadError
+from pm_monitor.core.models.camera_defect import CameraDefectNet
+from pm_monitor.core.models.normalization import FeatureScaler
+from pm_monitor.core.models.stage1_bilstm import HealthStateBiLSTM
+from pm_monitor.core.models.thermal_classifier import ThermalClassifier
+from pm_monitor.core.models.threshold import ThresholdConfig
+from pm_monitor.core.models.weights import load_weights
+from pm_monitor.core.realdata.femto_features import threshold_config
+
+PROFILE_FORMAT = 1
+DEFAULT_PROFILE = Path(__file__).resolve().parents[3] / "models" / "real_data" / "profile.json"
+MODEL_KEYS = ("stage1", "autoencoder", "thermal", "camera", "acoustic")
+# model names the training tasks write into each metadata file
+STAGE1_NAME, AE_NAME = "femto_stage1_bilstm", "femto_feature_autoencoder"
+THERMAL_NAME, CAMERA_NAME = "thermal_classifier", "camera_defect"
+
+
+@dataclass(frozen=True)
+class AccelInput:
+    channels: tuple[str, ...]
+    sample_rate_hz: float
+
+
+@dataclass(frozen=True)
+class ThermalStage2:
+    model: ThermalClassifier
+    class_names: tuple[str, ...]
+    downscale: int
+    assumed_span_c: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class CameraStage2:
+    model: CameraDefectNet
+    class_names: tuple[str, ...]
+    image_size: int
+
+
+@dataclass(frozen=True)
+class AcousticStage2:
+    model: SpectrogramAutoencoder
+    standardiser: BandStandardiser
+    spectrogram: SpectrogramConfig
+    patch_hop: int
+    threshold: float | None  # None: the score is reported, never judged
+    machine: str
+
+    @property
+    def clip_samples(self) -> int:
+        """Samples of one model patch: (patch frames - 1) x hop + n_fft (frames not padded)."""
+        return (self.model.n_frames - 1) * self.spectrogram.hop + self.spectrogram.n_fft
+
+
+@dataclass(frozen=True)
+class RealDataProfile:
+    path: Path
+    stage1: HealthStateBiLSTM
+    autoencoder: FeatureAutoencoder
+    scaler: FeatureScaler
+    threshold: ThresholdConfig
+    feature_config: BearingWindowConfig
+    feature_names: tuple[str, ...]
+    accel: AccelInput
+    shaft_rpm: float
+    baseline_snapshots: int
+    sequence_length: int
+    state_names: tuple[str, ...]
+    fault_type: str
+    window_s: float
+    hop_s: float
+    thermal: ThermalStage2
+    camera: CameraStage2
+    acoustic: AcousticStage2
+    mic_sample_rate_hz: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def accel_channels(self) -> tuple[str, ...]:
+        return self.accel.channels
+
+    @property
+    def shaft_hz(self) -> float:
+        return self.shaft_rpm / 60.0
+
+    @property
+    def version(self) -> str:
+        """Readable model version: profile name + each model's code version and date."""
+        models = self.info["models"]
+        parts = [f"{key} {m['code_version']} {m['created'][:10]}" for key, m in models.items()]
+        return f"{self.info['name']} ({'; '.join(parts)})"
+
+
+def load_real_profile(path: Path | str = DEFAULT_PROFILE,
+                      shaft_rpm: float | None = None) -> RealDataProfile:
+    """Load the profile and every model it names; ModelLoadError naming the bad file.
+
+    shaft_rpm: the monitored shaft's speed (default: the profile's, FEMTO condition 1); the
+    bearing defect frequencies of the envelope features follow it."""
+    path = Path(path)
+    spec = _read_profile(path)
+    files = {key: (path.parent / spec["models"][key]).resolve() for key in MODEL_KEYS}
+    stage1, meta = load_weights(HealthStateBiLSTM, files["stage1"], STAGE1_NAME)
+    autoencoder, ae_meta = load_weights(FeatureAutoencoder, files["autoencoder"], AE_NAME)
+    thermal, thermal_meta = load_weights(ThermalClassifier, files["thermal"], THERMAL_NAME)
+    camera, camera_meta = load_weights(CameraDefectNet, files["camera"], CAMERA_NAME)
+    acoustic, standardiser, spectrogram, acoustic_meta = load_acoustic_model(files["acoustic"])
+    metas = {"stage1": meta, "autoencoder": ae_meta, "thermal": thermal_meta,
+             "camera": camera_meta, "acoustic": acoustic_meta}
+    rpm = float(spec["shaft_rpm"] if shaft_rpm is None else shaft_rpm)
+    if not 0.0 < rpm < 1e5:
+        raise ValueError(f"shaft speed must be in (0, 1e5) rpm, got {rpm:g}")
+    try:
+        fcfg = BearingWindowConfig.from_dict(meta["feature_config"])
+        names = tuple(meta["feature_names"])
+        axes = tuple(spec["accel"]["channels"])
+        if names != feature_names(axes, fcfg):
+            raise ValueError(f"feature names of {axes} differ from the model's")
+        scaler = FeatureScaler(np.asarray(meta["scaler_mean"], np.float32),
+                               np.asarray(meta["scaler_std"], np.float32))
+        threshold = threshold_config(meta["anomaly_floor"], meta["threshold"])
+        for key in ("baseline_snapshots", "sequence_length", "state_names"):
+            if spec[key] != meta[key]:
+                raise ValueError(f"profile {key} {spec[key]!r} != the model's {meta[key]!r}")
+        if meta["test_bearing"] != spec["held_out_bearing"]:
+            raise ValueError(f"held_out_bearing {spec['held_out_bearing']} != the model's "
+                             f"{meta['test_bearing']}")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelLoadError(files["stage1"].with_suffix(".json"),
+                             f"does not fit the profile {path} ({exc})") from None
+    try:
+        mic_rate = float(spec["mic"]["sample_rate_hz"])
+        if mic_rate != spectrogram.sample_rate_hz:
+            raise ValueError(f"mic sample_rate_hz {mic_rate:g} != the acoustic model's "
+                             f"{spectrogram.sample_rate_hz:g}")
+        span = tuple(float(v) for v in spec["thermal"]["assumed_span_c"])
+        if len(span) != 2 or not span[1] > span[0]:
+            raise ValueError(f"thermal assumed_span_c must be [low, high], got {list(span)}")
+        window_s, hop_s = float(spec["window_s"]), float(spec["hop_s"])
+        accel_rate = float(spec["accel"]["sample_rate_hz"])
+        if not (window_s > 0 and hop_s > 0 and accel_rate > 0):
+            raise ValueError("window_s, hop_s and accel sample_rate_hz must be > 0")
+        acoustic_threshold = spec.get("acoustic_threshold")
+        profile = RealDataProfile(
+            path=path, stage1=stage1, autoencoder=autoencoder, scaler=scaler,
+            threshold=threshold, feature_config=fcfg, feature_names=names,
+            accel=AccelInput(axes, accel_rate), shaft_rpm=rpm,
+            baseline_snapshots=int(spec["baseline_snapshots"]),
+            sequence_length=int(spec["sequence_length"]),
+            state_names=tuple(spec["state_names"]), fault_type=str(spec["fault_type"]),
+            window_s=window_s, hop_s=hop_s,
+            thermal=ThermalStage2(thermal, tuple(thermal_meta["class_names"]),
+                                  int(thermal_meta["features"]["downscale"]), span),
+            camera=CameraStage2(camera, tuple(camera_meta["class_names"]),
+                                int(camera_meta["features"]["image_size"])),
+            acoustic=AcousticStage2(acoustic, standardiser, spectrogram,
+                                    int(acoustic_meta["features"]["score_patch_hop"]),
+                                    None if acoustic_threshold is None
+                                    else float(acoustic_threshold),
+                                    str(acoustic_meta.get("machine", ""))),
+            mic_sample_rate_hz=mic_rate,
+            info={"name": spec["name"], "description": spec.get("description", ""),
+                  "profile": str(path), "shaft_rpm": rpm,
+                  "models": {key: {"file": str(files[key]), "model": m["model"],
+                                   "code_version": m["code_version"], "created": m["created"],
+                                   "metrics": m["metrics"]} for key, m in metas.items()}})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelLoadError(path, f"invalid profile ({exc!r})") from None
+    if len(profile.thermal.class_names) != thermal.classifier.out_features:
+        raise ModelLoadError(files["thermal"].with_suffix(".json"), "class_names do not match "
+                             "the classifier's outputs")
+    if len(profile.camera.class_names) != camera.classifier.out_features:
+        raise ModelLoadError(files["camera"].with_suffix(".json"), "class_names do not match "
+                             "the classifier's outputs")
+    return profile
+
+
+def _read_profile(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ModelLoadError(path, "file not found")
+    try:
+        spec = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(path, f"not valid JSON ({exc})") from None
+    if not isinstance(spec, dict) or spec.get("format") != PROFILE_FORMAT:
+        raise ModelLoadError(path, f"not a real-data profile of format {PROFILE_FORMAT}")
+    models = spec.get("models")
+    missing = [k for k in MODEL_KEYS if not isinstance(models, dict) or k not in models]
+    if missing:
+        raise ModelLoadError(path, f"models lacks {', '.join(missing)}")
+    return spec
