@@ -264,6 +264,7 @@ def explanation_msg(explanation, result, alert_id: str, asset_id: str, frame_id:
     msg.modality_weights_method = getattr(explanation, "modality_weights_method",
                                           msg.modality_weights_method)
     msg.ig_baseline = getattr(explanation, "ig_baseline", "zeros")
+    _fill_modality_bias(msg, explanation)
     _fill_counterfactual(msg, getattr(explanation, "counterfactual", None))
     summary = getattr(explanation, "summary", None)  # the live Explainer's one-liner
     if not summary:
@@ -273,6 +274,19 @@ def explanation_msg(explanation, result, alert_id: str, asset_id: str, frame_id:
                    f"{top[0]} ({top[1]:.0%} of attribution)")
     msg.summary = f"{summary}; methods: {', '.join(explanation.methods)}"
     return msg
+
+
+def _fill_modality_bias(msg: Explanation, explanation) -> None:
+    """A fusion gate's g* and running bias B, in modality_names order; left empty when there
+    is none (cascade ExplanationResult, IG shares) or it does not cover every modality."""
+    names = list(msg.modality_names)
+    ideal = getattr(explanation, "modality_ideal_weights", None) or {}
+    bias = getattr(explanation, "modality_bias", None) or {}
+    if ideal and all(n in ideal for n in names):
+        msg.modality_ideal_weights = [float(ideal[n]) for n in names]
+    if bias and all(n in bias for n in names):
+        msg.modality_bias = [float(bias[n]) for n in names]
+        msg.modality_bias_decisions = int(getattr(explanation, "modality_bias_decisions", 0))
 
 
 def _fill_counterfactual(msg: Explanation, counterfactual) -> None:

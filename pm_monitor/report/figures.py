@@ -131,26 +131,48 @@ def importance(run: RunData, path: Path) -> Path | None:
     if not run.explanations:
         return None
     fig, (ax_s, ax_m) = plt.subplots(1, 2, figsize=(11, 3.8), constrained_layout=True)
-    for ax, attribute, title in ((ax_s, "sensor_importance", "per sensor"),
-                                 (ax_m, "modality_weights", "per modality")):
-        names = sorted({n for e in run.explanations for n in getattr(e, attribute)})
-        values = np.array([[getattr(e, attribute).get(n, 0.0) for n in names]
-                           for e in run.explanations])
+    # a fusion gate's weights are not attribution shares: never average the two kinds
+    gated = [e for e in run.explanations if e.modality_weights_method == "fusion_gate"]
+    for ax, attribute, title, rows in (
+            (ax_s, "sensor_importance", "per sensor", run.explanations),
+            (ax_m, "modality_weights", "per modality", gated or run.explanations)):
+        names = sorted({n for e in rows for n in getattr(e, attribute)})
+        values = np.array([[getattr(e, attribute).get(n, 0.0) for n in names] for e in rows])
         mean = values.mean(axis=0)
         order = np.argsort(mean)
         y = np.arange(len(names))
+        # clipped at 0: for equal values the mean can exceed the max by a rounding error
         ax.barh(y, mean[order], color="#1f77b4",
-                xerr=[mean[order] - values.min(axis=0)[order],
-                      values.max(axis=0)[order] - mean[order]],
+                xerr=[np.maximum(mean[order] - values.min(axis=0)[order], 0.0),
+                      np.maximum(values.max(axis=0)[order] - mean[order], 0.0)],
                 error_kw={"ecolor": "#555555", "capsize": 3})
         ax.set_yticks(y, [names[i] for i in order])
         ax.set_xlim(0, 1)
         ax.set_xlabel("share of the attribution (mean, bar = min..max)")
-        ax.set_title(f"Importance {title} ({len(run.explanations)} explanations)")
+        ax.set_title(f"Importance {title} ({len(rows)} explanations)")
         ax.grid(axis="x", alpha=0.3)
+        if attribute == "modality_weights" and gated:
+            _fusion_gate_overlay(ax, gated, [names[i] for i in order])
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return path
+
+
+def _fusion_gate_overlay(ax, gated: list, names: list[str]) -> None:
+    """The modality panel when a fusion gate gave the weights (paper 000): its title, the ideal
+    weight g* of each modality as a black tick and the last running modality bias B."""
+    ax.set_title(f"Fusion gate weight per modality ({len(gated)} explanations)")
+    label = "gate weight (mean, bar = min..max); black | = ideal g*"
+    last = next((e for e in reversed(gated) if e.modality_bias), None)
+    if last is not None:
+        bias = ", ".join(f"{m} {b:+.2f}" for m, b in last.modality_bias.items())
+        label += f"\nbias B = E[g] - g*: {bias} ({last.modality_bias_decisions} decisions)"
+    ax.set_xlabel(label)
+    ideal = next((e.modality_ideal_weights for e in reversed(gated)
+                  if e.modality_ideal_weights), {})
+    for y, name in enumerate(names):
+        if name in ideal:
+            ax.plot([ideal[name]] * 2, [y - 0.4, y + 0.4], color="black", lw=2)
 
 
 def heatmap_thumbnails(run: RunData, path: Path, count: int = 8) -> Path | None:

@@ -60,6 +60,11 @@ class ExplanationRow:
     modality_weights: dict[str, float]
     computation_s: float
     summary: str
+    # fusion gate (paper 000) only; older recordings and IG-share explanations leave them empty
+    modality_weights_method: str = ""
+    modality_ideal_weights: dict[str, float] = field(default_factory=dict)
+    modality_bias: dict[str, float] = field(default_factory=dict)
+    modality_bias_decisions: int = 0
 
 
 @dataclass(frozen=True)
@@ -127,11 +132,7 @@ def load_recording(path: Path) -> RunData:
         elif name == "Alert":
             run.alerts.append(_alert_row(t(msg), msg))
         elif name == "Explanation":
-            run.explanations.append(ExplanationRow(
-                t(msg), msg.alert_id,
-                dict(zip(msg.sensor_names, map(float, msg.sensor_importance), strict=False)),
-                dict(zip(msg.modality_names, map(float, msg.modality_weights), strict=False)),
-                float(msg.computation_time_s), msg.summary))
+            run.explanations.append(_explanation_row(t(msg), msg))
         elif name == "Image" and msg.encoding == "rgb8":
             raw = RawImage(msg.encoding, int(msg.height), int(msg.width), int(msg.step),
                            bool(msg.is_bigendian), bytes(msg.data))
@@ -162,6 +163,24 @@ def _alert_row(t_s: float, msg) -> AlertRow:
         float(msg.anomaly_threshold), msg.summary)
 
 
+def _explanation_row(t_s: float, msg) -> ExplanationRow:
+    """An Explanation (decoded message or its JSON dict); fields added later may be absent."""
+    names = list(msg.modality_names)
+
+    def per_modality(name: str) -> dict[str, float]:
+        values = getattr(msg, name, None)  # a numpy array when decoded from a recording
+        values = [] if values is None else list(values)
+        return dict(zip(names, map(float, values), strict=True)) if len(values) == len(
+            names) else {}
+
+    return ExplanationRow(
+        t_s, msg.alert_id,
+        dict(zip(msg.sensor_names, map(float, msg.sensor_importance), strict=False)),
+        per_modality("modality_weights"), float(msg.computation_time_s), msg.summary,
+        str(getattr(msg, "modality_weights_method", "")), per_modality("modality_ideal_weights"),
+        per_modality("modality_bias"), int(getattr(msg, "modality_bias_decisions", 0)))
+
+
 # --- demo output folder (JSON lines) ---------------------------------------------------------
 
 def load_demo_dir(path: Path) -> RunData:
@@ -182,11 +201,7 @@ def load_demo_dir(path: Path) -> RunData:
             run.rul.append(RulPoint(t_s, float(msg.rul_s), float(msg.rul_lower_s),
                                     float(msg.rul_upper_s)))
     for msg in explanations:
-        run.explanations.append(ExplanationRow(
-            (_stamp_ns(msg.header) - epoch) / NS, msg.alert_id,
-            dict(zip(msg.sensor_names, msg.sensor_importance, strict=False)),
-            dict(zip(msg.modality_names, msg.modality_weights, strict=False)),
-            float(msg.computation_time_s), msg.summary))
+        run.explanations.append(_explanation_row((_stamp_ns(msg.header) - epoch) / NS, msg))
     for png in sorted((path / "heatmaps").glob("*.png")):
         import matplotlib.image as mpimg
 

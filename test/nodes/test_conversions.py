@@ -1,12 +1,14 @@
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
 from rclpy.serialization import deserialize_message, serialize_message
 
 from pm_monitor.core.alerting import AlertDecision, AlertEvent
+from pm_monitor.core.explain.explainer import AlertExplanation
 from pm_monitor.core.imaging.codec import decode
 from pm_monitor.core.types import HealthState
-from pm_monitor.msg import Alert, SensorChunk
+from pm_monitor.msg import Alert, Explanation, SensorChunk
 from pm_monitor.nodes import conversions as conv
 
 
@@ -56,3 +58,41 @@ def test_healthy_stage2_class_is_not_a_localisation():
     msg = conv.alert_msg(_result(location="healthy"), decision, "rig_1", "asset", "v1")
     assert not msg.localized and not msg.rul_known and msg.health_index == 1.0
     assert not conv.rul_msg(_result(), "rig_1", "asset").valid
+
+
+def _gated_explanation() -> AlertExplanation:
+    return AlertExplanation(
+        t_end_ns=1_700_000_000_500_000_000, explained_state=HealthState.WARNING,
+        sensor_importance={"accel_x": 0.6, "thermal": 0.4},
+        modality_weights={"thermal": 0.1, "sensors": 0.9}, modality_weights_method="fusion_gate",
+        feature_importance={"accel_x.rms": 1.0}, temporal_attention=np.full(4, 0.25, np.float32),
+        temporal_importance=np.full(4, 0.25, np.float32), heatmaps={}, counterfactual=None,
+        methods=("integrated_gradients(captum)", "gate_weights"), ig_baseline="training mean",
+        ig_completeness_error=0.0, ig_relative_completeness_error=0.0, computation_ms=12.0,
+        # another key order than modality_weights: the message follows modality_names
+        modality_ideal_weights={"sensors": 0.49, "thermal": 0.51},
+        modality_bias={"sensors": 0.41, "thermal": -0.41}, modality_bias_decisions=7)
+
+
+def test_explanation_carries_the_fusion_gate_and_modality_bias():
+    msg = deserialize_message(serialize_message(conv.explanation_msg(
+        _gated_explanation(), _result(), "rig_1-0002", "rig_1", "asset", 0.5)), Explanation)
+    assert list(msg.modality_names) == ["thermal", "sensors"]
+    assert msg.modality_weights_method == "fusion_gate"
+    np.testing.assert_allclose(msg.modality_weights, [0.1, 0.9], rtol=1e-6)
+    np.testing.assert_allclose(msg.modality_ideal_weights, [0.51, 0.49], rtol=1e-6)
+    np.testing.assert_allclose(msg.modality_bias, [-0.41, 0.41], rtol=1e-6)
+    assert msg.modality_bias_decisions == 7
+    assert conv.message_to_dict(msg)["modality_bias_decisions"] == 7
+
+
+def test_explanation_without_a_fusion_gate_leaves_the_bias_empty():
+    plain = replace(_gated_explanation(), modality_weights_method="integrated_gradients_share",
+                    modality_ideal_weights={}, modality_bias={}, modality_bias_decisions=0)
+    msg = conv.explanation_msg(plain, _result(), "rig_1-0003", "rig_1", "asset", 0.5)
+    assert len(msg.modality_ideal_weights) == 0 and len(msg.modality_bias) == 0
+    assert msg.modality_bias_decisions == 0
+    before_first = replace(_gated_explanation(), modality_bias={}, modality_bias_decisions=0)
+    msg = conv.explanation_msg(before_first, _result(), "rig_1-0004", "rig_1", "asset", 0.5)
+    np.testing.assert_allclose(msg.modality_ideal_weights, [0.51, 0.49], rtol=1e-6)
+    assert len(msg.modality_bias) == 0 and msg.modality_bias_decisions == 0

@@ -2,8 +2,9 @@
 
     per-sensor / per-feature importance   integrated gradients (captum) against a healthy
                                           background (or the training mean while none exists)
-    per-modality weights                  the fusion model's gate weights when one is wired in,
-                                          else the modalities' shares of |IG|
+    per-modality weights                  the fusion model's gate weights when one is wired in
+                                          (with paper 000's running modality bias), else the
+                                          modalities' shares of |IG|
     temporal                              Stage 1's attention + |IG| per time step
     where                                 Grad-CAM on every registered CNN (thermal, camera)
                                           with a frame; else the cascade's own Stage 2 map
@@ -16,6 +17,7 @@ writes .grad; on shared modules that would race with the cascade's own forward p
 from __future__ import annotations
 
 import copy
+import inspect
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,7 +44,32 @@ from pm_monitor.core.features import FeatureExtractor
 from pm_monitor.core.models.thermal_resnet import normalise_thermal_frame
 from pm_monitor.core.types import THERMAL, HealthState
 
-ModalityGates = Callable[[object], dict[str, float]]  # CascadeResult -> weights per modality
+
+@dataclass(frozen=True)
+class GateReading:
+    """What a fusion gate says about one decision, and the running modality bias (paper 000)."""
+
+    weights: dict[str, float]  # this decision's gate weight per modality, sums to 1
+    ideal: dict[str, float] = field(default_factory=dict)  # g*_m: weights unimodal skill earns
+    bias: dict[str, float] = field(default_factory=dict)  # B_m = E[g_m] - g*_m (running mean)
+    decisions: int = 0  # how many decisions E[g_m] is the mean over
+    note: str = ""  # e.g. why the gate was forced (a modality missing)
+
+
+# (CascadeResult, the window's frames by modality) -> weights per modality or a GateReading.
+# Hooks written for the older one-argument form (result only) are still accepted.
+ModalityGates = Callable[[object, Mapping[str, object]], "Mapping[str, float] | GateReading"]
+
+
+def _two_argument_hook(gates: Callable) -> ModalityGates:
+    """The hook as gates(result, frames): a one-argument hook is wrapped to drop the frames."""
+    try:
+        inspect.signature(gates).bind(None, None)
+    except TypeError:  # takes the result only
+        return lambda result, frames: gates(result)
+    except ValueError:  # no signature to inspect (some builtins): assume the current form
+        pass
+    return gates
 
 
 @dataclass(frozen=True)
@@ -98,6 +125,12 @@ class AlertExplanation:
     ig_completeness_error: float
     ig_relative_completeness_error: float
     computation_ms: float
+    # Fusion gate only (empty / 0 otherwise): g*_m, running B_m = E[g_m] - g*_m, and how many
+    # explained decisions E[g_m] is over; note says when the gate was forced (modality missing).
+    modality_ideal_weights: dict[str, float] = field(default_factory=dict)
+    modality_bias: dict[str, float] = field(default_factory=dict)
+    modality_bias_decisions: int = 0
+    modality_gate_note: str = ""
 
     @property
     def _main_heatmap(self) -> HeatmapExplanation | None:
@@ -121,11 +154,23 @@ class AlertExplanation:
         sensor, share = max(self.sensor_importance.items(), key=lambda kv: kv[1],
                             default=("-", 0.0))
         parts = [f"{self.explained_state.label} driven mostly by {sensor} ({share:.0%})"]
+        if self.modality_weights_method == "fusion_gate":
+            parts.append(self._gate_summary())
         for modality, heatmap in self.heatmaps.items():
             parts.append(f"{modality} hot spot {heatmap.explained_class} at {heatmap.hotspot_xy}")
         if self.counterfactual is not None:
             parts.append(self.counterfactual.summary)
         return "; ".join(parts)
+
+    def _gate_summary(self) -> str:
+        text = "fusion gate " + ", ".join(f"{m} {w:.2f}" for m, w in self.modality_weights.items())
+        if self.modality_gate_note:
+            text += f" ({self.modality_gate_note})"
+        if self.modality_bias:
+            text += (", modality bias " + ", ".join(f"{m} {b:+.2f}"
+                                                     for m, b in self.modality_bias.items())
+                     + f" over {self.modality_bias_decisions} decisions")
+        return text
 
     def to_dict(self) -> dict:
         """JSON-ready (heatmap arrays left out: they go to images)."""
@@ -136,6 +181,10 @@ class AlertExplanation:
             "sensor_importance": self.sensor_importance,
             "modality_weights": self.modality_weights,
             "modality_weights_method": self.modality_weights_method,
+            "modality_ideal_weights": self.modality_ideal_weights,
+            "modality_bias": self.modality_bias,
+            "modality_bias_decisions": self.modality_bias_decisions,
+            "modality_gate_note": self.modality_gate_note,
             "top_features": dict(self.top_features(5)),
             "temporal_attention": [float(v) for v in self.temporal_attention],
             "temporal_importance": [float(v) for v in self.temporal_importance],
@@ -182,7 +231,8 @@ class Explainer:
                                     t.preprocess, t.class_names, t.candidates)
             for t in image_targets}
         self.background = background if background is not None else HealthyBackground()
-        self.modality_gates = modality_gates
+        self.modality_gates = None if modality_gates is None else _two_argument_hook(
+            modality_gates)
         cf = self.config.counterfactual
         self.counterfactual = None if cf is None else CounterfactualSearch(
             self.stage1, layout.feature_names, mean, std, state_names[cf.target_state], cf,
@@ -203,7 +253,8 @@ class Explainer:
 
     def explain(self, result, frames: Mapping[str, object] | None = None) -> AlertExplanation:
         """result: a CascadeResult; frames: the window's frames (modality -> FrameSample),
-        needed only for the registered image targets."""
+        needed only for the registered image targets and the fusion gate (a missing thermal
+        frame makes a fusion gate leave the decision to the sensors)."""
         start = time.perf_counter()
         state = HealthState(int(result.state))
         baselines = self.background.baselines()
@@ -211,9 +262,12 @@ class Explainer:
                                            baselines, self.config.ig_steps, self.logits_of)
         importance = aggregate(attribution.values, self.layout)
         methods = ["integrated_gradients(captum)", "temporal_attention"]
-        modality_weights, weights_method = importance.modalities, "integrated_gradients_share"
+        reading = GateReading(importance.modalities)
+        weights_method = "integrated_gradients_share"
         if self.modality_gates is not None:
-            modality_weights, weights_method = self.modality_gates(result), "fusion_gate"
+            gated = self.modality_gates(result, frames or {})
+            reading = gated if isinstance(gated, GateReading) else GateReading(dict(gated))
+            weights_method = "fusion_gate"
             methods.append("gate_weights")
         heatmaps = self._heatmaps(result, frames or {})
         methods += sorted({h.method for h in heatmaps.values()})
@@ -228,7 +282,7 @@ class Explainer:
             t_end_ns=int(result.t_end_ns),
             explained_state=state,
             sensor_importance=importance.sensors,
-            modality_weights=modality_weights,
+            modality_weights=reading.weights,
             modality_weights_method=weights_method,
             feature_importance=importance.features,
             temporal_attention=np.asarray(result.temporal_attention, np.float32),
@@ -241,6 +295,10 @@ class Explainer:
             ig_completeness_error=attribution.completeness_error,
             ig_relative_completeness_error=attribution.relative_completeness_error,
             computation_ms=(time.perf_counter() - start) * 1e3,
+            modality_ideal_weights=reading.ideal,
+            modality_bias=reading.bias,
+            modality_bias_decisions=reading.decisions,
+            modality_gate_note=reading.note,
         )
 
     def _heatmaps(self, result, frames: Mapping[str, object]) -> dict[str, HeatmapExplanation]:

@@ -7,7 +7,12 @@ import torch
 from torch import nn
 
 from pm_monitor.core.explain.attribution import SensorLayout
-from pm_monitor.core.explain.explainer import Explainer, ExplainerConfig, ImageTarget
+from pm_monitor.core.explain.explainer import (
+    Explainer,
+    ExplainerConfig,
+    GateReading,
+    ImageTarget,
+)
 from pm_monitor.core.explain.gates import gate_weights
 from pm_monitor.core.sync.window import FrameSample
 from pm_monitor.core.types import HealthState
@@ -99,3 +104,31 @@ def test_explainer_works_on_its_own_copies_of_the_models():
     with torch.no_grad():
         model.head.bias.add_(100.0)  # the cascade's model changing does not leak in
     assert not torch.equal(explainer.stage1.head.bias, model.head.bias)
+
+
+def test_gate_hook_gets_the_frames_and_its_bias_reaches_the_explanation():
+    seen = []
+
+    def gates(result, frames):
+        seen.append(dict(frames))
+        return GateReading({"thermal": 0.2, "sensors": 0.8}, {"thermal": 0.5, "sensors": 0.5},
+                           {"thermal": -0.3, "sensors": 0.3}, 4, "")
+
+    explainer = Explainer(Stage1Stub(), LAYOUT, np.zeros(3), np.ones(3), STATES,
+                          modality_gates=gates, config=ExplainerConfig(counterfactual=None))
+    frame = FrameSample(41, np.zeros((4, 4), np.float32), "thermal_optical")
+    explanation = explainer.explain(_result(), {"thermal": frame})
+    assert seen == [{"thermal": frame}]
+    assert explanation.modality_bias == {"thermal": -0.3, "sensors": 0.3}
+    assert explanation.modality_ideal_weights["thermal"] == 0.5
+    assert explanation.modality_bias_decisions == 4
+    assert "modality bias thermal -0.30, sensors +0.30 over 4 decisions" in explanation.summary
+    assert explanation.to_dict()["modality_bias_decisions"] == 4
+
+
+def test_without_a_fusion_gate_the_bias_fields_stay_empty():
+    explanation = Explainer(Stage1Stub(), LAYOUT, np.zeros(3), np.ones(3), STATES).explain(
+        _result())
+    assert explanation.modality_weights_method == "integrated_gradients_share"
+    assert explanation.modality_bias == {} and explanation.modality_ideal_weights == {}
+    assert explanation.modality_bias_decisions == 0 and "fusion gate" not in explanation.summary
