@@ -28,13 +28,12 @@ from rclpy.qos import HistoryPolicy, QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
 from pm_monitor.core.alarms import AlarmConfig, AlarmManager, default_alert_log_path
-from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.config_schema import ConfigError
-from pm_monitor.core.explain.explainer import Explainer
 from pm_monitor.core.explain.live import LiveExplainer
 from pm_monitor.core.imaging.codec import RadiometricScale
-from pm_monitor.core.inference import CascadeModels, InferenceConfig
-from pm_monitor.core.models.bundle import ModelLoadError, load_bundle
+from pm_monitor.core.inference import InferenceConfig
+from pm_monitor.core.model_set import load_monitor_models
+from pm_monitor.core.models.bundle import ModelLoadError
 from pm_monitor.core.pipeline import (
     InputRejectedError,
     MonitorPipeline,
@@ -117,32 +116,32 @@ class MonitorNode(LifecycleNode):
         torch.set_num_threads(int(p["inference_threads"]))
         self.asset_id, self.frame_id = p["asset_id"], p["asset_frame_id"]
         self.model_dir = p["model_dir"] or default_model_dir()
-        bundle = load_bundle(self.model_dir)
-        self.model_version = str(bundle.info.get("version") or bundle.info.get("label",
-                                                                               "unknown"))
-        self.hop_s = bundle.hop_s
-        alarm_config = AlarmConfig.from_parameters(p, prefix=ALARM_PREFIX)
-        self.models = CascadeModels.create(bundle, InferenceConfig.from_parameters(
-            p, ort_threads=int(p["inference_threads"])))
+        self.models = load_monitor_models(
+            self.model_dir, InferenceConfig.from_parameters(
+                p, ort_threads=int(p["inference_threads"])),
+            fusion_model_path=p["fusion_model_path"], shaft_speed_rpm=p["shaft_speed_rpm"])
+        self.model_version, self.hop_s = self.models.version, self.models.hop_s
         for line in self.models.report:
             # under auto, trying a backend this machine lacks is normal: say it, calmly;
             # a backend asked for by name that is unavailable is worth a warning
             if p["backend"] != "auto" and "unavailable" in line:
                 self.get_logger().warn(f"inference: {line}")
             else:
-                self.get_logger().info(f"inference: {line}")
+                self.get_logger().info(f"models: {line}")
+        alarm_config = AlarmConfig.from_parameters(p, prefix=ALARM_PREFIX)
         alarms = AlarmManager(self.asset_id, alarm_config,
                               p["alert_log_path"] or default_alert_log_path(self.asset_id),
                               clock=self._now_ns)
         self.pipeline = MonitorPipeline(
-            monitor_assembler(bundle.window_s, bundle.hop_s, p["image_slop_s"],
-                              p["modality_timeout_s"]),
-            Cascade(bundle, inference=self.models), alarms,
+            monitor_assembler(self.models.window_s, self.models.hop_s, p["image_slop_s"],
+                              p["modality_timeout_s"], self.models.accel_channels),
+            self.models.cascade, alarms,
             RadiometricScale(p["thermal_raw_scale"], p["thermal_raw_offset_c"]),
-            max_future_s=float(p["max_future_stamp_s"]))
+            max_future_s=float(p["max_future_stamp_s"]), accel_unit=self.models.accel_unit,
+            sample_rates=self.models.sample_rates)
         self._failures_logged = 0
         context = OutputContext(self.asset_id, self.frame_id, self.model_version, self.hop_s)
-        explainer = LiveExplainer(Explainer.from_bundle(bundle), self._on_explained,
+        explainer = LiveExplainer(self.models.explainer, self._on_explained,
                                   MAX_PENDING_EXPLANATIONS, self._on_explanation_dropped)
         self.outputs = MonitorOutputs(self, context, alarms, explainer,
                                       float(p["heatmap_alpha"]))
@@ -153,7 +152,7 @@ class MonitorNode(LifecycleNode):
         self.diagnostics = DiagnosticsReporter(
             self.get_name(), self.asset_id, list(INPUTS), self._now_ns(),
             warn_after_s=p["modality_timeout_s"], error_after_s=p["stale_error_s"],
-            latency_budget_ms=bundle.hop_s * 1000.0)
+            latency_budget_ms=self.models.hop_s * 1000.0)
         self._diag_timer = self.create_timer(float(p["diagnostics_period_s"]),
                                              self._publish_diagnostics)
 
@@ -268,7 +267,7 @@ class MonitorNode(LifecycleNode):
             outputs = self.pipeline.on_chunk(
                 name, conv.stamp_to_ns(msg.header.stamp), msg.sample_rate,
                 list(msg.channel_names), msg.first_sample_index, msg.samples,
-                self._receive_clock_ns())
+                self._receive_clock_ns(), unit=msg.unit)
         except InputRejectedError as err:
             self.get_logger().warn(f"rejected {name} chunk: {err}", throttle_duration_sec=2.0)
             return
@@ -311,7 +310,8 @@ class MonitorNode(LifecycleNode):
     def _publish_diagnostics(self) -> None:
         now = self.get_clock().now()
         models = {"model_version": self.model_version, "model_dir": self.model_dir,
-                  "backend": self.models.summary()}
+                  "models": self.models.kind, "backend": self.models.backend_summary(),
+                  **self.models.status()}
         alarm_values = self.pipeline.alarms.diagnostics()
         explainer = self.outputs.explainer.stats() if self.outputs.explainer else None
         if explainer is not None:
