@@ -62,6 +62,14 @@ class RealDataCascade:
         """(windows seen, windows needed) while the baseline is learned, else None."""
         return self.stage1.progress
 
+    def status(self) -> dict[str, object]:
+        """Extra /diagnostics values: commissioning progress and the microphone buffer."""
+        progress = self.commissioning
+        ring = self.acoustic.ring
+        return {"commissioning": f"{progress[0]}/{progress[1]}" if progress else "done",
+                "mic_buffer_s": round(ring.count / ring.sample_rate_hz, 2),
+                "mic_buffer_restarts": ring.restarts}
+
     def reset(self) -> None:
         self.stage1.reset()
         self.acoustic.reset()

@@ -32,6 +32,7 @@ from pm_monitor.core.models.thermal_classifier import ThermalClassifier
 from pm_monitor.core.models.threshold import ThresholdConfig
 from pm_monitor.core.models.weights import load_weights
 from pm_monitor.core.realdata.femto_features import threshold_config
+from pm_monitor.core.types import ACCEL, MIC
 
 PROFILE_FORMAT = 1
 DEFAULT_PROFILE = Path(__file__).resolve().parents[3] / "models" / "real_data" / "profile.json"
@@ -45,6 +46,7 @@ THERMAL_NAME, CAMERA_NAME = "thermal_classifier", "camera_defect"
 class AccelInput:
     channels: tuple[str, ...]
     sample_rate_hz: float
+    unit: str  # the unit of training (the pipeline converts other units to it)
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,28 @@ class RealDataProfile:
     @property
     def accel_channels(self) -> tuple[str, ...]:
         return self.accel.channels
+
+    @property
+    def accel_unit(self) -> str:
+        return self.accel.unit
+
+    @property
+    def sample_rates(self) -> dict[str, float]:
+        """Input -> the only sample rate its model accepts."""
+        return {ACCEL: self.accel.sample_rate_hz, MIC: self.mic_sample_rate_hz}
+
+    def describe(self) -> list[str]:
+        """One line per model (file, what it was measured at) and the input layout, for the
+        node's start-up log."""
+        lines = [f"{self.info['name']}: accel {', '.join(self.accel_channels)} at "
+                 f"{self.accel.sample_rate_hz:g} Hz in {self.accel_unit}, window "
+                 f"{self.window_s:g} s / hop {self.hop_s:g} s, shaft {self.shaft_rpm:g} rpm, "
+                 f"commissioning baseline {self.baseline_snapshots} windows, mic "
+                 f"{self.mic_sample_rate_hz:g} Hz"]
+        for key, model in self.info["models"].items():
+            lines.append(f"{key}: {Path(model['file']).name} ({model['model']}, "
+                         f"{model['code_version']}): {_headline(key, model['metrics'])}")
+        return lines
 
     @property
     def shaft_hz(self) -> float:
@@ -169,7 +193,7 @@ def load_real_profile(path: Path | str = DEFAULT_PROFILE,
         profile = RealDataProfile(
             path=path, stage1=stage1, autoencoder=autoencoder, scaler=scaler,
             threshold=threshold, feature_config=fcfg, feature_names=names,
-            accel=AccelInput(axes, accel_rate), shaft_rpm=rpm,
+            accel=AccelInput(axes, accel_rate, str(spec["accel"]["unit"])), shaft_rpm=rpm,
             baseline_snapshots=int(spec["baseline_snapshots"]),
             sequence_length=int(spec["sequence_length"]),
             state_names=tuple(spec["state_names"]), fault_type=str(spec["fault_type"]),
@@ -198,6 +222,26 @@ def load_real_profile(path: Path | str = DEFAULT_PROFILE,
         raise ModelLoadError(files["camera"].with_suffix(".json"), "class_names do not match "
                              "the classifier's outputs")
     return profile
+
+
+def _headline(key: str, metrics: dict[str, Any]) -> str:
+    """The held-out number each model is known by (its metadata's metrics)."""
+    def mean(name: str) -> float:
+        value = metrics[name]
+        return float(value["mean"] if isinstance(value, dict) else value)
+    try:
+        if key == "stage1":
+            return (f"held-out bearing AUROC Normal-vs-not {mean('auroc_stage1'):.3f}, "
+                    f"macro-F1 {mean('macro_f1'):.2f}")
+        if key == "autoencoder":
+            return f"held-out bearing AUROC {mean('auroc_anomaly'):.3f}"
+        if key == "thermal":
+            return f"block-fold accuracy {mean('cnn_accuracy'):.3f}"
+        if key == "camera":
+            return f"hold-out accuracy {mean('accuracy'):.3f}"
+        return f"AUROC {mean('autoencoder_auroc'):.3f}"
+    except (KeyError, TypeError, ValueError):
+        return "metrics: see its metadata"
 
 
 def _read_profile(path: Path) -> dict[str, Any]:

@@ -59,6 +59,8 @@ def test_open_gate_runs_stage2_on_every_modality_the_window_has() -> None:
     assert camera.location in cascade.profile.camera.class_names
     assert camera.heatmap.min() >= 0.0 and camera.heatmap.max() == pytest.approx(1.0)
     assert result.stage2_scores["mic_anomaly_score"] > 0.0
+    assert cascade.status() == {"commissioning": "done", "mic_buffer_s": 2.11,
+                                "mic_buffer_restarts": 0}
     assert result.modalities_used == (ACCEL, MIC, THERMAL, CAMERA)
     assert result.modalities_missing == ()
     assert "camera" in result.summary and "mic_anomaly_score" in result.summary
@@ -105,6 +107,7 @@ def test_commissioning_then_reset_starts_over() -> None:
     first = cascade.process(window(0, accel_window(FAILING[0], 0),
                                    frames={THERMAL: thermal_frame()}))
     assert first.commissioning == (1, 30) and cascade.commissioning == (1, 30)
+    assert cascade.status()["commissioning"] == "1/30"
     assert first.summary.startswith("commissioning baseline 1/30")
     assert not first.stage2_ran and first.state == HealthState.NORMAL and not first.anomalous
     cascade.reset()

@@ -40,6 +40,11 @@ def test_shipped_profile_exposes_inputs_and_versions() -> None:
     assert p.info["models"]["stage1"]["metrics"]["auroc_stage1"] > 0.99
     assert "stage1" in p.version and "acoustic" in p.version
     assert len(p.thermal.class_names) == 11 and len(p.camera.class_names) == 6
+    # what the monitor's pipeline checks inputs against, and its start-up log
+    assert p.accel_unit == "g" and p.sample_rates == {"accel": 25600.0, "mic": 16000.0}
+    lines = p.describe()
+    assert len(lines) == 6 and "shaft 1800 rpm" in lines[0]
+    assert "AUROC Normal-vs-not 0.999" in lines[1] and "accuracy 0.972" in lines[4]
 
 
 def test_shaft_speed_override_moves_the_defect_frequencies() -> None:
