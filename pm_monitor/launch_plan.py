@@ -6,6 +6,7 @@ into command lines. Both paths start exactly the same executables, parameters an
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,3 +147,47 @@ def femto_rul_plan(bearing: str = "Bearing3_3", speed_factor: float = 100.0,
     rul = NodeSpec("rul_node", "rul_node", "", (), {"asset_id": bearing,
                                                     "asset_frame_id": bearing})
     return [replay, rul]
+
+
+# The streams of the real-data profile (models/real_data): each modality from the public data
+# set its model was trained and measured on. They are recordings of different machines played
+# on one timeline, not one machine: what this shows is the real models running live.
+REAL_DATA_STREAMS = "femto,thermal_motor,neu_surface,machine_sound"
+# PRONOSTIA operating conditions (BearingC_k runs under condition C): shaft speed in rpm.
+FEMTO_CONDITION_RPM = {1: 1800.0, 2: 1650.0, 3: 1500.0}
+# Replay epoch of the real-data plan: half a sample (25.6 kHz) after a 0.1 s grid point, so each
+# of the monitor's 0.1 s windows (ends on the grid) holds exactly one FEMTO snapshot; on the
+# grid itself every window would end on the next snapshot's first sample.
+REAL_DATA_START_S = 1_700_000_000.0 + 0.5 / 25600.0
+
+
+def real_data_plan(bearing: str = "Bearing1_3", speed_factor: float = 1.0,
+                   start_stamp_s: float = REAL_DATA_START_S, duration_s: float = 0.0,
+                   wait_for_subscribers: bool = False,
+                   monitor_parameters: dict[str, object] | None = None) -> list[NodeSpec]:
+    """Recorded real data through the monitor running the real-data profile.
+
+    FEMTO snapshots are played back to back (compress_gaps: one 0.1 s snapshot per window, as
+    the health-state model was trained), in g; the thermal motor, NEU steel and MIMII fan
+    recordings feed the Stage 2 models on the same timeline. Bearing1_3 is the bearing the
+    shipped health-state model never saw (its fold's test bearing). duration_s: stop the
+    replay then (the bearing's snapshots x 0.1 s: the sound and image sets last longer);
+    0 = play every selected recording to its end."""
+    replay = NodeSpec("replay_node", "replay", "", (),
+                      {"dataset": REAL_DATA_STREAMS, "bearing": bearing,
+                       "compress_gaps": True, "accel_unit": "g",
+                       "machine": "fan/id_00", "frame_period_s": 0.5,
+                       "speed_factor": float(speed_factor), "duration_s": float(duration_s),
+                       "start_stamp_s": float(start_stamp_s), "publish_clock": False,
+                       "wait_for_subscribers": bool(wait_for_subscribers)})
+    match = re.fullmatch(r"Bearing([123])_\d+", bearing)
+    if match is None:
+        raise ValueError(f"{bearing!r} is not a FEMTO bearing name (Bearing1_1 ... Bearing3_3)")
+    parameters = {"model_dir": str(share_dir() / "models" / "real_data"),
+                  "shaft_speed_rpm": FEMTO_CONDITION_RPM[int(match.group(1))],
+                  "asset_id": f"femto_{bearing}", "asset_frame_id": bearing,
+                  # ISO 10816-3 covers machines above 15 kW; PRONOSTIA's test bearing is not
+                  # one, and its zones would raise alarms the standard does not support
+                  "alarm.zone_alarm_enabled": False,
+                  **(monitor_parameters or {})}
+    return [replay, monitor_spec(parameters=parameters)]

@@ -26,6 +26,7 @@ from pm_monitor.launch_plan import (
     femto_rul_plan,
     inspection_robot_plan,
     monitor_spec,
+    real_data_plan,
     simulated_rig_plan,
 )
 from pm_monitor.nodes.params import NODE_PARAMETERS
@@ -166,7 +167,7 @@ def test_launch_files_build_their_nodes_from_the_plan(launch_file):
     functions = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
     assert "generate_launch_description" in functions
     assert names & {"monitor_spec", "simulated_rig_plan", "inspection_robot_plan",
-                    "femto_rul_plan"}
+                    "femto_rul_plan", "real_data_plan"}
     used, declared = _used_arguments(tree), _declared_arguments(tree)
     assert used <= declared, f"arguments read but never declared: {used - declared}"
 
@@ -208,3 +209,19 @@ def test_rviz_is_an_option_off_by_default_with_the_shipped_layout(name):
     source = (ROOT / "launch" / name).read_text()
     assert 'config_file("pm_monitor.rviz")' in source
     assert (ROOT / "config" / "pm_monitor.rviz").is_file()
+
+
+def test_real_data_plan_replays_every_modality_into_the_real_data_profile():
+    from pm_monitor.nodes import replay_node
+
+    replay, monitor = real_data_plan("Bearing1_3", 2.0)
+    for name, value in replay.parameters.items():
+        assert name in replay_node.PARAMETERS, f"replay_node has no parameter {name}"
+        assert type(value) is type(replay_node.PARAMETERS[name][0]), name
+    assert set(replay.parameters["dataset"].split(",")) == {
+        "femto", "thermal_motor", "neu_surface", "machine_sound"}
+    # one snapshot per window, in the unit the health-state model was trained in
+    assert replay.parameters["compress_gaps"] and replay.parameters["accel_unit"] == "g"
+    _check_spec(monitor)
+    profile = Path(monitor.parameters["model_dir"]) / "profile.json"
+    assert profile.is_file(), profile

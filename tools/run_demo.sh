@@ -4,7 +4,10 @@
 #     explanations and RUL (output/demo/); extra arguments go to this one
 #     (e.g. --speed 2 --duration 120 --schedule config/fault_schedules/inner_race_nde.yaml);
 #  2. a real FEMTO run-to-failure bearing is replayed through rul_node (output/femto_rul/);
-#     PM_DEMO_FEMTO_BEARING=Bearing1_3 picks another bearing, =none skips it.
+#     PM_DEMO_FEMTO_BEARING=Bearing1_3 picks another bearing, =none skips it;
+#  3. recorded real data (a FEMTO bearing the health-state model never saw, thermal motor
+#     frames, NEU steel images, MIMII fan sound) through the monitor running the models
+#     trained on those data sets (output/real_data/); PM_DEMO_REAL_BEARING=none skips it.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$ROOT/tools/setup_env.sh"
@@ -15,4 +18,8 @@ python -m pm_monitor.demo.run_demo "$@"
 bearing=${PM_DEMO_FEMTO_BEARING:-Bearing3_3}
 if [ "$bearing" != none ]; then
   python -m pm_monitor.demo.run_femto_demo --bearing "$bearing" --speed 100
+fi
+real_bearing=${PM_DEMO_REAL_BEARING:-Bearing1_3}
+if [ "$real_bearing" != none ]; then
+  python -m pm_monitor.demo.run_real_demo --bearing "$real_bearing" --speed 2
 fi

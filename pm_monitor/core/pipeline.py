@@ -199,6 +199,7 @@ class MonitorPipeline:
             frames = decode_chunk(samples, channel_names, sample_rate)
         except ChunkDecodeError as err:
             raise self._reject(stats, str(err)) from None
+        frames = self._in_model_channel_order(stats, name, list(channel_names), frames)
         expected_rate = self.sample_rates.get(name)
         if expected_rate is not None and abs(sample_rate - expected_rate) > 1e-6 * expected_rate:
             raise self._reject(stats, f"sample_rate {sample_rate:g} Hz differs from the "
@@ -247,6 +248,22 @@ class MonitorPipeline:
             raise self._reject(stats, f"{name}: {err}") from None
         self._note_stamp(stats, stamp_ns)
         return self._run(self.assembler.add_frame(name, stamp_ns, image, frame_id))
+
+    def _in_model_channel_order(self, stats: InputStats, name: str, names: list[str],
+                                frames: np.ndarray) -> np.ndarray:
+        """Channels named like the models' but in another order are put in the models'
+        order; another channel count is refused with both lists. Same count, other names
+        (a driver calling its axes "ax, ay, az") are taken in the order given."""
+        buffer = self.assembler.stream_buffers.get(name)
+        expected = list(buffer.channel_names) if buffer is not None else names
+        if names == expected:
+            return frames
+        if sorted(names) == sorted(expected):
+            return frames[:, [names.index(c) for c in expected]]
+        if len(names) != len(expected):
+            raise self._reject(stats, f"{name}: {len(names)} channels {names}, the models take "
+                                      f"{len(expected)} {expected}")
+        return frames
 
     def _check_stamp(self, stats: InputStats, stamp_ns: int, now_ns: int | None,
                      source: str) -> None:

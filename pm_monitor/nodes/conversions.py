@@ -139,6 +139,13 @@ def health_msg(result, asset_id: str, frame_id: str,
     msg.modalities_missing = list(result.modalities_missing)
     msg.active_alert_id = active_alert_id or ""
     msg.inference_ms = float(result.timings_ms["total"])
+    commissioning = getattr(result, "commissioning", None)
+    if commissioning is not None:
+        msg.commissioning_done, msg.commissioning_needed = (int(v) for v in commissioning)
+    scores = getattr(result, "stage2_scores", {}) or {}
+    msg.stage2_score_names = list(scores)
+    msg.stage2_scores = [float(v) for v in scores.values()]
+    msg.notes = list(getattr(result, "notes", ()))
     return msg
 
 

@@ -4,8 +4,9 @@ diagnostics out.
 Subscribes (remappable): accel, mic (pm_monitor/SensorChunk), thermal/image_raw,
 camera/image_raw (sensor_msgs/Image), rul_in (pm_monitor/RulEstimate of a dedicated RUL node,
 attached to alerts while the cascade has no estimate). Publishes: ~/alert, ~/explanation,
-~/rul, ~/health (every window), ~/heatmap (rgb8) and ~/heatmap_raw (32FC1), ~/markers (RViz;
-these three only while subscribed) and /diagnostics. Services: ~/acknowledge_alarm,
+~/rul, ~/health (every window), ~/heatmap (rgb8) and ~/heatmap_raw (32FC1),
+~/camera_heatmap(_raw) when the models also localise on the camera, ~/markers (RViz; heatmaps
+and markers only while subscribed) and /diagnostics. Services: ~/acknowledge_alarm,
 ~/shelve_alarm, ~/unshelve_alarm, ~/set_alarm_in_service, ~/list_alarms.
 
 Lifecycle (ros2/demos lifecycle_py style): configure validates the parameters and loads the
@@ -250,6 +251,7 @@ class MonitorNode(LifecycleNode):
                                                     values["thermal_raw_offset_c"])
         pipeline.max_future_s = float(values["max_future_stamp_s"])
         self.outputs.heatmaps.alpha = float(values["heatmap_alpha"])
+        self.outputs.camera_heatmaps.alpha = float(values["heatmap_alpha"])
         self.diagnostics.error_after_s = float(values["stale_error_s"])
         self.get_logger().info(f"parameters changed: {changes}")
 

@@ -3,7 +3,9 @@ at configure and drops at cleanup.
 
 Per window: `~/rul` (valid=false while the cascade has no estimate), `~/health`, `~/markers`
 (RViz, only while subscribed). Per alarm update: `~/alert` first — reliable, transient local,
-deep enough never to drop one — then `~/heatmap` / `~/heatmap_raw` (only while subscribed)
+deep enough never to drop one — then `~/heatmap` / `~/heatmap_raw` (the main localisation:
+thermal, else camera) and `~/camera_heatmap` / `~/camera_heatmap_raw` (a camera localisation
+beside a thermal one), only while subscribed,
 and, after a raise or an escalation, an `~/explanation` computed on a worker thread (it
 carries the alert id and the time it took; an alert never waits for it).
 """
@@ -17,6 +19,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from pm_monitor.core.alarms import AlarmEvent, AlarmManager
 from pm_monitor.core.explain.live import ExplainedAlert, LiveExplainer
 from pm_monitor.core.pipeline import WindowOutput
+from pm_monitor.core.types import CAMERA
 from pm_monitor.msg import Alert, Explanation, HealthStatus, RulEstimate
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.visualization import HeatmapPublisher, MarkerPublisher
@@ -56,6 +59,8 @@ class MonitorOutputs:
         self.rul = make(RulEstimate, "~/rul", 10)
         self.health = make(HealthStatus, "~/health", 10)
         self.heatmaps = HeatmapPublisher(node, make, alpha=heatmap_alpha)
+        self.camera_heatmaps = HeatmapPublisher(node, make, alpha=heatmap_alpha,
+                                                topic="~/camera_heatmap")
         self.markers = MarkerPublisher(node, context.asset_id, context.frame_id, make)
         self.explainer = explainer
         self._external_rul: RulEstimate | None = None
@@ -67,7 +72,9 @@ class MonitorOutputs:
     # --- per window ------------------------------------------------------------------------
     def publish_window(self, out: WindowOutput) -> None:
         result, c = out.result, self.context
-        if self.explainer is not None:
+        # no healthy-background sample while a real-data profile learns its commissioning
+        # baseline: those windows carry no decision (their Stage 1 input is all zeros)
+        if self.explainer is not None and getattr(result, "commissioning", None) is None:
             self.explainer.observe(result, alert_active=self.alarms.active_alert_id() is not None)
         # alerts go out first: nothing below may delay them
         for update in out.decisions:
@@ -101,7 +108,8 @@ class MonitorOutputs:
     def publishers(self) -> list:
         """Every lifecycle publisher (for destroy_lifecycle_publisher at cleanup)."""
         return [self.alert, self.explanation, self.rul, self.health, self.heatmaps.rgb,
-                self.heatmaps.raw, self.markers.publisher]
+                self.heatmaps.raw, self.camera_heatmaps.rgb, self.camera_heatmaps.raw,
+                self.markers.publisher]
 
     def close(self) -> None:
         if self.explainer is not None:
@@ -128,9 +136,12 @@ class MonitorOutputs:
 
     def _publish_heatmap(self, out: WindowOutput) -> None:
         loc = out.result.localization
-        if not conv.localized(out.result) or not self.heatmaps.wanted():
-            return
-        self.heatmaps.publish_localization(loc, out.window.frames[loc.modality])
+        if conv.localized(out.result) and self.heatmaps.wanted():
+            self.heatmaps.publish_localization(loc, out.window.frames[loc.modality])
+        for extra in getattr(out.result, "extra_localizations", ()):
+            frame = out.window.frames.get(extra.modality)
+            if extra.modality == CAMERA and frame is not None and self.camera_heatmaps.wanted():
+                self.camera_heatmaps.publish_localization(extra, frame)
 
     def on_explained(self, done: ExplainedAlert) -> None:
         """Worker-thread callback of the LiveExplainer."""

@@ -2,7 +2,8 @@
 
 * HeatmapPublisher: `~/heatmap` (rgb8: the localisation map blended over the grey thermal or
   camera frame, region boxed, hotspot crossed, colour bar; enlarged for viewing) and
-  `~/heatmap_raw` (32FC1: the raw [0, 1] map at the frame's own size, for downstream code).
+  `~/heatmap_raw` (32FC1: the raw [0, 1] map at the frame's own size, for downstream code);
+  a second one on `~/camera_heatmap` when the models localise on the camera as well.
   Each is rendered and published only while someone subscribes to it.
 * asset_markers / MarkerPublisher: a visualization_msgs/MarkerArray in the asset's TF frame:
   a sphere coloured by health state and a text "asset: STATE / fault / RUL", so a robot's RViz
@@ -40,12 +41,14 @@ PublisherFactory = Callable[..., object]
 
 class HeatmapPublisher:
     def __init__(self, node: Node, create_publisher: PublisherFactory | None = None,
-                 alpha: float = 0.6, scale: int | None = None) -> None:
+                 alpha: float = 0.6, scale: int | None = None,
+                 topic: str = "~/heatmap") -> None:
         """scale: enlargement of the rgb8 image; None = small frames (a 160 x 120 thermal)
-        to about 360 rows, large ones (a camera) left as they are."""
+        to about 360 rows, large ones (a camera) left as they are. topic: the rgb8 topic;
+        the raw map goes to `<topic>_raw`."""
         make = create_publisher or node.create_publisher
-        self.rgb = make(Image, "~/heatmap", HEATMAP_DEPTH)
-        self.raw = make(Image, "~/heatmap_raw", HEATMAP_DEPTH)
+        self.rgb = make(Image, topic, HEATMAP_DEPTH)
+        self.raw = make(Image, f"{topic}_raw", HEATMAP_DEPTH)
         self.alpha, self.scale = alpha, scale
         self.published = {"rgb8": 0, "32FC1": 0}
 

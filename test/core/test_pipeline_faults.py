@@ -322,3 +322,22 @@ def test_unknown_unit_and_wrong_rate_are_refused_with_the_reason():
     assert pipeline.stats.inputs["accel"].rejected == 1
     with pytest.raises(ValueError, match="unknown acceleration unit"):
         _pipeline(accel_unit="furlong")
+
+
+def test_channels_in_another_order_are_reordered_and_another_count_is_refused():
+    data = np.random.default_rng(1).normal(size=(100, 3)).astype(np.float32)
+    in_order, shuffled = _pipeline(), _pipeline()
+    outputs_a, outputs_b = [], []
+    for k in range(100):  # 5 s: the silent mic times out, windows come on accel alone
+        stamp = EPOCH_NS + round(k * 0.05 * 1e9)
+        outputs_a += in_order.on_chunk("accel", stamp, ACCEL_RATE, ["x", "y", "z"], k * 100,
+                                       data.reshape(-1))
+        outputs_b += shuffled.on_chunk("accel", stamp, ACCEL_RATE, ["z", "x", "y"], k * 100,
+                                       data[:, [2, 0, 1]].reshape(-1))
+    assert len(outputs_a) == len(outputs_b) > 0
+    for a, b in zip(outputs_a, outputs_b, strict=True):
+        np.testing.assert_array_equal(a.window.streams["accel"].samples,
+                                      b.window.streams["accel"].samples)
+    with pytest.raises(InputRejectedError, match=r"2 channels \['h', 'v'\], the models take 3"):
+        in_order.on_chunk("accel", EPOCH_NS + 5 * 10**9, ACCEL_RATE, ["h", "v"], 10000,
+                          np.zeros(200, np.float32))

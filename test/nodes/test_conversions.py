@@ -2,6 +2,7 @@ from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 from rclpy.serialization import deserialize_message, serialize_message
 
 from pm_monitor.core.alerting import AlertDecision, AlertEvent
@@ -96,3 +97,19 @@ def test_explanation_without_a_fusion_gate_leaves_the_bias_empty():
     msg = conv.explanation_msg(before_first, _result(), "rig_1-0004", "rig_1", "asset", 0.5)
     np.testing.assert_allclose(msg.modality_ideal_weights, [0.51, 0.49], rtol=1e-6)
     assert len(msg.modality_bias) == 0 and msg.modality_bias_decisions == 0
+
+
+def test_health_says_when_the_models_are_still_commissioning_and_carries_stage2_scores():
+    plain = conv.health_msg(_result(), "rig_1", "asset", None)
+    assert (plain.commissioning_done, plain.commissioning_needed) == (0, 0)
+    assert list(plain.stage2_score_names) == [] and list(plain.notes) == []
+    learning = SimpleNamespace(**{**vars(_result()), "commissioning": (12, 30),
+                                  "stage2_scores": {"mic_anomaly_score": 1.5,
+                                                    "mic_anomaly_threshold": 1.2},
+                                  "notes": ("mic: 8000 Hz, the model needs 16000 Hz",)})
+    msg = deserialize_message(serialize_message(
+        conv.health_msg(learning, "femto", "asset", None)), type(plain))
+    assert (msg.commissioning_done, msg.commissioning_needed) == (12, 30)
+    assert dict(zip(msg.stage2_score_names, msg.stage2_scores, strict=True)) == {
+        "mic_anomaly_score": 1.5, "mic_anomaly_threshold": pytest.approx(1.2)}
+    assert list(msg.notes) == ["mic: 8000 Hz, the model needs 16000 Hz"]

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from pm_monitor.core.explain.attribution import LogitsOf, default_logits
-from pm_monitor.core.explain.units import PhysicalValue, to_physical
+from pm_monitor.core.explain.units import PhysicalValue, UnitReader, to_physical
 
 MOVES = ("feature", "sensor", "auto")
 GRID = 16  # fractions tried per level when shrinking a change (two levels: 1/256)
@@ -105,8 +105,12 @@ class CounterfactualSearch:
         target_label: str = "normal",
         config: CounterfactualConfig | None = None,
         logits_of: LogitsOf = default_logits,
+        units: UnitReader = to_physical,
     ) -> None:
+        """units: feature value -> physical value for the report (to_relative for features
+        taken relative to a commissioning baseline)."""
         self.model = model
+        self.units = units
         self.feature_names = feature_names
         self.mean = np.asarray(mean, np.float32)
         self.std = np.asarray(std, np.float32)
@@ -268,8 +272,8 @@ class CounterfactualSearch:
         name = self.feature_names[d]
         before, after = float(start[-1, d]), float(end[-1, d])
         mean, std = float(self.mean[d]), float(self.std[d])
-        return FeatureChange(name, to_physical(name, before * std + mean),
-                             to_physical(name, after * std + mean), before, after)
+        return FeatureChange(name, self.units(name, before * std + mean),
+                             self.units(name, after * std + mean), before, after)
 
     # --- model ---------------------------------------------------------------------------
     def _logits(self, batch: np.ndarray | torch.Tensor) -> torch.Tensor:

@@ -40,6 +40,7 @@ from pm_monitor.core.explain.counterfactual import (
     CounterfactualSearch,
 )
 from pm_monitor.core.explain.gradcam import grad_cam_by_name
+from pm_monitor.core.explain.units import UnitReader, to_physical
 from pm_monitor.core.features import FeatureExtractor
 from pm_monitor.core.models.thermal_resnet import normalise_thermal_frame
 from pm_monitor.core.types import THERMAL, HealthState
@@ -194,6 +195,7 @@ class AlertExplanation:
                          for m, h in self.heatmaps.items()},
             "counterfactual": None if cf is None else {
                 "reached": cf.reached_target, "target": cf.target_label,
+                "sensors": list(cf.sensors),
                 "p_before": cf.p_target_before, "p_after": cf.p_target_after,
                 "changes": [{"feature": c.feature, "current": c.current.value,
                              "needed": c.needed.value, "unit": c.current.unit}
@@ -220,7 +222,10 @@ class Explainer:
         modality_gates: ModalityGates | None = None,
         config: ExplainerConfig | None = None,
         logits_of: LogitsOf = default_logits,
+        units: UnitReader = to_physical,
     ) -> None:
+        """units: how counterfactual values read in physical units (to_relative for
+        baseline-relative features)."""
         self.config = config or ExplainerConfig()
         self.layout = layout
         self.state_names = state_names
@@ -236,7 +241,7 @@ class Explainer:
         cf = self.config.counterfactual
         self.counterfactual = None if cf is None else CounterfactualSearch(
             self.stage1, layout.feature_names, mean, std, state_names[cf.target_state], cf,
-            logits_of)
+            logits_of, units)
 
     @classmethod
     def from_bundle(cls, bundle, background: HealthyBackground | None = None,

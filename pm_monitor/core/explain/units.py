@@ -8,6 +8,8 @@ the unit; it knows the extractor's naming scheme "<sensor>.<feature>".
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _BY_FEATURE: dict[str, tuple[str, str]] = {
@@ -58,3 +60,22 @@ def to_physical(feature_name: str, value: float) -> PhysicalValue:
         return PhysicalValue(float(_INVERSES[inverse](float(value))), unit)
     except OverflowError:
         return PhysicalValue(math.inf, unit)
+
+
+# Features of the FEMTO feature set (core/features/bearing_window.py) stored as log10 of an
+# amplitude or power; every other one is a natural log (ratios, moments, envelope peaks).
+_LOG10_RELATIVE = ("rms", "peak", "tke")
+UnitReader = Callable[[str, float], PhysicalValue]
+
+
+def to_relative(feature_name: str, value: float) -> PhysicalValue:
+    """A baseline-relative log feature (the feature minus its commissioning-baseline mean, as
+    the real-data profile computes them) as a factor of the baseline, e.g. "1.8 x baseline"."""
+    _, _, feature = feature_name.partition(".")
+    base = re.sub(r"_h\d+$", "", feature)  # env_bpfo_h2: the second harmonic's peak
+    log10 = base in _LOG10_RELATIVE or base.startswith("band_")
+    try:
+        factor = 10.0 ** float(value) if log10 else math.exp(float(value))
+    except OverflowError:
+        factor = math.inf
+    return PhysicalValue(factor, "x baseline")

@@ -4,8 +4,8 @@ Grad-CAM on the thermal_motor classifier and on the NEU camera model, both on wh
 the heatmaps have the frame's size, and the counterfactual towards Normal.
 
 Counterfactual values are baseline-relative FEMTO features (log ratios to the commissioning
-baseline), which core/explain/units.py reads as absolute values: "horizontal.rms 1.3 m/s^2"
-there means 1.3 x the baseline RMS (see the real-data section of the docs).
+baseline): they read as factors of the baseline ("horizontal.rms 1.3 x baseline",
+core/explain/units.py to_relative).
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import numpy as np
 from pm_monitor.core.explain.attribution import SensorLayout
 from pm_monitor.core.explain.background import HealthyBackground
 from pm_monitor.core.explain.explainer import Explainer, ExplainerConfig, ImageTarget
+from pm_monitor.core.explain.units import to_relative
 from pm_monitor.core.realdata.images import CameraInput, ThermalInput, grey_of
 from pm_monitor.core.realdata.profile import RealDataProfile
 from pm_monitor.core.types import ACCEL, CAMERA, THERMAL
@@ -45,7 +46,7 @@ def build_real_explainer(profile: RealDataProfile, background: HealthyBackground
     )
     return Explainer(profile.stage1, femto_layout(profile), profile.scaler.mean,
                      profile.scaler.std, profile.state_names, targets, background,
-                     config=config)
+                     config=config, units=to_relative)
 
 
 def _thermal_frame(image: np.ndarray) -> np.ndarray:

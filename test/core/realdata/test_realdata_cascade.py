@@ -11,7 +11,7 @@ from realdata_windows import START_NS, accel_window, mic_window, need_data, prof
 
 from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.datasets import femto
-from pm_monitor.core.explain.units import to_physical
+from pm_monitor.core.explain.units import to_physical, to_relative
 from pm_monitor.core.realdata.cascade import RealDataCascade
 from pm_monitor.core.realdata.explain import build_real_explainer, femto_layout
 from pm_monitor.core.realdata.factory import build_real_cascade
@@ -140,6 +140,8 @@ def test_explainer_attributes_per_axis_and_carries_camera_grad_cam() -> None:
     np.testing.assert_allclose(explanation.heatmaps[THERMAL].heatmap,
                                result.localization.heatmap, atol=1e-5)
     assert explanation.counterfactual is not None  # FEMTO feature names do not break units
+    # baseline-relative features read as factors of the commissioning baseline
+    assert all(c.current.unit == "x baseline" for c in explanation.counterfactual.changes)
     assert isinstance(explanation.summary, str) and "horizontal" in explanation.summary
 
 
@@ -148,6 +150,7 @@ def test_layout_and_units_of_the_femto_features() -> None:
     assert layout.sensor_slices == {"horizontal": slice(0, 30), "vertical": slice(30, 60)}
     for name in profile().feature_names:  # every FEMTO feature name converts without error
         assert np.isfinite(to_physical(name, 0.1).value)
+        assert to_relative(name, 0.1).unit == "x baseline"
     with pytest.raises(ValueError, match="inference_threads"):
         build_real_cascade(profile(), inference_threads=0)
     assert build_real_explainer(profile()).layout.sensors == ("horizontal", "vertical")
