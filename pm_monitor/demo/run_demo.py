@@ -71,30 +71,42 @@ def stop(process: subprocess.Popen, timeout_s: float = 10.0) -> int:
     return process.returncode
 
 
-def run(duration_s: float, speed: float, schedule: str, seed: int, out_dir: Path) -> dict:
+def prepare_output(out_dir: Path) -> tuple[Path, Path]:
+    """(log dir, alert log path) of a demo run in out_dir. The alert log starts empty: the
+    monitor replays its log at start-up (alarm states survive restarts), and a previous run's
+    alarms are not this run's; heatmap PNGs of an earlier run are removed too."""
     out_dir.mkdir(parents=True, exist_ok=True)
     log_dir = out_dir / "logs"
     log_dir.mkdir(exist_ok=True)
-    # a fresh alert log per demo run: the monitor replays its log at start-up (alarm states
-    # survive restarts), and a previous run's alarms are not this run's
     alert_log = out_dir / "alert_log.jsonl"
     alert_log.unlink(missing_ok=True)
-    shutil.rmtree(out_dir / "heatmaps", ignore_errors=True)  # no PNGs of an earlier run
+    shutil.rmtree(out_dir / "heatmaps", ignore_errors=True)
+    return log_dir, alert_log.resolve()
+
+
+def start_monitor(spec: NodeSpec, recorder, log_dir: Path) -> subprocess.Popen:
+    """Start the monitor and wait until it publishes (it loads models first), so the data
+    source started next loses nothing to start-up or discovery."""
+    process = start_node(spec, log_dir)
+    if not spin_until(recorder, lambda: recorder.count_publishers("/pm_monitor/alert") > 0
+                      or process.poll() is not None, 120.0):
+        raise RuntimeError("monitor did not come up within 120 s")
+    if process.poll() is not None:
+        raise RuntimeError(f"monitor exited: see {log_dir / (spec.name + '.log')}")
+    spin_until(recorder, lambda: False, 1.0)  # let discovery settle
+    return process
+
+
+def run(duration_s: float, speed: float, schedule: str, seed: int, out_dir: Path) -> dict:
+    log_dir, alert_log = prepare_output(out_dir)
     rig_spec, monitor_spec = simulated_rig_plan(
         schedule, speed, duration_s, seed, wait_for_subscribers=True,
-        monitor_parameters={"alert_log_path": str(alert_log.resolve())})
+        monitor_parameters={"alert_log_path": str(alert_log)})
     rclpy.init()
     recorder = RunRecorder(on_alert=print_alert)
     processes: dict[str, subprocess.Popen] = {}
     try:
-        # monitor first: it loads models, and the rig's first seconds should not be missed
-        processes["monitor"] = start_node(monitor_spec, log_dir)
-        if not spin_until(recorder, lambda: recorder.count_publishers("/pm_monitor/alert") > 0
-                          or processes["monitor"].poll() is not None, 120.0):
-            raise RuntimeError("monitor did not come up within 120 s")
-        if processes["monitor"].poll() is not None:
-            raise RuntimeError(f"monitor exited: see {log_dir / 'pm_monitor.log'}")
-        spin_until(recorder, lambda: False, 1.0)  # let discovery settle
+        processes["monitor"] = start_monitor(monitor_spec, recorder, log_dir)
         print(f"rig: {duration_s:.0f} simulated s at {speed}x "
               f"(~{duration_s / speed:.0f} s wall), schedule {schedule or 'default'}", flush=True)
         processes["rig"] = start_node(rig_spec, log_dir)

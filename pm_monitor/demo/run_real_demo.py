@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +27,14 @@ import rclpy
 
 from pm_monitor.core.datasets import femto
 from pm_monitor.core.types import HealthState
-from pm_monitor.demo.run_demo import print_alert, spin_until, start_node, stop
+from pm_monitor.demo.run_demo import (
+    prepare_output,
+    print_alert,
+    spin_until,
+    start_monitor,
+    start_node,
+    stop,
+)
 from pm_monitor.launch_plan import REAL_DATA_START_S, real_data_plan
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.recorder_node import RunRecorder
@@ -124,26 +130,15 @@ def plot(series: dict, bearing: str, path: Path) -> None:
 def run(bearing_name: str, speed: float, out_dir: Path) -> dict:
     bearing = femto.load_bearing(bearing_name)
     duration_s = bearing.n_snapshots * SNAPSHOT_S
-    out_dir.mkdir(parents=True, exist_ok=True)
-    log_dir = out_dir / "logs"
-    log_dir.mkdir(exist_ok=True)
-    alert_log = out_dir / "alert_log.jsonl"
-    alert_log.unlink(missing_ok=True)  # this run's alarms only (the log is replayed at start)
-    shutil.rmtree(out_dir / "heatmaps", ignore_errors=True)
+    log_dir, alert_log = prepare_output(out_dir)
     replay_spec, monitor_spec = real_data_plan(
         bearing_name, speed, START_STAMP_S, duration_s, wait_for_subscribers=True,
-        monitor_parameters={"alert_log_path": str(alert_log.resolve())})
+        monitor_parameters={"alert_log_path": str(alert_log)})
     rclpy.init()
     recorder = RunRecorder(on_alert=print_alert)
     processes: dict[str, subprocess.Popen] = {}
     try:
-        processes["monitor"] = start_node(monitor_spec, log_dir)
-        if not spin_until(recorder, lambda: recorder.count_publishers("/pm_monitor/alert") > 0
-                          or processes["monitor"].poll() is not None, 120.0):
-            raise RuntimeError("monitor did not come up within 120 s")
-        if processes["monitor"].poll() is not None:
-            raise RuntimeError(f"monitor exited: see {log_dir / 'pm_monitor.log'}")
-        spin_until(recorder, lambda: False, 1.0)  # let discovery settle
+        processes["monitor"] = start_monitor(monitor_spec, recorder, log_dir)
         print(f"replaying {bearing_name} ({bearing.n_snapshots} snapshots back to back, "
               f"{duration_s:.0f} s) + thermal motor, NEU, MIMII fan at {speed:g}x "
               f"(~{duration_s / speed:.0f} s wall)", flush=True)

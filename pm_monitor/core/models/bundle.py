@@ -167,14 +167,23 @@ def load_bundle(model_dir: Path | str) -> ModelBundle:
     return bundle.eval()
 
 
-def _read_metadata(path: Path) -> dict[str, Any]:
+def read_json_file(path: Path, missing: str = "file not found") -> dict[str, Any]:
+    """A JSON object from a model-side file (bundle metadata, weight metadata, profile);
+    ModelLoadError naming the file when it is missing, unreadable or not a JSON object."""
     if not path.is_file():
-        raise ModelLoadError(path, "file not found")
+        raise ModelLoadError(path, missing)
     try:
-        meta = json.loads(path.read_text())
+        value = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelLoadError(path, f"not valid JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != BUNDLE_FORMAT:
+    if not isinstance(value, dict):
+        raise ModelLoadError(path, f"holds a JSON {type(value).__name__}, not an object")
+    return value
+
+
+def _read_metadata(path: Path) -> dict[str, Any]:
+    meta = read_json_file(path)
+    if meta.get("format") != BUNDLE_FORMAT:
         raise ModelLoadError(path, f"not a bundle metadata file of format {BUNDLE_FORMAT}")
     return meta
 

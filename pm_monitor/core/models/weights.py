@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from pm_monitor.core.models.bundle import ModelLoadError, load_state_dict_file
+from pm_monitor.core.models.bundle import ModelLoadError, load_state_dict_file, read_json_file
 
 METADATA_SUFFIX = ".json"
 REQUIRED_METADATA = ("model", "hyperparameters", "data", "split", "metrics", "created",
@@ -80,13 +80,8 @@ def save_weights(model: nn.Module, weights_path: Path | str, *, model_name: str,
 def read_metadata(weights_path: Path | str) -> dict[str, Any]:
     """The metadata JSON of a weights file; ModelLoadError if missing or malformed."""
     meta_path = metadata_path(weights_path)
-    if not meta_path.is_file():
-        raise ModelLoadError(meta_path, "metadata file not found")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(meta_path, f"not valid JSON ({exc})") from None
-    missing = [key for key in REQUIRED_METADATA if not isinstance(meta, dict) or key not in meta]
+    meta = read_json_file(meta_path, "metadata file not found")
+    missing = [key for key in REQUIRED_METADATA if key not in meta]
     if missing:
         raise ModelLoadError(meta_path, f"metadata lacks {', '.join(missing)}")
     return meta

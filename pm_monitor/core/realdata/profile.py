@@ -9,7 +9,6 @@ values (baseline length, sequence length, states) are checked against the Stage 
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from pm_monitor.core.models.acoustic_anomaly import (
     load_acoustic_model,
 )
 from pm_monitor.core.models.autoencoder import FeatureAutoencoder
-from pm_monitor.core.models.bundle import ModelLoadError
+from pm_monitor.core.models.bundle import ModelLoadError, read_json_file
 from pm_monitor.core.models.camera_defect import CameraDefectNet
 from pm_monitor.core.models.normalization import FeatureScaler
 from pm_monitor.core.models.stage1_bilstm import HealthStateBiLSTM
@@ -245,13 +244,8 @@ def _headline(key: str, metrics: dict[str, Any]) -> str:
 
 
 def _read_profile(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ModelLoadError(path, "file not found")
-    try:
-        spec = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(path, f"not valid JSON ({exc})") from None
-    if not isinstance(spec, dict) or spec.get("format") != PROFILE_FORMAT:
+    spec = read_json_file(path)
+    if spec.get("format") != PROFILE_FORMAT:
         raise ModelLoadError(path, f"not a real-data profile of format {PROFILE_FORMAT}")
     models = spec.get("models")
     missing = [k for k in MODEL_KEYS if not isinstance(models, dict) or k not in models]
