@@ -18,7 +18,7 @@ def _displays() -> dict[str, dict]:
 
 def test_displays_and_classes():
     displays = _displays()
-    for name in ("Camera", "Thermal", "Heatmap"):
+    for name in ("Camera", "Thermal", "Heatmap", "Camera heatmap"):
         assert displays[name]["Class"] == "rviz_default_plugins/Image"
     assert displays["Asset state"]["Class"] == "rviz_default_plugins/MarkerArray"
     assert all(d["Class"].startswith("rviz_default_plugins/") for d in displays.values())
@@ -32,6 +32,8 @@ def test_topics_match_the_rig_and_the_monitor():
     assert displays["Thermal"]["Topic"]["Value"] in rig_topics
     # the monitor node is /pm_monitor; its private outputs are ~/heatmap and ~/markers
     assert displays["Heatmap"]["Topic"]["Value"] == "/pm_monitor/heatmap"
+    # the camera model's map (real-data profile) beside the thermal one
+    assert displays["Camera heatmap"]["Topic"]["Value"] == "/pm_monitor/camera_heatmap"
     assert displays["Asset state"]["Topic"]["Value"] == "/pm_monitor/markers"
     # heatmaps are published reliable: a best-effort subscriber would still match, but the
     # layout asks for what the publisher offers
