@@ -157,7 +157,8 @@ def run(bearing_name: str, speed: float, out_dir: Path) -> dict:
         plot(series, bearing_name, out_dir / "femto_states_timeline.png")
     # the recorder's own summary scores against the rig's ground truth, which a replay has
     # not: keep what it counted, score against the FEMTO rule instead
-    kept = ("alerts_raised", "alert_messages", "heatmaps_received", "explanations",
+    kept = ("alerts_raised", "alert_messages", "heatmaps_received", "camera_heatmaps_saved",
+            "explanations",
             "recording", "recorded_messages", "report", "monitor_diagnostics")
     summary = {key: summary[key] for key in kept if key in summary}
     summary.update({"femto": scored, "bearing": bearing_name, "speed": speed,

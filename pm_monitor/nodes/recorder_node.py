@@ -71,12 +71,14 @@ class RunRecorder(Node):
         self.truth: list[RigGroundTruth] = []
         self.heatmaps: list[Image] = []
         self.heatmaps_seen = 0
+        self.camera_heatmaps: list[Image] = []  # the real-data profile's camera maps
         subscribe = self._subscribe
         subscribe(Alert, f"{monitor_ns}/alert", self._on_alert, ALERT_QOS)
         subscribe(Explanation, f"{monitor_ns}/explanation", self.explanations.append, 50)
         subscribe(HealthStatus, f"{monitor_ns}/health", self.health.append, 100)
         subscribe(RulEstimate, f"{monitor_ns}/rul", self.rul.append, 100)
         subscribe(Image, f"{monitor_ns}/heatmap", self._on_heatmap, 10)
+        subscribe(Image, f"{monitor_ns}/camera_heatmap", self._on_camera_heatmap, 10)
         subscribe(RigGroundTruth, truth_topic, self._on_truth, 100)
         self.diagnostics: dict[str, dict[str, str]] = {}  # latest values per status name
         subscribe(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
@@ -110,6 +112,10 @@ class RunRecorder(Node):
         self.heatmaps_seen += 1
         if len(self.heatmaps) < self.max_heatmaps:
             self.heatmaps.append(msg)
+
+    def _on_camera_heatmap(self, msg: Image) -> None:
+        if len(self.camera_heatmaps) < self.max_heatmaps:
+            self.camera_heatmaps.append(msg)
 
     def _on_truth(self, msg: RigGroundTruth) -> None:
         if self.epoch_ns is None:
@@ -160,13 +166,16 @@ class RunRecorder(Node):
                     f.write(json.dumps(conv.message_to_dict(m)) + "\n")
         heat_dir = out_dir / "heatmaps"
         heat_dir.mkdir(exist_ok=True)
-        for i, m in enumerate(self.heatmaps):
-            rgb = np.frombuffer(bytes(m.data), np.uint8).reshape(m.height, m.width, 3)
-            plt.imsave(heat_dir / f"heatmap_{i:03d}_t{self._t(m.header):07.1f}s.png", rgb)
+        for prefix, images in (("heatmap", self.heatmaps),
+                               ("camera_heatmap", self.camera_heatmaps)):
+            for i, m in enumerate(images):
+                rgb = np.frombuffer(bytes(m.data), np.uint8).reshape(m.height, m.width, 3)
+                plt.imsave(heat_dir / f"{prefix}_{i:03d}_t{self._t(m.header):07.1f}s.png", rgb)
         truth, health, alerts, rul = self.records()
         summary = summarise(truth, health, alerts, rul)
         plot_timeline(out_dir / "timeline.png", truth, health, alerts, rul, title)
         result = {**summary.as_dict(), "heatmaps_received": self.heatmaps_seen,
+                  "camera_heatmaps_saved": len(self.camera_heatmaps),
                   "explanations": len(self.explanations),
                   "monitor_diagnostics": self.diagnostics}
         if self.record_mcap:
