@@ -104,6 +104,26 @@ class ExplanationResult:
     computation_ms: float
 
 
+class SequenceHistory:
+    """The last `length` feature vectors of Stage 1's input, oldest first. Until `length`
+    windows exist it is left-padded with the first vector (no made-up "healthy" past), as
+    training's sequence_indices pads a record's start."""
+
+    def __init__(self, length: int) -> None:
+        self._rows: deque[np.ndarray] = deque(maxlen=length)
+
+    def push(self, row: np.ndarray) -> np.ndarray:
+        """Append and return the (length, D) float32 sequence."""
+        if not self._rows:
+            self._rows.extend([row] * self._rows.maxlen)
+        else:
+            self._rows.append(row)
+        return np.stack(self._rows).astype(np.float32)
+
+    def clear(self) -> None:
+        self._rows.clear()
+
+
 class Cascade:
     """One asset's cascade; holds its feature history, threshold state and RUL state."""
 
@@ -123,7 +143,7 @@ class Cascade:
         else:
             self.models = CascadeModels.create(bundle, inference)
         self.extractor = FeatureExtractor(bundle.feature_config)
-        self._history: deque[np.ndarray] = deque(maxlen=bundle.sequence_length)
+        self._history = SequenceHistory(bundle.sequence_length)
         self.threshold = DynamicThreshold(bundle.threshold)
         self.rul_estimator = ExponentialRulEstimator(bundle.rul, seed=self.config.seed)
 
@@ -139,7 +159,7 @@ class Cascade:
         standardised = self.bundle.scaler.standardise(values, present)
         tick = _lap(timings, "features", tick)
 
-        sequence = self._push(standardised)
+        sequence = self._history.push(standardised)
         stage1 = self.models.run("stage1", {"sequence": sequence[None]})
         state_p = stage1["state_probabilities"][0]
         fault_p = stage1["fault_probabilities"][0]
@@ -231,15 +251,6 @@ class Cascade:
             ig_completeness_error=delta,
             computation_ms=(time.perf_counter() - start) * 1e3,
         )
-
-    def _push(self, standardised: np.ndarray) -> np.ndarray:
-        """Append to the history and return the (T, D) sequence; until T windows exist the
-        history is left-padded with the first vector (no made-up "healthy" past)."""
-        if not self._history:
-            self._history.extend([standardised] * self.bundle.sequence_length)
-        else:
-            self._history.append(standardised)
-        return np.stack(self._history).astype(np.float32)
 
     def _top_fault(self, fault_p: np.ndarray) -> str:
         """Most likely fault type other than "none" (the state head already said "faulty")."""

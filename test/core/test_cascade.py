@@ -156,3 +156,16 @@ def test_severe_fault_is_detected_and_localised_at_the_failing_housing(shipped_b
     # "near": inside the housing box grown by a few pixels (Grad-CAM works on a 15x20 grid)
     assert box.x0 - 4 <= x < box.x1 + 4 and box.y0 - 4 <= y < box.y1 + 4
     assert last.localization.location == location
+
+
+def test_sequence_history_left_pads_with_the_first_row_then_slides():
+    from pm_monitor.core.cascade import SequenceHistory
+
+    history = SequenceHistory(3)
+    first = history.push(np.array([1.0, 1.0]))
+    assert first.dtype == np.float32 and first.tolist() == [[1, 1]] * 3
+    history.push(np.array([2.0, 2.0]))
+    assert history.push(np.array([3.0, 3.0]))[:, 0].tolist() == [1, 2, 3]
+    assert history.push(np.array([4.0, 4.0]))[:, 0].tolist() == [2, 3, 4]
+    history.clear()
+    assert history.push(np.array([5.0, 5.0]))[:, 0].tolist() == [5, 5, 5]

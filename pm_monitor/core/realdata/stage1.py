@@ -13,12 +13,12 @@ order), so every later decision equals training's for the same snapshots.
 """
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from pm_monitor.core.cascade import SequenceHistory
 from pm_monitor.core.features.bearing_window import window_features
 from pm_monitor.core.models.autoencoder import reconstruction_error
 from pm_monitor.core.models.threshold import DynamicThreshold
@@ -43,7 +43,7 @@ class FemtoStage1:
     def __init__(self, profile: RealDataProfile) -> None:
         self.profile = profile
         self.threshold = DynamicThreshold(profile.threshold)
-        self._history: deque[np.ndarray] = deque(maxlen=profile.sequence_length)
+        self._history = SequenceHistory(profile.sequence_length)
         self._commissioning: list[np.ndarray] = []
         self.baseline: np.ndarray | None = None
 
@@ -100,14 +100,14 @@ class FemtoStage1:
             z = self._standardise(relative_to(rows, self.baseline))
             scores = self._scores(z)
             for row, score in zip(z[:-1], scores[:-1], strict=True):
-                self._push(row)
+                self._history.push(row)
                 self.threshold.update(float(score))
             return self._decide(z[-1], float(scores[-1]))
         z = self._standardise(relative_to(raw[None], self.baseline))
         return self._decide(z[0], float(self._scores(z)[0]))
 
     def _decide(self, z: np.ndarray, score: float) -> Stage1Decision:
-        sequence = self._push(z)
+        sequence = self._history.push(z)
         with torch.no_grad():
             out = self.profile.stage1(torch.from_numpy(sequence)[None])
             probabilities = torch.softmax(out.state_logits, -1)[0].numpy()
@@ -123,12 +123,3 @@ class FemtoStage1:
         x = torch.from_numpy(z)
         with torch.no_grad():
             return reconstruction_error(self.profile.autoencoder, x, torch.ones_like(x)).numpy()
-
-    def _push(self, z: np.ndarray) -> np.ndarray:
-        """Append and return the (T, D) sequence, left-padded with the first row (as training's
-        sequence_indices and the rig Cascade do)."""
-        if not self._history:
-            self._history.extend([z] * self.profile.sequence_length)
-        else:
-            self._history.append(z)
-        return np.stack(self._history).astype(np.float32)
