@@ -37,7 +37,7 @@ import torch
 from pm_monitor.core.explain.explainer import GateReading
 from pm_monitor.core.features import FeatureConfig, FeatureExtractor
 from pm_monitor.core.models.bundle import ModelBundle, ModelLoadError
-from pm_monitor.core.models.fusion import GatedFusionNet
+from pm_monitor.core.models.fusion import GatedFusionNet, mean_pool_frames
 from pm_monitor.core.models.normalization import FeatureScaler
 from pm_monitor.core.models.thermal_resnet import normalise_thermal_frame
 from pm_monitor.core.models.weights import load_weights, metadata_path
@@ -150,9 +150,7 @@ class RigFusionModel:
         # training stored normalised frames as float16 (rig_dataset.generate_run): round the same
         # way so the live input is the training input, then fusion_set's crop + mean pooling
         x = normalise_thermal_frame(image, self.scale_k).astype(np.float16).astype(np.float32)
-        p = self.pool
-        h, w = x.shape[0] - x.shape[0] % p, x.shape[1] - x.shape[1] % p
-        return x[:h, :w].reshape(h // p, p, w // p, p).mean(axis=(1, 3))[None]
+        return mean_pool_frames(x, self.pool)[None]
 
     def gate(self, inputs: FusionInputs) -> float:
         """g, the weight on the thermal branch, for one decision (no gradients)."""

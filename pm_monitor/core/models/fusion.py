@@ -105,6 +105,15 @@ class GatedFusionNet(nn.Module):
         return FusionOutput(self.head(self.dropout(fused)), g)
 
 
+def mean_pool_frames(frames: np.ndarray, pool: int) -> np.ndarray:
+    """(..., H, W) -> (..., H // pool, W // pool): the thermal branch's input, mean-pooled
+    after cropping to a multiple of pool (training and the live gate share this)."""
+    h, w = frames.shape[-2] - frames.shape[-2] % pool, frames.shape[-1] - frames.shape[-1] % pool
+    lead = frames.shape[:-2]
+    return frames[..., :h, :w].reshape(*lead, h // pool, pool, w // pool, pool).mean(
+        axis=(-3, -1))
+
+
 def late_fusion(sensor_probs: np.ndarray, thermal_probs: np.ndarray) -> np.ndarray:
     """Average of the two unimodal models' class probabilities (decision-level fusion)."""
     if sensor_probs.shape != thermal_probs.shape:

@@ -33,7 +33,12 @@ import torch.nn.functional as F  # noqa: N812
 from tqdm import tqdm
 
 from pm_monitor.core.features import FeatureExtractor
-from pm_monitor.core.models.fusion import GatedFusionNet, late_fusion, modality_bias
+from pm_monitor.core.models.fusion import (
+    GatedFusionNet,
+    late_fusion,
+    mean_pool_frames,
+    modality_bias,
+)
 from pm_monitor.core.models.normalization import FeatureScaler
 from pm_monitor.core.models.weights import load_weights, save_weights
 from pm_monitor.core.rig import RigConfig
@@ -115,9 +120,8 @@ def fusion_set(runs: list[RunData], scaler: FeatureScaler, length: int) -> Fusio
         z = scaler.standardise(r.features[:, cols], r.present[:, cols])
         seq = z[sequence_indices(len(r), length)][r.frame_index]
         frames = r.frames.astype(np.float32)
-        n, h, w = frames.shape
-        pooled = frames[:, : h - h % POOL, : w - w % POOL].reshape(
-            n, h // POOL, POOL, w // POOL, POOL).mean(axis=(2, 4))
+        n = frames.shape[0]
+        pooled = mean_pool_frames(frames, POOL)
         parts["seq"].append(seq)
         parts["frames"].append(pooled[:, None])
         parts["state"].append(r.state[r.frame_index])
