@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from pm_monitor.core.models.normalization import FeatureScaler
@@ -64,3 +65,12 @@ def test_shipped_fusion_model_reproduces_its_outputs_on_stored_rig_samples() -> 
     np.testing.assert_allclose(gate, stored["gate"], atol=1e-4)
     _, gate_without_frame = task.predict(model, data, thermal_present=False)
     assert np.all(gate_without_frame == 0.0)
+
+
+def test_gate_statistics_are_paper_000s_bias_of_the_thermal_branch():
+    gate = np.array([0.1, 0.3, 0.5], np.float32)
+    stats = task.gate_statistics(gate, f1_thermal=0.25, f1_sensor=0.75)
+    assert stats["g_star"] == pytest.approx(0.25)
+    assert stats["gate_mean"] == pytest.approx(0.3)
+    assert stats["bias"] == pytest.approx(0.05)
+    assert stats["gate_std"] == pytest.approx(np.std([0.1, 0.3, 0.5]), rel=1e-6)

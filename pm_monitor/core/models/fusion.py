@@ -9,7 +9,7 @@
 
 Modes (the paper's ablation): "full", "no_attention" (gated fusion of the unattended branches),
 "sensor_only" (g = 0), "thermal_only" (g = 1). Late fusion is two unimodal models whose
-probabilities are averaged (``late_fusion``). Gate statistics: ``modality_bias`` gives
+probabilities are averaged (``late_fusion``). Gate statistics (core.explain.gates.modality_bias):
 B = E[g] - g*, with g* = F1_t / (F1_t + F1_s) the thermal share a model would give if it
 weighted each modality by how good it is alone; B > 0 means the gate over-trusts thermal.
 
@@ -119,13 +119,3 @@ def late_fusion(sensor_probs: np.ndarray, thermal_probs: np.ndarray) -> np.ndarr
     if sensor_probs.shape != thermal_probs.shape:
         raise ValueError(f"shapes differ: {sensor_probs.shape} vs {thermal_probs.shape}")
     return 0.5 * (sensor_probs + thermal_probs)
-
-
-def modality_bias(gate: np.ndarray, f1_thermal: float, f1_sensor: float) -> dict[str, float]:
-    """Gate statistics and B = E[g] - g*, g* = F1_t / (F1_t + F1_s) (paper 000)."""
-    if f1_thermal + f1_sensor <= 0:
-        raise ValueError("the unimodal F1 scores must not both be 0")
-    gate = np.asarray(gate, dtype=np.float64)
-    ideal = f1_thermal / (f1_thermal + f1_sensor)
-    return {"gate_mean": float(gate.mean()), "gate_std": float(gate.std()),
-            "g_star": float(ideal), "bias": float(gate.mean() - ideal)}

@@ -32,13 +32,9 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from tqdm import tqdm
 
+from pm_monitor.core.explain.gates import modality_bias
 from pm_monitor.core.features import FeatureExtractor
-from pm_monitor.core.models.fusion import (
-    GatedFusionNet,
-    late_fusion,
-    mean_pool_frames,
-    modality_bias,
-)
+from pm_monitor.core.models.fusion import GatedFusionNet, late_fusion, mean_pool_frames
 from pm_monitor.core.models.normalization import FeatureScaler
 from pm_monitor.core.models.weights import load_weights, save_weights
 from pm_monitor.core.rig import RigConfig
@@ -208,7 +204,7 @@ def train(config: dict[str, Any], out_dir: Path) -> dict[str, Any]:
         for variant in VARIANTS:
             row = {"seed": seed, "variant": variant, **scores(test.state, probs[variant])}
             if variant in ("no_attention", "full"):
-                row.update(modality_bias(gates[variant], f1_t, f1_s))
+                row.update(gate_statistics(gates[variant], f1_t, f1_s))
             runs.append(row)
         if seed == seeds[0]:
             ship(trained["full"], scaler, config, runs[-1])
@@ -227,6 +223,16 @@ def train(config: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     write_report(out_dir, summary)
     (out_dir / "metrics.json").write_text(json.dumps(summary, indent=1) + "\n")
     return {k: v for k, v in summary.items() if k != "runs"}
+
+
+def gate_statistics(gate: np.ndarray, f1_thermal: float, f1_sensor: float) -> dict[str, float]:
+    """Paper 000's gate statistics of one variant on the test set: E[g], its spread, g* from
+    the unimodal F1 scores and B = E[g] - g* for the thermal branch (core.explain.gates)."""
+    bias = modality_bias(np.asarray(gate), ("thermal", "sensor"),
+                         {"thermal": f1_thermal, "sensor": f1_sensor})
+    return {"gate_mean": bias.mean_gate["thermal"],
+            "gate_std": float(np.asarray(gate, np.float64).std()),
+            "g_star": bias.ideal_gate["thermal"], "bias": bias.bias["thermal"]}
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
