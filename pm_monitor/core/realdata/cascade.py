@@ -35,7 +35,12 @@ from pm_monitor.core.cascade import (
     _with_summary,
 )
 from pm_monitor.core.explain.gradcam import grad_cam
-from pm_monitor.core.realdata.images import CameraInput, ThermalInput, grey_of
+from pm_monitor.core.realdata.images import (
+    CameraInput,
+    ThermalInput,
+    grey_pixels,
+    thermal_pixels,
+)
 from pm_monitor.core.realdata.profile import RealDataProfile
 from pm_monitor.core.realdata.sound import AcousticScorer
 from pm_monitor.core.realdata.stage1 import FemtoStage1, Stage1Decision
@@ -167,13 +172,14 @@ class RealDataCascade:
         """Thermal first (the main localisation), then camera."""
         out = []
         for modality, model, names, frame_of in (
-                (THERMAL, self.thermal, self.profile.thermal.class_names, _thermal_pixels),
-                (CAMERA, self.camera, self.profile.camera.class_names, _grey_pixels)):
+                (THERMAL, self.thermal, self.profile.thermal.class_names, thermal_pixels),
+                (CAMERA, self.camera, self.profile.camera.class_names, grey_pixels)):
             frame = window.frames.get(modality)
             if frame is None:
                 continue
             try:
-                out.append(self._grad_cam(modality, model, names, frame, frame_of(frame)))
+                out.append(self._grad_cam(modality, model, names, frame,
+                                          frame_of(frame.image)))
             except ValueError as err:
                 notes.append(f"{modality} refused: {err}")
                 refused.add(modality)
@@ -230,13 +236,3 @@ class RealDataCascade:
             stage1_input=np.zeros((t, d), np.float32), notes=tuple(notes),
             commissioning=progress))
 
-
-def _thermal_pixels(frame: FrameSample) -> np.ndarray:
-    image = np.asarray(frame.image, np.float32)
-    if image.ndim != 2:
-        raise ValueError(f"thermal frame must be (H, W) deg C, got shape {image.shape}")
-    return image
-
-
-def _grey_pixels(frame: FrameSample) -> np.ndarray:
-    return grey_of(frame.image).astype(np.float32)

@@ -9,13 +9,16 @@ core/explain/units.py to_relative).
 """
 from __future__ import annotations
 
-import numpy as np
-
 from pm_monitor.core.explain.attribution import SensorLayout
 from pm_monitor.core.explain.background import HealthyBackground
 from pm_monitor.core.explain.explainer import Explainer, ExplainerConfig, ImageTarget
 from pm_monitor.core.explain.units import to_relative
-from pm_monitor.core.realdata.images import CameraInput, ThermalInput, grey_of
+from pm_monitor.core.realdata.images import (
+    CameraInput,
+    ThermalInput,
+    grey_pixels,
+    thermal_pixels,
+)
 from pm_monitor.core.realdata.profile import RealDataProfile
 from pm_monitor.core.types import ACCEL, CAMERA, THERMAL
 
@@ -40,18 +43,11 @@ def build_real_explainer(profile: RealDataProfile, background: HealthyBackground
     targets = (
         ImageTarget(THERMAL, ThermalInput(thermal.model, thermal.assumed_span_c,
                                           thermal.downscale), "net.attended",
-                    _thermal_frame, thermal.class_names),
+                    thermal_pixels, thermal.class_names),
         ImageTarget(CAMERA, CameraInput(camera.model, camera.image_size), "net.features",
-                    _grey_frame, camera.class_names),
+                    grey_pixels, camera.class_names),
     )
     return Explainer(profile.stage1, femto_layout(profile), profile.scaler.mean,
                      profile.scaler.std, profile.state_names, targets, background,
                      config=config, units=to_relative)
 
-
-def _thermal_frame(image: np.ndarray) -> np.ndarray:
-    return np.asarray(image, np.float32)
-
-
-def _grey_frame(image: np.ndarray) -> np.ndarray:
-    return grey_of(np.asarray(image)).astype(np.float32)

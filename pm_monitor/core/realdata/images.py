@@ -70,6 +70,19 @@ def grey_of(frame: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(np.ascontiguousarray(pixels), "RGB").convert("L"))
 
 
+def thermal_pixels(image: np.ndarray) -> np.ndarray:
+    """A window's thermal frame as the float32 (H, W) deg C the thermal wrapper takes."""
+    pixels = np.asarray(image, np.float32)
+    if pixels.ndim != 2:
+        raise ValueError(f"thermal frame must be (H, W) deg C, got shape {pixels.shape}")
+    return pixels
+
+
+def grey_pixels(image: np.ndarray) -> np.ndarray:
+    """A window's camera frame as the float32 (H, W) grey the camera wrapper takes."""
+    return grey_of(image).astype(np.float32)
+
+
 def camera_model_input(grey: np.ndarray, size: int) -> np.ndarray:
     """(size, size) float32: what the NEU camera model saw in training."""
     return normalise_grey_image(resize_grey(grey, size))
