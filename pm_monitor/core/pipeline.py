@@ -160,8 +160,9 @@ class MonitorPipeline:
         known unit are converted, in an unknown one refused.
         sample_rates: input -> the only rate its models accept (others are refused at the
         input, with the reason, instead of failing inside a model); None = any rate."""
-        acceleration_scale(accel_unit, accel_unit)  # an unknown unit fails here, at start-up
         self.accel_unit = accel_unit
+        # ISO zones are in SI; an unknown models' unit fails here, at start-up
+        self._velocity_to_si = acceleration_scale(accel_unit, "m/s^2")
         self.sample_rates = dict(sample_rates or {})
         self.assembler = assembler
         self.cascade = cascade
@@ -300,8 +301,8 @@ class MonitorPipeline:
             inference.latency_ms_max = max(inference.latency_ms_max, total_ms)
             inference.recent_ms.append(total_ms)
             velocity = window_velocity_mm_s(window, band_hz=self.alarms.config.band_hz)
-            if velocity is not None and self.accel_unit != "m/s^2":
-                velocity *= acceleration_scale(self.accel_unit, "m/s^2")  # ISO zones: SI
+            if velocity is not None:
+                velocity *= self._velocity_to_si
             decisions = self.alarms.update_result(result, velocity)
             outputs.append(WindowOutput(result, decisions, window, velocity))
         return outputs
