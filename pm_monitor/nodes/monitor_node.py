@@ -126,7 +126,7 @@ class MonitorNode(LifecycleNode):
             # under auto, trying a backend this machine lacks is normal: say it, calmly;
             # a backend asked for by name that is unavailable is worth a warning
             if p["backend"] != "auto" and "unavailable" in line:
-                self.get_logger().warn(f"inference: {line}")
+                self.get_logger().warn(f"models: {line}")
             else:
                 self.get_logger().info(f"models: {line}")
         alarm_config = AlarmConfig.from_parameters(p, prefix=ALARM_PREFIX)
