@@ -97,6 +97,16 @@ def start_monitor(spec: NodeSpec, recorder, log_dir: Path) -> subprocess.Popen:
     return process
 
 
+def play_to_end(recorder, processes: dict[str, subprocess.Popen], name: str, spec: NodeSpec,
+                log_dir: Path, expected_wall_s: float, tail_s: float = 3.0) -> None:
+    """Start the data source `spec` (registered in `processes` at once, so the caller's
+    cleanup stops it too), spin until it exits (at most 3x the expected time + 60 s), then
+    `tail_s` more for the last windows, explanations and heatmaps."""
+    processes[name] = start_node(spec, log_dir)
+    spin_until(recorder, lambda: processes[name].poll() is not None, expected_wall_s * 3 + 60)
+    spin_until(recorder, lambda: False, tail_s)
+
+
 def run(duration_s: float, speed: float, schedule: str, seed: int, out_dir: Path) -> dict:
     log_dir, alert_log = prepare_output(out_dir)
     rig_spec, monitor_spec = simulated_rig_plan(
@@ -109,10 +119,7 @@ def run(duration_s: float, speed: float, schedule: str, seed: int, out_dir: Path
         processes["monitor"] = start_monitor(monitor_spec, recorder, log_dir)
         print(f"rig: {duration_s:.0f} simulated s at {speed}x "
               f"(~{duration_s / speed:.0f} s wall), schedule {schedule or 'default'}", flush=True)
-        processes["rig"] = start_node(rig_spec, log_dir)
-        spin_until(recorder, lambda: processes["rig"].poll() is not None,
-                   duration_s / speed * 3 + 60)
-        spin_until(recorder, lambda: False, 3.0)  # last windows, explanations, heatmaps
+        play_to_end(recorder, processes, "rig", rig_spec, log_dir, duration_s / speed)
     finally:
         codes = {name: stop(p) for name, p in processes.items()}
     title = f"simulated rig, {Path(schedule).stem if schedule else 'demo_outer_race'}, seed {seed}"

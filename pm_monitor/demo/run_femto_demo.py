@@ -24,7 +24,7 @@ import rclpy
 from rclpy.node import Node
 
 from pm_monitor.core.datasets import femto
-from pm_monitor.demo.run_demo import spin_until, start_node, stop
+from pm_monitor.demo.run_demo import play_to_end, spin_until, start_node, stop
 from pm_monitor.launch_plan import femto_rul_plan
 from pm_monitor.msg import RulEstimate
 from pm_monitor.nodes import conversions as conv
@@ -108,10 +108,8 @@ def run(bearing: str, speed: float, out_dir: Path) -> dict:
             raise RuntimeError("rul_node did not come up within 120 s")
         print(f"replaying {bearing} ({life_s / 3600:.2f} h of life) at {speed:g}x "
               f"(~{life_s / speed:.0f} s wall)", flush=True)
-        processes["replay"] = start_node(replay_spec, log_dir)
-        spin_until(recorder, lambda: processes["replay"].poll() is not None,
-                   life_s / speed * 3 + 60)
-        spin_until(recorder, lambda: False, 2.0)  # the last estimates
+        play_to_end(recorder, processes, "replay", replay_spec, log_dir, life_s / speed,
+                    tail_s=2.0)  # the last estimates
     finally:
         codes = {name: stop(p) for name, p in processes.items()}
         recorder.destroy_node()

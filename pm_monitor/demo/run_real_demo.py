@@ -28,11 +28,10 @@ import rclpy
 from pm_monitor.core.datasets import femto
 from pm_monitor.core.types import HealthState
 from pm_monitor.demo.run_demo import (
+    play_to_end,
     prepare_output,
     print_alert,
-    spin_until,
     start_monitor,
-    start_node,
     stop,
 )
 from pm_monitor.launch_plan import REAL_DATA_START_S, real_data_plan
@@ -142,10 +141,7 @@ def run(bearing_name: str, speed: float, out_dir: Path) -> dict:
         print(f"replaying {bearing_name} ({bearing.n_snapshots} snapshots back to back, "
               f"{duration_s:.0f} s) + thermal motor, NEU, MIMII fan at {speed:g}x "
               f"(~{duration_s / speed:.0f} s wall)", flush=True)
-        processes["replay"] = start_node(replay_spec, log_dir)
-        spin_until(recorder, lambda: processes["replay"].poll() is not None,
-                   duration_s / speed * 3 + 60)
-        spin_until(recorder, lambda: False, 3.0)  # last windows, explanations, heatmaps
+        play_to_end(recorder, processes, "replay", replay_spec, log_dir, duration_s / speed)
     finally:
         codes = {name: stop(p) for name, p in processes.items()}
     recorder.epoch_ns = round(START_STAMP_S * 1e9)
