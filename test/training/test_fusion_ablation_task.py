@@ -68,9 +68,10 @@ def test_shipped_fusion_model_reproduces_its_outputs_on_stored_rig_samples() -> 
 
 
 def test_gate_statistics_are_paper_000s_bias_of_the_thermal_branch():
-    gate = np.array([0.1, 0.3, 0.5], np.float32)
-    stats = task.gate_statistics(gate, f1_thermal=0.25, f1_sensor=0.75)
+    stats = task.gate_statistics(np.array([0.2, 0.4]), f1_thermal=0.5, f1_sensor=1.5)
     assert stats["g_star"] == pytest.approx(0.25)
     assert stats["gate_mean"] == pytest.approx(0.3)
     assert stats["bias"] == pytest.approx(0.05)
-    assert stats["gate_std"] == pytest.approx(np.std([0.1, 0.3, 0.5]), rel=1e-6)
+    assert stats["gate_std"] == pytest.approx(0.1)
+    with pytest.raises(ValueError):
+        task.gate_statistics(np.array([0.5]), 0.0, 0.0)

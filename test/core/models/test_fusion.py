@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from pm_monitor.core.models.fusion import MODES, GatedFusionNet, late_fusion, modality_bias
+from pm_monitor.core.models.fusion import MODES, GatedFusionNet, late_fusion, mean_pool_frames
 
 
 def _inputs(batch: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
@@ -64,14 +64,18 @@ def test_bad_mode_and_bad_shapes_are_refused() -> None:
         model(torch.randn(3, 12), torch.randn(3, 1, 30, 40))
 
 
-def test_modality_bias_and_late_fusion() -> None:
-    stats = modality_bias(np.array([0.2, 0.4]), f1_thermal=0.5, f1_sensor=1.5)
-    assert stats["g_star"] == pytest.approx(0.25)
-    assert stats["gate_mean"] == pytest.approx(0.3)
-    assert stats["bias"] == pytest.approx(0.05)
-    with pytest.raises(ValueError):
-        modality_bias(np.array([0.5]), 0.0, 0.0)
+def test_late_fusion() -> None:
     fused = late_fusion(np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]]))
     np.testing.assert_allclose(fused, [[0.5, 0.5]])
     with pytest.raises(ValueError, match="shapes"):
         late_fusion(np.zeros((1, 2)), np.zeros((2, 2)))
+
+
+def test_mean_pool_frames_crops_then_averages_blocks_with_or_without_a_batch() -> None:
+    frame = np.arange(7 * 9, dtype=np.float32).reshape(7, 9)
+    pooled = mean_pool_frames(frame, 4)  # cropped to 4 x 8: one row of two blocks
+    assert pooled.shape == (1, 2)
+    np.testing.assert_allclose(pooled, [[frame[:4, :4].mean(), frame[:4, 4:8].mean()]])
+    batch = mean_pool_frames(np.stack([frame, 2 * frame]), 4)
+    assert batch.shape == (2, 1, 2)
+    np.testing.assert_allclose(batch[1], 2 * pooled)
