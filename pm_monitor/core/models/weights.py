@@ -73,7 +73,7 @@ def save_weights(model: nn.Module, weights_path: Path | str, *, model_name: str,
         **(extra or {}),
     }
     meta_path = metadata_path(path)
-    meta_path.write_text(json.dumps(metadata, indent=1, default=_jsonable) + "\n")
+    meta_path.write_text(json.dumps(metadata, indent=1, default=jsonable) + "\n")
     return meta_path
 
 
@@ -109,7 +109,9 @@ def load_weights(factory: Callable[..., nn.Module], weights_path: Path | str,
     return model.eval(), meta
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """json.dumps default for metadata and results: arrays and numpy scalars as lists /
+    numbers, paths as strings."""
     if hasattr(value, "tolist"):
         return value.tolist()
     if isinstance(value, Path):

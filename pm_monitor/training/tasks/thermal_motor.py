@@ -40,7 +40,7 @@ from pm_monitor.core.models.thermal_classifier import (
     downscale,
     normalise_palette_frame,
 )
-from pm_monitor.core.models.weights import load_weights, save_weights
+from pm_monitor.core.models.weights import jsonable, load_weights, save_weights
 from pm_monitor.training.cli import REPO_ROOT
 from pm_monitor.training.metrics import accuracy, confusion_matrix, macro_f1
 
@@ -177,7 +177,7 @@ def mean_std(values: list[float] | np.ndarray) -> dict[str, float]:
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
-    path.write_text(json.dumps(payload, indent=1, default=_jsonable) + "\n")
+    path.write_text(json.dumps(payload, indent=1, default=jsonable) + "\n")
 
 
 def write_markdown(path: Path, title: str, sections: list[tuple[str, list[str], list[list[str]]]],
@@ -230,14 +230,6 @@ def plot_learning_curves(curves: dict[str, dict[str, list[float]]], monitor_labe
 def training_recipe(config: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     """The config entries that shaped the weights (recorded in the weights' metadata)."""
     return {key: config[key] for key in keys if key in config}
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 # ------------------------------------------------------------------------------- data
