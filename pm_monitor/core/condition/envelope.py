@@ -10,6 +10,7 @@ their sidebands) and returns the most impulsive one; `envelope_spectrum` demodul
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,9 +30,14 @@ class Band:
         return 0.5 * (self.low_hz + self.high_hz)
 
 
+@functools.lru_cache(maxsize=512)
+def _bandpass(rate_hz: float, low_hz: float, high_hz: float) -> np.ndarray:
+    # Designed once per (rate, band): the design costs more than filtering a short window.
+    return signal.butter(4, (low_hz, high_hz), btype="bandpass", fs=rate_hz, output="sos")
+
+
 def _analytic(x: np.ndarray, rate_hz: float, low_hz: float, high_hz: float) -> np.ndarray:
-    sos = signal.butter(4, (low_hz, high_hz), btype="bandpass", fs=rate_hz, output="sos")
-    return signal.hilbert(signal.sosfiltfilt(sos, x))
+    return signal.hilbert(signal.sosfiltfilt(_bandpass(rate_hz, low_hz, high_hz), x))
 
 
 def envelope_kurtosis(x: np.ndarray, rate_hz: float, low_hz: float, high_hz: float) -> float:

@@ -135,9 +135,9 @@ class AssetMonitor:
         velocity = float(np.nanmax(win.values[:, self.names.index("velocity_rms_mm_s")]))
         zone = self.zones.classify(velocity)
         shaft_hz = self.shaft_hz(data_g, shaft_rpm)
-        spectra, snrs = self._line_snrs(data_g, shaft_hz)
         duration = data.shape[0] / self.rate_hz
         if not self.commissioned:
+            _, snrs = self._line_snrs(data_g, shaft_hz)
             done = self.builder.add(win.values, duration, snrs)
             if self.store is not None:
                 self.store.save(self.reference)
@@ -153,11 +153,17 @@ class AssetMonitor:
         impulsive = bool(np.any(win.values[:, kurt] > self.rules.impulsive_kurtosis_ratio
                                 * levels[:, kurt]))
         anomaly = reference.anomaly_distance(ref, win.values) / max(ref.threshold, 1e-9)
-        diagnosis = self._diagnose(spectra, shaft_hz)
-        named = diagnosis.fault_type not in (defects.UNCERTAIN,)
+        # Envelope analysis only when the level or the anomaly model says something changed: a
+        # healthy window has no defect to name, and the kurtogram is the costly step.
+        diagnosis = None
+        if (hi >= self.rules.pre_warning_ratio or anomaly > 1.0
+                or self.machine.state != HealthState.NORMAL):
+            spectra, _ = self._line_snrs(data_g, shaft_hz)
+            diagnosis = self._diagnose(spectra, shaft_hz)
+        named = diagnosis is not None and diagnosis.fault_type != defects.UNCERTAIN
         state = self.machine.update(hi, impulsive, named, zone)
         summary = f"level {hi:.1f}x reference, anomaly {anomaly:.1f}x threshold"
-        if state != HealthState.NORMAL or anomaly > 1.0:
+        if diagnosis is not None:
             summary += "; " + diagnosis.summary()
         return Assessment(state, False, 1.0, hi, anomaly, impulsive, velocity, zone, shaft_hz,
                           diagnosis, summary)

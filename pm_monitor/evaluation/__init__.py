@@ -1,0 +1,1 @@
+"""Offline evaluations (depend on core, never the reverse)."""
