@@ -141,9 +141,10 @@ def _femto_plot(timelines: dict) -> None:
 
 # -------------------------------------------------------------------------------- CWRU
 def _windows(x: np.ndarray, rate: float):
+    """(window, seconds of new samples) as the live path cuts them."""
     w, h = int(CWRU_WINDOW_S * rate), int(CWRU_HOP_S * rate)
     for st in range(0, x.shape[0] - w + 1, h):
-        yield x[st:st + w]
+        yield x[st:st + w], (CWRU_WINDOW_S if st == 0 else CWRU_HOP_S)
 
 
 def cwru_section() -> dict:
@@ -161,13 +162,14 @@ def cwru_section() -> dict:
                            cwru.RATE_12K_HZ)
         normal = cwru.load_record(normals[ref_load]).samples
         half = normal.shape[0] // 2
-        for w in _windows(normal[:half], cwru.RATE_12K_HZ):
-            mon.process(w)
+        for w, new_s in _windows(normal[:half], cwru.RATE_12K_HZ):
+            if not mon.commissioned:
+                mon.process(w, new_s=new_s)
         if not mon.commissioned:
             mon.builder.finish()
         held = []
         if ref_load == load_hp:
-            for w in _windows(normal[half:], cwru.RATE_12K_HZ):
+            for w, _ in _windows(normal[half:], cwru.RATE_12K_HZ):
                 mon.restart_states()
                 held.append(mon.process(w).anomalous)
         per_record = []
@@ -176,7 +178,8 @@ def cwru_section() -> dict:
                 continue
             x = cwru.load_record(rec).samples
             outs = []
-            for w in _windows(x, cwru.RATE_12K_HZ):
+            mon.restart_states()
+            for w, _ in _windows(x, cwru.RATE_12K_HZ):
                 a = mon.process(w)
                 d = a.diagnosis
                 outs.append((a.anomalous, d.fault_type if d else "none", d.bearing if d else ""))

@@ -30,6 +30,7 @@ class LiveAssetMonitor:
         self.refusal = ""
         self._buffer: np.ndarray | None = None
         self._format: tuple | None = None
+        self._fresh = True  # the next window holds no sample of an earlier one
 
     @property
     def progress(self) -> float:
@@ -53,6 +54,7 @@ class LiveAssetMonitor:
             self.refusal = (f"stream format changed from {self._format} to {fmt}; "
                             "windows restart")
             self._buffer = None
+            self._fresh = True
         if self.monitor is None or fmt != self._format:
             if unit not in ACCELERATION_UNITS_M_S2:
                 self.refusal = f"unknown acceleration unit {unit!r}"
@@ -71,6 +73,8 @@ class LiveAssetMonitor:
         n, hop = round(self.window_s * rate_hz), round(self.hop_s * rate_hz)
         out = []
         while self._buffer.shape[0] >= n:
-            out.append(self.monitor.process(self._buffer[:n], unit))
+            new_s = self.window_s if self._fresh else self.hop_s
+            out.append(self.monitor.process(self._buffer[:n], unit, new_s=new_s))
+            self._fresh = False
             self._buffer = self._buffer[hop:]
         return out

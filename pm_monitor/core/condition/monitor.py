@@ -125,8 +125,10 @@ class AssetMonitor:
         return spectra, snrs
 
     def process(self, samples: np.ndarray, unit: str | None = None,
-                shaft_rpm: float | None = None) -> Assessment:
-        """Judge one window (n, n_axes) in `unit` (default: the asset's unit)."""
+                shaft_rpm: float | None = None, new_s: float | None = None) -> Assessment:
+        """Judge one window (n, n_axes) in `unit` (default: the asset's unit). `new_s`: seconds
+        of samples not seen in an earlier window (overlapping windows; default: all of it),
+        which is what commissioning progress counts."""
         data = np.asarray(samples, dtype=np.float64)
         data = data[:, None] if data.ndim == 1 else data
         win = features.window_features(data, self.rate_hz, tuple(self.axes),
@@ -135,7 +137,7 @@ class AssetMonitor:
         velocity = float(np.nanmax(win.values[:, self.names.index("velocity_rms_mm_s")]))
         zone = self.zones.classify(velocity)
         shaft_hz = self.shaft_hz(data_g, shaft_rpm)
-        duration = data.shape[0] / self.rate_hz
+        duration = data.shape[0] / self.rate_hz if new_s is None else float(new_s)
         if not self.commissioned:
             _, snrs = self._line_snrs(data_g, shaft_hz)
             done = self.builder.add(win.values, duration, snrs)

@@ -1,6 +1,6 @@
 from condition_synthetic import bearing_signal
 
-from pm_monitor.core.condition.envelope import candidate_bands, envelope_spectrum, select_band
+from pm_monitor.core.condition.envelope import envelope_spectrum, select_band
 
 
 def test_kurtogram_finds_the_resonance_the_impacts_ring():
@@ -19,6 +19,8 @@ def test_envelope_spectrum_peaks_at_the_defect_rate():
     assert abs(peak - 107.0) < 2.0
 
 
-def test_candidate_bands_respect_width_and_nyquist():
-    bands = candidate_bands(12000.0, 1000.0, 500.0)
-    assert bands and all(hi - lo >= 750.0 and lo >= 500.0 and hi <= 5400.0 for lo, hi in bands)
+def test_the_band_respects_width_and_nyquist():
+    x = bearing_signal(12000.0, 0.5, defect_hz=107.0, shaft_hz=30.0, resonance_hz=5300.0)
+    band = select_band(x, 12000.0, min_bandwidth_hz=1000.0, min_low_hz=500.0)
+    assert band.high_hz - band.low_hz >= 999.0
+    assert band.low_hz >= 500.0 and band.high_hz <= 0.45 * 12000.0
