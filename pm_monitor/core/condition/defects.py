@@ -108,7 +108,12 @@ def line_snrs(spec: EnvelopeSpectrum, shaft_hz: float, bearings: dict[str, Defec
                  for b, o in bearings.items() for t in FAULT_TYPES}
     out: dict[str, list[float]] = {}
     for (b, t), lines in all_lines.items():
-        others = [f for key, fs in all_lines.items() if key[1] != t or key[0] != b for f in fs]
+        # Another type's lines (any bearing) or this type on a bearing with other orders:
+        # a coinciding line could be either. Identical bearings share lines: the type is still
+        # clear (the bearing is not; the first declared one is named).
+        others = [f for (b2, t2), fs in all_lines.items()
+                  if t2 != t or (b2 != b and bearings[b2].order(t) != bearings[b].order(t))
+                  for f in fs]
         snrs = []
         for freq in lines:
             if (freq > 0.9 * fmax or _coincides(freq, shaft_lines, config.speed_tolerance,
