@@ -228,7 +228,7 @@ def cwru_summary(results: dict) -> dict:
 
 
 # --------------------------------------------------------------------------------- rig
-RIG_SCHEDULES = ("healthy", "demo_outer_race", "inner_race_nde", "soak_slow_outer_race")
+RIG_SCHEDULES = ("healthy", "demo_outer_race", "inner_race_nde")  # soak: onset at 600 s
 RIG_WINDOW_S, RIG_HOP_S, RIG_DURATION_S = 1.0, 0.5, 240.0
 
 

@@ -144,10 +144,12 @@ class AssetMonitor:
             if self.store is not None:
                 self.store.save(self.reference)
             state = self.machine.update(None, False, False, zone)
-            return Assessment(state, not done, self.reference.progress, float("nan"),
+            # the completing window taught the reference too: it is not judged against it
+            return Assessment(state, True, self.reference.progress, float("nan"),
                               float("nan"), False, velocity, zone, shaft_hz, None,
-                              f"commissioning {self.reference.progress:.0%}; ISO zone "
-                              f"{zone.label or '?'} only")
+                              f"commissioning {self.reference.progress:.0%}"
+                              + (" (complete)" if done else "")
+                              + f"; ISO zone {zone.label or '?'} only")
         ref = self.reference
         levels = np.exp(np.asarray(ref.median)).reshape(len(self.axes), len(self.names))
         hi = health_indicator(win.values, levels, self._levels)
