@@ -9,7 +9,7 @@ state is judged by ISO zones only.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -40,6 +40,9 @@ class Assessment:
     shaft_hz: float
     diagnosis: defects.Diagnosis | None
     summary: str
+    # robust z of each log feature against the reference ("axis/feature" order of
+    # AssetMonitor.feature_labels); empty while commissioning
+    z: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def anomalous(self) -> bool:
@@ -82,6 +85,10 @@ class AssetMonitor:
     @property
     def reference(self) -> reference.Reference:
         return self.builder.reference
+
+    @property
+    def feature_labels(self) -> list[str]:
+        return [f"{axis}/{name}" for axis in self.axes for name in self.names]
 
     @property
     def commissioned(self) -> bool:
@@ -170,7 +177,7 @@ class AssetMonitor:
         if diagnosis is not None:
             summary += "; " + diagnosis.summary()
         return Assessment(state, False, 1.0, hi, anomaly, impulsive, velocity, zone, shaft_hz,
-                          diagnosis, summary)
+                          diagnosis, summary, reference.robust_z(ref, win.values))
 
     def _diagnose(self, spectra: dict, shaft_hz: float) -> defects.Diagnosis:
         """The most confident axis's diagnosis against the reference's line ratios."""

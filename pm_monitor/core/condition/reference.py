@@ -152,11 +152,16 @@ def _nanmedian_or_one(rows: list[list[float]]) -> list[float]:
     return out.tolist()
 
 
+def robust_z(ref: Reference, features: np.ndarray) -> np.ndarray:
+    """(log feature - reference median) / reference spread, flattened axis-major."""
+    row = _log(np.asarray(features, dtype=np.float64).ravel())
+    return (row - np.asarray(ref.median)) / np.asarray(ref.spread)
+
+
 def anomaly_distance(ref: Reference, features: np.ndarray) -> float:
     """Robust Mahalanobis distance of a window's features from the reference, per feature
     (sqrt(d^2 / n_features)), so the number means the same for 1 axis or 6."""
-    row = _log(np.asarray(features, dtype=np.float64).ravel())
-    z = (row - np.asarray(ref.median)) / np.asarray(ref.spread)
+    z = robust_z(ref, features)
     d2 = float(z @ np.asarray(ref.precision) @ z)
     return float(np.sqrt(max(d2, 0.0) / z.size))
 
