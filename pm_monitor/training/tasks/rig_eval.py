@@ -29,6 +29,7 @@ import torch
 from tqdm import tqdm
 
 from pm_monitor.core.cascade import Cascade
+from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
 from pm_monitor.core.rig import RigConfig, RigSimulator
 from pm_monitor.core.types import HealthState
@@ -114,7 +115,7 @@ def evaluate(config: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     torch.set_num_threads(1)
     start = time.perf_counter()
     bundle = load_bundle(REPO_ROOT / config.get("bundle_dir", "models/rig_baseline"))
-    cascade = Cascade(bundle)
+    cascade = rig_cascade(bundle)
     specs = plan_runs("test", bool(config.get("quick", False)))
     per_run, all_rows = [], []
     for spec in tqdm(specs, desc="rig held-out runs", unit="run"):
