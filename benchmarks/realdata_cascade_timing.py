@@ -1,4 +1,4 @@
-"""Per-window time of the real-data model set's cascade.process() with the gate closed and open (1 thread).
+"""Per-window time of the real-data model set's cascade (gate closed and open, 1 thread).
 
 Gate closed: Bearing1_3 early life (Normal, after the 30-window commissioning baseline), with a
 thermal frame, a camera frame and 0.1 s of microphone in every window (present but not run).

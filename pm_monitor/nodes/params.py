@@ -43,9 +43,9 @@ MONITOR_PARAMETERS: dict[str, ParamSpec] = merge_tables({
                           read_only=True),
     "asset_frame_id": ParamSpec("asset", "TF frame of the asset, used in alert/RUL headers.",
                                 read_only=True),
-    "model_dir": ParamSpec("", "Model set directory, described by its model_set.json (e.g. "
-                               "models/real_data); empty = the shipped rig baseline.",
-                           read_only=True),
+    "model_dir": ParamSpec("", "Model bundle directory (metadata.json: a rig-trained bundle) "
+                               "or real-data profile (profile.json, e.g. models/real_data); "
+                               "empty = the shipped rig baseline.", read_only=True),
     "fusion_model_path": ParamSpec("", "Paper-000 gated-fusion model whose gate weights and "
                                        "modality bias go into explanations (rig bundles); "
                                        "empty = the shipped one if it fits the bundle, "
