@@ -2,11 +2,13 @@
 
     python -m pm_monitor.commission <recording.mcap | bag folder> --asset pump_7 \
         [--asset-file config/assets/pump_7.yaml] [--topic /pm/accel] \
-        [--store ~/.local/share/pm_monitor/references] [--window-s 1.0] [--reset]
+        [--reference-dir ~/.ros/pm_monitor/references] [--model-dir models/physics] [--reset]
 
-Reads the SensorChunk messages of `--topic` in log-time order and feeds them to the same
-`LiveAssetMonitor` the monitor node uses; the reference is written to the store (atomically)
-when commissioning completes, or kept partial (resumable) when the recording is too short.
+Reads the SensorChunk messages of `--topic` in log-time order and feeds them, with their header
+stamps, through the same pipeline the monitor node runs (MonitorPipeline: input checks, unit
+conversion, the synchroniser's windows, the physics model set); the reference is stored
+(atomically) when commissioning completes, or kept partial (resumable on the next recording or
+the robot's next visit) when the recording is too short.
 """
 from __future__ import annotations
 
@@ -14,37 +16,45 @@ import argparse
 import sys
 from pathlib import Path
 
-from pm_monitor.core.assets.description import load
-from pm_monitor.core.chunk_codec import ChunkDecodeError, decode_chunk
-from pm_monitor.core.condition.live import DEFAULT_WINDOW_S, LiveAssetMonitor
-from pm_monitor.core.condition.reference import ReferenceStore
+from pm_monitor.core.alarms import AlarmManager
+from pm_monitor.core.condition.reference import ReferenceStore, default_reference_dir
+from pm_monitor.core.condition.stage import PhysicsStage1
+from pm_monitor.core.model_set import load_model_set
+from pm_monitor.core.pipeline import InputRejectedError, MonitorPipeline, monitor_assembler
 from pm_monitor.core.recording.mcap_bag import read_messages
+from pm_monitor.core.types import ACCEL
 
-DEFAULT_STORE = Path.home() / ".local/share/pm_monitor/references"
+PHYSICS_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "physics"
+# the monitor node's defaults (pm_monitor.nodes.params; not imported: no rclpy needed here)
+IMAGE_SLOP_S, MODALITY_TIMEOUT_S = 0.1, 2.0
 
 
-def commission(recording: str | Path, asset_file: str | Path, store: str | Path,
-               topic: str = "/pm/accel", window_s: float = DEFAULT_WINDOW_S,
-               reset: bool = False, asset_id: str | None = None) -> LiveAssetMonitor:
-    asset = load(asset_file)
-    if asset_id is not None and asset_id != asset.asset_id:
-        raise SystemExit(f"--asset {asset_id} does not match {asset_file} (id {asset.asset_id})")
-    live = LiveAssetMonitor(asset, ReferenceStore(store), window_s)
+def commission(recording: str | Path, asset_file: str | Path, reference_dir: str | Path,
+               topic: str = "/pm/accel", model_dir: str | Path = PHYSICS_MODEL_DIR,
+               reset: bool = False) -> PhysicsStage1:
+    models = load_model_set(model_dir, asset_file=str(asset_file),
+                            reference_dir=str(reference_dir))
+    stage = models.cascade.stage1
+    if not isinstance(stage, PhysicsStage1):
+        raise SystemExit(f"{model_dir} is not a physics model set")
     if reset:
-        live.reset()
+        stage.reset_commissioning()
+    pipeline = MonitorPipeline(
+        monitor_assembler(models.window_s, models.hop_s, IMAGE_SLOP_S, MODALITY_TIMEOUT_S,
+                          models.accel_channels),
+        models, AlarmManager(stage.asset.asset_id), accel_unit=models.accel_unit,
+        sample_rates=models.sample_rates)
     for message in read_messages(recording, [topic]):
         msg = message.decode()
+        stamp_ns = int(msg.header.stamp.sec) * 10**9 + int(msg.header.stamp.nanosec)
         try:
-            frames = decode_chunk(msg.samples, list(msg.channel_names), msg.sample_rate)
-        except ChunkDecodeError as exc:
-            print(f"skipped a chunk: {exc}", file=sys.stderr)
-            continue
-        live.push(frames, list(msg.channel_names), msg.sample_rate, msg.unit)
-        if live.refusal:
-            raise SystemExit(f"cannot commission from {topic}: {live.refusal}")
-        if live.monitor is not None and live.monitor.commissioned:
+            pipeline.on_chunk(ACCEL, stamp_ns, float(msg.sample_rate), list(msg.channel_names),
+                              int(msg.first_sample_index), msg.samples, unit=msg.unit)
+        except InputRejectedError as err:
+            print(f"skipped a chunk: {err}", file=sys.stderr)
+        if stage.monitor is not None and stage.monitor.commissioned:
             break
-    return live
+    return stage
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,22 +63,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--asset", required=True, help="asset id")
     parser.add_argument("--asset-file", help="default: config/assets/<asset>.yaml")
     parser.add_argument("--topic", default="/pm/accel")
-    parser.add_argument("--store", default=str(DEFAULT_STORE))
-    parser.add_argument("--window-s", type=float, default=DEFAULT_WINDOW_S)
+    parser.add_argument("--reference-dir", default="", help="default: the node's, "
+                        "$ROS_HOME/pm_monitor/references")
+    parser.add_argument("--model-dir", default=str(PHYSICS_MODEL_DIR))
     parser.add_argument("--reset", action="store_true", help="forget the stored reference first")
     args = parser.parse_args(argv)
     asset_file = args.asset_file or f"config/assets/{args.asset}.yaml"
-    live = commission(args.recording, asset_file, args.store, args.topic, args.window_s,
-                      args.reset, args.asset)
-    ref = live.monitor.reference if live.monitor is not None else None
+    reference_dir = args.reference_dir or default_reference_dir()
+    stage = commission(args.recording, asset_file, reference_dir, args.topic, args.model_dir,
+                       args.reset)
+    if stage.asset.asset_id != args.asset:
+        print(f"--asset {args.asset} does not match {asset_file} (id {stage.asset.asset_id})",
+              file=sys.stderr)
+        return 2
+    ref = stage.reference()
     if ref is None:
-        print("no accelerometer data on the topic", file=sys.stderr)
+        print(f"no usable accelerometer data on {args.topic}", file=sys.stderr)
         return 1
     state = "complete" if ref.complete else "partial (resumes on the next recording or visit)"
     print(f"{ref.asset_id}: commissioning {state}, {ref.collected_s:.1f} of "
           f"{ref.required_s:.1f} s, {len(ref.rows)} windows at {ref.rate_hz:g} Hz on "
           f"{', '.join(ref.axes)}; ISO velocity {ref.velocity_mm_s:.2f} mm/s; stored in "
-          f"{ReferenceStore(args.store).path(ref.asset_id)}")
+          f"{ReferenceStore(reference_dir).path(ref.asset_id)}")
     return 0
 
 

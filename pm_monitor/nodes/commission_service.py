@@ -11,13 +11,13 @@ from collections.abc import Callable
 
 from rclpy.node import Node
 
-from pm_monitor.core.condition.stage import PhysicsStage
+from pm_monitor.core.condition.stage import PhysicsStage1
 from pm_monitor.srv import Commission
 
 COMMANDS = ("progress", "start", "reset")
 
 
-def fill_response(stage: PhysicsStage, command: str, response: Commission.Response
+def fill_response(stage: PhysicsStage1, command: str, response: Commission.Response
                   ) -> Commission.Response:
     """Act on `command` and describe the commissioning state in `response`."""
     command = command.strip().lower() or "progress"
@@ -28,8 +28,7 @@ def fill_response(stage: PhysicsStage, command: str, response: Commission.Respon
         if command == "reset":
             stage.reset_commissioning()
         response.success = True
-    ref = stage.monitor.reference if stage.monitor is not None else (
-        stage.store.load(stage.asset.asset_id) if stage.store is not None else None)
+    ref = stage.reference()
     response.asset_id = stage.asset.asset_id
     response.complete = bool(ref is not None and ref.complete)
     response.progress = float(stage.progress)
@@ -42,7 +41,7 @@ def fill_response(stage: PhysicsStage, command: str, response: Commission.Respon
     return response
 
 
-def attach_commission_service(node: Node, stage_of: Callable[[], PhysicsStage | None]):
+def attach_commission_service(node: Node, stage_of: Callable[[], PhysicsStage1 | None]):
     """Create ~/commission on `node`; `stage_of` gives the physics stage (None: not running)."""
     def handle(request: Commission.Request, response: Commission.Response):
         stage = stage_of()

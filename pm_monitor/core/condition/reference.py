@@ -36,6 +36,12 @@ MIN_THRESHOLD = 3.0
 _ASSET_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
+def default_reference_dir() -> Path:
+    """$ROS_HOME/pm_monitor/references (~/.ros when ROS_HOME is unset), as the alert log."""
+    home = Path(os.environ.get("ROS_HOME") or Path.home() / ".ros")
+    return home / "pm_monitor" / "references"
+
+
 def check_asset_id(asset_id: str) -> str:
     if not isinstance(asset_id, str) or not _ASSET_ID.match(asset_id) or asset_id.startswith("."):
         raise ValueError(f"asset id {asset_id!r} must be 1-64 of A-Z a-z 0-9 _ . - "

@@ -1,5 +1,4 @@
 import numpy as np
-from condition_synthetic import bearing_signal
 
 from pm_monitor.core.assets.description import load
 from pm_monitor.core.condition.monitor import AssetMonitor
@@ -14,7 +13,7 @@ def _cwru_like(tmp_path):
     return AssetMonitor(asset, ["DE"], RATE, ReferenceStore(tmp_path))
 
 
-def test_iso_only_until_commissioned_then_physics_names_the_fault(tmp_path):
+def test_iso_only_until_commissioned_then_physics_names_the_fault(tmp_path, bearing_signal):
     mon = _cwru_like(tmp_path)
     shaft = 29.3
     for seed in range(6):
@@ -33,7 +32,7 @@ def test_iso_only_until_commissioned_then_physics_names_the_fault(tmp_path):
     assert "outer race fault on drive_end" in a.summary
 
 
-def test_restart_reloads_the_reference(tmp_path):
+def test_restart_reloads_the_reference(tmp_path, bearing_signal):
     mon = _cwru_like(tmp_path)
     for seed in range(6):
         mon.process(bearing_signal(RATE, 0.5, None, 29.3, seed=seed))

@@ -6,7 +6,7 @@ from scipy.signal import resample_poly
 
 from pm_monitor.core.assets.description import load
 from pm_monitor.core.condition.reference import ReferenceStore
-from pm_monitor.core.condition.stage import PhysicsStage
+from pm_monitor.core.condition.stage import PhysicsStage1
 from pm_monitor.core.datasets import DataNotFoundError, cwru
 from pm_monitor.core.sync.window import AnalysisWindow, StreamWindow
 from pm_monitor.core.types import HealthState
@@ -32,16 +32,17 @@ def _windows(x: np.ndarray, t0_s: float):
 
 
 def test_commissioned_on_normal_then_inner_race_fault_named(tmp_path):
-    stage = PhysicsStage(load("config/assets/cwru_motor.yaml"), ReferenceStore(tmp_path))
+    stage = PhysicsStage1(load("config/assets/cwru_motor.yaml"), ReferenceStore(tmp_path),
+                          hop_s=0.25)
     normal = _de_20khz("NORMAL")
     for window in _windows(normal[: normal.size // 2], 0.0):
-        stage.process(window)
+        stage.decide(window)
     assert stage.monitor.commissioned
-    held = [stage.process(w) for w in _windows(normal[normal.size // 2:], 10.0)]
-    assert all(a.state == HealthState.NORMAL for a in held)
-    fault = [stage.process(w) for w in _windows(_de_20khz("IR007")[: int(3 * RATE)], 20.0)]
-    assert all(a.anomalous for a in fault)
-    assert fault[-1].state >= HealthState.WARNING
-    names = [a.diagnosis.fault_type for a in fault if a.diagnosis is not None]
+    held = [stage.decide(w) for w in _windows(normal[normal.size // 2:], 10.0)]
+    assert all(np.argmax(d.state_probabilities) == HealthState.NORMAL for d in held)
+    fault = [stage.decide(w) for w in _windows(_de_20khz("IR007")[: int(3 * RATE)], 20.0)]
+    assert all(d.anomalous for d in fault)
+    assert np.argmax(fault[-1].state_probabilities) >= HealthState.WARNING
+    names = [d.fault_type for d in fault]
     assert names.count("inner_race") >= 0.8 * len(fault)
-    assert "inner race fault on drive_end" in fault[-1].summary
+    assert "inner race fault on drive_end" in fault[-1].evidence[0]

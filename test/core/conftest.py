@@ -1,8 +1,9 @@
-"""Synthetic bearing vibration for the condition tests: impacts at a defect rate ringing a
-structural resonance, optionally modulated by the shaft, in Gaussian noise (values in g)."""
+"""Shared by the core tests: synthetic bearing vibration (pm_monitor.core.condition and the
+physics model set)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 
 def bearing_signal(rate_hz: float, seconds: float, defect_hz: float | None, shaft_hz: float,
@@ -24,3 +25,9 @@ def bearing_signal(rate_hz: float, seconds: float, defect_hz: float | None, shaf
         np.add.at(impacts, idx, impact_g * gain)
         x += np.convolve(impacts, ring)[:n]
     return x
+
+
+@pytest.fixture(name="bearing_signal")
+def bearing_signal_fixture():
+    """Impacts at a defect rate ringing a resonance in noise (see `bearing_signal`)."""
+    return bearing_signal
