@@ -23,8 +23,9 @@ from pm_monitor.core.model_set import load_model_set
 from pm_monitor.core.pipeline import InputRejectedError, MonitorPipeline, monitor_assembler
 from pm_monitor.core.recording.mcap_bag import read_messages
 from pm_monitor.core.types import ACCEL
+from pm_monitor.launch_plan import share_dir
 
-PHYSICS_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "physics"
+PHYSICS_MODEL_DIR = share_dir() / "models" / "physics"  # installed share, else the source tree
 # the monitor node's defaults (pm_monitor.nodes.params; not imported: no rclpy needed here)
 IMAGE_SLOP_S, MODALITY_TIMEOUT_S = 0.1, 2.0
 
@@ -61,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("recording")
     parser.add_argument("--asset", required=True, help="asset id")
-    parser.add_argument("--asset-file", help="default: config/assets/<asset>.yaml")
+    parser.add_argument("--asset-file", help="default: config/assets/<asset>.yaml (here, "
+                        "else the installed one)")
     parser.add_argument("--topic", default="/pm/accel")
     parser.add_argument("--reference-dir", default="", help="default: the node's, "
                         "$ROS_HOME/pm_monitor/references")
@@ -69,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reset", action="store_true", help="forget the stored reference first")
     args = parser.parse_args(argv)
     asset_file = args.asset_file or f"config/assets/{args.asset}.yaml"
+    if not args.asset_file and not Path(asset_file).is_file():  # the installed copy
+        asset_file = str(share_dir() / "config" / "assets" / f"{args.asset}.yaml")
     reference_dir = args.reference_dir or default_reference_dir()
     stage = commission(args.recording, asset_file, reference_dir, args.topic, args.model_dir,
                        args.reset)
