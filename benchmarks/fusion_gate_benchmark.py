@@ -19,8 +19,8 @@ from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.explain.explainer import Explainer, ExplainerConfig
 from pm_monitor.core.explain.fusion_live import rig_fusion_gates
 from pm_monitor.core.models.bundle import load_bundle
-from pm_monitor.core.rig import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
 from pm_monitor.core.types import HealthState
+from pm_monitor.sim import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
 from pm_monitor.training.rig_dataset import rig_window
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -36,12 +36,12 @@ import torch
 
 from pm_monitor.core.explain.explainer import GateReading
 from pm_monitor.core.features import FeatureConfig, FeatureExtractor
+from pm_monitor.core.inference.specs import DEFAULT_FRAME_HW
 from pm_monitor.core.models.bundle import ModelBundle, ModelLoadError
 from pm_monitor.core.models.fusion import GatedFusionNet, mean_pool_frames
 from pm_monitor.core.models.normalization import FeatureScaler
 from pm_monitor.core.models.thermal_resnet import normalise_thermal_frame
 from pm_monitor.core.models.weights import load_weights, metadata_path
-from pm_monitor.core.rig import RigConfig
 from pm_monitor.core.types import THERMAL
 
 FUSION_MODEL_NAME = "rig_gated_fusion"
@@ -78,6 +78,10 @@ class RigFusionModel:
             own_config = FeatureConfig.from_dict(meta["feature_config"])
             window_hop = (float(meta["window_s"]), float(meta["hop_s"]))
             n_features = int(meta["hyperparameters"]["n_features"])
+            # the thermal frame size the model was trained on: the metadata's when it records it
+            # (later models should), else the shipped thermal model's input size, which is the
+            # size of the rig frames the shipped fusion model was trained on
+            frame_h, frame_w = (int(v) for v in meta.get("thermal_frame_hw", DEFAULT_FRAME_HW))
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelLoadError(metadata_path(path), f"invalid fusion metadata: {exc!r}") from None
         self._check_fits(bundle, own_config, columns, window_hop, n_features)
@@ -94,9 +98,7 @@ class RigFusionModel:
         self.groups = [np.asarray(v, np.int64) for v in by_group.values()]
         self.bundle_mean = bundle.scaler.mean[self.columns].astype(np.float64)
         self.bundle_std = bundle.scaler.std[self.columns].astype(np.float64)
-        rig = RigConfig()
-        self.empty_frame = np.zeros((1, rig.thermal_height // self.pool,
-                                     rig.thermal_width // self.pool), np.float32)
+        self.empty_frame = np.zeros((1, frame_h // self.pool, frame_w // self.pool), np.float32)
 
     def _check_fits(self, bundle: ModelBundle, own_config: FeatureConfig, columns: np.ndarray,
                     window_hop: tuple[float, float], n_features: int) -> None:

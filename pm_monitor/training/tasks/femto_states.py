@@ -39,7 +39,6 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from tqdm import tqdm
 
-from pm_monitor.core.datasets import femto
 from pm_monitor.core.features.bearing_window import (
     FEATURE_VERSION,
     BearingWindowConfig,
@@ -60,7 +59,8 @@ from pm_monitor.core.realdata.femto_features import (
     baseline_relative,
     threshold_config,
 )
-from pm_monitor.training import metrics
+from pm_monitor.datasets import femto
+from pm_monitor.report import metrics
 from pm_monitor.training.loop import FitConfig, FitHistory, fit
 from pm_monitor.training.sequences import sequence_indices
 from pm_monitor.training.train_stage1 import balanced_class_weights

@@ -27,7 +27,6 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from pm_monitor.core.datasets import machine_sound as data
 from pm_monitor.core.features.spectrogram import SpectrogramConfig, log_mel_spectrogram
 from pm_monitor.core.models.acoustic_anomaly import (
     MODEL_NAME,
@@ -39,8 +38,9 @@ from pm_monitor.core.models.acoustic_anomaly import (
     spectrogram_score,
 )
 from pm_monitor.core.models.weights import save_weights
-from pm_monitor.training.metrics import auroc
-from pm_monitor.training.tasks.thermal_motor import (
+from pm_monitor.datasets import machine_sound as data
+from pm_monitor.report.metrics import auroc
+from pm_monitor.training.common import (
     mean_std,
     repo_path,
     seed_everything,

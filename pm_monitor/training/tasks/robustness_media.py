@@ -25,16 +25,18 @@ import numpy as np
 from tqdm import tqdm
 
 from pm_monitor.core.models.thermal_classifier import PALETTE_MAX
+from pm_monitor.report.metrics import auroc
 from pm_monitor.training.cli import load_config
-from pm_monitor.training.metrics import auroc
-from pm_monitor.training.tasks import machine_sound, neu_surface, thermal_motor
-from pm_monitor.training.tasks.thermal_motor import (
+from pm_monitor.training.common import (
     LinearBaseline,
-    brightness_feature,
     predict_probabilities,
     repo_path,
     write_json,
     write_markdown,
+)
+from pm_monitor.training.tasks import machine_sound, neu_surface, thermal_motor
+from pm_monitor.training.tasks.thermal_motor import (
+    brightness_feature,
 )
 
 BRIGHTNESS = (-0.5, -0.25, 0.25, 0.5)

@@ -28,9 +28,9 @@ from pm_monitor.core.explain.fusion_live import (
 )
 from pm_monitor.core.features import FeatureExtractor
 from pm_monitor.core.models.bundle import ModelLoadError, load_bundle
-from pm_monitor.core.rig import FaultSchedule, ScheduledFault
 from pm_monitor.core.sync.window import FrameSample
 from pm_monitor.core.types import THERMAL, HealthState
+from pm_monitor.sim import FaultSchedule, ScheduledFault
 from pm_monitor.training.rig_dataset import generate_run
 from pm_monitor.training.run_plan import RunSpec
 from pm_monitor.training.tasks.fusion_ablation import fusion_set, predict

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from pm_monitor.core.datasets.paths import DataNotFoundError, data_root
 from pm_monitor.core.realdata.profile import RealDataProfile, load_real_profile
 from pm_monitor.core.sync.window import AnalysisWindow, FrameSample, StreamWindow
 from pm_monitor.core.types import ACCEL, MIC, NS_PER_S
+from pm_monitor.datasets.paths import DataNotFoundError, data_root
 
 HOP_NS = NS_PER_S // 10
 # Stamps of replayed snapshot 0 sit half a sample after a 0.1 s grid point, so each 0.1 s
