@@ -8,7 +8,7 @@ profile, each with its cascade, its explainer and the inputs its models were tra
                                sample_rates=models.sample_rates)
 
 A directory with `metadata.json` is a rig bundle (pm_monitor.core.models.bundle): the cascade
-runs on any inference backend, and explanations carry the paper-000 fusion gates when a fusion
+runs on any inference backend, and explanations carry the [P1] fusion gates when a fusion
 model fits the bundle. A directory with `profile.json` is a real-data profile
 (pm_monitor.core.realdata): the models trained and measured on the public data sets.
 """
@@ -26,7 +26,7 @@ from pm_monitor.core.pipeline import ACCEL_CHANNELS
 
 PROFILE_FILE = "profile.json"
 FUSION_OFF = "none"
-# The shipped paper-000 fusion model, beside the shipped bundles (models/fusion/full.pt).
+# The shipped [P1] fusion model, beside the shipped bundles (models/fusion/full.pt).
 SHIPPED_FUSION = Path("fusion") / "full.pt"
 
 
@@ -62,7 +62,7 @@ def load_monitor_models(model_dir: Path | str, inference: InferenceConfig | None
 
 def _rig_bundle(directory: Path, inference: InferenceConfig | None,
                 fusion_model_path: str) -> MonitorModels:
-    from pm_monitor.core.explain.fusion_live import rig_fusion_gates
+    from pm_monitor.core.explain.fusion_gates import rig_fusion_gates
 
     bundle = load_bundle(directory)
     models = CascadeModels.create(bundle, inference)

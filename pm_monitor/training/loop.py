@@ -2,7 +2,7 @@
 
 Two recipes of the same loop (FitConfig.schedule):
 - "cosine" (the rig cascade and the FEMTO models): cosine schedule per epoch, early stopping on
-  the validation data, best weights restored; the stage-cascade paper's [P1] recipe scaled down
+  the validation data, best weights restored; the cascade paper's [P1] recipe scaled down
   to a 2-core CPU;
 - "one_cycle" (the media classifiers, training/common.py:train_classifier): one-cycle schedule
   per step for a fixed number of epochs, no validation data (the only held-out data is the test

@@ -7,7 +7,7 @@ import pytest
 
 from pm_monitor.core.explain.background import HealthyBackground
 from pm_monitor.core.explain.counterfactual import Counterfactual, FeatureChange
-from pm_monitor.core.explain.units import PhysicalValue
+from pm_monitor.core.explain.feature_units import PhysicalValue
 from pm_monitor.evaluation import counterfactual_eval as ev
 from pm_monitor.evaluation.counterfactual_plot import plot_reach
 

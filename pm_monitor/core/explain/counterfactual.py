@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from pm_monitor.core.explain.attribution import LogitsOf, default_logits
-from pm_monitor.core.explain.units import PhysicalValue, UnitReader, to_physical
+from pm_monitor.core.explain.feature_units import PhysicalValue, UnitReader, to_physical
 
 MOVES = ("feature", "sensor", "auto")
 GRID = 16  # fractions tried per level when shrinking a change (two levels: 1/256)

@@ -47,7 +47,7 @@ class ThermalClassifier(nn.Module):
 
     @property
     def gradcam_layer(self) -> nn.Module:
-        """Grad-CAM target: the last block's features after spatial attention (paper 000)."""
+        """Grad-CAM target: the last block's features after spatial attention ([P1])."""
         return self.attended
 
     def forward(self, image: torch.Tensor) -> ThermalClassOutput:

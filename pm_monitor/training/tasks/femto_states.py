@@ -347,7 +347,7 @@ def write_report(out_dir: Path, summary: dict[str, Any], timelines: dict[str, di
     lines = [
         f"# FEMTO health states, leave-one-bearing-out (11 folds x {summary['n_seeds']} seeds)",
         "", "Metrics pooled over all held-out snapshots of one seed; mean +- std over seeds.", "",
-        "| metric | value | paper 000 (own factory data) |", "|---|---|---|",
+        "| metric | value | the cascade paper [P1] (own factory data) |", "|---|---|---|",
         f"| 4-state macro-F1 (Stage 1 BiLSTM) | {pm('macro_f1')} | F1 93.08 % |",
         f"| 4-state accuracy | {pm('accuracy')} | |",
         f"| Normal-vs-not F1 (Stage 1) | {pm('binary_f1_not_normal')} | |",

@@ -1,4 +1,4 @@
-"""Paper 000's fusion ablation on the SIMULATED multimodal rig (synthetic data, not a machine).
+"""The [P1] fusion ablation on the SIMULATED multimodal rig (synthetic data, not a machine).
 
     python -m pm_monitor.training.cli train pm_monitor/training/configs/fusion_ablation.yaml
     python -m pm_monitor.training.cli evaluate pm_monitor/training/configs/fusion_ablation.yaml
@@ -226,7 +226,7 @@ def train(config: dict[str, Any], out_dir: Path) -> dict[str, Any]:
 
 
 def gate_statistics(gate: np.ndarray, f1_thermal: float, f1_sensor: float) -> dict[str, float]:
-    """Paper 000's gate statistics of one variant on the test set: E[g], its spread, g* from
+    """The [P1] gate statistics of one variant on the test set: E[g], its spread, g* from
     the unimodal F1 scores and B = E[g] - g* for the thermal branch (core.explain.gates)."""
     bias = modality_bias(np.asarray(gate), ("thermal", "sensor"),
                          {"thermal": f1_thermal, "sensor": f1_sensor})
@@ -292,7 +292,7 @@ def write_report(out_dir: Path, summary: dict[str, Any]) -> None:
             return "-"
         return f"{scale * entry[key]['mean']:.2f} +- {scale * entry[key]['std']:.2f}"
 
-    lines = ["# Fusion ablation (paper 000) on the SIMULATED rig",
+    lines = ["# Fusion ablation (the cascade paper [P1]) on the SIMULATED rig",
              "", "Synthetic data: the rig simulator, not a real machine. Held-out runs; "
              f"{summary['n_seeds']} seeds, mean +- std.", "",
              "| variant | accuracy % | macro-F1 % | AUROC not-Normal | gate mean E[g] | "

@@ -2,7 +2,7 @@
 
 DCASE task 2 practice on the small MIMII subset: for fan id_00 and fan id_02 (the only ids with
 training clips) an autoencoder is trained on the ``split == "train"`` NORMAL clips only, on
-log-mel patches (STFT n_fft 2048, hop 1024 = 50 % overlap, paper 001; 64 mel bands, 32-frame
+log-mel patches (STFT n_fft 2048, hop 1024 = 50 % overlap, [P2]; 64 mel bands, 32-frame
 patches, standardised per band with training statistics). A clip's score is the mean patch
 reconstruction error. Reported on the ``test`` clips per id: AUROC, pAUC (FPR <= 0.1, McClish
 standardised, as scikit-learn's ``max_fpr``) and a bootstrap interval, mean +- std over seeds,

@@ -1,4 +1,4 @@
-"""Robustness of the Stage 2 image models and the sound model (paper 001's conditions).
+"""Robustness of the Stage 2 image models and the sound model (the [P2] conditions).
 
 Uses the held-out models the other tasks keep in their cache folders (run their ``train``
 first) and their own held-out data, so every number here is on data the model never saw:
@@ -8,7 +8,7 @@ first) and their own held-out data, so every number here is on data the model ne
 - NEU-DET camera: the same shifts on grey levels (0..255); accuracy over the seeds;
 - MIMII fan: white Gaussian noise at SNR 30 / 20 / 10 dB (relative to each clip's power);
   autoencoder AUROC over seeds vs the RMS baseline, per machine id.
-Paper 001 used brightness +-50 %, contrast +-30 %, SNR 10-30 dB ("92.5 %" and "91.2 %").
+[P2] used brightness +-50 %, contrast +-30 %, SNR 10-30 dB ("92.5 %" and "91.2 %").
 ``train`` and ``evaluate`` do the same (nothing is trained here).
 """
 from __future__ import annotations
@@ -196,9 +196,9 @@ def _write_markdown(metrics: dict[str, Any], path: Path) -> None:
         sections.append((title, header, rows))
     write_markdown(path, "Robustness of the Stage 2 image and sound models", sections, [
         "Brightness: pixel x (1 + b); contrast: mean + (x - mean)(1 + c); clipped to the "
-        "sensor range (palette 0..241, grey 0..255). Paper 001: brightness +-50 %, contrast "
+        "sensor range (palette 0..241, grey 0..255). [P2]: brightness +-50 %, contrast "
         "+-30 %, reporting 92.5 % accuracy on its own (simulated) data.",
-        "Noise: white Gaussian, SNR relative to each clip's power. Paper 001: SNR 10-30 dB, "
+        "Noise: white Gaussian, SNR relative to each clip's power. [P2]: SNR 10-30 dB, "
         "91.2 % accuracy (a classifier; ours is an anomaly AUROC, not comparable number "
         "for number).",
         "The thermal CNN subtracts each frame's median, so a pure offset would not reach it; a "

@@ -1,4 +1,4 @@
-"""Robustness of the shipped vibration models (papers 001, 002) and of the rig cascade.
+"""Robustness of the shipped vibration models ([P2], [P3]) and of the rig cascade.
 
     python -m pm_monitor.training.cli evaluate pm_monitor/training/configs/robustness_vibration.yaml
 

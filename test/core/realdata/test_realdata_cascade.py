@@ -10,7 +10,7 @@ import pytest
 from realdata_windows import START_NS, accel_window, mic_window, need_data, profile, window
 
 from pm_monitor.core.cascade import Cascade
-from pm_monitor.core.explain.units import to_physical, to_relative
+from pm_monitor.core.explain.feature_units import to_physical, to_relative
 from pm_monitor.core.realdata.cascade import RealDataCascade
 from pm_monitor.core.realdata.explain import build_real_explainer, femto_layout
 from pm_monitor.core.realdata.factory import build_real_cascade

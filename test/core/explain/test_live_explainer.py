@@ -7,7 +7,7 @@ from torch import nn
 
 from pm_monitor.core.explain.attribution import SensorLayout
 from pm_monitor.core.explain.explainer import Explainer
-from pm_monitor.core.explain.live import LiveExplainer
+from pm_monitor.core.explain.live_explainer import LiveExplainer
 from pm_monitor.core.types import HealthState
 
 LAYOUT = SensorLayout(("accel_x.rms", "mic.band_20_500hz", "thermal.max_c"),

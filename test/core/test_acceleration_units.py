@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from pm_monitor.core.units import STANDARD_GRAVITY_M_S2, acceleration_scale
+from pm_monitor.core.acceleration_units import STANDARD_GRAVITY_M_S2, acceleration_scale
 
 
 def test_g_and_si_convert_both_ways_exactly():

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from pm_monitor.core.explain.units import to_physical, to_relative
+from pm_monitor.core.explain.feature_units import to_physical, to_relative
 
 
 @pytest.mark.parametrize(("name", "stored", "value", "unit"), [

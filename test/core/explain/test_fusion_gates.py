@@ -1,4 +1,4 @@
-"""Live fusion gate weights and modality bias (paper 000) from the shipped rig fusion model.
+"""Live fusion gate weights and modality bias ([P1]) from the shipped rig fusion model.
 
 A short simulated rig run of our own (fresh seed and schedule, not a training run) is streamed
 through the cascade while the training code (rig_dataset.generate_run + fusion_ablation's
@@ -19,7 +19,7 @@ import torch
 from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.explain import gates as gate_stats
 from pm_monitor.core.explain.explainer import Explainer, ExplainerConfig
-from pm_monitor.core.explain.fusion_live import (
+from pm_monitor.core.explain.fusion_gates import (
     MODALITIES,
     SENSORS,
     FusionGates,
@@ -50,7 +50,7 @@ def rig_run():
     cascade = Cascade(bundle)
     decisions = []
     fault = ScheduledFault("inner_race", "nde_bearing", 3.0, 16.0, 2.0)
-    spec = RunSpec("fusion_live_test", FaultSchedule((fault,), "test"), 7_501, 18.0)
+    spec = RunSpec("fusion_gates_test", FaultSchedule((fault,), "test"), 7_501, 18.0)
     run = generate_run(spec, FeatureExtractor(bundle.feature_config), bundle.window_s,
                        bundle.hop_s, frame_every=1, thermal_scale_k=5.0,
                        on_window=lambda w, _: decisions.append((cascade.process(w), w.frames)))

@@ -1,4 +1,4 @@
-"""Paper 000's gate weights and modality bias for live alerts, from the shipped rig fusion model.
+"""The [P1] gate weights and modality bias for live alerts, from the shipped rig fusion model.
 
     gates = rig_fusion_gates(bundle, "models/fusion/full.pt")   # ModelLoadError if it won't fit
     explainer = Explainer.from_bundle(bundle, background, modality_gates=gates)
