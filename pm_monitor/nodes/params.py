@@ -46,7 +46,7 @@ MONITOR_PARAMETERS: dict[str, ParamSpec] = merge_tables({
     "model_dir": ParamSpec("", "Model bundle directory (metadata.json: a rig-trained bundle) "
                                "or real-data profile (profile.json, e.g. models/real_data); "
                                "empty = the shipped rig baseline.", read_only=True),
-    "fusion_model_path": ParamSpec("", "[P1] gated-fusion model whose gate weights and "
+    "fusion_model_path": ParamSpec("", "Paper-000 gated-fusion model whose gate weights and "
                                        "modality bias go into explanations (rig bundles); "
                                        "empty = the shipped one if it fits the bundle, "
                                        "\"none\" = off.", read_only=True),
