@@ -1,1 +1,1 @@
-"""Offline evaluations (depend on core, never the reverse)."""
+"""Scoring the monitor's output against ground truth (demo summaries, timelines)."""

@@ -25,9 +25,9 @@ import numpy as np
 from pm_monitor.core.assets.description import AssetDescription, ShaftSpeed, load
 from pm_monitor.core.condition import defects, reference
 from pm_monitor.core.condition.monitor import AssetMonitor
-from pm_monitor.core.datasets import cwru, femto, machine_sound
 from pm_monitor.core.features.acoustic import log_band_energies
 from pm_monitor.core.types import HealthState
+from pm_monitor.datasets import cwru, femto, machine_sound
 
 OUT = Path("results/any_machine")
 ASSETS = Path("config/assets")
@@ -233,11 +233,11 @@ RIG_WINDOW_S, RIG_HOP_S, RIG_DURATION_S = 1.0, 0.5, 240.0
 
 
 def rig_section() -> dict:
-    """The simulated rig (pm_monitor.core.rig, offline use): commissioning on its first
+    """The simulated rig (pm_monitor.sim): commissioning on its first
     20 s (before any scheduled onset), then detection delay, false alarms and fault type."""
-    from pm_monitor.core.rig.config import RigConfig
-    from pm_monitor.core.rig.fault_schedule import load_fault_schedule
-    from pm_monitor.core.rig.simulator import RigSimulator
+    from pm_monitor.sim.config import RigConfig
+    from pm_monitor.sim.fault_schedule import load_fault_schedule
+    from pm_monitor.sim.simulator import RigSimulator
 
     asset = load(ASSETS / "rig_motor.yaml")
     config = RigConfig()

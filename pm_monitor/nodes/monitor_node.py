@@ -36,7 +36,7 @@ from pm_monitor.core.alarms import AlarmConfig, AlarmManager, default_alert_log_
 from pm_monitor.core.condition.reference import default_reference_dir
 from pm_monitor.core.condition.stage import PhysicsStage1
 from pm_monitor.core.config_schema import ConfigError
-from pm_monitor.core.explain.live import LiveExplainer
+from pm_monitor.core.explain.live_explainer import LiveExplainer
 from pm_monitor.core.imaging.codec import RadiometricScale
 from pm_monitor.core.inference import InferenceConfig
 from pm_monitor.core.model_set import load_model_set

@@ -15,9 +15,9 @@ from scipy.signal import resample_poly
 
 from pm_monitor.commission import commission
 from pm_monitor.core.condition.reference import ReferenceStore
-from pm_monitor.core.datasets import DataNotFoundError, cwru
 from pm_monitor.core.recording.mcap_bag import McapRecorder
 from pm_monitor.core.recording.typestore import typestore
+from pm_monitor.datasets import DataNotFoundError, cwru
 from pm_monitor.msg import Alert, HealthStatus, SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.monitor_node import MonitorNode

@@ -2,7 +2,7 @@
 
 Every frequency band is given in Hz, so the same asset description works at 5 kHz or 100 kHz;
 a band above the Nyquist limit of the stream is not silently shrunk: `check_rate` refuses the
-rate with the reason. Inputs are converted to g once (`core.units`), velocity is in mm/s.
+rate with the reason. Inputs are converted to g once (`core.acceleration_units`), velocity is in mm/s.
 """
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, signal
 
+from pm_monitor.core.acceleration_units import STANDARD_GRAVITY_M_S2, acceleration_scale
 from pm_monitor.core.alarms import severity_zones
 from pm_monitor.core.features.vibration import spectral_kurtosis, time_domain_stats
-from pm_monitor.core.units import STANDARD_GRAVITY_M_S2, acceleration_scale
 
 MIN_RATE_HZ = 5000.0
 # ISO 10816-3 / 20816-3 broadband velocity band for machines above 600 rpm.

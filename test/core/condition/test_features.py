@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 
+from pm_monitor.core.acceleration_units import STANDARD_GRAVITY_M_S2
 from pm_monitor.core.condition.features import (
     RateError,
     bands_for_rate,
     feature_names,
     window_features,
 )
-from pm_monitor.core.units import STANDARD_GRAVITY_M_S2
 
 
 def test_bands_are_in_hz_and_follow_the_rate():

@@ -7,9 +7,9 @@ from scipy.signal import resample_poly
 from pm_monitor.core.assets.description import load
 from pm_monitor.core.condition.reference import ReferenceStore
 from pm_monitor.core.condition.stage import PhysicsStage1
-from pm_monitor.core.datasets import DataNotFoundError, cwru
 from pm_monitor.core.sync.window import AnalysisWindow, StreamWindow
 from pm_monitor.core.types import HealthState
+from pm_monitor.datasets import DataNotFoundError, cwru
 
 RATE = 20000.0
 

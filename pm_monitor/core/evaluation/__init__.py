@@ -1,1 +1,0 @@
-"""Scoring the monitor's output against ground truth (demo summaries, timelines)."""
