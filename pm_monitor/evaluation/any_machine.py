@@ -30,6 +30,7 @@ from pm_monitor.core.types import HealthState
 from pm_monitor.datasets import cwru, femto, machine_sound
 
 OUT = Path("results/any_machine")
+ALL_PARTS = ("femto", "cwru", "mimii", "rig")
 ASSETS = Path("config/assets")
 CWRU_WINDOW_S, CWRU_HOP_S = 0.5, 0.25
 FEMTO_COMMISSION_S = 6.0  # 60 snapshots of 0.1 s: the first 10 min (20 min when thinned k=2)
@@ -416,7 +417,7 @@ def report(summary: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="femto,cwru,mimii,rig")
+    parser.add_argument("--only", default=",".join(ALL_PARTS))
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     summary: dict = {}
@@ -438,8 +439,9 @@ def main(argv: list[str] | None = None) -> int:
                                            f["reference_rule"].items()}}
         summary["femto"] = f
     text = report(summary)
-    (OUT / f"report_{'_'.join(parts)}.md").write_text(text)
-    (OUT / f"summary_{'_'.join(parts)}.json").write_text(json.dumps(summary, indent=1))
+    suffix = "" if set(parts) == set(ALL_PARTS) else "_" + "_".join(parts)  # partial runs
+    (OUT / f"report{suffix}.md").write_text(text)
+    (OUT / f"summary{suffix}.json").write_text(json.dumps(summary, indent=1))
     print(text)
     return 0
 
