@@ -2,7 +2,8 @@
 
 Every frequency band is given in Hz, so the same asset description works at 5 kHz or 100 kHz;
 a band above the Nyquist limit of the stream is not silently shrunk: `check_rate` refuses the
-rate with the reason. Inputs are converted to g once (`core.acceleration_units`), velocity is in mm/s.
+rate with the reason. Inputs are converted to g once (`core.acceleration_units`), velocity is
+in mm/s.
 """
 from __future__ import annotations
 
