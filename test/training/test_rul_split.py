@@ -9,7 +9,7 @@ from pm_monitor.core.datasets.femto import ALL_BEARINGS
 from pm_monitor.core.rul.ensemble import SequenceConfig
 from pm_monitor.core.rul.network import NetConfig
 from pm_monitor.core.rul.snapshot import SnapshotConfig
-from pm_monitor.core.rul.split import (
+from pm_monitor.training.rul_split import (
     Fold,
     LeakageError,
     leave_one_bearing_out,
