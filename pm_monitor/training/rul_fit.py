@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-from lifelines import WeibullFitter
+import pandas as pd
+from lifelines import WeibullAFTFitter, WeibullFitter
 
 from pm_monitor.core.rul.indicators import INDICATOR_NAMES
 from pm_monitor.core.rul.onset import OnsetConfig, OnsetTracker
@@ -61,6 +62,9 @@ class FitConfig:
     # median scored higher than the PHM-optimal point of the (wide) calibrated distribution.
     point_kind: str = "median"
     prior_after_onset: bool = True
+    # Fit the exponent of the rating life (Weibull AFT on log L10) instead of ISO's 1; needs
+    # histories under at least two operating conditions.
+    fit_life_exponent: bool = False
 
 
 def fit_prior(lives_s: Sequence[float], conditions: Sequence[OperatingCondition],
@@ -71,13 +75,23 @@ def fit_prior(lives_s: Sequence[float], conditions: Sequence[OperatingCondition]
         units = np.array([rating_life_s(c, config.dynamic_load_rating_n) for c in conditions])
     else:
         units = np.ones(len(lives_s))
+    common = {"asset_type": config.asset_type, "reference": "rating_life" if rated else "seconds",
+              "dynamic_load_rating_n": config.dynamic_load_rating_n if rated else None,
+              "n_histories": len(lives_s), "n_failures": int(np.sum(failed))}
+    if rated and config.fit_life_exponent and len(set(np.round(units, 3))) >= 2:
+        centre = float(np.mean(np.log(units)))
+        frame = pd.DataFrame({"T": np.asarray(lives_s, dtype=float),
+                              "E": np.asarray(failed, dtype=bool),
+                              "x": np.log(units) - centre})
+        aft = WeibullAFTFitter().fit(frame, "T", "E")
+        b0 = float(aft.params_.loc[("lambda_", "Intercept")])
+        b1 = float(aft.params_.loc[("lambda_", "x")])
+        rho = float(np.exp(aft.params_.loc[("rho_", "Intercept")]))
+        return WeibullPrior(shape=rho, scale=float(np.exp(b0 - b1 * centre)), exponent=b1,
+                            **common)
     fitter = WeibullFitter().fit(np.asarray(lives_s, dtype=float) / units,
                                  event_observed=np.asarray(failed, dtype=bool))
-    return WeibullPrior(asset_type=config.asset_type, shape=float(fitter.rho_),
-                        scale=float(fitter.lambda_),
-                        reference="rating_life" if rated else "seconds",
-                        dynamic_load_rating_n=config.dynamic_load_rating_n if rated else None,
-                        n_histories=len(lives_s), n_failures=int(np.sum(failed)))
+    return WeibullPrior(shape=float(fitter.rho_), scale=float(fitter.lambda_), **common)
 
 
 def onset_scores(history: History, config: FitConfig) -> tuple[np.ndarray, np.ndarray]:

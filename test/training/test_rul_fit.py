@@ -69,3 +69,16 @@ def test_first_onset_agrees_with_the_tracker():
 def test_too_few_histories_is_an_error():
     with pytest.raises(ValueError, match="two histories"):
         rul_fit.fit_uncalibrated(HISTORIES[:1], CONFIG)
+
+
+def test_life_exponent_option_fits_a_weibull_aft_on_the_rating_life():
+    rng = np.random.default_rng(1)
+    conditions = [OperatingCondition(1800.0, 4000.0), OperatingCondition(1500.0, 5000.0)] * 6
+    # lives proportional to L10^2 around a common Weibull: the fit should find exponent ~2
+    from pm_monitor.core.rul.prior import rating_life_s
+    lives = [rating_life_s(c, 4000.0) ** 2 / 3e4 * rng.weibull(4.0) for c in conditions]
+    prior = rul_fit.fit_prior(lives, conditions, [True] * 12,
+                              replace(FitConfig(), fit_life_exponent=True))
+    assert prior.exponent == pytest.approx(2.0, abs=0.5)
+    iso = rul_fit.fit_prior(lives, conditions, [True] * 12, FitConfig())
+    assert iso.exponent == 1.0

@@ -10,6 +10,11 @@ life so that different operating conditions share one fit (accelerated-life mode
   heavier load or a higher speed is expected to live proportionally shorter;
 - ``reference = "seconds"``: no operating-condition scaling (a library without loads/speeds).
 
+The Weibull scale in seconds is lam = scale * L10^exponent (log lam = log scale + exponent
+log L10): exponent 1 is the ISO life equation as is (lives proportional to L10); a
+fitted exponent (Weibull AFT regression on log L10) lets the library say how much more
+strongly than (C/P)^3 its lives depend on the load and speed.
+
 Given elapsed operating time t, the residual life R = T - t | T > t has the survival function
 S(t + r) / S(t); for Weibull(scale lam, shape k) its q-quantile is
     r_q = lam ((t / lam)^k - ln(1 - q))^(1/k) - t.
@@ -56,6 +61,7 @@ class WeibullPrior:
     dynamic_load_rating_n: float | None = None
     n_histories: int = 0
     n_failures: int = 0
+    exponent: float = 1.0  # of the rating life in the Weibull scale (1 = ISO 281 as is)
 
     def __post_init__(self) -> None:
         if self.reference not in REFERENCES:
@@ -71,7 +77,7 @@ class WeibullPrior:
         return rating_life_s(condition, float(self.dynamic_load_rating_n))
 
     def scale_s(self, condition: OperatingCondition) -> float:
-        return self.scale * self.reference_life_s(condition)
+        return self.scale * self.reference_life_s(condition) ** self.exponent
 
     def residual(self, elapsed_s: float, condition: OperatingCondition,
                  n_points: int = N_POINTS) -> RulDistribution:
