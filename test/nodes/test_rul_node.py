@@ -2,23 +2,18 @@
 refused without stopping the node; a bad model file is a clear start-up error."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from ros_wait import spin_until
+from rul_fakes import small_prognosis
 
 from pm_monitor.core.rul.prognosis import PrognosisModelError
 from pm_monitor.msg import RulEstimate, SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.rul_node import CHUNK_QOS, RulNode
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core" / "rul"))
-from rul_fakes import small_prognosis
 
 EPOCH_NS = 1_700_000_000 * 10**9
 FS = 25600.0
