@@ -30,7 +30,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from pm_monitor.core.datasets.femto import ALL_BEARINGS, LEARNING_BEARINGS, TEST_FULL_BEARINGS
 from pm_monitor.core.rul.distribution import RulDistribution, phm_accuracy
 from pm_monitor.core.rul.prior import OperatingCondition
 from pm_monitor.core.rul.prognosis import PrognosisModel
@@ -40,6 +39,7 @@ from pm_monitor.core.rul.targets import (
     rul_s_from_linear,
     rul_s_from_piecewise,
 )
+from pm_monitor.datasets.femto import ALL_BEARINGS, LEARNING_BEARINGS, TEST_FULL_BEARINGS
 from pm_monitor.training.rul_fit import FitConfig, History, fit_model, run_tracker
 from pm_monitor.training.rul_indicators import REPO_ROOT, load_records
 

@@ -21,14 +21,6 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from pm_monitor.core.datasets.femto import (
-    ALL_BEARINGS,
-    HORIZONTAL,
-    LEARNING_BEARINGS,
-    TEST_FULL_BEARINGS,
-    VERTICAL,
-    load_bearing,
-)
 from pm_monitor.core.rul.ensemble import RulEnsemble, SequenceConfig, sequence_positions
 from pm_monitor.core.rul.network import OUTPUT_NAMES, NetConfig
 from pm_monitor.core.rul.snapshot import SnapshotConfig, snapshot_inputs
@@ -39,6 +31,14 @@ from pm_monitor.core.rul.targets import (
     piecewise_target,
     rul_s_from_linear,
     rul_s_from_piecewise,
+)
+from pm_monitor.datasets.femto import (
+    ALL_BEARINGS,
+    HORIZONTAL,
+    LEARNING_BEARINGS,
+    TEST_FULL_BEARINGS,
+    VERTICAL,
+    load_bearing,
 )
 from pm_monitor.training import rul_scoring as scoring
 from pm_monitor.training.rul_baseline import BaselineConfig, end_of_life_ratio, run_baseline

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pm_monitor.core.datasets.femto import HORIZONTAL, VERTICAL, load_bearing
 from pm_monitor.core.rul.indicators import INDICATOR_NAMES, IndicatorConfig, snapshot_indicators
+from pm_monitor.datasets.femto import HORIZONTAL, VERTICAL, load_bearing
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = REPO_ROOT / "results" / "tmp" / "rul_indicators"
@@ -76,5 +76,5 @@ def load_records(names: tuple[str, ...] | list[str],
 
 
 if __name__ == "__main__":
-    from pm_monitor.core.datasets.femto import ALL_BEARINGS
+    from pm_monitor.datasets.femto import ALL_BEARINGS
     load_records(ALL_BEARINGS)

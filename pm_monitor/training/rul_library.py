@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from pm_monitor.core.datasets.femto import ALL_BEARINGS, load_bearing
 from pm_monitor.core.rul.onset import OnsetConfig
 from pm_monitor.core.rul.prior import OperatingCondition
 from pm_monitor.core.rul.prognosis import PrognosisModel
+from pm_monitor.datasets.femto import ALL_BEARINGS, load_bearing
 from pm_monitor.training.rul_fit import FitConfig, _weighted_quantiles, fit_model, fit_prior
 from pm_monitor.training.rul_indicators import REPO_ROOT
 

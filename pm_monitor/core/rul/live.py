@@ -22,12 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pm_monitor.core.acceleration_units import acceleration_scale
 from pm_monitor.core.chunk_codec import ChunkDecodeError, decode_chunk
 from pm_monitor.core.pipeline import InputRejectedError, InputStats, PipelineStats
 from pm_monitor.core.rul.indicators import INDICATOR_NAMES, IndicatorConfig, snapshot_indicators
 from pm_monitor.core.rul.prior import OperatingCondition
 from pm_monitor.core.rul.prognosis import PrognosisEstimate, PrognosisModel, PrognosisTracker
-from pm_monitor.core.units import acceleration_scale
 
 INPUT_NAME = "accel"
 
