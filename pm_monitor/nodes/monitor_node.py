@@ -20,10 +20,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import rclpy
 import torch
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import HistoryPolicy, QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import Image
@@ -48,6 +46,7 @@ from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.alarm_services import AlarmServices
 from pm_monitor.nodes.diagnostics import DiagnosticsReporter
 from pm_monitor.nodes.monitor_outputs import MonitorOutputs, OutputContext
+from pm_monitor.nodes.node_main import run_node
 from pm_monitor.nodes.params import (
     ALARM_PREFIX,
     MONITOR_PARAMETERS,
@@ -90,6 +89,7 @@ class MonitorNode(LifecycleNode):
         self._input_subscriptions: list = []
         self._diag_timer = None
         self.active = False
+        self.finished = False  # after the shutdown transition
         self.last_error = ""
         self._failures_logged = 0
         if self.get_parameter("autostart").value:
@@ -186,6 +186,11 @@ class MonitorNode(LifecycleNode):
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._release()
+        # main() spins until `finished`, lingers a moment so the transition's reply goes
+        # out, and exits: a finalized lifecycle node has nothing left to do
+        self.finished = True
+        self.get_logger().info(f"shut down from {state.label}: subscriptions, publishers, "
+                               "models and alert log released; exiting")
         return TransitionCallbackReturn.SUCCESS
 
     def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -325,22 +330,23 @@ class MonitorNode(LifecycleNode):
             now.nanoseconds, now.to_msg(), self.active, alarm_values))
 
 
+class MonitorNotStartedError(RuntimeError):
+    """autostart failed: no lifecycle manager will retry, so the process ends."""
+
+
+def _started_monitor() -> MonitorNode:
+    node = MonitorNode()
+    if node.get_parameter("autostart").value and not node.active:
+        # no lifecycle manager will retry: end with the reason, not a traceback
+        reason = node.last_error
+        node.destroy_node()
+        raise MonitorNotStartedError(reason)
+    return node
+
+
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = MonitorNode()
-        if node.get_parameter("autostart").value and not node.active:
-            # no lifecycle manager will retry: end with the reason, not a traceback
-            rclpy.logging.get_logger("pm_monitor").fatal(f"not started: {node.last_error}")
-            raise SystemExit(1)
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(_started_monitor, "pm_monitor", (MonitorNotStartedError,), "not started", args=args,
+             until_finished=True)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ spin, end cleanly on Ctrl-C or external shutdown, and turn a configuration error
 fatal log line and exit code 1 instead of a traceback."""
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable
 
@@ -37,6 +38,14 @@ def run_node(make_node: Callable[[], Node], logger_name: str,
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+        release(node)
+
+
+def release(node: Node | None) -> None:
+    """Destroy the node and shut rclpy down, deaf to further Ctrl-C: a second SIGINT while
+    the node closes its files would otherwise end in a KeyboardInterrupt traceback (and may
+    leave the alert log half closed); launch escalates to SIGTERM / SIGKILL if it hangs."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if node is not None:
+        node.destroy_node()
+    rclpy.try_shutdown()
