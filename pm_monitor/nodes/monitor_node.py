@@ -54,6 +54,7 @@ from pm_monitor.nodes.params import (
     declare_from_table,
     values_of,
 )
+from pm_monitor.nodes.ros_logging import muted, summarize_model_report
 
 # Sensor data: best effort as ROS drivers publish it, but deep enough that a node starved of
 # CPU for seconds loses no chunk (5 s of 200 chunks/s, as the rig sends at 4x; ~30 MB full).
@@ -100,7 +101,9 @@ class MonitorNode(LifecycleNode):
     # --- lifecycle ---------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
-            self._configure()
+            # the loader's own log lines say per model what the report below says once
+            with muted("pm_monitor.inference"):
+                self._configure()
         except (ConfigError, ValueError) as err:
             return self._fail(f"invalid configuration: {err}")
         except ModelLoadError as err:
@@ -122,10 +125,10 @@ class MonitorNode(LifecycleNode):
                 p, ort_threads=int(p["inference_threads"])),
             fusion_model_path=p["fusion_model_path"], shaft_speed_rpm=p["shaft_speed_rpm"])
         self.model_version, self.hop_s = self.models.version, self.models.hop_s
-        for line in self.models.report:
-            # under auto, trying a backend this machine lacks is normal: say it, calmly;
-            # a backend asked for by name that is unavailable is worth a warning
-            if p["backend"] != "auto" and "unavailable" in line:
+        for unavailable, line in summarize_model_report(list(self.models.report)):
+            # under auto, trying a backend this machine lacks is normal: say it, calmly
+            # (once for all models); a backend asked for by name is worth a warning
+            if p["backend"] != "auto" and unavailable:
                 self.get_logger().warn(f"models: {line}")
             else:
                 self.get_logger().info(f"models: {line}")

@@ -11,6 +11,8 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
+from pm_monitor.nodes.ros_logging import bridge_python_logging
+
 LINGER_S = 1.0  # after a finite node finishes: time for its last messages to be delivered
 
 
@@ -21,6 +23,7 @@ def run_node(make_node: Callable[[], Node], logger_name: str,
     """until_finished: spin until `node.finished` (a simulator or a replay that ends), then
     linger LINGER_S; otherwise spin until shutdown."""
     rclpy.init(args=args)
+    bridge_python_logging(rclpy.logging.get_logger(logger_name))
     node = None
     try:
         node = make_node()
