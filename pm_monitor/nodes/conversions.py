@@ -146,7 +146,14 @@ def health_msg(result, asset_id: str, frame_id: str,
     msg.stage2_score_names = list(scores)
     msg.stage2_scores = [float(v) for v in scores.values()]
     msg.notes = list(getattr(result, "notes", ()))
+    _fill_decision_basis(msg, result)
     return msg
+
+
+def _fill_decision_basis(msg, result) -> None:
+    """What the decision rests on (Alert and HealthStatus alike)."""
+    msg.decision_basis = str(getattr(result, "decision_basis", "") or "")
+    msg.models_abstained = list(getattr(result, "models_abstained", ()) or ())
 
 
 def alert_msg(result, decision, asset_id: str, frame_id: str, model_version: str,
@@ -181,6 +188,7 @@ def alert_msg(result, decision, asset_id: str, frame_id: str, model_version: str
     msg.modalities_missing = list(result.modalities_missing)
     msg.model_version = model_version
     msg.summary = result.summary
+    _fill_decision_basis(msg, result)
     if hasattr(decision, "lifecycle"):
         _fill_alarm(msg, decision, iso_zone_table)
     else:

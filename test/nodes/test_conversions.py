@@ -113,3 +113,23 @@ def test_health_says_when_the_models_are_still_commissioning_and_carries_stage2_
     assert dict(zip(msg.stage2_score_names, msg.stage2_scores, strict=True)) == {
         "mic_anomaly_score": 1.5, "mic_anomaly_threshold": pytest.approx(1.2)}
     assert list(msg.notes) == ["mic: 8000 Hz, the model needs 16000 Hz"]
+
+
+def test_alert_and_health_say_what_the_decision_rests_on_and_which_models_abstained():
+    """A model whose inputs are missing does not vote: the messages carry the basis of the
+    decision and the models that abstained (fields added at the end of Alert/HealthStatus)."""
+    from pm_monitor.msg import HealthStatus
+
+    reduced = SimpleNamespace(**{**vars(_result()), "modalities_missing": ("mic", "thermal"),
+                                 "modalities_used": ("accel", "camera"),
+                                 "decision_basis": "stage1 on accel only",
+                                 "models_abstained": ("thermal_localizer",)})
+    decision = AlertDecision("rig_1-0009", AlertEvent.RAISED, HealthState.WARNING, 1)
+    alert = deserialize_message(serialize_message(
+        conv.alert_msg(reduced, decision, "rig_1", "asset", "v1")), Alert)
+    health = deserialize_message(serialize_message(
+        conv.health_msg(reduced, "rig_1", "asset", None)), HealthStatus)
+    for msg in (alert, health):
+        assert msg.decision_basis == "stage1 on accel only"
+        assert list(msg.models_abstained) == ["thermal_localizer"]
+        assert list(msg.modalities_missing) == ["mic", "thermal"]
