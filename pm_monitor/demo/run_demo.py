@@ -20,6 +20,7 @@ from pathlib import Path
 import rclpy
 
 from pm_monitor.core.types import HealthState
+from pm_monitor.demo.cpu_limit import cpu_seconds, starve
 from pm_monitor.launch_plan import NodeSpec, share_dir, simulated_rig_plan
 from pm_monitor.msg import Alert
 from pm_monitor.nodes.recorder_node import RunRecorder
@@ -107,7 +108,10 @@ def play_to_end(recorder, processes: dict[str, subprocess.Popen], name: str, spe
     spin_until(recorder, lambda: False, tail_s)
 
 
-def run(duration_s: float, speed: float, schedule: str, seed: int, out_dir: Path) -> dict:
+def run(duration_s: float, speed: float, schedule: str, seed: int, out_dir: Path,
+        starve_monitor: bool = False) -> dict:
+    """starve_monitor: the monitor gets about a fifth of one core (pinned, reniced, a busy
+    process beside it: pm_monitor.demo.cpu_limit), as on a robot whose CPU is busy."""
     log_dir, alert_log = prepare_output(out_dir)
     rig_spec, monitor_spec = simulated_rig_plan(
         schedule, speed, duration_s, seed, wait_for_subscribers=True,
@@ -115,16 +119,29 @@ def run(duration_s: float, speed: float, schedule: str, seed: int, out_dir: Path
     rclpy.init()
     recorder = RunRecorder(on_alert=print_alert)
     processes: dict[str, subprocess.Popen] = {}
+    competitor = None
+    cpu_s = None
     try:
         processes["monitor"] = start_monitor(monitor_spec, recorder, log_dir)
+        if starve_monitor:
+            competitor = starve(processes["monitor"].pid)
+            cpu_s = cpu_seconds(processes["monitor"].pid)
+            wall = time.monotonic()
         print(f"rig: {duration_s:.0f} simulated s at {speed}x "
               f"(~{duration_s / speed:.0f} s wall), schedule {schedule or 'default'}", flush=True)
         play_to_end(recorder, processes, "rig", rig_spec, log_dir, duration_s / speed)
+        if cpu_s is not None:
+            cpu_s = (cpu_seconds(processes["monitor"].pid) - cpu_s, time.monotonic() - wall)
     finally:
+        if competitor is not None:
+            competitor.kill()
+            competitor.wait()
         codes = {name: stop(p) for name, p in processes.items()}
     title = f"simulated rig, {Path(schedule).stem if schedule else 'demo_outer_race'}, seed {seed}"
     summary = recorder.write(out_dir, title)
     summary["exit_codes"] = codes
+    if cpu_s is not None:  # what the starved monitor got: CPU seconds over wall seconds
+        summary["monitor_cpu_share"] = cpu_s[0] / cpu_s[1]
     recorder.destroy_node()
     rclpy.try_shutdown()
     return summary
@@ -138,8 +155,11 @@ def main(argv: list[str] | None = None) -> int:
                         "config/fault_schedules/demo_outer_race.yaml)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path("output/demo"))
+    parser.add_argument("--starve-monitor", action="store_true",
+                        help="give the monitor about a fifth of one core")
     args = parser.parse_args(argv)
-    summary = run(args.duration, args.speed, args.schedule, args.seed, args.out)
+    summary = run(args.duration, args.speed, args.schedule, args.seed, args.out,
+                  args.starve_monitor)
     print(json.dumps({k: v for k, v in summary.items() if k != "window_state_confusion"},
                      indent=2))
     print(f"outputs in {args.out.resolve()}: alerts.jsonl, explanations.jsonl, heatmaps/, "
