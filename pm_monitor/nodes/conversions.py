@@ -341,3 +341,10 @@ def message_to_dict(msg) -> dict:
 
 def _finite_or_none(value):
     return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def describe_endpoint(info) -> str:
+    """A publisher of the ROS graph (rclpy TopicEndpointInfo) in words: node and GID."""
+    node = f"{info.node_namespace.rstrip('/')}/{info.node_name}"
+    gid = ".".join(f"{byte:02x}" for byte in bytes(info.endpoint_gid)[:16])
+    return f"{node} (gid {gid})"

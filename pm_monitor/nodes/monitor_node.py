@@ -330,7 +330,17 @@ class MonitorNode(LifecycleNode):
                                  "explanation_failures": self.outputs.explanation_failures})
         self._diagnostics_pub.publish(self.diagnostics.build(
             self.pipeline.stats, assembler_diagnostics(self.pipeline.assembler), models,
-            now.nanoseconds, now.to_msg(), self.active, alarm_values))
+            now.nanoseconds, now.to_msg(), self.active, alarm_values,
+            self._input_publishers()))
+
+    def _input_publishers(self) -> dict[str, list[str]]:
+        """Who publishes on each input topic, from the ROS graph: more than one publisher on
+        an input is an error the diagnostics name (their streams interleave)."""
+        publishers = {}
+        for name, subscription in zip(INPUTS, self._input_subscriptions, strict=False):
+            publishers[name] = [conv.describe_endpoint(info) for info in
+                                self.get_publishers_info_by_topic(subscription.topic_name)]
+        return publishers
 
 
 class MonitorNotStartedError(RuntimeError):

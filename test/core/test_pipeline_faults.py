@@ -341,3 +341,23 @@ def test_channels_in_another_order_are_reordered_and_another_count_is_refused():
     with pytest.raises(InputRejectedError, match=r"2 channels \['h', 'v'\], the models take 3"):
         in_order.on_chunk("accel", EPOCH_NS + 5 * 10**9, ACCEL_RATE, ["h", "v"], 10000,
                           np.zeros(200, np.float32))
+
+
+@pytest.mark.parametrize("why, args", [
+    ("channel count", dict(channels=["x", "y"])),
+    ("sample rate", dict(rate=1000.0)),
+    ("duration", dict(rate=ACCEL_RATE, n=200_000)),
+])
+def test_a_chunk_refused_on_its_metadata_is_never_decoded(monkeypatch, why, args):
+    """Refused messages must cost little (a flood of them would starve the valid inputs):
+    what the header and metadata already tell is checked before the payload is touched."""
+    import pm_monitor.core.pipeline as pipeline_module
+
+    def decode_must_not_run(*_args, **_kwargs):
+        raise AssertionError(f"payload decoded although the {why} was wrong")
+
+    monkeypatch.setattr(pipeline_module, "decode_chunk", decode_must_not_run)
+    pipeline = _pipeline(sample_rates={"accel": ACCEL_RATE})
+    with pytest.raises(InputRejectedError):
+        pipeline.on_chunk("accel", *_chunk(**args))
+    assert pipeline.stats.inputs["accel"].rejected == 1

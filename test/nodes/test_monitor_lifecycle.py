@@ -195,3 +195,30 @@ def test_shutdown_transition_releases_everything_and_asks_main_to_exit(make_moni
     assert node.finished  # main() spins until this, lingers for the reply, exits
     assert node.pipeline is None and node.outputs is None and not node.active
     assert node._input_subscriptions == [] and node._diag_timer is None
+
+
+def test_a_second_publisher_on_an_input_is_reported_with_both_gids(make_monitor, executor):
+    from pm_monitor.msg import SensorChunk
+    from pm_monitor.nodes.diagnostics import ERROR
+
+    node = make_monitor()
+    drivers = [Node(name, context=node.context) for name in ("accel_driver", "foreign")]
+    try:
+        for driver in drivers:
+            driver.create_publisher(SensorChunk, "/accel", 10)
+            executor.add_node(driver)
+        end = time.monotonic() + 10.0
+        while len(node._input_publishers()["accel"]) < 2 and time.monotonic() < end:
+            executor.spin_once(timeout_sec=0.05)
+        publishers = node._input_publishers()
+        assert len(publishers["accel"]) == 2
+        assert {p.split(" ")[0] for p in publishers["accel"]} == {"/accel_driver", "/foreign"}
+        assert all("gid " in p for p in publishers["accel"])
+        statuses = node.diagnostics.statuses(
+            node.pipeline.stats, {}, {}, node._now_ns(), True, None, publishers)
+        (accel,) = [s for s in statuses if s.name == "input accel"]
+        assert accel.level == ERROR and "2 publishers on one input" in accel.message
+    finally:
+        for driver in drivers:
+            executor.remove_node(driver)
+            driver.destroy_node()
