@@ -1,6 +1,6 @@
 """Missing, lost and starved inputs on the simulated rig: false alarms and detection delay.
 
-    python -m benchmarks.missing_inputs [--seconds 60] [--starved-seconds 60] [--out results/missing_inputs]
+    python -m benchmarks.missing_inputs [--seconds 60] [--starved-seconds 60] [--out DIR]
 
 Every run streams the simulated rig (chunks and frames as the rig node publishes them) through
 the monitor's own data path (synchroniser, cascade, alarm manager: pm_monitor.core.pipeline)
@@ -318,8 +318,9 @@ def main(argv: list[str] | None = None) -> int:
                                      args.seed + len(results))
                 results.append(result)
                 print(f"{'+'.join(removed) or 'none':>16} 1/5 core {schedule_name:>7}: "
-                      f"{_cell(result):>9}  windows {result.windows}, {result.chunks_lost_in_transport} "
-                      "messages lost to the full queue", flush=True)
+                      f"{_cell(result):>9}  windows {result.windows}, "
+                      f"{result.chunks_lost_in_transport} messages lost to the full queue",
+                      flush=True)
     markdown = table(results)
     print(markdown)
     (out / "table.md").write_text(markdown + "\n")
