@@ -103,6 +103,11 @@ class InputStats:
     last_error: str = ""
     last_stamp_ns: int | None = None
     first_stamp_ns: int | None = None
+    # The sensor this input follows (its frame_id) and when it last delivered: chunks of
+    # another frame_id are a second source on the same topic and are refused while it lives.
+    source_frame_id: str = ""
+    source_seen_ns: int = 0
+    foreign: int = 0  # chunks refused as a second source
 
     def rate_hz(self) -> float:
         """Messages per second of stream (message) time since the first one."""
@@ -192,9 +197,9 @@ class MonitorPipeline:
     def on_chunk(self, name: str, stamp_ns: int, sample_rate: float,
                  channel_names: list[str], first_sample_index: int,
                  samples: np.ndarray, now_ns: int | None = None,
-                 unit: str = "") -> list[WindowOutput]:
+                 unit: str = "", frame_id: str = "") -> list[WindowOutput]:
         """A SensorChunk's fields (now_ns: the receiver's clock, for the far-future check;
-        unit: empty = the models' unit).
+        unit: empty = the models' unit; frame_id: the sensor's frame, "" = not checked).
 
         Raises InputRejectedError (already counted) for bad chunks."""
         stats = self._input(name)
@@ -202,6 +207,7 @@ class MonitorPipeline:
         # everything the header and metadata tell is checked before the payload is decoded:
         # a flood of refused messages must cost little, or it starves the valid inputs
         self._check_stamp(stats, stamp_ns, now_ns, "the sensor driver")
+        self._check_source(stats, name, frame_id, stamp_ns, now_ns)
         scale = self._check_chunk_metadata(stats, name, sample_rate, list(channel_names),
                                            len(samples), unit)
         try:
@@ -241,6 +247,28 @@ class MonitorPipeline:
             raise self._reject(stats, f"{name}: {err}") from None
         self._note_stamp(stats, stamp_ns)
         return self._run(self.assembler.add_frame(name, stamp_ns, image, frame_id))
+
+    def _check_source(self, stats: InputStats, name: str, frame_id: str, stamp_ns: int,
+                      now_ns: int | None) -> None:
+        """One input follows one sensor. A second publisher on the same topic (another
+        frame_id) would interleave its sample indices and stamps with the first one's: every
+        switch reads as a gap, a reset or time going back, and the windows of every input
+        suffer. Its chunks are refused while the followed sensor delivers; once that one has
+        been silent for the modality timeout (stream time), the input follows the new one."""
+        if not frame_id:
+            return
+        # silence on the receiver's clock (a foreign stream stamped ahead must not look like
+        # the followed one having gone quiet); message time before the node has a clock
+        clock_ns = now_ns if now_ns is not None else stamp_ns
+        if frame_id != stats.source_frame_id:
+            timeout_ns = round(self.assembler.config.timeout_s * 1e9)
+            if stats.source_frame_id and clock_ns - stats.source_seen_ns < timeout_ns:
+                stats.foreign += 1
+                raise self._reject(stats, f"{name}: chunk of frame_id {frame_id!r} while this "
+                                          f"input follows {stats.source_frame_id!r} (a second "
+                                          "publisher on the topic?)")
+            stats.source_frame_id = frame_id
+        stats.source_seen_ns = clock_ns
 
     def _check_chunk_metadata(self, stats: InputStats, name: str, sample_rate: float,
                               names: list[str], n_values: int, unit: str) -> float:

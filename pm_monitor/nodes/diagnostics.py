@@ -146,7 +146,9 @@ class DiagnosticsReporter:
         silent_s = (now_ns - memory.last_progress_ns) / 1e9
         values: dict[str, object] = {
             "received": received, "rejected": rejected, "rate_hz": rate_hz,
-            "silent_s": silent_s, "last_rejection": s.last_error if s else ""}
+            "silent_s": silent_s, "last_rejection": s.last_error if s else "",
+            "second_source_refused": s.foreign if s else 0,
+            "following_frame_id": s.source_frame_id if s else ""}
         for key in ("gaps", "duplicates", "out_of_order", "resets"):
             if f"{name}_{key}" in sync:
                 values[key] = sync[f"{name}_{key}"]

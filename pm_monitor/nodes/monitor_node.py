@@ -277,7 +277,7 @@ class MonitorNode(LifecycleNode):
             outputs = self.pipeline.on_chunk(
                 name, conv.stamp_to_ns(msg.header.stamp), msg.sample_rate,
                 list(msg.channel_names), msg.first_sample_index, msg.samples,
-                self._receive_clock_ns(), unit=msg.unit)
+                self._receive_clock_ns(), unit=msg.unit, frame_id=msg.header.frame_id)
         except InputRejectedError as err:
             self.get_logger().warn(f"rejected {name} chunk: {err}", throttle_duration_sec=2.0)
             return
