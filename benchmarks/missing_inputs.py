@@ -41,7 +41,7 @@ from pm_monitor.core.alarms import AlarmConfig, AlarmManager
 from pm_monitor.core.alarms.lifecycle import AlarmEvent
 from pm_monitor.core.imaging.codec import encode, from_celsius
 from pm_monitor.core.inference import InferenceConfig
-from pm_monitor.core.model_set import load_monitor_models
+from pm_monitor.core.model_set import load_model_set
 from pm_monitor.core.pipeline import InputRejectedError, MonitorPipeline, monitor_assembler
 from pm_monitor.core.rig.config import RigConfig
 from pm_monitor.core.rig.fault_schedule import FaultSchedule
@@ -85,12 +85,12 @@ class Monitor:
     """The monitor's pipeline as the node builds it (models, assembler, alarms)."""
 
     def __init__(self, log_dir: str) -> None:
-        self.models = load_monitor_models(MODEL_DIR, InferenceConfig(backend="onnxruntime"))
+        self.models = load_model_set(MODEL_DIR, InferenceConfig(backend="onnxruntime"))
         alarms = AlarmManager("bench", AlarmConfig(), Path(log_dir) / "alerts.jsonl")
         self.pipeline = MonitorPipeline(
             monitor_assembler(self.models.window_s, self.models.hop_s, 0.1, 2.0,
                               self.models.accel_channels),
-            self.models.cascade, alarms, sample_rates=self.models.sample_rates,
+            self.models, alarms, sample_rates=self.models.sample_rates,
             accel_unit=self.models.accel_unit)
         self.raised: list[tuple[float, str]] = []
         self.rejected = 0

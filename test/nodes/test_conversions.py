@@ -23,7 +23,9 @@ def _result(rul=None, location="de_bearing"):
         anomaly_score=3.2, anomaly_threshold=0.1, anomalous=True, fault_type="outer_race",
         fault_type_probabilities={"outer_race": 0.9}, localization=loc, rul=rul,
         modalities_used=("accel", "mic", "thermal"), modalities_missing=("camera",),
-        timings_ms={"total": 9.0}, summary="warning", stage2_ran=True)
+        timings_ms={"total": 9.0}, summary="warning", stage2_ran=True, localizations=(loc,),
+        scores={}, notes=(), commissioning=None, decision_basis=("rig_stage1", "thermal"),
+        decided=True)
 
 
 def test_chunk_survives_serialisation_frame_major():
@@ -104,8 +106,8 @@ def test_health_says_when_the_models_are_still_commissioning_and_carries_stage2_
     assert (plain.commissioning_done, plain.commissioning_needed) == (0, 0)
     assert list(plain.stage2_score_names) == [] and list(plain.notes) == []
     learning = SimpleNamespace(**{**vars(_result()), "commissioning": (12, 30),
-                                  "stage2_scores": {"mic_anomaly_score": 1.5,
-                                                    "mic_anomaly_threshold": 1.2},
+                                  "scores": {"mic_anomaly_score": 1.5,
+                                             "mic_anomaly_threshold": 1.2},
                                   "notes": ("mic: 8000 Hz, the model needs 16000 Hz",)})
     msg = deserialize_message(serialize_message(
         conv.health_msg(learning, "femto", "asset", None)), type(plain))
@@ -115,21 +117,22 @@ def test_health_says_when_the_models_are_still_commissioning_and_carries_stage2_
     assert list(msg.notes) == ["mic: 8000 Hz, the model needs 16000 Hz"]
 
 
-def test_alert_and_health_say_what_the_decision_rests_on_and_which_models_abstained():
-    """A model whose inputs are missing does not vote: the messages carry the basis of the
-    decision and the models that abstained (fields added at the end of Alert/HealthStatus)."""
+def test_alert_and_health_say_what_the_decision_rests_on():
+    """A stage whose inputs are missing does not vote: the messages carry the stages the
+    decision rests on (field added at the end of Alert and HealthStatus); empty = none."""
     from pm_monitor.msg import HealthStatus
 
-    reduced = SimpleNamespace(**{**vars(_result()), "modalities_missing": ("mic", "thermal"),
-                                 "modalities_used": ("accel", "camera"),
-                                 "decision_basis": "stage1 on accel only",
-                                 "models_abstained": ("thermal_localizer",)})
+    reduced = SimpleNamespace(**{**vars(_result()), "modalities_missing": ("mic",),
+                                 "modalities_used": ("accel",),
+                                 "decision_basis": ("stage1", "thermal_localizer")})
     decision = AlertDecision("rig_1-0009", AlertEvent.RAISED, HealthState.WARNING, 1)
     alert = deserialize_message(serialize_message(
         conv.alert_msg(reduced, decision, "rig_1", "asset", "v1")), Alert)
     health = deserialize_message(serialize_message(
         conv.health_msg(reduced, "rig_1", "asset", None)), HealthStatus)
     for msg in (alert, health):
-        assert msg.decision_basis == "stage1 on accel only"
-        assert list(msg.models_abstained) == ["thermal_localizer"]
-        assert list(msg.modalities_missing) == ["mic", "thermal"]
+        assert list(msg.decision_basis) == ["stage1", "thermal_localizer"]
+        assert list(msg.modalities_missing) == ["mic"]
+    undecided = conv.health_msg(SimpleNamespace(**{**vars(reduced), "decision_basis": ()}),
+                                "rig_1", "asset", None)
+    assert list(undecided.decision_basis) == []
