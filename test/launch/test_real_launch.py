@@ -90,3 +90,30 @@ def test_monitor_alone_stops_cleanly_on_sigint_with_scoped_log_level():
     assert "Traceback" not in output
     assert "[rcl]" not in output  # debug for our loggers only, not rcl's
     assert "process has finished cleanly" in output
+
+
+def test_lifecycle_shutdown_logs_releases_and_ends_the_process(tmp_path):
+    """`ros2 lifecycle set /pm_monitor shutdown` used to log nothing and leave the process
+    lingering; now it says what it released and the process exits 0."""
+    ns = f"shutdown_test_{os.getpid()}"
+    process = subprocess.Popen(
+        ["ros2", "launch", "pm_monitor", "monitor.launch.py", f"namespace:={ns}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd="/tmp",
+        start_new_session=True)
+    lines: list[str] = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if "active: subscribed" in line:
+                break
+        done = subprocess.run(["ros2", "lifecycle", "set", f"/{ns}/pm_monitor", "shutdown"],
+                              capture_output=True, text=True, timeout=90)
+        rest, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    output = "".join(lines) + rest
+    assert "Transitioning successful" in done.stdout, done.stdout + done.stderr
+    assert "shut down from active" in output and "released" in output
+    assert "process has finished cleanly" in output  # it exited by itself, code 0
+    assert "Traceback" not in output
