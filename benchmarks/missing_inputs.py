@@ -43,11 +43,11 @@ from pm_monitor.core.imaging.codec import encode, from_celsius
 from pm_monitor.core.inference import InferenceConfig
 from pm_monitor.core.model_set import load_model_set
 from pm_monitor.core.pipeline import InputRejectedError, MonitorPipeline, monitor_assembler
+from pm_monitor.core.types import NS_PER_S
 from pm_monitor.sim.config import RigConfig
 from pm_monitor.sim.fault_schedule import FaultSchedule
 from pm_monitor.sim.simulator import RigSimulator
 from pm_monitor.sim.streaming import RigClock
-from pm_monitor.core.types import NS_PER_S
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR = ROOT / "models" / "rig_baseline"

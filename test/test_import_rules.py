@@ -19,7 +19,8 @@ import pytest
 PACKAGE = "pm_monitor"
 OFFLINE = ("training", "evaluation")
 DATA_SOURCES = ("sim", "datasets", "replay")
-ALL_LAYERS = ("core", *DATA_SOURCES, "report", *OFFLINE, "nodes", "demo", "launch_plan")
+ALL_LAYERS = ("core", *DATA_SOURCES, "report", *OFFLINE, "nodes", "demo", "launch_plan",
+              "launch_actions")
 # what each layer may import besides itself and the generated messages (pm_monitor.msg/srv)
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
@@ -32,6 +33,7 @@ ALLOWED: dict[str, set[str]] = {
     "nodes": {"core", "report", *DATA_SOURCES},  # data sources: per node, see below
     "demo": {"core", "nodes", "launch_plan", "report", "datasets"},
     "launch_plan": set(),
+    "launch_actions": {"launch_plan"},  # launch / launch_ros actions of the launch files
 }
 # the nodes that are data sources (or record runs) and the layers each one may import
 DATA_SOURCE_NODES: dict[str, set[str]] = {
