@@ -108,40 +108,54 @@ def play_to_end(recorder, processes: dict[str, subprocess.Popen], name: str, spe
     spin_until(recorder, lambda: False, tail_s)
 
 
-def run(duration_s: float, speed: float, schedule: str, seed: int, out_dir: Path,
-        starve_monitor: bool = False) -> dict:
-    """starve_monitor: the monitor gets about a fifth of one core (pinned, reniced, a busy
-    process beside it: pm_monitor.demo.cpu_limit), as on a robot whose CPU is busy."""
-    log_dir, alert_log = prepare_output(out_dir)
-    rig_spec, monitor_spec = simulated_rig_plan(
-        schedule, speed, duration_s, seed, wait_for_subscribers=True,
-        monitor_parameters={"alert_log_path": str(alert_log)})
+def record_run(monitor_spec: NodeSpec, source: str, source_spec: NodeSpec, log_dir: Path,
+               expected_wall_s: float, banner: str, starve_monitor: bool = False,
+               ) -> tuple[RunRecorder, dict[str, int], float | None]:
+    """rclpy up, the monitor started, then the data source `source` played to the end; every
+    process is stopped, also on an error. Returns the recorder (the caller writes the run's
+    results, then destroys it), the exit codes by process name and, with starve_monitor
+    (about a fifth of one core: pinned, reniced, a busy process beside it, see
+    pm_monitor.demo.cpu_limit), the CPU share the monitor got (CPU s / wall s)."""
     rclpy.init()
     recorder = RunRecorder(on_alert=print_alert)
     processes: dict[str, subprocess.Popen] = {}
     competitor = None
-    cpu_s = None
+    share = None
     try:
         processes["monitor"] = start_monitor(monitor_spec, recorder, log_dir)
         if starve_monitor:
             competitor = starve(processes["monitor"].pid)
-            cpu_s = cpu_seconds(processes["monitor"].pid)
-            wall = time.monotonic()
-        print(f"rig: {duration_s:.0f} simulated s at {speed}x "
-              f"(~{duration_s / speed:.0f} s wall), schedule {schedule or 'default'}", flush=True)
-        play_to_end(recorder, processes, "rig", rig_spec, log_dir, duration_s / speed)
-        if cpu_s is not None:
-            cpu_s = (cpu_seconds(processes["monitor"].pid) - cpu_s, time.monotonic() - wall)
+            cpu_start, wall_start = cpu_seconds(processes["monitor"].pid), time.monotonic()
+        print(banner, flush=True)
+        play_to_end(recorder, processes, source, source_spec, log_dir, expected_wall_s)
+        if competitor is not None:
+            share = ((cpu_seconds(processes["monitor"].pid) - cpu_start)
+                     / (time.monotonic() - wall_start))
     finally:
         if competitor is not None:
             competitor.kill()
             competitor.wait()
         codes = {name: stop(p) for name, p in processes.items()}
+    return recorder, codes, share
+
+
+def run(duration_s: float, speed: float, schedule: str, seed: int, out_dir: Path,
+        starve_monitor: bool = False) -> dict:
+    """starve_monitor: the monitor gets about a fifth of one core, as on a robot whose CPU
+    is busy (the summary gets `monitor_cpu_share`, what it really got)."""
+    log_dir, alert_log = prepare_output(out_dir)
+    rig_spec, monitor_spec = simulated_rig_plan(
+        schedule, speed, duration_s, seed, wait_for_subscribers=True,
+        monitor_parameters={"alert_log_path": str(alert_log)})
+    recorder, codes, share = record_run(
+        monitor_spec, "rig", rig_spec, log_dir, duration_s / speed,
+        f"rig: {duration_s:.0f} simulated s at {speed}x (~{duration_s / speed:.0f} s wall), "
+        f"schedule {schedule or 'default'}", starve_monitor)
     title = f"simulated rig, {Path(schedule).stem if schedule else 'demo_outer_race'}, seed {seed}"
     summary = recorder.write(out_dir, title)
     summary["exit_codes"] = codes
-    if cpu_s is not None:  # what the starved monitor got: CPU seconds over wall seconds
-        summary["monitor_cpu_share"] = cpu_s[0] / cpu_s[1]
+    if share is not None:
+        summary["monitor_cpu_share"] = share
     recorder.destroy_node()
     rclpy.try_shutdown()
     return summary

@@ -344,7 +344,7 @@ class MonitorNode(LifecycleNode):
 
 
 class MonitorNotStartedError(RuntimeError):
-    """autostart failed: no lifecycle manager will retry, so the process ends."""
+    """autostart asked for an active monitor and configuring or activating it failed."""
 
 
 def _started_monitor() -> MonitorNode:
