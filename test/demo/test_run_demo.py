@@ -16,7 +16,9 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "fast_outer_race.ya
 
 
 def test_rig_and_monitor_processes_produce_alerts_heatmaps_and_summary(tmp_path):
-    summary = run(duration_s=34.0, speed=4.0, schedule=str(FIXTURE), seed=11, out_dir=tmp_path)
+    # 2x, not 4x: on a loaded 2-core machine a 4x rig outruns the monitor, accel and mic
+    # arrive late, and Stage 1 (rightly) does not vote on windows without them
+    summary = run(duration_s=34.0, speed=2.0, schedule=str(FIXTURE), seed=11, out_dir=tmp_path)
     assert summary["exit_codes"]["rig"] == 0
     assert summary["alerts_raised"] >= 1
     assert summary["false_alarms"] == 0
