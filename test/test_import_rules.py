@@ -22,7 +22,7 @@ PACKAGE = "pm_monitor"
 OFFLINE = ("training", "evaluation")
 DATA_SOURCES = ("sim", "datasets", "replay")
 ALL_LAYERS = ("core", *DATA_SOURCES, "report", *OFFLINE, "nodes", "demo", "launch_plan",
-              "commission")
+              "commission", "launch_actions")
 # what each layer may import besides itself and the generated messages (pm_monitor.msg/srv)
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
@@ -37,6 +37,7 @@ ALLOWED: dict[str, set[str]] = {
     "launch_plan": set(),
     # python -m pm_monitor.commission: the node's pipeline replayed on a recording
     "commission": {"core", "launch_plan"},
+    "launch_actions": {"launch_plan"},  # launch / launch_ros actions of the launch files
 }
 # the nodes that are data sources (or record runs) and the layers each one may import
 DATA_SOURCE_NODES: dict[str, set[str]] = {

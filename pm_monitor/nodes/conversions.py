@@ -151,6 +151,7 @@ def health_msg(result, asset_id: str, frame_id: str,
     msg.stage2_score_names = list(result.scores)
     msg.stage2_scores = [float(v) for v in result.scores.values()]
     msg.notes = list(result.notes)
+    msg.decision_basis = list(result.decision_basis)
     return msg
 
 
@@ -185,6 +186,7 @@ def alert_msg(result, update, asset_id: str, frame_id: str, model_version: str,
     msg.modalities_missing = list(result.modalities_missing)
     msg.model_version = model_version
     msg.summary = result.summary
+    msg.decision_basis = list(result.decision_basis)
     _fill_alarm(msg, update, iso_zone_table)
     return msg
 
@@ -331,3 +333,10 @@ def message_to_dict(msg) -> dict:
 
 def _finite_or_none(value):
     return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def describe_endpoint(info) -> str:
+    """A publisher of the ROS graph (rclpy TopicEndpointInfo) in words: node and GID."""
+    node = f"{info.node_namespace.rstrip('/')}/{info.node_name}"
+    gid = ".".join(f"{byte:02x}" for byte in bytes(info.endpoint_gid)[:16])
+    return f"{node} (gid {gid})"

@@ -61,6 +61,7 @@ from pm_monitor.nodes.params import (
     declare_from_table,
     values_of,
 )
+from pm_monitor.nodes.ros_logging import muted, summarize_model_report
 
 # Sensor data: best effort as ROS drivers publish it, but deep enough that a node starved of
 # CPU for seconds loses no chunk (5 s of 200 chunks/s, as the rig sends at 4x; ~30 MB full).
@@ -98,6 +99,7 @@ class MonitorNode(LifecycleNode):
         self._speed_subscription = None
         self._diag_timer = None
         self.active = False
+        self.finished = False  # after the shutdown transition
         self.last_error = ""
         self._failures_logged = 0
         if self.get_parameter("autostart").value:
@@ -108,7 +110,9 @@ class MonitorNode(LifecycleNode):
     # --- lifecycle ---------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
-            self._configure()
+            # the loader's own log lines say per model what the report below says once
+            with muted("pm_monitor.inference"):
+                self._configure()
         except (ConfigError, ValueError) as err:
             return self._fail(f"invalid configuration: {err}")
         except ModelLoadError as err:
@@ -133,10 +137,10 @@ class MonitorNode(LifecycleNode):
             asset_file=p["asset_file"],
             reference_dir=p["reference_dir"] or str(default_reference_dir()))
         self.model_version, self.hop_s = self.models.version, self.models.hop_s
-        for line in self.models.describe():
-            # under auto, trying a backend this machine lacks is normal: say it, calmly;
-            # a backend asked for by name that is unavailable is worth a warning
-            if p["backend"] != "auto" and "unavailable" in line:
+        for unavailable, line in summarize_model_report(self.models.describe()):
+            # under auto, trying a backend this machine lacks is normal: say it, calmly
+            # (once for all models); a backend asked for by name is worth a warning
+            if p["backend"] != "auto" and unavailable:
                 self.get_logger().warn(f"models: {line}")
             else:
                 self.get_logger().info(f"models: {line}")
@@ -198,6 +202,11 @@ class MonitorNode(LifecycleNode):
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._release()
+        # main() spins until `finished`, lingers a moment so the transition's reply goes
+        # out, and exits: a finalized lifecycle node has nothing left to do
+        self.finished = True
+        self.get_logger().info(f"shut down from {state.label}: subscriptions, publishers, "
+                               "models and alert log released; exiting")
         return TransitionCallbackReturn.SUCCESS
 
     def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -310,7 +319,7 @@ class MonitorNode(LifecycleNode):
             outputs = self.pipeline.on_chunk(
                 name, conv.stamp_to_ns(msg.header.stamp), msg.sample_rate,
                 list(msg.channel_names), msg.first_sample_index, msg.samples,
-                self._receive_clock_ns(), unit=msg.unit)
+                self._receive_clock_ns(), unit=msg.unit, frame_id=msg.header.frame_id)
         except InputRejectedError as err:
             self.get_logger().warn(f"rejected {name} chunk: {err}", throttle_duration_sec=2.0)
             return
@@ -363,7 +372,17 @@ class MonitorNode(LifecycleNode):
                                  "explanation_failures": self.outputs.explanation_failures})
         self._diagnostics_pub.publish(self.diagnostics.build(
             self.pipeline.stats, assembler_diagnostics(self.pipeline.assembler), models,
-            now.nanoseconds, now.to_msg(), self.active, alarm_values))
+            now.nanoseconds, now.to_msg(), self.active, alarm_values,
+            self._input_publishers()))
+
+    def _input_publishers(self) -> dict[str, list[str]]:
+        """Who publishes on each input topic, from the ROS graph: more than one publisher on
+        an input is an error the diagnostics name (their streams interleave)."""
+        publishers = {}
+        for name, subscription in zip(INPUTS, self._input_subscriptions, strict=False):
+            publishers[name] = [conv.describe_endpoint(info) for info in
+                                self.get_publishers_info_by_topic(subscription.topic_name)]
+        return publishers
 
 
 class MonitorNotStartedError(RuntimeError):
@@ -381,8 +400,8 @@ def _started_monitor() -> MonitorNode:
 
 
 def main(args: list[str] | None = None) -> None:
-    run_node(_started_monitor, "pm_monitor", (MonitorNotStartedError,), "not started",
-             args=args)
+    run_node(_started_monitor, "pm_monitor", (MonitorNotStartedError,), "not started", args=args,
+             until_finished=True)
 
 
 if __name__ == "__main__":

@@ -126,3 +126,25 @@ def test_health_says_when_the_models_are_still_commissioning_and_carries_stage2_
     assert dict(zip(msg.stage2_score_names, msg.stage2_scores, strict=True)) == {
         "mic_anomaly_score": 1.5, "mic_anomaly_threshold": pytest.approx(1.2)}
     assert list(msg.notes) == ["mic: 8000 Hz, the model needs 16000 Hz"]
+
+
+def test_alert_and_health_say_what_the_decision_rests_on():
+    """A stage whose inputs are missing does not vote: the messages carry the stages the
+    decision rests on (field added at the end of Alert and HealthStatus); empty = none."""
+    from pm_monitor.msg import HealthStatus
+
+    reduced = SimpleNamespace(**{**vars(_result()), "modalities_missing": ("mic",),
+                                 "modalities_used": ("accel",),
+                                 "decision_basis": ("stage1", "thermal_localizer")})
+    update = AlarmUpdate("rig_1-0009", "rig_1", "outer_race", AlarmEvent.RAISED,
+                         AlarmState.ACTIVE_UNACKED, HealthState.WARNING, 1, 5_000_000_000)
+    alert = deserialize_message(serialize_message(
+        conv.alert_msg(reduced, update, "rig_1", "asset", "v1")), Alert)
+    health = deserialize_message(serialize_message(
+        conv.health_msg(reduced, "rig_1", "asset", None)), HealthStatus)
+    for msg in (alert, health):
+        assert list(msg.decision_basis) == ["stage1", "thermal_localizer"]
+        assert list(msg.modalities_missing) == ["mic"]
+    undecided = conv.health_msg(SimpleNamespace(**{**vars(reduced), "decision_basis": ()}),
+                                "rig_1", "asset", None)
+    assert list(undecided.decision_basis) == []

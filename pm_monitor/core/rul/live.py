@@ -199,7 +199,7 @@ class LiveRulEstimator:
     def diagnostics(self) -> dict[str, object]:
         """Flat key/values in the synchroniser format of nodes/diagnostics.py (the snapshot
         buffer plays the synchroniser's part: one 'window' per snapshot)."""
-        return {"windows_emitted": self.stats.inference.windows, "windows_skipped": 0,
+        return {"windows_emitted": self.stats.inference.windows, "windows_dropped": 0,
                 "windows_with_missing": 0, "resets": self.resets,
                 f"{INPUT_NAME}_gaps": self.gaps, f"{INPUT_NAME}_resets": self.resets,
                 "onset_detected": self.tracker.onset.onset_s is not None,
