@@ -44,8 +44,9 @@ LATENCY_HISTORY = 600
 class MonitorAssembler(WindowAssembler):
     """The window assembler with a slop that can change while it runs (a ROS parameter).
 
-    The slop only decides which buffered frame a window takes, so changing it keeps every
-    buffered sample and frame; stream capacities depend on the timeout, which stays fixed."""
+    The slop only decides which frame set a window takes and how far apart matched frames may
+    lie, so changing it keeps every buffered sample and frame (queued frames are matched
+    again); stream capacities depend on the timeout, which stays fixed."""
 
     def set_image_slop(self, slop_s: float) -> None:
         if not 0.0 <= slop_s <= self.config.max_reorder_s:
@@ -53,7 +54,7 @@ class MonitorAssembler(WindowAssembler):
                              f"got {slop_s}")
         images = tuple(replace(spec, slop_s=slop_s) for spec in self.config.images)
         self.config = replace(self.config, images=images)
-        self._slop_ns = {spec.name: round(slop_s * 1e9) for spec in images}
+        self._set_slops({spec.name: round(slop_s * 1e9) for spec in images})
 
 
 def monitor_assembler(window_s: float, hop_s: float, image_slop_s: float,
@@ -77,6 +78,7 @@ def assembler_diagnostics(assembler: WindowAssembler) -> dict[str, object]:
         "frames_dropped": assembler.frames_dropped,
         "frame_spread_mean_ms": st.mean_frame_spread_ns() / 1e6,
         "frame_spread_max_ms": st.max_frame_spread_ns() / 1e6, "resets": st.resets}
+    values.update(assembler.matcher_diagnostics())
     for name, count in st.missing_by_input.items():
         values[f"missing_{name}"] = count
     for name, buffer in assembler.stream_buffers.items():

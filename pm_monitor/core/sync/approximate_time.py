@@ -293,6 +293,14 @@ class ApproximateTimeMatcher:
             self._expire(now_ns, emitted)
         return emitted
 
+    def oldest_queued_ns(self) -> int | None:
+        """Stamp of the oldest message held and not yet emitted, None when none is."""
+        oldest = None
+        for stamps, begin in zip(self._stamps, self._start, strict=True):
+            if len(stamps) > begin and (oldest is None or stamps[begin] < oldest):
+                oldest = stamps[begin]
+        return oldest
+
     def queued(self) -> list[tuple[int, int, Any]]:
         """(input, stamp_ns, item) of every message held and not yet emitted, by stamp."""
         out = [(stamps[k], i, self._items[i][k])

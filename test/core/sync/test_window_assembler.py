@@ -49,9 +49,14 @@ def assert_in_grid_order(windows: list[AnalysisWindow]) -> None:
 
 
 def assert_frames_within_slop(windows: list[AnalysisWindow]) -> None:
+    """The frames are one matched set: within the set slop (the largest of its inputs') of
+    each other, the middle of their stamps within it of the window end."""
+    slop = max(SLOP_NS.values())
     for w in windows:
-        for name, frame in w.frames.items():
-            assert abs(frame.stamp_ns - w.t_end_ns) <= SLOP_NS[name]
+        stamps = [frame.stamp_ns for frame in w.frames.values()]
+        if stamps:
+            assert max(stamps) - min(stamps) <= slop
+            assert abs((max(stamps) + min(stamps)) // 2 - w.t_end_ns) <= slop
 
 
 # ---------------------------------------------------------------------------- normal operation
@@ -74,8 +79,8 @@ def test_complete_rig_gives_a_full_window_every_hop():
     assert_frames_within_slop(windows)
     stats = assembler.stats
     assert stats.windows_emitted == len(windows) and stats.windows_with_missing == 0
-    assert 0 < stats.mean_frame_spread_ns("camera") <= SLOP_NS["camera"]
-    assert stats.max_frame_spread_ns() <= SLOP_NS["thermal"]
+    assert 0 < stats.mean_frame_spread_ns("camera") <= SLOP_NS["thermal"]
+    assert stats.max_frame_spread_ns() <= 1.5 * SLOP_NS["thermal"]
     # Chunks overtaking each other only cause informational gap / out-of-order events.
     assert [e for e in assembler.drain_events() if e.kind.is_warning] == []
 
