@@ -39,6 +39,8 @@ from scipy import signal
 from scipy.ndimage import uniform_filter1d
 
 _NS_PER_S = 1_000_000_000
+_TREND_S = 1.0  # the envelope's slow trend: moving mean over this span, removed
+_MIN_DRIFT_SPAN_S = 10.0  # drift is fitted once confident estimates span this much
 
 ESTIMATING = "estimating"  # not enough overlapping data yet
 LOW_CONFIDENCE = "low_confidence"  # no significant alignment (e.g. nothing shared to see)
@@ -87,17 +89,28 @@ class ClockEstimate:
 
 @dataclass
 class _Fit:
-    points: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=512))
+    """A line through the confident estimates (time_s, offset_s, weight)."""
 
-    def model(self, t_s: float) -> tuple[float, float]:
-        """(offset_s, drift) at t_s from the confident points (time_s, offset_s, weight)."""
+    points: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=512))
+    line: tuple[float, float, float] = (0.0, 0.0, 0.0)  # t_mean, offset at t_mean, slope
+
+    def add(self, t_s: float, offset_s: float, weight: float, span_s: float) -> None:
+        self.points.append((t_s, offset_s, weight))
+        while self.points[-1][0] - self.points[0][0] > span_s:
+            self.points.popleft()
         t = np.array([p[0] for p in self.points])
         y = np.array([p[1] for p in self.points])
         w = np.array([p[2] for p in self.points])
-        if len(t) < 3 or t.max() - t.min() < 10.0:
-            return float(np.average(y[-3:], weights=w[-3:])), 0.0
+        if len(t) < 3 or t.max() - t.min() < _MIN_DRIFT_SPAN_S:
+            self.line = (t[-1], float(np.average(y[-3:], weights=w[-3:])), 0.0)
+            return
         slope, intercept = np.polyfit(t - t.mean(), y, 1, w=w)
-        return float(intercept + slope * (t_s - t.mean())), float(slope)
+        self.line = (float(t.mean()), float(intercept), float(slope))
+
+    def model(self, t_s: float) -> tuple[float, float]:
+        """(offset_s, drift as a fraction) at t_s."""
+        t_mean, offset, slope = self.line
+        return offset + slope * (t_s - t_mean), slope
 
 
 class EnvelopeTrack:
@@ -249,7 +262,7 @@ class ClockOffsets:
         estimate = self._latest.get(name)
         if estimate is None or not estimate.applied:
             return stamp_ns
-        offset_s, drift = self._fits[name].model(stamp_ns / _NS_PER_S)
+        offset_s, _ = self._fits[name].model(stamp_ns / _NS_PER_S)
         return stamp_ns - round(offset_s * _NS_PER_S)
 
     def estimates(self) -> list[ClockEstimate]:
@@ -265,10 +278,10 @@ class ClockOffsets:
         if reference.newest_bin is None:
             return
         now = reference.newest_bin
-        if self._next_update_bin is not None and now < self._next_update_bin:
-            if now >= self._next_update_bin - 10 * self._update_bins():
-                return
-            # far behind the schedule: time went back (bag loop); start over
+        due = self._next_update_bin
+        # far behind the schedule means time went back (bag loop): estimate at once
+        if due is not None and due - 10 * self._update_bins() <= now < due:
+            return
         self._next_update_bin = now + self._update_bins()
         self.estimations += 1
         for name in self._fits:
@@ -287,15 +300,20 @@ class ClockOffsets:
         wide = round(2 * config.search_range_s * rate)
         if track.newest_bin is None or reference.newest_bin is None:
             return previous
-        end = min(reference.newest_bin, track.newest_bin) - wide
-        start = max(reference.first_bin or 0, track.first_bin or 0, end - round(
-            config.window_s * rate), end - reference.capacity + 2 * wide + 1)
+        # smoothing and trend removal distort the ends: computed on a margin, then cut off
+        margin = round((_TREND_S + config.smoothing_s) * rate)
+        end = min(reference.newest_bin, track.newest_bin) - wide - margin
+        start = max((reference.first_bin or 0) + margin, (track.first_bin or 0) + wide + margin,
+                    end - round(config.window_s * rate),
+                    end - reference.capacity + 2 * (wide + margin) + 1)
         n = end - start
         if n < config.min_window_s * rate:
             return self._carry(previous, ESTIMATING)
-        ref = _prepare(reference.series(start, n), config.smoothing_s, rate)
+        ref = _prepare(reference.series(start - margin, n + 2 * margin), margin,
+                       config.smoothing_s, rate, reference.is_image)
         # the input's span extends by the widest lag on both sides (its stamps may lead/lag)
-        x = _prepare(track.series(start - wide, n + 2 * wide), config.smoothing_s, rate)
+        x = _prepare(track.series(start - wide - margin, n + 2 * (wide + margin)), margin,
+                     config.smoothing_s, rate, track.is_image)
         if ref is None or x is None:
             return self._carry(previous, LOW_CONFIDENCE)
         corr = signal.correlate(x, ref, mode="valid", method="fft") / n
@@ -316,9 +334,7 @@ class ClockOffsets:
             return self._carry(previous, LOW_CONFIDENCE, z_in, float(corr[best_in]),
                                float(lags[best_in]) / rate)
         lag_s = (lags[best_in] + _parabolic_peak(corr, best_in)) / rate
-        fit.points.append((at_s, float(lag_s), z_in))
-        while fit.points and fit.points[-1][0] - fit.points[0][0] > config.drift_span_s:
-            fit.points.popleft()
+        fit.add(at_s, float(lag_s), z_in, config.drift_span_s)
         now_s = end * self._bin_ns / _NS_PER_S
         offset_s, slope = fit.model(now_s)
         return ClockEstimate(name, CONFIDENT, offset_s, slope * 1e6, z_in,
@@ -334,16 +350,22 @@ class ClockOffsets:
                              previous.estimates, lag_s)
 
 
-def _prepare(rms: np.ndarray, smoothing_s: float, rate: float) -> np.ndarray | None:
-    """Envelope ready to correlate: gaps filled, smoothed RMS, trend removed, unit variance."""
+def _prepare(rms: np.ndarray, margin: int, smoothing_s: float, rate: float,
+             sparse: bool) -> np.ndarray | None:
+    """Envelope ready to correlate: gaps filled, smoothed RMS, trend removed, the margin at
+    both ends cut off, unit variance. A stream must cover half the bins; an image input
+    (sparse: one bin per frame) needs two frames per second."""
     known = np.isfinite(rms)
-    if known.sum() < 0.5 * len(rms):
+    needed = 2.0 * len(rms) / rate if sparse else 0.5 * len(rms)
+    if known.sum() < needed:
         return None
     if not known.all():
         index = np.arange(len(rms))
         rms = np.interp(index, index[known], rms[known])
     smooth = uniform_filter1d(rms, max(1, round(smoothing_s * rate)), mode="nearest")
-    detrended = smooth - uniform_filter1d(smooth, max(1, round(rate)), mode="nearest")
+    detrended = smooth - uniform_filter1d(smooth, max(1, round(_TREND_S * rate)),
+                                          mode="nearest")
+    detrended = detrended[margin:len(detrended) - margin]
     std = detrended.std()
     if not np.isfinite(std) or std <= 1e-12:
         return None
