@@ -20,6 +20,7 @@ from pm_monitor.core.imaging.codec import (
     to_celsius,
     to_rgb8,
 )
+from pm_monitor.core.sync.clock_offsets import ClockEstimate, ClockOffsets, clock_status
 from pm_monitor.core.sync.stream_buffer import MAX_SAMPLE_RATE_HZ
 from pm_monitor.core.sync.window import AnalysisWindow
 from pm_monitor.core.sync.window_assembler import (
@@ -59,18 +60,22 @@ class MonitorAssembler(WindowAssembler):
 
 def monitor_assembler(window_s: float, hop_s: float, image_slop_s: float,
                       modality_timeout_s: float,
-                      accel_channels: tuple[str, ...] = ACCEL_CHANNELS) -> MonitorAssembler:
+                      accel_channels: tuple[str, ...] = ACCEL_CHANNELS,
+                      image_latency_budget_s: float = 0.1,
+                      drop_warn_after_s: float = 5.0) -> MonitorAssembler:
     """The monitor's four inputs: accelerometer (the rig's 3 axes, or the channels the loaded
     models were trained on), microphone, thermal and camera."""
     return MonitorAssembler(WindowAssemblerConfig(
         streams=(StreamSpec(ACCEL, len(accel_channels), tuple(accel_channels)),
                  StreamSpec(MIC, 1, ("mic",))),
         images=(ImageSpec(THERMAL, image_slop_s), ImageSpec(CAMERA, image_slop_s)),
-        window_s=window_s, hop_s=hop_s, timeout_s=modality_timeout_s))
+        window_s=window_s, hop_s=hop_s, timeout_s=modality_timeout_s,
+        image_latency_budget_s=image_latency_budget_s, drop_warn_after_s=drop_warn_after_s))
 
 
-def assembler_diagnostics(assembler: WindowAssembler) -> dict[str, object]:
-    """Flat key/values of the synchroniser for /diagnostics."""
+def assembler_diagnostics(assembler: WindowAssembler, clocks: ClockOffsets | None = None
+                          ) -> dict[str, object]:
+    """Flat key/values of the synchroniser for /diagnostics (clock models when given)."""
     st = assembler.stats
     values: dict[str, object] = {
         "windows_emitted": st.windows_emitted, "windows_with_missing": st.windows_with_missing,
@@ -85,6 +90,21 @@ def assembler_diagnostics(assembler: WindowAssembler) -> dict[str, object]:
         b = buffer.stats
         values.update({f"{name}_gaps": b.gaps, f"{name}_duplicates": b.duplicates,
                        f"{name}_out_of_order": b.out_of_order, f"{name}_resets": b.resets})
+    clock = assembler.clock_ns
+    if clock is not None:
+        starving = assembler.drops.starving(clock)
+        values["inputs_all_dropped"] = ", ".join(
+            f"{name} for {seconds:.1f} s" for name, seconds in sorted(starving.items()))
+    if clocks is not None:
+        level, message = clock_status(clocks.estimates(), clocks.config.tolerance_s)
+        values["clock_level"], values["clock_message"] = level, message
+        values["clock_reference"] = clocks.config.reference
+        for e in clocks.estimates():
+            values.update({f"clock_{e.name}_status": e.status,
+                           f"clock_{e.name}_offset_ms": e.offset_s * 1e3,
+                           f"clock_{e.name}_drift_ppm": e.drift_ppm,
+                           f"clock_{e.name}_significance": e.significance,
+                           f"clock_{e.name}_corrected": e.applied})
     return values
 
 
@@ -139,6 +159,7 @@ class WindowOutput:
     decisions: list[AlarmUpdate]
     window: AnalysisWindow
     velocity_mm_s: float | None = None
+    clock_models: tuple[ClockEstimate, ...] = ()  # inputs' clock models at this window
 
 
 @dataclass
@@ -154,14 +175,18 @@ class MonitorPipeline:
                  radiometric: RadiometricScale | None = None,
                  max_image_pixels: int = 4096 * 4096, max_future_s: float = 0.0,
                  accel_unit: str = "m/s^2",
-                 sample_rates: dict[str, float] | None = None) -> None:
+                 sample_rates: dict[str, float] | None = None,
+                 clocks: ClockOffsets | None = None) -> None:
         """max_future_s: inputs stamped more than this ahead of the `now_ns` given with them
         are refused (0: no check). One far-future stamp would otherwise flush the windows
         and restart the synchroniser's grid twice (there and back).
         accel_unit: the unit the models were trained in; accelerometer chunks in another
         known unit are converted, in an unknown one refused.
         sample_rates: input -> the only rate its models accept (others are refused at the
-        input, with the reason, instead of failing inside a model); None = any rate."""
+        input, with the reason, instead of failing inside a model); None = any rate.
+        clocks: the inputs' clock models (estimated from the data seen here, applied to the
+        stamps the synchroniser gets, arrival stamping); None = stamps taken as they come."""
+        self.clocks = clocks
         self.accel_unit = accel_unit
         # ISO zones are in SI; an unknown models' unit fails here, at start-up
         self._velocity_to_si = acceleration_scale(accel_unit, "m/s^2")
@@ -197,7 +222,7 @@ class MonitorPipeline:
         Raises InputRejectedError (already counted) for bad chunks."""
         stats = self._input(name)
         stats.received += 1
-        self._check_stamp(stats, stamp_ns, now_ns, "the sensor driver")
+        self._check_stamp(stats, stamp_ns, now_ns, "the sensor driver", name)
         try:
             frames = decode_chunk(samples, channel_names, sample_rate)
         except ChunkDecodeError as err:
@@ -221,6 +246,9 @@ class MonitorPipeline:
             raise self._reject(stats, f"{len(frames)} samples at {sample_rate:g} Hz span "
                                       f"{len(frames) / sample_rate:.3g} s, more than "
                                       f"{MAX_CHUNK_DURATION_S:g} s per chunk")
+        stamp_ns = self._synchronised_stamp(
+            name, stamp_ns, now_ns, round(len(frames) / sample_rate * 1e9),
+            lambda raw: self.clocks.observe_chunk(name, raw, float(sample_rate), frames))
         try:
             windows = self.assembler.add_chunk(name, stamp_ns, float(sample_rate),
                                                int(first_sample_index), frames)
@@ -236,7 +264,7 @@ class MonitorPipeline:
         Bad images raise InputRejectedError (already counted)."""
         stats = self._input(name)
         stats.received += 1
-        self._check_stamp(stats, stamp_ns, now_ns, "the camera driver")
+        self._check_stamp(stats, stamp_ns, now_ns, "the camera driver", name)
         try:
             pixels = decode(raw, self.max_image_pixels)
             if name == THERMAL:
@@ -250,7 +278,19 @@ class MonitorPipeline:
         except ImageDecodeError as err:
             raise self._reject(stats, f"{name}: {err}") from None
         self._note_stamp(stats, stamp_ns)
+        stamp_ns = self._synchronised_stamp(
+            name, stamp_ns, now_ns, 0, lambda raw: self.clocks.observe_frame(name, raw, image))
         return self._run(self.assembler.add_frame(name, stamp_ns, image, frame_id))
+
+    def _synchronised_stamp(self, name: str, stamp_ns: int, now_ns: int | None,
+                            span_ns: int, observe) -> int:
+        """The stamp the synchroniser gets: by arrival for inputs so configured, the clock
+        model's correction applied when confident. The estimator sees the uncorrected one."""
+        if self.clocks is None:
+            return stamp_ns
+        raw = self.clocks.arrival_stamp(name, stamp_ns, now_ns, span_ns)
+        observe(raw)
+        return self.clocks.correct(name, raw)
 
     def _in_model_channel_order(self, stats: InputStats, name: str, names: list[str],
                                 frames: np.ndarray) -> np.ndarray:
@@ -269,7 +309,10 @@ class MonitorPipeline:
         return frames
 
     def _check_stamp(self, stats: InputStats, stamp_ns: int, now_ns: int | None,
-                     source: str) -> None:
+                     source: str, name: str = "") -> None:
+        if (self.clocks is not None and name in self.clocks.stamp_by_arrival
+                and now_ns is not None and now_ns > 0):
+            return  # its stamp is replaced by the arrival time
         if stamp_ns <= 0:
             raise self._reject(stats, f"stamp is zero: {source} sets no time")
         if now_ns is not None and self.max_future_s > 0:
@@ -306,5 +349,6 @@ class MonitorPipeline:
             if velocity is not None:
                 velocity *= self._velocity_to_si
             decisions = self.alarms.update_result(result, velocity)
-            outputs.append(WindowOutput(result, decisions, window, velocity))
+            clocks = tuple(self.clocks.estimates()) if self.clocks is not None else ()
+            outputs.append(WindowOutput(result, decisions, window, velocity, clocks))
         return outputs

@@ -39,6 +39,7 @@ from types import MappingProxyType
 import numpy as np
 
 from pm_monitor.core.sync.approximate_time import DUPLICATE, LATE
+from pm_monitor.core.sync.drops import DropMonitor
 from pm_monitor.core.sync.events import SyncEvent, SyncEventKind
 from pm_monitor.core.sync.image_sets import FrameSet, ImageSetMatcher
 from pm_monitor.core.sync.stream_buffer import StreamRingBuffer
@@ -46,6 +47,8 @@ from pm_monitor.core.sync.window import AnalysisWindow, FrameSample
 
 _NS_PER_S = 1_000_000_000
 _SOURCE = "window_assembler"
+# stream events that mean data was thrown away (the rest only inform)
+_STREAM_DROPS = frozenset({SyncEventKind.LATE, SyncEventKind.DUPLICATE})
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class WindowAssemblerConfig:
     # 30 Hz camera while a slower input lags by up to two seconds
     image_queue_size: int = 64
     image_latency_budget_s: float = 0.1  # a frame set is emitted at the latest this late
+    drop_warn_after_s: float = 5.0  # an input with everything dropped this long: starving
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.streams] + [i.name for i in self.images]
@@ -169,7 +173,7 @@ class WindowAssembler:
         self._sets: list[FrameSet] = []
         self._set_times: list[int] = []
         self._set_used: list[bool] = []
-        self.on_drop: Callable[[str, int, str], None] | None = None
+        self.drops = DropMonitor(config.drop_warn_after_s)
         specs: list[StreamSpec | ImageSpec] = [*config.streams, *config.images]
         self._timeout_ns = {
             spec.name: round((spec.timeout_s or config.timeout_s) * _NS_PER_S) for spec in specs
@@ -248,6 +252,7 @@ class WindowAssembler:
         self._image_sets.reset()
         self._discard_sets(len(self._sets))
         self._newest_frame_ns.clear()
+        self.drops.reset_timeline()
         self._clear_timeline()
         self.stats.resets += 1
 
@@ -281,6 +286,11 @@ class WindowAssembler:
     def image_sets(self) -> ImageSetMatcher:
         """The frame matcher (for its counters in diagnostics)."""
         return self._image_sets
+
+    @property
+    def clock_ns(self) -> int | None:
+        """Stream time: the newest stamp seen on any input."""
+        return self._clock_ns
 
     @property
     def next_window_end_ns(self) -> int | None:
@@ -482,8 +492,7 @@ class WindowAssembler:
             if self._could_have_served_a_past_window(name, stamp_ns):
                 self._report(SyncEvent(SyncEventKind.LATE, name, stamp_ns,
                                        "frame came after its window"))
-        if self.on_drop is not None:
-            self.on_drop(name, stamp_ns, reason)
+        self.drops.dropped(name, stamp_ns, reason)
 
     def _assemble(self, t_ns: int) -> AnalysisWindow | None:
         config = self.config
@@ -495,6 +504,7 @@ class WindowAssembler:
             stream_window = buffer.window(t_ns, config.window_s)
             if stream_window is not None and stream_window.coverage >= config.min_coverage:
                 streams[name] = stream_window
+                self.drops.used(name)
             else:
                 missing.append(name)
         best = self._nearest_set(t_ns)
@@ -513,6 +523,7 @@ class WindowAssembler:
                 missing.append(name)
                 continue
             frames[name] = frame
+            self.drops.used(name)
             spread = abs(frame.stamp_ns - t_ns)
             stats.frame_spread_count[name] += 1
             stats.frame_spread_sum_ns[name] += spread
@@ -538,6 +549,8 @@ class WindowAssembler:
 
     def _report(self, event: SyncEvent) -> None:
         self.stats.events_by_kind[event.kind.value] += 1
+        if event.source in self._streams and event.kind in _STREAM_DROPS:
+            self.drops.dropped(event.source, event.stamp_ns, event.kind.value)
         if self._on_event is not None:
             self._on_event(event)
         else:
