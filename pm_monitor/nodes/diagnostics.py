@@ -75,6 +75,8 @@ class DiagnosticsReporter:
         period_s = max((now_ns - self._last_ns) / 1e9, 1e-9)
         out = [self._input(name, stats, sync, now_ns, period_s, active) for name in self.inputs]
         out.append(self._synchroniser(sync))
+        if "clock_level" in sync:
+            out.append(self._clocks(sync))
         out.append(self._inference(stats, models.get("backend", "")))
         out.append(Status("models", OK, f"{models.get('model_version', 'unknown')}"
                           + ("" if active else " (node inactive)"), dict(models)))
@@ -158,12 +160,24 @@ class DiagnosticsReporter:
                    f"dropped, {sync.get('windows_with_missing', 0)} with a modality missing, "
                    f"frame spread {float(sync.get('frame_spread_mean_ms', 0.0)):.1f} ms mean")
         level = OK
-        if new_skipped > 0:
+        starving = str(sync.get("inputs_all_dropped", ""))
+        if starving:
+            level, summary = WARN, (f"everything dropped from {starving} (see ~/sync_drops); "
+                                    f"{summary}")
+        elif new_skipped > 0:
             level, summary = WARN, f"dropped {new_skipped} window(s) with no data; {summary}"
         elif new_resets > 0:
             level, summary = WARN, (f"time jumped back (bag loop or restart): reset "
                                     f"{new_resets}x; {summary}")
         return Status("synchroniser", level, summary, dict(sync))
+
+    @staticmethod
+    def _clocks(sync: dict[str, object]) -> Status:
+        """ERROR when an input's clock offset beyond what the windows tolerate is not
+        corrected (out of the search range, or correction off)."""
+        level = ERROR if sync.get("clock_level") == "error" else OK
+        values = {k: v for k, v in sync.items() if k.startswith("clock_")}
+        return Status("clock offsets", level, str(sync.get("clock_message", "")), values)
 
     def _inference(self, stats: PipelineStats, backend: str) -> Status:
         inference = stats.inference

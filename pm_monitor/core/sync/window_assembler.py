@@ -228,11 +228,11 @@ class WindowAssembler:
                 self._newest_frame_ns[name] = stamp_ns
                 self._saw_data(name, stamp_ns)
             else:
-                self._frame_dropped(name, stamp_ns, LATE)
+                self._frame_dropped(name, stamp_ns, DUPLICATE if stamp_ns == newest else LATE)
             return windows
-        if in_order:
+        if in_order:  # (a reordered or repeated frame says nothing new about liveness)
             self._newest_frame_ns[name] = stamp_ns
-        self._saw_data(name, stamp_ns)
+            self._saw_data(name, stamp_ns)
         self._keep_sets(self._image_sets.add(name, FrameSample(stamp_ns, image, frame_id)))
         windows.extend(self._emit_ready())
         return windows

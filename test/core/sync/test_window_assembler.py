@@ -297,3 +297,43 @@ def test_events_are_queued_without_a_callback():
     assert kinds(events) == [SyncEventKind.DUPLICATE]
     assert assembler.drain_events() == []
     assert assembler.stats.events_by_kind["duplicate"] == 1
+
+
+# ---------------------------------------------------------------------------- frame sets, drops
+
+
+def test_frames_of_a_window_come_from_one_matched_set():
+    assembler, windows = run(rig_messages(10.0))
+    for w in windows:
+        camera, thermal = w.frames["camera"].stamp_ns, w.frames["thermal"].stamp_ns
+        # a 30 Hz camera beside a 9 Hz thermal camera: the nearest camera frame is <= 17 ms
+        # (+ jitter) from the thermal one
+        assert abs(camera - thermal) <= 20_000_000
+    values = assembler.matcher_diagnostics()
+    assert values["frame_sets"] >= len(windows)
+    assert 0 < values["set_spread_mean_ms"] <= 20.0
+    assert values["camera_dropped_no_partner"] > 0  # 30 Hz vs 9 Hz: most have no partner
+
+
+def test_latency_budget_bounds_how_long_a_frame_set_is_held():
+    assembler, _ = run(rig_messages(10.0), image_latency_budget_s=0.02)
+    stats = assembler.image_sets.stats
+    assert stats.forced > 0
+    # held no longer than the budget plus the gap to the next frame that moves stream time
+    assert stats.delay_percentile_ns(1.0) <= 20_000_000 + 40_000_000
+
+
+def test_an_input_with_everything_dropped_is_reported_starving():
+    """A thermal driver whose clock froze at 3 s: every later frame repeats that stamp, so
+    each is dropped as a duplicate; windows go on without thermal and it is reported."""
+    frozen = T0 + 3 * NS
+    messages = [dataclasses.replace(m, stamp_ns=frozen)
+                if m.name == "thermal" and m.stamp_ns > frozen else m
+                for m in rig_messages(12.0)]
+    assembler, windows = run(messages, drop_warn_after_s=3.0)
+    late = [w for w in windows if w.t_end_ns > T0 + 6 * NS]
+    assert late and all(w.missing == ("thermal",) for w in late)
+    starving = assembler.drops.starving(assembler.clock_ns)
+    assert set(starving) == {"thermal"} and starving["thermal"] >= 3.0
+    reasons = {r.reason for r in assembler.drops.drain() if r.input == "thermal"}
+    assert reasons == {"duplicate"}
