@@ -10,6 +10,8 @@
 * ``events``: SyncEvent, what the above report instead of logging.
 """
 from pm_monitor.core.sync.approximate_time import ApproximateTimeMatcher, MatchedSet, MatcherStats
+from pm_monitor.core.sync.clock_offsets import ClockConfig, ClockEstimate, ClockOffsets
+from pm_monitor.core.sync.drops import DropMonitor, DropRecord
 from pm_monitor.core.sync.events import SyncEvent, SyncEventKind
 from pm_monitor.core.sync.image_sets import FrameSet, ImageSetMatcher
 from pm_monitor.core.sync.stream_buffer import StreamBufferStats, StreamRingBuffer
@@ -26,6 +28,11 @@ __all__ = [
     "AnalysisWindow",
     "ApproximateTimeMatcher",
     "AssemblerStats",
+    "ClockConfig",
+    "ClockEstimate",
+    "ClockOffsets",
+    "DropMonitor",
+    "DropRecord",
     "FrameSample",
     "FrameSet",
     "ImageSetMatcher",

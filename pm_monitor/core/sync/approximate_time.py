@@ -224,6 +224,11 @@ class ApproximateTimeMatcher:
         return self._n
 
     @property
+    def forced_emissions(self) -> int:
+        """Sets emitted by the latency budget (cheaper than stats)."""
+        return self._forced
+
+    @property
     def stats(self) -> MatcherStats:
         """A snapshot of the counters."""
         emitted = self._sets_emitted

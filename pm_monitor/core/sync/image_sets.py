@@ -166,7 +166,7 @@ class ImageSetMatcher:
 
     def _build(self, refeed: list[tuple[str, int, FrameSample]]) -> list[FrameSet]:
         if self._matcher is not None:
-            self._forced_before += self._matcher.stats.forced_emissions
+            self._forced_before += self._matcher.forced_emissions
         live = self._live
         if len(live) >= 2:
             self._matcher = ApproximateTimeMatcher(
@@ -189,8 +189,10 @@ class ImageSetMatcher:
             self._on_drop(name, stamp_ns, reason)
 
     def _sets(self, matched: list[MatchedSet]) -> list[FrameSet]:
+        if not matched:
+            return []
         if self._matcher is not None:
-            self.stats.forced = self._forced_before + self._matcher.stats.forced_emissions
+            self.stats.forced = self._forced_before + self._matcher.forced_emissions
         return [self._emitted({name: frame for name, (_, frame) in zip(self._live, m,
                                                                         strict=True)})
                 for m in matched]
