@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pm_monitor.core.sync.approximate_time import (
+    DUPLICATE,
+    LATE,
     NO_PARTNER,
     RESET,
     ApproximateTimeMatcher,
@@ -95,14 +97,22 @@ class ImageSetMatcher:
         stamp = frame.stamp_ns
         if self._newest_ns is None or stamp > self._newest_ns:
             self._newest_ns = stamp
-        if stamp > self._newest_by_input.get(name, stamp - 1):
+        previous = self._newest_by_input.get(name)
+        if previous is None or stamp > previous:
             self._newest_by_input[name] = stamp
         if name not in self._live:
             self._dropped(name, stamp, NO_PARTNER)
             return []
-        if self._matcher is None:  # one live input: every frame is a set
+        # one live input: every frame in stamp order is a set (the matcher checks the rest)
+        if self._matcher is None and previous is not None and stamp <= previous:
+            self._dropped(name, stamp, DUPLICATE if stamp == previous else LATE)
+            return []
+        return self._match(name, frame)
+
+    def _match(self, name: str, frame: FrameSample) -> list[FrameSet]:
+        if self._matcher is None:
             return [self._emitted({name: frame})]
-        return self._sets(self._matcher.add(self._live.index(name), stamp, frame))
+        return self._sets(self._matcher.add(self._live.index(name), frame.stamp_ns, frame))
 
     def expire(self, now_ns: int) -> list[FrameSet]:
         """Emit a set held past the latency budget at stream time now_ns."""
@@ -176,9 +186,9 @@ class ImageSetMatcher:
         else:
             self._matcher = None
         out: list[FrameSet] = []
-        for name, _, frame in refeed:
+        for name, _, frame in refeed:  # already accepted once: matched without checks
             if name in live:
-                out += self.add(name, frame)
+                out += self._match(name, frame)
             else:
                 self._dropped(name, frame.stamp_ns, NO_PARTNER)
         return out
