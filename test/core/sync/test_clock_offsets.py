@@ -126,14 +126,14 @@ def test_image_input_uses_frame_to_frame_change():
     rng = np.random.default_rng(4)
     accel = envelope * rng.standard_normal(len(envelope))
     frame_period = int(RATE / 30)
-    base = rng.uniform(20, 30, (8, 8)).astype(np.float32)
+    base = rng.uniform(20, 30, (32, 32)).astype(np.float32)
     for k in range(0, len(envelope) - CHUNK, CHUNK):
         clocks.observe_chunk("accel", T0 + round(k / RATE * NS), RATE, accel[k:k + CHUNK, None])
         for f in range(k - k % frame_period, k + CHUNK, frame_period):
             if f >= k:
                 # brightness flickers with the machine's energy: the change follows it
                 level = envelope[max(0, f - 200):f + 1].mean()
-                frame = base + level * rng.standard_normal((8, 8)).astype(np.float32)
+                frame = base + level * rng.standard_normal((32, 32)).astype(np.float32)
                 clocks.observe_frame("thermal", T0 + round((f / RATE + 0.02) * NS), frame)
     estimate = clocks.estimate("thermal")
     assert estimate.status == CONFIDENT
