@@ -39,9 +39,9 @@ from pm_monitor.core.alarms.lifecycle import AlarmEvent  # noqa: E402
 from pm_monitor.core.imaging.codec import encode, from_celsius  # noqa: E402
 from pm_monitor.core.model_set import load_monitor_models  # noqa: E402
 from pm_monitor.core.pipeline import MonitorPipeline, monitor_assembler  # noqa: E402
-from pm_monitor.core.rig import RigConfig, RigSimulator, load_fault_schedule  # noqa: E402
-from pm_monitor.core.rig.streaming import RigClock  # noqa: E402
 from pm_monitor.core.sync.clock_offsets import CONFIDENT, ClockConfig, ClockOffsets  # noqa: E402
+from pm_monitor.sim import RigConfig, RigSimulator, load_fault_schedule  # noqa: E402
+from pm_monitor.sim.streaming import RigClock  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEDULE = ROOT / "config/fault_schedules/demo_outer_race.yaml"

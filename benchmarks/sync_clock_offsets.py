@@ -31,14 +31,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pm_monitor.core.rig import RigConfig, RigSimulator, load_fault_schedule
-from pm_monitor.core.rig.config import SPEED_OF_SOUND_M_S
 from pm_monitor.core.sync.clock_offsets import (
     CONFIDENT,
     OUT_OF_RANGE,
     ClockConfig,
     ClockOffsets,
 )
+from pm_monitor.sim import RigConfig, RigSimulator, load_fault_schedule
+from pm_monitor.sim.config import SPEED_OF_SOUND_M_S
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEDULE = ROOT / "config/fault_schedules/demo_outer_race.yaml"

@@ -8,8 +8,10 @@ cannot hide a dependency. Layers (pm_monitor.<package>):
   training / evaluation / nodes;
 - `report`: scoring and figures of a recorded run, imports core only;
 - offline: `training`, `evaluation`: may import anything below them, never nodes / demo;
-- `nodes`: the ROS layer on top of core; only the data-source nodes import a data source, and
-  the monitor node's whole import graph holds no offline or data-source module.
+- `sync`: rclpy synchronisation for any node (the message_filters drop-in, the monitor's sync
+  messages) on top of core: imports core only;
+- `nodes`: the ROS layer on top of core and sync; only the data-source nodes import a data
+  source, and the monitor node's whole import graph holds no offline or data-source module.
 """
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ import pytest
 PACKAGE = "pm_monitor"
 OFFLINE = ("training", "evaluation")
 DATA_SOURCES = ("sim", "datasets", "replay")
-ALL_LAYERS = ("core", *DATA_SOURCES, "report", *OFFLINE, "nodes", "demo", "launch_plan")
+ALL_LAYERS = ("core", *DATA_SOURCES, "report", *OFFLINE, "sync", "nodes", "demo",
+              "launch_plan")
 # what each layer may import besides itself and the generated messages (pm_monitor.msg/srv)
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
@@ -29,7 +32,8 @@ ALLOWED: dict[str, set[str]] = {
     "report": {"core"},
     "training": {"core", "report", *DATA_SOURCES},
     "evaluation": {"core", "report", "training", *DATA_SOURCES},
-    "nodes": {"core", "report", *DATA_SOURCES},  # data sources: per node, see below
+    "sync": {"core"},
+    "nodes": {"core", "sync", "report", *DATA_SOURCES},  # data sources: per node, see below
     "demo": {"core", "nodes", "launch_plan", "report", "datasets"},
     "launch_plan": set(),
 }
