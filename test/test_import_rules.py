@@ -10,6 +10,8 @@ cannot hide a dependency. Layers (pm_monitor.<package>):
 - offline: `training`, `evaluation`: may import anything below them, never nodes / demo;
 - `sync`: rclpy synchronisation for any node (the message_filters drop-in, the monitor's sync
   messages) on top of core: imports core only;
+- `commission`: the operator's commissioning tool (a recording through the node's pipeline):
+  core + launch_plan (where the installed model sets are);
 - `nodes`: the ROS layer on top of core and sync; only the data-source nodes import a data
   source, and the monitor node's whole import graph holds no offline or data-source module.
 """
@@ -22,7 +24,7 @@ PACKAGE = "pm_monitor"
 OFFLINE = ("training", "evaluation")
 DATA_SOURCES = ("sim", "datasets", "replay")
 ALL_LAYERS = ("core", *DATA_SOURCES, "report", *OFFLINE, "sync", "nodes", "demo",
-              "launch_plan")
+              "launch_plan", "commission")
 # what each layer may import besides itself and the generated messages (pm_monitor.msg/srv)
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
@@ -36,6 +38,8 @@ ALLOWED: dict[str, set[str]] = {
     "nodes": {"core", "sync", "report", *DATA_SOURCES},  # data sources: per node, see below
     "demo": {"core", "nodes", "launch_plan", "report", "datasets"},
     "launch_plan": set(),
+    # python -m pm_monitor.commission: the node's pipeline replayed on a recording
+    "commission": {"core", "launch_plan"},
 }
 # the nodes that are data sources (or record runs) and the layers each one may import
 DATA_SOURCE_NODES: dict[str, set[str]] = {
