@@ -8,10 +8,12 @@ cannot hide a dependency. Layers (pm_monitor.<package>):
   training / evaluation / nodes;
 - `report`: scoring and figures of a recorded run, imports core only;
 - offline: `training`, `evaluation`: may import anything below them, never nodes / demo;
+- `sync`: rclpy synchronisation for any node (the message_filters drop-in, the monitor's sync
+  messages) on top of core: imports core only;
 - `commission`: the operator's commissioning tool (a recording through the node's pipeline):
   core + launch_plan (where the installed model sets are);
-- `nodes`: the ROS layer on top of core; only the data-source nodes import a data source, and
-  the monitor node's whole import graph holds no offline or data-source module.
+- `nodes`: the ROS layer on top of core and sync; only the data-source nodes import a data
+  source, and the monitor node's whole import graph holds no offline or data-source module.
 """
 from __future__ import annotations
 
@@ -21,8 +23,8 @@ import pytest
 PACKAGE = "pm_monitor"
 OFFLINE = ("training", "evaluation")
 DATA_SOURCES = ("sim", "datasets", "replay")
-ALL_LAYERS = ("core", *DATA_SOURCES, "report", *OFFLINE, "nodes", "demo", "launch_plan",
-              "commission", "launch_actions")
+ALL_LAYERS = ("core", *DATA_SOURCES, "report", *OFFLINE, "sync", "nodes", "demo",
+              "launch_plan", "commission", "launch_actions")
 # what each layer may import besides itself and the generated messages (pm_monitor.msg/srv)
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
@@ -32,7 +34,8 @@ ALLOWED: dict[str, set[str]] = {
     "report": {"core"},
     "training": {"core", "report", *DATA_SOURCES},
     "evaluation": {"core", "report", "training", *DATA_SOURCES},
-    "nodes": {"core", "report", *DATA_SOURCES},  # data sources: per node, see below
+    "sync": {"core"},
+    "nodes": {"core", "sync", "report", *DATA_SOURCES},  # data sources: per node, see below
     "demo": {"core", "nodes", "launch_plan", "report", "datasets"},
     "launch_plan": set(),
     # python -m pm_monitor.commission: the node's pipeline replayed on a recording

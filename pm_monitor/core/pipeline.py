@@ -22,6 +22,7 @@ from pm_monitor.core.imaging.codec import (
     to_celsius,
     to_rgb8,
 )
+from pm_monitor.core.sync.clock_offsets import ClockEstimate, ClockOffsets, clock_status
 from pm_monitor.core.sync.stream_buffer import MAX_SAMPLE_RATE_HZ
 from pm_monitor.core.sync.window import AnalysisWindow
 from pm_monitor.core.sync.window_assembler import (
@@ -45,8 +46,9 @@ LATENCY_HISTORY = 600
 class MonitorAssembler(WindowAssembler):
     """The window assembler with a slop that can change while it runs (a ROS parameter).
 
-    The slop only decides which buffered frame a window takes, so changing it keeps every
-    buffered sample and frame; stream capacities depend on the timeout, which stays fixed."""
+    The slop only decides which frame set a window takes and how far apart matched frames may
+    lie, so changing it keeps every buffered sample and frame (queued frames are matched
+    again); stream capacities depend on the timeout, which stays fixed."""
 
     def set_image_slop(self, slop_s: float) -> None:
         if not 0.0 <= slop_s <= self.config.max_reorder_s:
@@ -54,23 +56,27 @@ class MonitorAssembler(WindowAssembler):
                              f"got {slop_s}")
         images = tuple(replace(spec, slop_s=slop_s) for spec in self.config.images)
         self.config = replace(self.config, images=images)
-        self._slop_ns = {spec.name: round(slop_s * 1e9) for spec in images}
+        self._set_slops({spec.name: round(slop_s * 1e9) for spec in images})
 
 
 def monitor_assembler(window_s: float, hop_s: float, image_slop_s: float,
                       modality_timeout_s: float,
-                      accel_channels: tuple[str, ...] = ACCEL_CHANNELS) -> MonitorAssembler:
+                      accel_channels: tuple[str, ...] = ACCEL_CHANNELS,
+                      image_latency_budget_s: float = 0.1,
+                      drop_warn_after_s: float = 5.0) -> MonitorAssembler:
     """The monitor's four inputs: accelerometer (the rig's 3 axes, or the channels the loaded
     models were trained on), microphone, thermal and camera."""
     return MonitorAssembler(WindowAssemblerConfig(
         streams=(StreamSpec(ACCEL, len(accel_channels), tuple(accel_channels)),
                  StreamSpec(MIC, 1, ("mic",))),
         images=(ImageSpec(THERMAL, image_slop_s), ImageSpec(CAMERA, image_slop_s)),
-        window_s=window_s, hop_s=hop_s, timeout_s=modality_timeout_s))
+        window_s=window_s, hop_s=hop_s, timeout_s=modality_timeout_s,
+        image_latency_budget_s=image_latency_budget_s, drop_warn_after_s=drop_warn_after_s))
 
 
-def assembler_diagnostics(assembler: WindowAssembler) -> dict[str, object]:
-    """Flat key/values of the synchroniser for /diagnostics."""
+def assembler_diagnostics(assembler: WindowAssembler, clocks: ClockOffsets | None = None
+                          ) -> dict[str, object]:
+    """Flat key/values of the synchroniser for /diagnostics (clock models when given)."""
     st = assembler.stats
     values: dict[str, object] = {
         "windows_emitted": st.windows_emitted, "windows_with_missing": st.windows_with_missing,
@@ -81,12 +87,28 @@ def assembler_diagnostics(assembler: WindowAssembler) -> dict[str, object]:
         "frames_dropped": assembler.frames_dropped,
         "frame_spread_mean_ms": st.mean_frame_spread_ns() / 1e6,
         "frame_spread_max_ms": st.max_frame_spread_ns() / 1e6, "resets": st.resets}
+    values.update(assembler.matcher_diagnostics())
     for name, count in st.missing_by_input.items():
         values[f"missing_{name}"] = count
     for name, buffer in assembler.stream_buffers.items():
         b = buffer.stats
         values.update({f"{name}_gaps": b.gaps, f"{name}_duplicates": b.duplicates,
                        f"{name}_out_of_order": b.out_of_order, f"{name}_resets": b.resets})
+    clock = assembler.clock_ns
+    if clock is not None:
+        starving = assembler.drops.starving(clock)
+        values["inputs_all_dropped"] = ", ".join(
+            f"{name} for {seconds:.1f} s" for name, seconds in sorted(starving.items()))
+    if clocks is not None:
+        level, message = clock_status(clocks.estimates(), clocks.config.tolerance_s)
+        values["clock_level"], values["clock_message"] = level, message
+        values["clock_reference"] = clocks.config.reference
+        for e in clocks.estimates():
+            values.update({f"clock_{e.name}_status": e.status,
+                           f"clock_{e.name}_offset_ms": e.offset_s * 1e3,
+                           f"clock_{e.name}_drift_ppm": e.drift_ppm,
+                           f"clock_{e.name}_significance": e.significance,
+                           f"clock_{e.name}_corrected": e.applied})
     return values
 
 
@@ -146,6 +168,7 @@ class WindowOutput:
     decisions: list[AlarmUpdate]
     window: AnalysisWindow
     velocity_mm_s: float | None = None
+    clock_models: tuple[ClockEstimate, ...] = ()  # inputs' clock models at this window
 
 
 @dataclass
@@ -161,14 +184,18 @@ class MonitorPipeline:
                  radiometric: RadiometricScale | None = None,
                  max_image_pixels: int = 4096 * 4096, max_future_s: float = 0.0,
                  accel_unit: str = "m/s^2",
-                 sample_rates: dict[str, float] | None = None) -> None:
+                 sample_rates: dict[str, float] | None = None,
+                 clocks: ClockOffsets | None = None) -> None:
         """max_future_s: inputs stamped more than this ahead of the `now_ns` given with them
         are refused (0: no check). One far-future stamp would otherwise flush the windows
         and restart the synchroniser's grid twice (there and back).
         accel_unit: the unit the models were trained in; accelerometer chunks in another
         known unit are converted, in an unknown one refused.
         sample_rates: input -> the only rate its models accept (others are refused at the
-        input, with the reason, instead of failing inside a model); None = any rate."""
+        input, with the reason, instead of failing inside a model); None = any rate.
+        clocks: the inputs' clock models (estimated from the data seen here, applied to the
+        stamps the synchroniser gets, arrival stamping); None = stamps taken as they come."""
+        self.clocks = clocks
         self.accel_unit = accel_unit
         # ISO zones are in SI; an unknown models' unit fails here, at start-up
         self._velocity_to_si = acceleration_scale(accel_unit, "m/s^2")
@@ -206,7 +233,7 @@ class MonitorPipeline:
         stats.received += 1
         # everything the header and metadata tell is checked before the payload is decoded:
         # a flood of refused messages must cost little, or it starves the valid inputs
-        self._check_stamp(stats, stamp_ns, now_ns, "the sensor driver")
+        self._check_stamp(stats, stamp_ns, now_ns, "the sensor driver", name)
         self._check_source(stats, name, frame_id, stamp_ns, now_ns)
         scale = self._check_chunk_metadata(stats, name, sample_rate, list(channel_names),
                                            len(samples), unit)
@@ -217,6 +244,9 @@ class MonitorPipeline:
         frames = self._in_model_channel_order(stats, name, list(channel_names), frames)
         if scale != 1.0:
             frames = frames * np.float32(scale)
+        stamp_ns = self._synchronised_stamp(
+            name, stamp_ns, now_ns, round(len(frames) / sample_rate * 1e9),
+            lambda raw: self.clocks.observe_chunk(name, raw, float(sample_rate), frames))
         try:
             windows = self.assembler.add_chunk(name, stamp_ns, float(sample_rate),
                                                int(first_sample_index), frames)
@@ -232,7 +262,7 @@ class MonitorPipeline:
         Bad images raise InputRejectedError (already counted)."""
         stats = self._input(name)
         stats.received += 1
-        self._check_stamp(stats, stamp_ns, now_ns, "the camera driver")
+        self._check_stamp(stats, stamp_ns, now_ns, "the camera driver", name)
         try:
             pixels = decode(raw, self.max_image_pixels)
             if name == THERMAL:
@@ -246,6 +276,8 @@ class MonitorPipeline:
         except ImageDecodeError as err:
             raise self._reject(stats, f"{name}: {err}") from None
         self._note_stamp(stats, stamp_ns)
+        stamp_ns = self._synchronised_stamp(
+            name, stamp_ns, now_ns, 0, lambda raw: self.clocks.observe_frame(name, raw, image))
         return self._run(self.assembler.add_frame(name, stamp_ns, image, frame_id))
 
     def _check_source(self, stats: InputStats, name: str, frame_id: str, stamp_ns: int,
@@ -301,6 +333,16 @@ class MonitorPipeline:
                                       f"than {MAX_CHUNK_DURATION_S:g} s per chunk")
         return scale
 
+    def _synchronised_stamp(self, name: str, stamp_ns: int, now_ns: int | None,
+                            span_ns: int, observe) -> int:
+        """The stamp the synchroniser gets: by arrival for inputs so configured, the clock
+        model's correction applied when confident. The estimator sees the uncorrected one."""
+        if self.clocks is None:
+            return stamp_ns
+        raw = self.clocks.arrival_stamp(name, stamp_ns, now_ns, span_ns)
+        observe(raw)
+        return self.clocks.correct(name, raw)
+
     def _in_model_channel_order(self, stats: InputStats, name: str, names: list[str],
                                 frames: np.ndarray) -> np.ndarray:
         """Channels named like the models' but in another order are put in the models'
@@ -318,7 +360,10 @@ class MonitorPipeline:
         return frames
 
     def _check_stamp(self, stats: InputStats, stamp_ns: int, now_ns: int | None,
-                     source: str) -> None:
+                     source: str, name: str = "") -> None:
+        if (self.clocks is not None and name in self.clocks.stamp_by_arrival
+                and now_ns is not None and now_ns > 0):
+            return  # its stamp is replaced by the arrival time
         if stamp_ns <= 0:
             raise self._reject(stats, f"stamp is zero: {source} sets no time")
         if now_ns is not None and self.max_future_s > 0:
@@ -355,5 +400,6 @@ class MonitorPipeline:
             if velocity is not None:
                 velocity *= self._velocity_to_si
             decisions = self.alarms.update_result(result, velocity)
-            outputs.append(WindowOutput(result, decisions, window, velocity))
+            clocks = tuple(self.clocks.estimates()) if self.clocks is not None else ()
+            outputs.append(WindowOutput(result, decisions, window, velocity, clocks))
         return outputs

@@ -79,6 +79,8 @@ class DiagnosticsReporter:
                                    name, (publishers or {}).get(name, []))
                for name in self.inputs]
         out.append(self._synchroniser(sync))
+        if "clock_level" in sync:
+            out.append(self._clocks(sync))
         out.append(self._inference(stats, models.get("backend", "")))
         out.append(Status("models", OK, f"{models.get('model_version', 'unknown')}"
                           + ("" if active else " (node inactive)"), dict(models)))
@@ -184,7 +186,11 @@ class DiagnosticsReporter:
                    f"{float(sync.get('no_data_s', 0.0)):.1f} s without any data, frame spread "
                    f"{float(sync.get('frame_spread_mean_ms', 0.0)):.1f} ms mean")
         level = OK
-        if new_dropped > 0:
+        starving = str(sync.get("inputs_all_dropped", ""))
+        if starving:
+            level, summary = WARN, (f"everything dropped from {starving} (see ~/sync_drops); "
+                                    f"{summary}")
+        elif new_dropped > 0:
             level, summary = WARN, (f"dropped {new_dropped} window(s): a required input was "
                                     f"missing; {summary}")
         elif new_no_data > 0:
@@ -193,6 +199,14 @@ class DiagnosticsReporter:
             level, summary = WARN, (f"time jumped back (bag loop or restart): reset "
                                     f"{new_resets}x; {summary}")
         return Status("synchroniser", level, summary, dict(sync))
+
+    @staticmethod
+    def _clocks(sync: dict[str, object]) -> Status:
+        """ERROR when an input's clock offset beyond what the windows tolerate is not
+        corrected (out of the search range, or correction off)."""
+        level = ERROR if sync.get("clock_level") == "error" else OK
+        values = {k: v for k, v in sync.items() if k.startswith("clock_")}
+        return Status("clock offsets", level, str(sync.get("clock_message", "")), values)
 
     def _inference(self, stats: PipelineStats, backend: str) -> Status:
         inference = stats.inference

@@ -46,6 +46,7 @@ from pm_monitor.core.pipeline import (
     assembler_diagnostics,
     monitor_assembler,
 )
+from pm_monitor.core.sync.parameters import clock_offsets_from
 from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL
 from pm_monitor.msg import RulEstimate, SensorChunk
 from pm_monitor.nodes import conversions as conv
@@ -62,6 +63,7 @@ from pm_monitor.nodes.params import (
     values_of,
 )
 from pm_monitor.nodes.ros_logging import muted, summarize_model_report
+from pm_monitor.sync.monitor_messages import sync_drops_msg
 
 # Sensor data: best effort as ROS drivers publish it, but deep enough that a node starved of
 # CPU for seconds loses no chunk (5 s of 200 chunks/s, as the rig sends at 4x; ~30 MB full).
@@ -93,6 +95,7 @@ class MonitorNode(LifecycleNode):
         self.outputs: MonitorOutputs | None = None
         self.alarm_services: AlarmServices | None = None
         self._diagnostics_pub = None
+        self._sync_drops_pub = None
         self._rul_subscription = None
         self._input_subscriptions: list = []
         self._commission_service = None
@@ -150,11 +153,13 @@ class MonitorNode(LifecycleNode):
                               clock=self._now_ns)
         self.pipeline = MonitorPipeline(
             monitor_assembler(self.models.window_s, self.models.hop_s, p["image_slop_s"],
-                              p["modality_timeout_s"], self.models.accel_channels),
+                              p["modality_timeout_s"], self.models.accel_channels,
+                              p["sync_latency_budget_s"], p["sync_drop_warn_s"]),
             self.models, alarms,
             RadiometricScale(p["thermal_raw_scale"], p["thermal_raw_offset_c"]),
             max_future_s=float(p["max_future_stamp_s"]), accel_unit=self.models.accel_unit,
-            sample_rates=self.models.sample_rates)
+            sample_rates=self.models.sample_rates,
+            clocks=clock_offsets_from(p, (ACCEL, MIC), (THERMAL, CAMERA)))
         self._failures_logged = 0
         context = OutputContext(self.asset_id, self.frame_id, self.model_version, self.hop_s)
         explainer = LiveExplainer(self.models.explainer, self._on_explained,
@@ -166,6 +171,8 @@ class MonitorNode(LifecycleNode):
         self._physics_inputs()
         # diagnostics also while inactive: an operator should see the node is idle
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        # what the synchroniser dropped and why, each diagnostics period
+        self._sync_drops_pub = self.create_publisher(DiagnosticArray, "~/sync_drops", 10)
         self.diagnostics = DiagnosticsReporter(
             self.get_name(), self.asset_id, list(INPUTS), self._now_ns(),
             warn_after_s=p["modality_timeout_s"], error_after_s=p["stale_error_s"],
@@ -280,6 +287,9 @@ class MonitorNode(LifecycleNode):
         if self._diagnostics_pub is not None:
             self.destroy_publisher(self._diagnostics_pub)
             self._diagnostics_pub = None
+        if self._sync_drops_pub is not None:
+            self.destroy_publisher(self._sync_drops_pub)
+            self._sync_drops_pub = None
         if self.pipeline is not None:
             self.pipeline.alarms.close()  # flushes and closes the alert log
             self.pipeline = None
@@ -371,9 +381,16 @@ class MonitorNode(LifecycleNode):
                                  "explanations_dropped": explainer.dropped,
                                  "explanation_failures": self.outputs.explanation_failures})
         self._diagnostics_pub.publish(self.diagnostics.build(
-            self.pipeline.stats, assembler_diagnostics(self.pipeline.assembler), models,
+            self.pipeline.stats,
+            assembler_diagnostics(self.pipeline.assembler, self.pipeline.clocks), models,
             now.nanoseconds, now.to_msg(), self.active, alarm_values,
             self._input_publishers()))
+        drops = self.pipeline.assembler.drops
+        records, lost = drops.drain(), drops.recent_overflowed
+        drops.recent_overflowed = 0
+        if records or lost:
+            self._sync_drops_pub.publish(sync_drops_msg(records, now.to_msg(), self.get_name(),
+                                                        lost))
 
     def _input_publishers(self) -> dict[str, list[str]]:
         """Who publishes on each input topic, from the ROS graph: more than one publisher on

@@ -23,6 +23,7 @@ from pm_monitor.core.types import CAMERA
 from pm_monitor.msg import Alert, Explanation, HealthStatus, RulEstimate
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.visualization import HeatmapPublisher, MarkerPublisher
+from pm_monitor.sync.monitor_messages import fill_health_clocks
 
 # Alerts must never be lost: reliable, and kept for late joiners (transient local).
 ALERT_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100,
@@ -84,8 +85,9 @@ class MonitorOutputs:
                 f"alert {update.alert_id} {update.event.name} ({update.lifecycle.name}): "
                 f"{result.summary}")
         self.rul.publish(conv.rul_msg(result, c.asset_id, c.frame_id))
-        self.health.publish(conv.health_msg(result, c.asset_id, c.frame_id,
-                                            self.alarms.active_alert_id()))
+        health = conv.health_msg(result, c.asset_id, c.frame_id, self.alarms.active_alert_id())
+        fill_health_clocks(health, out.clock_models)
+        self.health.publish(health)
         self.markers.publish_result(result, self._worst_active_state(result))
         if any(u.event in HEATMAP_EVENTS for u in out.decisions):
             self._publish_heatmap(out)

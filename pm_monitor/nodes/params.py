@@ -32,6 +32,7 @@ from pm_monitor.core.config_schema import (
     prefixed,
 )
 from pm_monitor.core.inference import INFERENCE_PARAMETERS
+from pm_monitor.core.sync.parameters import SYNC_PARAMETERS
 
 ALARM_PREFIX = "alarm."
 
@@ -92,6 +93,8 @@ MONITOR_PARAMETERS: dict[str, ParamSpec] = merge_tables({
     # the inference backend is chosen when the models are loaded (configure)
     {name: as_spec(entry)._replace(read_only=True)
      for name, entry in INFERENCE_PARAMETERS.items()},
+    # frame matching, clock offsets, drop reporting (built at configure)
+    SYNC_PARAMETERS,
 )
 
 # The simulated rig is configured once at start-up: every parameter is read-only.

@@ -128,3 +128,23 @@ def test_a_second_publisher_on_an_input_is_an_error_naming_both():
     assert "gid 01.0f.aa" in accel.message and "gid 01.0f.bb" in accel.message
     assert accel.values["publishers"] == 2
     assert statuses["input mic"].level == OK and statuses["input mic"].values["publishers"] == 1
+
+
+def test_an_input_with_everything_dropped_warns_on_the_synchroniser():
+    reporter = DiagnosticsReporter("pm_monitor", "rig_1", INPUTS, now_ns=0)
+    sync = {**SYNC, "inputs_all_dropped": "thermal for 6.0 s"}
+    status = _by_name(reporter.statuses(_stats(), sync, {}, 1 * S))["synchroniser"]
+    assert status.level == WARN
+    assert status.message.startswith("everything dropped from thermal for 6.0 s")
+
+
+def test_an_uncorrected_clock_offset_is_an_error_with_the_input_named():
+    reporter = DiagnosticsReporter("pm_monitor", "rig_1", INPUTS, now_ns=0)
+    sync = {**SYNC, "clock_level": "error", "clock_reference": "accel",
+            "clock_message": "mic: offset about +80 ms, beyond the search range: not corrected",
+            "clock_mic_offset_ms": 0.0}
+    status = _by_name(reporter.statuses(_stats(), sync, {}, 1 * S))["clock offsets"]
+    assert status.level == ERROR and "mic" in status.message
+    assert status.values["clock_mic_offset_ms"] == 0.0
+    fine = {**SYNC, "clock_level": "ok", "clock_message": "clock offsets: mic +3.0 ms corrected"}
+    assert _by_name(reporter.statuses(_stats(), fine, {}, 2 * S))["clock offsets"].level == OK

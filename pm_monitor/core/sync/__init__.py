@@ -3,13 +3,17 @@
 * ``approximate_time``: ApproximateTimeMatcher, port of the message_filters ApproximateTime
   policy (sets of one message per input with approximately equal stamps).
 * ``stream_buffer``: StreamRingBuffer, one continuous stream placed by sample index.
-* ``frame_buffer``: FrameBuffer, recent frames of one image input, nearest-frame lookup.
+* ``image_sets``: ImageSetMatcher, frames of the image inputs grouped into sets (the matcher).
+* ``clock_offsets``: per-input clock models estimated from energy envelopes.
+* ``drops``: DropMonitor, what was dropped and why, inputs with everything dropped.
 * ``window_assembler``: WindowAssembler, turns chunks and frames into AnalysisWindows.
 * ``events``: SyncEvent, what the above report instead of logging.
 """
 from pm_monitor.core.sync.approximate_time import ApproximateTimeMatcher, MatchedSet, MatcherStats
+from pm_monitor.core.sync.clock_offsets import ClockConfig, ClockEstimate, ClockOffsets
+from pm_monitor.core.sync.drops import DropMonitor, DropRecord
 from pm_monitor.core.sync.events import SyncEvent, SyncEventKind
-from pm_monitor.core.sync.frame_buffer import FrameAdmission, FrameBuffer
+from pm_monitor.core.sync.image_sets import FrameSet, ImageSetMatcher
 from pm_monitor.core.sync.stream_buffer import StreamBufferStats, StreamRingBuffer
 from pm_monitor.core.sync.window import AnalysisWindow, FrameSample, StreamWindow
 from pm_monitor.core.sync.window_assembler import (
@@ -24,9 +28,14 @@ __all__ = [
     "AnalysisWindow",
     "ApproximateTimeMatcher",
     "AssemblerStats",
-    "FrameAdmission",
-    "FrameBuffer",
+    "ClockConfig",
+    "ClockEstimate",
+    "ClockOffsets",
+    "DropMonitor",
+    "DropRecord",
     "FrameSample",
+    "FrameSet",
+    "ImageSetMatcher",
     "ImageSpec",
     "MatchedSet",
     "MatcherStats",
