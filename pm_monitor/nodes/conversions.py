@@ -273,6 +273,7 @@ def explanation_msg(explanation, result, alert_id: str, asset_id: str, frame_id:
     msg.ig_baseline = getattr(explanation, "ig_baseline", "zeros")
     _fill_modality_bias(msg, explanation)
     _fill_counterfactual(msg, getattr(explanation, "counterfactual", None))
+    _fill_shapley(msg, getattr(explanation, "shapley", None))
     summary = getattr(explanation, "summary", None)  # the live Explainer's one-liner
     if not summary:
         top = max(explanation.sensor_importance.items(), key=lambda kv: kv[1],
@@ -294,6 +295,19 @@ def _fill_modality_bias(msg: Explanation, explanation) -> None:
     if bias and all(n in bias for n in names):
         msg.modality_bias = [float(bias[n]) for n in names]
         msg.modality_bias_decisions = int(getattr(explanation, "modality_bias_decisions", 0))
+
+
+def _fill_shapley(msg: Explanation, shapley) -> None:
+    """core.explain.shapley.ShapleyAttribution -> the shapley_* fields (empty when None)."""
+    if shapley is None:
+        return
+    msg.shapley_sensor_names = list(shapley.sensors)
+    msg.shapley_sensor_values = [float(v) for v in shapley.sensors.values()]
+    msg.shapley_modality_names = list(shapley.modalities)
+    msg.shapley_modality_values = [float(v) for v in shapley.modalities.values()]
+    msg.shapley_output = float(shapley.output)
+    msg.shapley_reference_output = float(shapley.reference_output)
+    msg.shapley_method = shapley.method
 
 
 def _fill_counterfactual(msg: Explanation, counterfactual) -> None:

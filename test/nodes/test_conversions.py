@@ -7,6 +7,7 @@ from rclpy.serialization import deserialize_message, serialize_message
 
 from pm_monitor.core.alerting import AlertDecision, AlertEvent
 from pm_monitor.core.explain.explainer import AlertExplanation
+from pm_monitor.core.explain.shapley import ShapleyAttribution
 from pm_monitor.core.imaging.codec import decode
 from pm_monitor.core.types import HealthState
 from pm_monitor.msg import Alert, Explanation, SensorChunk
@@ -97,6 +98,22 @@ def test_explanation_without_a_fusion_gate_leaves_the_bias_empty():
     msg = conv.explanation_msg(before_first, _result(), "rig_1-0004", "rig_1", "asset", 0.5)
     np.testing.assert_allclose(msg.modality_ideal_weights, [0.51, 0.49], rtol=1e-6)
     assert len(msg.modality_bias) == 0 and msg.modality_bias_decisions == 0
+
+
+def test_explanation_carries_shapley_values_or_leaves_them_empty():
+    shapley = ShapleyAttribution({"accel_x": 0.9, "thermal": -0.2}, {"accel": 0.9, "thermal": -0.2},
+                                 2, 1.5, 0.8, "shapley(sensors exact, modalities exact)", 6)
+    msg = deserialize_message(serialize_message(conv.explanation_msg(
+        replace(_gated_explanation(), shapley=shapley), _result(), "rig_1-0005", "rig_1",
+        "asset", 0.5)), Explanation)
+    assert list(msg.shapley_sensor_names) == ["accel_x", "thermal"]
+    np.testing.assert_allclose(msg.shapley_sensor_values, [0.9, -0.2], rtol=1e-6)
+    assert list(msg.shapley_modality_names) == ["accel", "thermal"]
+    assert msg.shapley_output == np.float32(1.5) and msg.shapley_reference_output == np.float32(0.8)
+    assert msg.shapley_method.startswith("shapley(")
+    plain = conv.explanation_msg(_gated_explanation(), _result(), "rig_1-0006", "rig_1", "asset",
+                                 0.5)
+    assert len(plain.shapley_sensor_names) == 0 and plain.shapley_method == ""
 
 
 def test_health_says_when_the_models_are_still_commissioning_and_carries_stage2_scores():
