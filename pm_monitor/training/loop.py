@@ -12,6 +12,8 @@ from torch import nn
 
 LossFn = Callable[[nn.Module, tuple[torch.Tensor, ...]], torch.Tensor]
 Augment = Callable[[tuple[torch.Tensor, ...], torch.Generator], tuple[torch.Tensor, ...]]
+# (model, a batch of the unlabelled tensors, generator) -> loss added to the labelled loss
+UnlabelledLoss = Callable[[nn.Module, tuple[torch.Tensor, ...], torch.Generator], torch.Tensor]
 
 
 @dataclass
@@ -31,6 +33,19 @@ class FitConfig:
     patience: int = 6
     seed: int = 0
     max_seconds: float = 240.0  # wall-clock cap: the whole training must stay under 10 min
+    # None: one pass over the training set per epoch. A number: that many batches per epoch,
+    # drawn from fresh permutations (a few labels + many unlabelled: the same steps for the
+    # supervised and the semi-supervised arm)
+    steps_per_epoch: int | None = None
+    unlabelled_batch_factor: int = 2  # unlabelled batch = this x batch_size
+
+
+@dataclass(frozen=True)
+class Unlabelled:
+    """Unlabelled tensors (first dim = samples) and the loss that uses them (semi-supervised)."""
+
+    tensors: tuple[torch.Tensor, ...]
+    loss: UnlabelledLoss
 
 
 def fit(
@@ -42,9 +57,14 @@ def fit(
     augment: Augment | None = None,
     name: str = "model",
     log: Callable[[str], None] = print,
+    unlabelled: Unlabelled | None = None,
 ) -> FitHistory:
-    """Train `model` in place on mini-batches of the `train` tensors (first dim = samples)."""
+    """Train `model` in place on mini-batches of the `train` tensors (first dim = samples).
+
+    unlabelled: every step also draws a batch of these and adds their loss (drawn from a
+    generator of its own, so the labelled batches are those of the supervised-only run)."""
     generator = torch.Generator().manual_seed(config.seed)
+    unlabelled_generator = torch.Generator().manual_seed(config.seed + 10_007)
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
@@ -54,22 +74,28 @@ def fit(
     start = time.perf_counter()
     for epoch in range(config.epochs):
         model.train()
-        order = torch.randperm(n, generator=generator)
-        total = 0.0
-        for first in range(0, n, config.batch_size):
-            batch = tuple(t[order[first : first + config.batch_size]] for t in train)
+        total, seen = 0.0, 0
+        for rows in _batches(n, config.batch_size, config.steps_per_epoch, generator):
+            batch = tuple(t[rows] for t in train)
             if augment is not None:
                 batch = augment(batch, generator)
             loss = loss_fn(model, batch)
+            if unlabelled is not None:
+                pool = unlabelled.tensors[0].shape[0]
+                picked = torch.randint(pool, (config.batch_size * config.unlabelled_batch_factor,),
+                                       generator=unlabelled_generator)
+                loss = loss + unlabelled.loss(model, tuple(t[picked] for t in unlabelled.tensors),
+                                              unlabelled_generator)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
             total += loss.item() * batch[0].shape[0]
+            seen += batch[0].shape[0]
         schedule.step()
         val_loss = evaluate_loss(model, val, loss_fn, config.batch_size * 4)
-        history.train_loss.append(total / n)
+        history.train_loss.append(total / seen)
         history.val_loss.append(val_loss)
-        log(f"  {name} epoch {epoch + 1:2d}: train {total / n:.4f}  val {val_loss:.4f}")
+        log(f"  {name} epoch {epoch + 1:2d}: train {total / seen:.4f}  val {val_loss:.4f}")
         if val_loss < best_val - 1e-5:
             best_val, best_state, stale = val_loss, copy.deepcopy(model.state_dict()), 0
             history.best_epoch = epoch + 1
@@ -82,6 +108,22 @@ def fit(
     model.eval()
     history.seconds = time.perf_counter() - start
     return history
+
+
+def _batches(n: int, batch_size: int, steps: int | None, generator: torch.Generator):
+    """Row indices of one epoch's batches: one permutation cut in batches, or `steps` batches
+    cut from as many fresh permutations as needed."""
+    if steps is None:
+        order = torch.randperm(n, generator=generator)
+        for first in range(0, n, batch_size):
+            yield order[first : first + batch_size]
+        return
+    order, first = torch.randperm(n, generator=generator), 0
+    for _ in range(steps):
+        if first + batch_size > n and first > 0:
+            order, first = torch.randperm(n, generator=generator), 0
+        yield order[first : first + batch_size]
+        first += batch_size
 
 
 def evaluate_loss(
