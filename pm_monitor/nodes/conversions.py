@@ -18,6 +18,7 @@ from pm_monitor.msg import (
     Explanation,
     HealthStatus,
     RulEstimate,
+    RulExplanation,
     SensorChunk,
 )
 
@@ -347,3 +348,22 @@ def message_to_dict(msg) -> dict:
 
 def _finite_or_none(value):
     return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def rul_explanation_msg(explanation, stamp_ns: int, asset_id: str, frame_id: str,
+                        model_name: str) -> RulExplanation:
+    """core.explain.rul_relevance.RulExplanation -> RulExplanation (relevance row-major)."""
+    msg = RulExplanation()
+    msg.header = make_header(stamp_ns, frame_id)
+    msg.asset_id, msg.model_name = asset_id, model_name
+    msg.method, msg.explained_quantity = explanation.method, explanation.explained_quantity
+    msg.estimate = float(explanation.estimate)
+    msg.reference_estimate = float(explanation.reference_estimate)
+    msg.input_names = list(explanation.input_names)
+    msg.block_start_s = [float(v) for v in explanation.block_start_s]
+    msg.block_end_s = [float(v) for v in explanation.block_end_s]
+    msg.relevance = [float(v) for v in np.asarray(explanation.relevance, np.float64).ravel()]
+    msg.conservation_error = float(explanation.conservation_error)
+    msg.computation_time_s = float(explanation.computation_ms) / 1000.0
+    msg.summary = explanation.summary
+    return msg

@@ -130,3 +130,24 @@ def test_health_says_when_the_models_are_still_commissioning_and_carries_stage2_
     assert dict(zip(msg.stage2_score_names, msg.stage2_scores, strict=True)) == {
         "mic_anomaly_score": 1.5, "mic_anomaly_threshold": pytest.approx(1.2)}
     assert list(msg.notes) == ["mic: 8000 Hz, the model needs 16000 Hz"]
+
+
+def test_rul_explanation_message_round_trip():
+    from pm_monitor.core.explain.rul_relevance import explain_history
+    from pm_monitor.msg import RulExplanation
+
+    history = np.ones((8, 2))
+    history[6:, 0] = 2.0
+    explanation = explain_history(lambda h: 100.0 - 10.0 * float(h[-2:, 0].sum() - 2.0),
+                                  history, np.arange(8) * 10.0, ("rms_h", "kurtosis_h"),
+                                  n_blocks=4, n_permutations=4)
+    msg = deserialize_message(serialize_message(conv.rul_explanation_msg(
+        explanation, 1_700_000_000_000_000_000, "rig_1", "asset", "rul_prognosis")),
+        RulExplanation)
+    assert list(msg.input_names) == ["rms_h", "kurtosis_h"]
+    assert list(msg.block_start_s) == [0.0, 20.0, 40.0, 60.0]
+    assert list(msg.block_end_s) == [10.0, 30.0, 50.0, 70.0]
+    relevance = np.asarray(msg.relevance).reshape(2, 4)
+    assert relevance[0, 3] == pytest.approx(-20.0) and msg.estimate == pytest.approx(80.0)
+    assert msg.reference_estimate == pytest.approx(100.0)
+    assert "rms_h at 60-70 s lowered it" in msg.summary

@@ -26,6 +26,7 @@ model-agnostic attribution over health indicators x time blocks for any estimate
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -232,3 +233,66 @@ def history_relevance(estimate: Estimate, history: np.ndarray, names: Sequence[s
                             float(estimate(baseline)),
                             f"shapley_value_sampling(captum, {n_permutations} permutations, "
                             f"{history.shape[1]} indicators x {n_b} time blocks)", evaluations)
+
+
+# ----------------------------------------------------------------------------- published form
+@dataclass(frozen=True)
+class RulExplanation:
+    """What the RulExplanation message carries: relevance (inputs x time blocks)."""
+
+    method: str
+    explained_quantity: str
+    estimate: float
+    reference_estimate: float
+    input_names: tuple[str, ...]
+    block_start_s: np.ndarray  # (B,)
+    block_end_s: np.ndarray  # (B,)
+    relevance: np.ndarray  # (C, B)
+    conservation_error: float
+    computation_ms: float
+
+    @property
+    def summary(self) -> str:
+        """The two most relevant (input, block) pairs in words."""
+        order = np.argsort(-np.abs(self.relevance), axis=None)[:2]
+        parts = []
+        for c, b in zip(*np.unravel_index(order, self.relevance.shape), strict=True):
+            value = float(self.relevance[c, b])
+            if value == 0.0:
+                continue
+            parts.append(f"{self.input_names[c]} at {self.block_start_s[b]:.0f}-"
+                         f"{self.block_end_s[b]:.0f} s {'raised' if value > 0 else 'lowered'} "
+                         f"it ({value:+.3g})")
+        head = f"{self.explained_quantity} {self.estimate:.4g}"
+        return head + (": " + "; ".join(parts) if parts else ": no input moved it")
+
+
+def explain_network(members: Sequence[RulNet], images: np.ndarray, features: np.ndarray,
+                    t_s: np.ndarray, feature_names: Sequence[str], output: int = 0
+                    ) -> RulExplanation:
+    """LRP of an ensemble's output for one sequence (images (T, L, W), standardised features
+    (T, F), elapsed times (T,)): rows = the CWT image and each feature, columns = snapshots."""
+    start = time.perf_counter()
+    relevance = ensemble_relevance(members, images, features, output)
+    t_s = np.asarray(t_s, np.float64)
+    return RulExplanation(
+        "lrp_0(gates, attention weights and LayerNorm std fixed)",
+        f"logit of the normalised RUL ({'piecewise' if output == 0 else 'linear'} head)",
+        relevance.logit, relevance.bias, ("cwt_image", *feature_names), t_s, t_s,
+        relevance.per_snapshot().T, relevance.conservation_error,
+        (time.perf_counter() - start) * 1e3)
+
+
+def explain_history(estimate: Estimate, history: np.ndarray, t_s: np.ndarray,
+                    names: Sequence[str], quantity: str = "rul_s",
+                    reference: np.ndarray | None = None, n_blocks: int = 4,
+                    n_permutations: int = 20) -> RulExplanation:
+    """history_relevance in the published form (block times from t_s (N,))."""
+    start = time.perf_counter()
+    result = history_relevance(estimate, history, names, reference, n_blocks, n_permutations)
+    t_s = np.asarray(t_s, np.float64)
+    edges = result.block_edges
+    return RulExplanation(
+        result.method, quantity, result.estimate, result.reference_estimate, tuple(names),
+        t_s[edges[:-1]], t_s[edges[1:] - 1], result.values, result.conservation_error,
+        (time.perf_counter() - start) * 1e3)
