@@ -13,7 +13,7 @@ from ros_wait import spin_until
 from pm_monitor.core.rul.ensemble import Calibration, RulEnsemble, RulModelError, SequenceConfig
 from pm_monitor.core.rul.network import OUTPUT_NAMES, NetConfig, RulNet
 from pm_monitor.core.rul.snapshot import SnapshotConfig
-from pm_monitor.msg import RulEstimate, SensorChunk
+from pm_monitor.msg import RulEstimate, RulExplanation, SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.rul_node import CHUNK_QOS, RulNode
 
@@ -62,7 +62,10 @@ def test_chunks_in_rul_estimate_out_and_bad_chunks_refused(ros_context, executor
     client = Node("rul_test_client", context=ros_context)
     estimates: list[RulEstimate] = []
     diagnostics: list[DiagnosticArray] = []
+    explanations: list[RulExplanation] = []
     client.create_subscription(RulEstimate, "/rul_node/rul", estimates.append, 10)
+    client.create_subscription(RulExplanation, "/rul_node/rul_explanation",
+                               explanations.append, 10)
     client.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 10)
     publisher = client.create_publisher(SensorChunk, "accel", CHUNK_QOS)
     executor.add_node(node)
@@ -85,6 +88,14 @@ def test_chunks_in_rul_estimate_out_and_bad_chunks_refused(ros_context, executor
         assert node.estimator.stats.inputs["accel"].rejected == 1
         statuses = {s.name: s for s in diagnostics[-1].status}
         assert any("input accel" in name for name in statuses)
+        # each estimate is explained: relevance of the image + 7 features per snapshot
+        spin_until(executor, lambda: len(explanations) >= 3, timeout_s=10.0)
+        explanation = explanations[-1]
+        assert explanation.header.stamp == last.header.stamp and explanation.asset_id == "b1"
+        assert explanation.input_names[0] == "cwt_image"
+        assert len(explanation.relevance) == 8 * len(explanation.block_start_s)
+        assert explanation.conservation_error < 1e-3
+        assert explanation.method.startswith("lrp_0")
     finally:
         for n in (node, client):
             executor.remove_node(n)

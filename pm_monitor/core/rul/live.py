@@ -107,6 +107,7 @@ class LiveRulEstimator:
         self._last_snapshot_ns: int | None = None
         self.gaps = 0
         self.resets = 0
+        self.last_inputs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ input
     def on_chunk(self, stamp_ns: int, sample_rate: float, channel_names: Sequence[str],
@@ -207,6 +208,8 @@ class LiveRulEstimator:
         images = np.stack([self._history[p].image for p in positions])[None]
         features = np.stack([self._history[p].features for p in positions])[None]
         pred = self.model.predict(images, features)
+        # what the estimate was computed from, for its explanation (rul_relevance.py)
+        self.last_inputs = (images[0], features[0], times[positions])
         seq = self.model.sequence
         enough_history = times[-1] - times[0] >= (seq.steps - 1) * seq.spacing_s - 1e-6
         onset_s = self.onset.onset_s
