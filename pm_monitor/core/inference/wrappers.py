@@ -23,7 +23,7 @@ from torch import nn
 
 from pm_monitor.core.models.autoencoder import FeatureAutoencoder, reconstruction_error
 from pm_monitor.core.models.stage1_bilstm import HealthStateBiLSTM
-from pm_monitor.core.models.thermal_resnet import ThermalLocalizer
+from pm_monitor.core.models.thermal_resnet import ThermalResNet
 
 
 class Stage1Export(nn.Module):
@@ -59,7 +59,7 @@ class ThermalCamExport(nn.Module):
     spatial_attention (B, 1, h, w), cam (B, L, H, W) in [0, 1] (all-zero where ReLU leaves
     nothing, like grad_cam)."""
 
-    def __init__(self, model: ThermalLocalizer) -> None:
+    def __init__(self, model: ThermalResNet) -> None:
         super().__init__()
         self.model = model
 
