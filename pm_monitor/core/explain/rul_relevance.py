@@ -26,6 +26,7 @@ model-agnostic attribution over health indicators x time blocks for any estimate
 """
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -296,3 +297,57 @@ def explain_history(estimate: Estimate, history: np.ndarray, t_s: np.ndarray,
         result.method, quantity, result.estimate, result.reference_estimate, tuple(names),
         t_s[edges[:-1]], t_s[edges[1:] - 1], result.values, result.conservation_error,
         (time.perf_counter() - start) * 1e3)
+
+
+class RecentHistory:
+    """What `explain_history` needs from a live estimator whose state is a tracker updated one
+    snapshot at a time (update(t_s, row), estimate()): the last `window` snapshots, the
+    tracker's state before the first of them, and the asset's healthy level (the median of the
+    first `healthy_snapshots` rows it ever saw). An explanation replays only the window from
+    that state, so its cost does not grow with the asset's age."""
+
+    def __init__(self, window: int = 24, healthy_snapshots: int = 6) -> None:
+        if window < 1 or healthy_snapshots < 1:
+            raise ValueError("window and healthy_snapshots must be >= 1")
+        self.window, self.healthy_snapshots = window, healthy_snapshots
+        self._states: list[object] = []
+        self._times: list[float] = []
+        self._rows: list[np.ndarray] = []
+        self._healthy: list[np.ndarray] = []
+
+    def before_update(self, tracker, t_s: float, row: np.ndarray) -> None:
+        """Call just before tracker.update(t_s, row). The copy shares the tracker's model (a
+        read-only parameter set) instead of copying it."""
+        model = getattr(tracker, "model", None)
+        memo = {} if model is None else {id(model): model}
+        self._states.append(copy.deepcopy(tracker, memo))
+        self._times.append(float(t_s))
+        self._rows.append(np.asarray(row, np.float64).copy())
+        if len(self._healthy) < self.healthy_snapshots:
+            self._healthy.append(self._rows[-1])
+        del self._states[:-self.window], self._times[:-self.window], self._rows[:-self.window]
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def explain(self, names: Sequence[str],
+                value_of: Callable[[object], float] = lambda tracker: tracker.estimate().rul_s,
+                n_blocks: int = 4, n_permutations: int = 8) -> RulExplanation | None:
+        """Relevance of (indicator, block of the window) for value_of(tracker after the
+        window); None before any snapshot."""
+        if not self._rows:
+            return None
+        start_state = self._states[0]
+        model = getattr(start_state, "model", None)
+        times = np.array(self._times)
+
+        def estimate(rows: np.ndarray) -> float:
+            memo = {} if model is None else {id(model): model}
+            tracker = copy.deepcopy(start_state, memo)
+            for t, row in zip(times, rows, strict=True):
+                tracker.update(float(t), row)
+            return float(value_of(tracker))
+
+        return explain_history(estimate, np.stack(self._rows), times, names, "rul_s",
+                               np.median(np.stack(self._healthy), axis=0), n_blocks,
+                               n_permutations)

@@ -133,3 +133,41 @@ def test_history_shape_errors():
         history_relevance(lambda h: 0.0, np.zeros((5, 2)), ("a",))
     with pytest.raises(ValueError, match="reference"):
         history_relevance(lambda h: 0.0, np.zeros((5, 2)), ("a", "b"), np.zeros(3))
+
+
+class _Tracker:
+    """A stand-in for a prognosis tracker: RUL falls with the mean rms of the last 3 rows."""
+
+    def __init__(self, model: dict) -> None:
+        self.model = model
+        self.rows: list[np.ndarray] = []
+
+    def update(self, t_s: float, row: np.ndarray) -> None:
+        self.rows.append(np.asarray(row))
+
+    def estimate(self):
+        rms = np.mean([r[0] for r in self.rows[-3:]])
+        return type("Estimate", (), {"rul_s": self.model["life_s"] - 100.0 * rms})()
+
+
+def test_recent_history_replays_only_the_window_and_blames_the_rise():
+    from pm_monitor.core.explain.rul_relevance import RecentHistory
+
+    model = {"life_s": 1000.0}
+    tracker, history = _Tracker(model), RecentHistory(window=8, healthy_snapshots=4)
+    assert history.explain(("rms", "kurtosis")) is None
+    for i in range(20):
+        row = np.array([1.0 if i < 17 else 4.0, 3.0])  # rms jumps in the last 3 snapshots
+        history.before_update(tracker, 10.0 * i, row)
+        tracker.update(10.0 * i, row)
+    assert len(history) == 8
+    explanation = history.explain(("rms", "kurtosis"), n_blocks=4, n_permutations=6)
+    assert explanation.estimate == pytest.approx(tracker.estimate().rul_s) == 600.0
+    assert explanation.reference_estimate == pytest.approx(900.0)  # healthy rms = 1
+    assert explanation.block_start_s[0] == 120.0 and explanation.block_end_s[-1] == 190.0
+    assert explanation.relevance[1].tolist() == pytest.approx([0.0] * 4, abs=1e-9)
+    assert explanation.relevance[0].sum() == pytest.approx(-300.0)
+    assert explanation.relevance[0, :2].tolist() == pytest.approx([0.0, 0.0], abs=1e-9)
+    assert explanation.conservation_error < 1e-6
+    assert "rms at 1" in explanation.summary and "lowered" in explanation.summary
+    assert history._states[0].model is model  # the copies share the model
