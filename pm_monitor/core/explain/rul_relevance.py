@@ -330,6 +330,30 @@ class RecentHistory:
     def __len__(self) -> int:
         return len(self._rows)
 
+    def frozen(self) -> RecentHistory:
+        """A copy that later before_update calls do not change (for a worker thread)."""
+        copied = RecentHistory(self.window, self.healthy_snapshots)
+        copied._states, copied._times = list(self._states), list(self._times)
+        copied._rows, copied._healthy = list(self._rows), list(self._healthy)
+        return copied
+
+    def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(times (N,), indicator rows (N, C), healthy level (C,)) of the window."""
+        return (np.array(self._times), np.stack(self._rows),
+                np.median(np.stack(self._healthy), axis=0))
+
+    def replay(self, rows: np.ndarray,
+               value_of: Callable[[object], float] = lambda tracker: tracker.estimate().rul_s
+               ) -> float:
+        """value_of(tracker) after the window's snapshots with these indicator rows instead
+        (what-if), from the state before the window."""
+        start_state = self._states[0]
+        model = getattr(start_state, "model", None)
+        tracker = copy.deepcopy(start_state, {} if model is None else {id(model): model})
+        for t, row in zip(self._times, rows, strict=True):
+            tracker.update(float(t), row)
+        return float(value_of(tracker))
+
     def explain(self, names: Sequence[str],
                 value_of: Callable[[object], float] = lambda tracker: tracker.estimate().rul_s,
                 n_blocks: int = 4, n_permutations: int = 8) -> RulExplanation | None:
@@ -337,17 +361,6 @@ class RecentHistory:
         window); None before any snapshot."""
         if not self._rows:
             return None
-        start_state = self._states[0]
-        model = getattr(start_state, "model", None)
-        times = np.array(self._times)
-
-        def estimate(rows: np.ndarray) -> float:
-            memo = {} if model is None else {id(model): model}
-            tracker = copy.deepcopy(start_state, memo)
-            for t, row in zip(times, rows, strict=True):
-                tracker.update(float(t), row)
-            return float(value_of(tracker))
-
-        return explain_history(estimate, np.stack(self._rows), times, names, "rul_s",
-                               np.median(np.stack(self._healthy), axis=0), n_blocks,
-                               n_permutations)
+        times, rows, healthy = self.rows()
+        return explain_history(lambda r: self.replay(r, value_of), rows, times, names, "rul_s",
+                               healthy, n_blocks, n_permutations)

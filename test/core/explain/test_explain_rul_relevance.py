@@ -161,6 +161,10 @@ def test_recent_history_replays_only_the_window_and_blames_the_rise():
         history.before_update(tracker, 10.0 * i, row)
         tracker.update(10.0 * i, row)
     assert len(history) == 8
+    frozen = history.frozen()
+    history.before_update(tracker, 999.0, np.array([9.0, 9.0]))  # does not reach the copy
+    assert frozen.rows()[0][-1] == 190.0 and history.rows()[0][-1] == 999.0
+    history = frozen
     explanation = history.explain(("rms", "kurtosis"), n_blocks=4, n_permutations=6)
     assert explanation.estimate == pytest.approx(tracker.estimate().rul_s) == 600.0
     assert explanation.reference_estimate == pytest.approx(900.0)  # healthy rms = 1
