@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pm_monitor.core.datasets.femto import load_bearing
 from pm_monitor.core.explain.rul_relevance import RecentHistory
 from pm_monitor.core.rul.indicators import INDICATOR_NAMES, snapshot_indicators
 from pm_monitor.core.rul.prior import OperatingCondition
 from pm_monitor.core.rul.prognosis import PrognosisModel, PrognosisTracker
+from pm_monitor.datasets.femto import load_bearing
 
 ROOT = Path(__file__).resolve().parents[1]
 FS = 25_600.0

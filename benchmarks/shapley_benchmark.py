@@ -39,8 +39,8 @@ from pm_monitor.core.explain.background import HealthyBackground
 from pm_monitor.core.explain.shapley import player_masks, sensor_shapley
 from pm_monitor.core.features import FeatureExtractor
 from pm_monitor.core.models.bundle import load_bundle
-from pm_monitor.core.rig import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
 from pm_monitor.core.types import HealthState
+from pm_monitor.sim import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
 from pm_monitor.training.rig_dataset import rig_window
 
 ROOT = Path(__file__).resolve().parents[1]

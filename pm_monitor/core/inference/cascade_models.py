@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 from torch import nn
@@ -18,12 +17,11 @@ from pm_monitor.core.inference.specs import (
 )
 from pm_monitor.core.models.bundle import ModelBundle
 
-if TYPE_CHECKING:
-    from pm_monitor.core.inference.real_inputs import RealInputs
-
 CASCADE_MODELS: tuple[str, ...] = ("stage1", "anomaly", "thermal")
-INT8_CALIBRATION_BATCH = 8
 
+# INT8 calibration batches of one model ("stage1", ...) from real data windows. Injected by the
+# caller (e.g. pm_monitor.training.rig_model_inputs.rig_int8_calibration): the runtime core does
+# not generate data; without a source an INT8 TensorRT build fails, falls back and says so.
 CalibrationSource = Callable[[str], Sequence[Mapping[str, np.ndarray]]]
 
 
@@ -40,17 +38,6 @@ def cascade_specs(bundle: ModelBundle,
 def cascade_torch_models(bundle: ModelBundle) -> dict[str, nn.Module]:
     return {"stage1": bundle.stage1, "anomaly": bundle.autoencoder, "thermal": bundle.thermal}
 
-
-def rig_calibration(bundle: ModelBundle) -> CalibrationSource:
-    """INT8 calibration batches from real rig windows, generated once on first use."""
-
-    @functools.cache
-    def inputs() -> RealInputs:  # generated lazily: only INT8 builds need them
-        from pm_monitor.core.inference.real_inputs import rig_real_inputs
-
-        return rig_real_inputs(bundle, windows_per_segment=8)
-
-    return lambda model: inputs().batches(model, INT8_CALIBRATION_BATCH)
 
 
 class CascadeModels:
@@ -70,13 +57,13 @@ class CascadeModels:
         """Build (export, load or compile, warm up) every model; never raises for a backend
         that does not work here: it falls back and says so in `report`."""
         config = config or InferenceConfig()
-        calibration = calibration or rig_calibration(bundle)
         specs = cascade_specs(bundle, frame_hw)
         models = cascade_torch_models(bundle)
         runners, report = {}, []
         for name in CASCADE_MODELS:
             built = build_runner(specs[name], models[name], config,
-                                 calibration=functools.partial(calibration, name))
+                                 calibration=(functools.partial(calibration, name)
+                                              if calibration else None))
             runners[name] = built.runner
             report.extend(built.report)
         return cls(runners, report)
