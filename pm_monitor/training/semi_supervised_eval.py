@@ -42,8 +42,8 @@ from pm_monitor.core.features import FeatureExtractor
 from pm_monitor.core.models.normalization import FeatureScaler
 from pm_monitor.core.models.stage1_bilstm import HealthStateBiLSTM
 from pm_monitor.core.models.vibration_classifier import VibrationMLP, predict_proba
+from pm_monitor.report import metrics
 from pm_monitor.sim import RigConfig
-from pm_monitor.training import metrics
 from pm_monitor.training.loop import FitConfig, Unlabelled, fit
 from pm_monitor.training.rig_dataset import feature_config_for
 from pm_monitor.training.semi_supervised import (

@@ -51,7 +51,7 @@ def train_stage1(
         return dropped, state, fault
 
     return fit(model, _tensors(train), _tensors(val), loss_fn, config, augment, "stage1", log,
-               unlabelled)
+               unlabelled=unlabelled)
 
 
 def predict_stage1(

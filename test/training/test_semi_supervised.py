@@ -110,3 +110,29 @@ def test_default_epoch_is_one_pass_over_the_data():
     fit(nn.Linear(2, 2), (x, y), (x, y), loss_fn, replace(FitConfig(), epochs=2, batch_size=4),
         log=lambda _m: None)
     assert batches == [4, 4, 2, 4, 4, 2]
+
+
+def test_stage1_training_takes_the_unlabelled_data():
+    from pm_monitor.core.models.stage1_bilstm import HealthStateBiLSTM
+    from pm_monitor.training.train_stage1 import train_stage1
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 4, 6)).astype(np.float32)
+    state, fault = np.arange(12) % 4, np.arange(12) % 2
+    calls = []
+    ssl = semi_supervised_loss(noise_and_dropout(0.1, 0.0), heads_of=lambda out: [
+        (out.state_logits, 1.0), (out.fault_logits, 0.5)])
+
+    def counting(model, batch, generator):
+        calls.append(batch[0].shape)
+        return ssl(model, batch, generator)
+
+    torch.manual_seed(0)
+    model = HealthStateBiLSTM(6, hidden_size=8, num_layers=1, attention_dim=4)
+    history = train_stage1(model, (x, state, fault), (x, state, fault), [slice(0, 3)],
+                           FitConfig(epochs=2, batch_size=4, steps_per_epoch=3, patience=9),
+                           lambda _m: None,
+                           Unlabelled((torch.from_numpy(rng.normal(size=(30, 4, 6))
+                                                        .astype(np.float32)),), counting))
+    assert len(calls) == 6 and calls[0] == (8, 4, 6)
+    assert len(history.val_loss) == 2
