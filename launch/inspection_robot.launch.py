@@ -1,6 +1,7 @@
 """The monitor on an inspection robot (robot driver topics, robot profile config).
 
 ros2 launch pm_monitor inspection_robot.launch.py asset_id:=pump_7 namespace:=inspection
+    [asset_file:=/path/pump_7.yaml]   (default: config/assets/<asset_id>.yaml when shipped)
 
 With a lifecycle manager on the robot (nav2_lifecycle_manager): autostart:=false and add
 'inspection/pm_monitor' to its node_names.
@@ -19,7 +20,7 @@ def _nodes(context):
                                   params_file=get("params_file"),
                                   autostart=get("autostart").lower() == "true",
                                   use_sim_time=get("use_sim_time").lower() == "true",
-                                  log_level=get("log_level"))
+                                  log_level=get("log_level"), asset_file=get("asset_file"))
     return [Node(package=s.package, executable=s.executable, name=s.name,
                  namespace=s.namespace, parameters=[*s.params_files, s.parameters],
                  remappings=list(s.remappings), output="screen",
@@ -30,6 +31,7 @@ def generate_launch_description():
     return LaunchDescription([
         DeclareLaunchArgument("namespace", default_value="inspection"),
         DeclareLaunchArgument("asset_id", default_value=""),
+        DeclareLaunchArgument("asset_file", default_value=""),
         DeclareLaunchArgument("params_file",
                               default_value=config_file("inspection_robot.yaml")),
         DeclareLaunchArgument("autostart", default_value="true"),

@@ -99,13 +99,22 @@ def monitor_spec(namespace: str = "", params_file: str | None = None,
 
 def inspection_robot_plan(namespace: str = "inspection", asset_id: str = "",
                           params_file: str | None = None, autostart: bool = True,
-                          use_sim_time: bool = False, log_level: str = "") -> list[NodeSpec]:
+                          use_sim_time: bool = False, log_level: str = "",
+                          asset_file: str = "") -> list[NodeSpec]:
     """The monitor on an inspection robot: robot driver topics, the robot profile's config,
-    the inspected asset's id (the robot visits several) and a namespace of its own."""
+    the inspected asset's id (the robot visits several) and a namespace of its own.
+    asset_file: the visited machine's description; empty = config/assets/<asset_id>.yaml when
+    it exists. With one, the monitor runs the physics model set: it commissions a machine on
+    its first visits and resumes its stored reference on the next ones."""
     parameters: dict[str, object] = {"autostart": bool(autostart),
                                      "use_sim_time": bool(use_sim_time)}
     if asset_id:
         parameters.update(asset_id=asset_id, asset_frame_id=asset_id)
+        shipped = Path(config_file(f"assets/{asset_id}.yaml"))
+        if not asset_file and shipped.is_file():
+            asset_file = str(shipped)
+    if asset_file:
+        parameters["asset_file"] = asset_file
     return [monitor_spec(namespace, params_file or config_file("inspection_robot.yaml"),
                          dict(INSPECTION_ROBOT_TOPICS), parameters, log_level)]
 

@@ -225,3 +225,12 @@ def test_real_data_plan_replays_every_modality_into_the_real_data_profile():
     _check_spec(monitor)
     descriptor = Path(monitor.parameters["model_dir"]) / "model_set.json"
     assert descriptor.is_file(), descriptor
+
+
+def test_the_robot_selects_the_visited_machines_asset_file():
+    (spec,) = inspection_robot_plan(asset_id="cwru_motor")
+    assert spec.parameters["asset_file"].endswith("config/assets/cwru_motor.yaml")
+    (spec,) = inspection_robot_plan(asset_id="pump_7", asset_file="/robot/assets/pump_7.yaml")
+    assert spec.parameters["asset_file"] == "/robot/assets/pump_7.yaml"
+    (spec,) = inspection_robot_plan(asset_id="unknown_machine")
+    assert "asset_file" not in spec.parameters

@@ -139,8 +139,11 @@ def health_msg(result, asset_id: str, frame_id: str,
     msg.modalities_missing = list(result.modalities_missing)
     msg.active_alert_id = active_alert_id or ""
     msg.inference_ms = float(result.timings_ms["total"])
+    msg.commissioning_progress = 1.0  # nothing (left) to learn
     if result.commissioning is not None:
         msg.commissioning_done, msg.commissioning_needed = (int(v) for v in result.commissioning)
+        msg.commissioning_progress = min(msg.commissioning_done
+                                         / max(msg.commissioning_needed, 1), 1.0)
     msg.stage2_score_names = list(result.scores)
     msg.stage2_scores = [float(v) for v in result.scores.values()]
     msg.notes = list(result.notes)

@@ -50,6 +50,13 @@ MONITOR_PARAMETERS: dict[str, ParamSpec] = merge_tables({
                                        "modality bias go into explanations (rig bundles); "
                                        "empty = the shipped one if it fits the bundle, "
                                        "\"none\" = off.", read_only=True),
+    "asset_file": ParamSpec("", "Asset description (config/assets/*.yaml) for the physics "
+                                "model set (commissioning on the asset + physics rules; any "
+                                "rate, 1..N axes); with model_dir empty it selects "
+                                "models/physics.", read_only=True),
+    "reference_dir": ParamSpec("", "Where per-asset commissioning references are stored "
+                                   "(one JSON per asset id); empty = "
+                                   "$ROS_HOME/pm_monitor/references.", read_only=True),
     "shaft_speed_rpm": ParamSpec(0.0, "Shaft speed for the bearing defect frequencies of a "
                                       "model set whose features use it (rpm); 0 = its "
                                       "model_set.json's.",
