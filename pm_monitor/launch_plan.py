@@ -153,9 +153,16 @@ def femto_rul_plan(bearing: str = "Bearing3_3", speed_factor: float = 100.0,
                        "speed_factor": float(speed_factor), "accel_unit": "g",
                        "start_stamp_s": float(start_stamp_s), "publish_clock": False,
                        "wait_for_subscribers": bool(wait_for_subscribers)})
+    rpm, load_n = FEMTO_CONDITIONS[int(bearing.removeprefix("Bearing").split("_")[0])]
     rul = NodeSpec("rul_node", "rul_node", "", (), {"asset_id": bearing,
-                                                    "asset_frame_id": bearing})
+                                                    "asset_frame_id": bearing,
+                                                    "rpm": rpm, "load_n": load_n})
     return [replay, rul]
+
+
+# FEMTO / PRONOSTIA operating conditions (shared/data/femto/README.md): the RUL node's
+# population prior needs the bearing's speed and load. BearingC_k runs under condition C.
+FEMTO_CONDITIONS = {1: (1800.0, 4000.0), 2: (1650.0, 4200.0), 3: (1500.0, 5000.0)}
 
 
 # The streams of the real-data profile (models/real_data): each modality from the public data

@@ -114,10 +114,15 @@ def rul_msg(result, asset_id: str, frame_id: str) -> RulEstimate:  # result: Cas
     msg = RulEstimate()
     msg.header = make_header(result.t_end_ns, frame_id)
     msg.asset_id = asset_id
-    msg.valid = _fill_rul(msg, result.rul)
-    if msg.valid:
+    known = _fill_rul(msg, result.rul)
+    # valid only for a calibrated estimate (the RulEstimate contract); the numbers of an
+    # uncalibrated one still go out, marked not_calibrated.
+    msg.valid = known and bool(result.rul.calibrated)
+    if known:
         msg.interval_coverage = float(result.rul.coverage)
         msg.model_name = result.rul.model_name
+        msg.evidence_kind = result.rul.evidence
+        msg.point_kind = "trend_fit"  # the exponential fit's crossing time, no distribution
     return msg
 
 

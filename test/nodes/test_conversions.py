@@ -9,6 +9,7 @@ from pm_monitor.core.alarms import AlarmEvent, AlarmState, AlarmUpdate
 from pm_monitor.core.explain.explainer import AlertExplanation
 from pm_monitor.core.explain.shapley import ShapleyAttribution
 from pm_monitor.core.imaging.codec import decode
+from pm_monitor.core.models.rul import RulResult
 from pm_monitor.core.types import HealthState
 from pm_monitor.msg import Alert, Explanation, SensorChunk
 from pm_monitor.nodes import conversions as conv
@@ -64,6 +65,14 @@ def test_healthy_stage2_class_is_not_a_localisation():
     msg = conv.alert_msg(_result(location="healthy"), update, "rig_1", "asset", "v1")
     assert not msg.localized and not msg.rul_known and msg.health_index == 1.0
     assert not conv.rul_msg(_result(), "rig_1", "asset").valid
+
+
+def test_rul_msg_is_valid_only_for_a_calibrated_estimate():
+    for calibrated in (False, True):
+        rul = RulResult(100.0, 50.0, 200.0, 0.4, 0.8, "exp", calibrated=calibrated)
+        msg = conv.rul_msg(SimpleNamespace(t_end_ns=10**18, rul=rul), "rig_1", "asset")
+        assert msg.valid == calibrated and msg.rul_s == 100.0
+        assert msg.evidence_kind == ("condition_based" if calibrated else "not_calibrated")
 
 
 def _gated_explanation() -> AlertExplanation:
