@@ -17,6 +17,7 @@ from pm_monitor.msg import (
     Explanation,
     HealthStatus,
     RulEstimate,
+    RulExplanation,
     SensorChunk,
 )
 
@@ -273,6 +274,7 @@ def explanation_msg(explanation, result, alert_id: str, asset_id: str, frame_id:
     msg.ig_baseline = getattr(explanation, "ig_baseline", "zeros")
     _fill_modality_bias(msg, explanation)
     _fill_counterfactual(msg, getattr(explanation, "counterfactual", None))
+    _fill_shapley(msg, getattr(explanation, "shapley", None))
     summary = getattr(explanation, "summary", None)  # the live Explainer's one-liner
     if not summary:
         top = max(explanation.sensor_importance.items(), key=lambda kv: kv[1],
@@ -294,6 +296,19 @@ def _fill_modality_bias(msg: Explanation, explanation) -> None:
     if bias and all(n in bias for n in names):
         msg.modality_bias = [float(bias[n]) for n in names]
         msg.modality_bias_decisions = int(getattr(explanation, "modality_bias_decisions", 0))
+
+
+def _fill_shapley(msg: Explanation, shapley) -> None:
+    """core.explain.shapley.ShapleyAttribution -> the shapley_* fields (empty when None)."""
+    if shapley is None:
+        return
+    msg.shapley_sensor_names = list(shapley.sensors)
+    msg.shapley_sensor_values = [float(v) for v in shapley.sensors.values()]
+    msg.shapley_modality_names = list(shapley.modalities)
+    msg.shapley_modality_values = [float(v) for v in shapley.modalities.values()]
+    msg.shapley_output = float(shapley.output)
+    msg.shapley_reference_output = float(shapley.reference_output)
+    msg.shapley_method = shapley.method
 
 
 def _fill_counterfactual(msg: Explanation, counterfactual) -> None:
@@ -340,3 +355,22 @@ def describe_endpoint(info) -> str:
     node = f"{info.node_namespace.rstrip('/')}/{info.node_name}"
     gid = ".".join(f"{byte:02x}" for byte in bytes(info.endpoint_gid)[:16])
     return f"{node} (gid {gid})"
+
+
+def rul_explanation_msg(explanation, stamp_ns: int, asset_id: str, frame_id: str,
+                        model_name: str) -> RulExplanation:
+    """core.explain.rul_relevance.RulExplanation -> RulExplanation (relevance row-major)."""
+    msg = RulExplanation()
+    msg.header = make_header(stamp_ns, frame_id)
+    msg.asset_id, msg.model_name = asset_id, model_name
+    msg.method, msg.explained_quantity = explanation.method, explanation.explained_quantity
+    msg.estimate = float(explanation.estimate)
+    msg.reference_estimate = float(explanation.reference_estimate)
+    msg.input_names = list(explanation.input_names)
+    msg.block_start_s = [float(v) for v in explanation.block_start_s]
+    msg.block_end_s = [float(v) for v in explanation.block_end_s]
+    msg.relevance = [float(v) for v in np.asarray(explanation.relevance, np.float64).ravel()]
+    msg.conservation_error = float(explanation.conservation_error)
+    msg.computation_time_s = float(explanation.computation_ms) / 1000.0
+    msg.summary = explanation.summary
+    return msg

@@ -9,6 +9,7 @@ only when the model holds a calibration for that kind.
 """
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -20,7 +21,7 @@ from pm_monitor.core.config_schema import as_spec
 from pm_monitor.core.pipeline import InputRejectedError
 from pm_monitor.core.rul.live import INPUT_NAME, LiveConfig, LiveEstimate, LiveRulEstimator
 from pm_monitor.core.rul.prognosis import PrognosisModel, PrognosisModelError
-from pm_monitor.msg import RulEstimate, SensorChunk
+from pm_monitor.msg import RulEstimate, RulExplanation, SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.diagnostics import DiagnosticsReporter
 from pm_monitor.nodes.node_main import run_node
@@ -60,6 +61,10 @@ PARAMETERS: dict[str, tuple] = {
     "load_n": (0.0, "Radial bearing load (N) for the population prior; 0 = unknown.",
                (0.0, 1e9)),
     "diagnostics_period_s": (1.0, "Period of /diagnostics messages (s).", (0.1, 60.0)),
+    "explain_every": (6, "Publish ~/rul_explanation for every n-th estimate (0 = never): "
+                         "Shapley values of the RUL over health indicators x time blocks of "
+                         "the last 24 snapshots, on a worker thread (~1-2 s of CPU each).",
+                      (0, 100000)),
 }
 
 
@@ -84,6 +89,12 @@ class RulNode(Node):
             model_name=model.name))
         self._last_evidence = "none yet"
         self.rul_pub = self.create_publisher(RulEstimate, "~/rul", 10)
+        self.explain_every = int(p["explain_every"])
+        self.explanation_pub = self.create_publisher(RulExplanation, "~/rul_explanation", 10)
+        self._explainer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rul_explain")
+        self._explaining: Future | None = None
+        self._estimates = 0
+        self.explanations_skipped = 0  # an explanation was still running: this one skipped
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.diagnostics = DiagnosticsReporter(self.get_name(), self.asset_id, [INPUT_NAME],
                                                self.get_clock().now().nanoseconds,
@@ -107,6 +118,35 @@ class RulNode(Node):
         for estimate in estimates:
             self._last_evidence = estimate.evidence
             self.rul_pub.publish(self._to_msg(estimate))
+            self._maybe_explain(estimate)
+
+    def _maybe_explain(self, estimate: LiveEstimate) -> None:
+        """Every explain_every-th estimate, after it is published, on the worker thread (an
+        explanation never delays an estimate); skipped and counted while one still runs."""
+        self._estimates += 1
+        if not self.explain_every or self._estimates % self.explain_every:
+            return
+        if self._explaining is not None and not self._explaining.done():
+            self.explanations_skipped += 1
+            return
+        self._explaining = self._explainer.submit(self._explain, self.estimator.recent.frozen(),
+                                                  estimate)
+
+    def _explain(self, recent, estimate: LiveEstimate) -> None:
+        try:
+            explanation = recent.explain(self.estimator.model.indicator_names)
+        except Exception as err:
+            self.get_logger().warn(f"RUL explanation failed: {type(err).__name__}: {err}",
+                                   throttle_duration_sec=10.0)
+            return
+        if explanation is not None:
+            self.explanation_pub.publish(conv.rul_explanation_msg(
+                explanation, estimate.stamp_ns, self.asset_id, self.frame_id,
+                estimate.model_name))
+
+    def destroy_node(self) -> None:
+        self._explainer.shutdown(wait=True, cancel_futures=True)
+        super().destroy_node()
 
     def _to_msg(self, estimate: LiveEstimate) -> RulEstimate:
         return estimate_msg(estimate, self.asset_id, self.frame_id)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pm_monitor.core.recording.mcap_bag import RecordingError
 from pm_monitor.report import figures
+from pm_monitor.report.attributions import shapley_figure
 from pm_monitor.report.html import write_html
 from pm_monitor.report.run_data import RunData, load_run
 
@@ -19,6 +20,7 @@ def build_report(run: RunData, out: Path, title: str = "pm_monitor run report") 
     images = {
         "timeline": figures.timeline(run, out / "timeline.png"),
         "importance": figures.importance(run, out / "importance.png"),
+        "shapley": shapley_figure(run, out / "shapley.png"),
         "heatmaps": figures.heatmap_thumbnails(run, out / "heatmaps.png"),
     }
     return write_html(run, out, images, title)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from pm_monitor.report.attributions import top_shapley_sensor
 from pm_monitor.report.run_data import STATE_NAMES, RunData
 
 _STYLE = """body{font-family:sans-serif;margin:2em;max-width:1200px;color:#222}
@@ -48,7 +49,7 @@ def write_html(run: RunData, out: Path, images: dict[str, Path | None],
     parts += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in summary_rows(run)]
     parts.append("</table>")
     captions = {"timeline": "Timeline", "importance": "Sensor importance",
-                "heatmaps": "Heatmaps"}
+                "shapley": "Shapley values of the Stage 1 decisions", "heatmaps": "Heatmaps"}
     for key, caption in captions.items():
         image = images.get(key)
         if image is not None:
@@ -63,11 +64,13 @@ def write_html(run: RunData, out: Path, images: dict[str, Path | None],
                      f"<td>{_e(a.fault_type)}</td><td>{_e(a.location)}</td><td>{rul}</td>"
                      f"<td>{_e(a.summary)}</td></tr>")
     parts.append("</table><h2>Explanations</h2><table><tr><th>t (s)</th><th>alert id</th>"
-                 "<th>top sensor</th><th>time (ms)</th><th>summary</th></tr>")
+                 "<th>top sensor</th><th>top sensor (Shapley)</th><th>time (ms)</th>"
+                 "<th>summary</th></tr>")
     for e in run.explanations:
         top = max(e.sensor_importance.items(), key=lambda kv: kv[1], default=("-", 0.0))
         parts.append(f"<tr><td>{e.t_s:.1f}</td><td>{_e(e.alert_id)}</td>"
                      f"<td>{_e(top[0])} ({top[1]:.0%})</td>"
+                     f"<td>{_e(top_shapley_sensor(e.shapley_sensors))}</td>"
                      f"<td>{e.computation_s * 1e3:.0f}</td><td>{_e(e.summary)}</td></tr>")
     parts.append("</table></body></html>")
     path = out / "index.html"

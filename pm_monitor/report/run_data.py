@@ -65,6 +65,9 @@ class ExplanationRow:
     modality_ideal_weights: dict[str, float] = field(default_factory=dict)
     modality_bias: dict[str, float] = field(default_factory=dict)
     modality_bias_decisions: int = 0
+    # Shapley values of the Stage 1 decision (signed); empty for older recordings
+    shapley_sensors: dict[str, float] = field(default_factory=dict)
+    shapley_modalities: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,17 @@ def _explanation_row(t_s: float, msg) -> ExplanationRow:
         dict(zip(msg.sensor_names, map(float, msg.sensor_importance), strict=False)),
         per_modality("modality_weights"), float(msg.computation_time_s), msg.summary,
         str(getattr(msg, "modality_weights_method", "")), per_modality("modality_ideal_weights"),
-        per_modality("modality_bias"), int(getattr(msg, "modality_bias_decisions", 0)))
+        per_modality("modality_bias"), int(getattr(msg, "modality_bias_decisions", 0)),
+        _named(msg, "shapley_sensor_names", "shapley_sensor_values"),
+        _named(msg, "shapley_modality_names", "shapley_modality_values"))
+
+
+def _named(msg, names_field: str, values_field: str) -> dict[str, float]:
+    """{name: value} of two parallel array fields; empty when absent or of unequal length."""
+    names = list(getattr(msg, names_field, None) or [])
+    values = getattr(msg, values_field, None)
+    values = [] if values is None else list(values)
+    return dict(zip(names, map(float, values), strict=True)) if len(names) == len(values) else {}
 
 
 # --- demo output folder (JSON lines) ---------------------------------------------------------

@@ -20,6 +20,8 @@ from torch import nn
 
 LossFn = Callable[[nn.Module, tuple[torch.Tensor, ...]], torch.Tensor]
 Augment = Callable[[tuple[torch.Tensor, ...], torch.Generator], tuple[torch.Tensor, ...]]
+# (model, a batch of the unlabelled tensors, generator) -> loss added to the labelled loss
+UnlabelledLoss = Callable[[nn.Module, tuple[torch.Tensor, ...], torch.Generator], torch.Tensor]
 
 
 @dataclass
@@ -42,10 +44,24 @@ class FitConfig:
     max_seconds: float = 240.0  # wall-clock cap: the whole training must stay under 10 min
     schedule: str = "cosine"  # "cosine" (per epoch) or "one_cycle" (per step, peak lr)
     min_batch: int = 1  # smaller last batches are skipped (batch norm needs two samples)
+    # None: one pass over the training set per epoch. A number: that many batches per epoch,
+    # drawn from fresh permutations (a few labels + many unlabelled: the same steps for the
+    # supervised and the semi-supervised arm)
+    steps_per_epoch: int | None = None
+    unlabelled_batch_factor: int = 2  # unlabelled batch = this x batch_size
 
     def __post_init__(self) -> None:
         if self.schedule not in ("cosine", "one_cycle"):
             raise ValueError(f"unknown schedule {self.schedule!r}")
+
+
+@dataclass(frozen=True)
+class Unlabelled:
+    """Unlabelled tensors (first dim = samples) and the loss that uses them (semi-supervised,
+    training/semi_supervised.py)."""
+
+    tensors: tuple[torch.Tensor, ...]
+    loss: UnlabelledLoss
 
 
 def fit(
@@ -58,18 +74,23 @@ def fit(
     name: str = "model",
     log: Callable[[str], None] = print,
     monitor: Callable[[nn.Module], float] | None = None,
+    unlabelled: Unlabelled | None = None,
 ) -> FitHistory:
     """Train `model` in place on mini-batches of the `train` tensors (first dim = samples).
 
     val None: no early stopping, all epochs run. monitor(model) is recorded after each epoch
-    (for learning-curve plots only; it chooses nothing)."""
+    (for learning-curve plots only; it chooses nothing). unlabelled: every step also draws a
+    batch of these and adds their loss (from a generator of its own, so the labelled batches
+    are those of the supervised-only run)."""
     generator = torch.Generator().manual_seed(config.seed)
+    unlabelled_generator = torch.Generator().manual_seed(config.seed + 10_007)
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
     n = train[0].shape[0]
     if config.schedule == "one_cycle":
-        steps = config.epochs * ((n + config.batch_size - 1) // config.batch_size)
+        steps = config.epochs * (config.steps_per_epoch
+                                 or (n + config.batch_size - 1) // config.batch_size)
         schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr,
                                                        total_steps=steps)
     else:
@@ -78,33 +99,39 @@ def fit(
     start = time.perf_counter()
     for epoch in range(config.epochs):
         model.train()
-        order = torch.randperm(n, generator=generator)
-        total = 0.0
-        for first in range(0, n, config.batch_size):
-            index = order[first : first + config.batch_size]
+        total, seen = 0.0, 0
+        for index in _batches(n, config.batch_size, config.steps_per_epoch, generator):
             if len(index) < config.min_batch:
                 continue
             batch = tuple(t[index] for t in train)
             if augment is not None:
                 batch = augment(batch, generator)
             loss = loss_fn(model, batch)
+            if unlabelled is not None:
+                pool = unlabelled.tensors[0].shape[0]
+                picked = torch.randint(pool, (config.batch_size * config.unlabelled_batch_factor,),
+                                       generator=unlabelled_generator)
+                loss = loss + unlabelled.loss(model, tuple(t[picked] for t in unlabelled.tensors),
+                                              unlabelled_generator)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
             if config.schedule == "one_cycle":
                 schedule.step()
             total += loss.item() * batch[0].shape[0]
+            seen += batch[0].shape[0]
         if config.schedule == "cosine":
             schedule.step()
-        history.train_loss.append(total / n)
+        train_loss = total / max(seen, 1)
+        history.train_loss.append(train_loss)
         if monitor is not None:
             history.monitor.append(monitor(model))
         if val is None:
-            log(f"  {name} epoch {epoch + 1:2d}: train {total / n:.4f}")
+            log(f"  {name} epoch {epoch + 1:2d}: train {train_loss:.4f}")
             continue
         val_loss = evaluate_loss(model, val, loss_fn, config.batch_size * 4)
         history.val_loss.append(val_loss)
-        log(f"  {name} epoch {epoch + 1:2d}: train {total / n:.4f}  val {val_loss:.4f}")
+        log(f"  {name} epoch {epoch + 1:2d}: train {train_loss:.4f}  val {val_loss:.4f}")
         if val_loss < best_val - 1e-5:
             best_val, best_state, stale = val_loss, copy.deepcopy(model.state_dict()), 0
             history.best_epoch = epoch + 1
@@ -117,6 +144,22 @@ def fit(
     model.eval()
     history.seconds = time.perf_counter() - start
     return history
+
+
+def _batches(n: int, batch_size: int, steps: int | None, generator: torch.Generator):
+    """Row indices of one epoch's batches: one permutation cut in batches, or `steps` batches
+    cut from as many fresh permutations as needed."""
+    if steps is None:
+        order = torch.randperm(n, generator=generator)
+        for first in range(0, n, batch_size):
+            yield order[first : first + batch_size]
+        return
+    order, first = torch.randperm(n, generator=generator), 0
+    for _ in range(steps):
+        if first + batch_size > n and first > 0:
+            order, first = torch.randperm(n, generator=generator), 0
+        yield order[first : first + batch_size]
+        first += batch_size
 
 
 def evaluate_loss(

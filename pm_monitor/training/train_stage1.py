@@ -10,7 +10,7 @@ from torch import nn
 
 from pm_monitor.core.models.stage1_bilstm import HealthStateBiLSTM
 from pm_monitor.training.augment import drop_sensor_groups
-from pm_monitor.training.loop import FitConfig, FitHistory, fit
+from pm_monitor.training.loop import FitConfig, FitHistory, Unlabelled, fit
 
 FAULT_LOSS_WEIGHT = 0.5  # the fault type is the secondary question; the state drives the alert
 SENSOR_DROPOUT = 0.1
@@ -31,8 +31,10 @@ def train_stage1(
     sensor_groups: list[slice],
     config: FitConfig,
     log: Callable[[str], None] = print,
+    unlabelled: Unlabelled | None = None,
 ) -> FitHistory:
-    """train / val: (sequences (N, T, D), state labels (N,), fault-type labels (N,))."""
+    """train / val: (sequences (N, T, D), state labels (N,), fault-type labels (N,));
+    unlabelled: sequences without labels and their loss (semi_supervised.py)."""
     state_weights = balanced_class_weights(train[1], model.state_head.out_features)
     fault_weights = balanced_class_weights(train[2], model.fault_head.out_features)
 
@@ -48,7 +50,8 @@ def train_stage1(
         dropped, _ = drop_sensor_groups(x, sensor_groups, SENSOR_DROPOUT, generator)
         return dropped, state, fault
 
-    return fit(model, _tensors(train), _tensors(val), loss_fn, config, augment, "stage1", log)
+    return fit(model, _tensors(train), _tensors(val), loss_fn, config, augment, "stage1", log,
+               unlabelled=unlabelled)
 
 
 def predict_stage1(

@@ -7,6 +7,7 @@ from rclpy.serialization import deserialize_message, serialize_message
 
 from pm_monitor.core.alarms import AlarmEvent, AlarmState, AlarmUpdate
 from pm_monitor.core.explain.explainer import AlertExplanation
+from pm_monitor.core.explain.shapley import ShapleyAttribution
 from pm_monitor.core.imaging.codec import decode
 from pm_monitor.core.models.rul import RulResult
 from pm_monitor.core.types import HealthState
@@ -112,6 +113,22 @@ def test_explanation_without_a_fusion_gate_leaves_the_bias_empty():
     assert len(msg.modality_bias) == 0 and msg.modality_bias_decisions == 0
 
 
+def test_explanation_carries_shapley_values_or_leaves_them_empty():
+    shapley = ShapleyAttribution({"accel_x": 0.9, "thermal": -0.2}, {"accel": 0.9, "thermal": -0.2},
+                                 2, 1.5, 0.8, "shapley(sensors exact, modalities exact)", 6)
+    msg = deserialize_message(serialize_message(conv.explanation_msg(
+        replace(_gated_explanation(), shapley=shapley), _result(), "rig_1-0005", "rig_1",
+        "asset", 0.5)), Explanation)
+    assert list(msg.shapley_sensor_names) == ["accel_x", "thermal"]
+    np.testing.assert_allclose(msg.shapley_sensor_values, [0.9, -0.2], rtol=1e-6)
+    assert list(msg.shapley_modality_names) == ["accel", "thermal"]
+    assert msg.shapley_output == np.float32(1.5) and msg.shapley_reference_output == np.float32(0.8)
+    assert msg.shapley_method.startswith("shapley(")
+    plain = conv.explanation_msg(_gated_explanation(), _result(), "rig_1-0006", "rig_1", "asset",
+                                 0.5)
+    assert len(plain.shapley_sensor_names) == 0 and plain.shapley_method == ""
+
+
 def test_health_says_when_the_models_are_still_commissioning_and_carries_stage2_scores():
     plain = conv.health_msg(_result(), "rig_1", "asset", None)
     assert (plain.commissioning_done, plain.commissioning_needed) == (0, 0)
@@ -148,3 +165,24 @@ def test_alert_and_health_say_what_the_decision_rests_on():
     undecided = conv.health_msg(SimpleNamespace(**{**vars(reduced), "decision_basis": ()}),
                                 "rig_1", "asset", None)
     assert list(undecided.decision_basis) == []
+
+
+def test_rul_explanation_message_round_trip():
+    from pm_monitor.core.explain.rul_relevance import explain_history
+    from pm_monitor.msg import RulExplanation
+
+    history = np.ones((8, 2))
+    history[6:, 0] = 2.0
+    explanation = explain_history(lambda h: 100.0 - 10.0 * float(h[-2:, 0].sum() - 2.0),
+                                  history, np.arange(8) * 10.0, ("rms_h", "kurtosis_h"),
+                                  n_blocks=4, n_permutations=4)
+    msg = deserialize_message(serialize_message(conv.rul_explanation_msg(
+        explanation, 1_700_000_000_000_000_000, "rig_1", "asset", "rul_prognosis")),
+        RulExplanation)
+    assert list(msg.input_names) == ["rms_h", "kurtosis_h"]
+    assert list(msg.block_start_s) == [0.0, 20.0, 40.0, 60.0]
+    assert list(msg.block_end_s) == [10.0, 30.0, 50.0, 70.0]
+    relevance = np.asarray(msg.relevance).reshape(2, 4)
+    assert relevance[0, 3] == pytest.approx(-20.0) and msg.estimate == pytest.approx(80.0)
+    assert msg.reference_estimate == pytest.approx(100.0)
+    assert "rms_h at 60-70 s lowered it" in msg.summary

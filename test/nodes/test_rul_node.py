@@ -11,7 +11,7 @@ from ros_wait import spin_until
 from rul_fakes import small_prognosis
 
 from pm_monitor.core.rul.prognosis import PrognosisModelError
-from pm_monitor.msg import RulEstimate, SensorChunk
+from pm_monitor.msg import RulEstimate, RulExplanation, SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.rul_node import CHUNK_QOS, RulNode
 
@@ -55,11 +55,14 @@ def chunk(snapshot: int, frames: np.ndarray, unit: str = "g") -> SensorChunk:
 def test_chunks_in_rul_estimate_out_and_bad_chunks_refused(ros_context, executor, model_file):
     node = RulNode(context=ros_context, parameter_overrides=[
         Parameter("model_path", value=str(model_file)), Parameter("asset_id", value="b1"),
-        Parameter("diagnostics_period_s", value=0.1)])
+        Parameter("diagnostics_period_s", value=0.1), Parameter("explain_every", value=1)])
     client = Node("rul_test_client", context=ros_context)
     estimates: list[RulEstimate] = []
     diagnostics: list[DiagnosticArray] = []
+    explanations: list[RulExplanation] = []
     client.create_subscription(RulEstimate, "/rul_node/rul", estimates.append, 10)
+    client.create_subscription(RulExplanation, "/rul_node/rul_explanation",
+                               explanations.append, 10)
     client.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 10)
     publisher = client.create_publisher(SensorChunk, "accel", CHUNK_QOS)
     executor.add_node(node)
@@ -86,6 +89,13 @@ def test_chunks_in_rul_estimate_out_and_bad_chunks_refused(ros_context, executor
         assert node.estimator.stats.inputs["accel"].rejected == 1
         statuses = {s.name: s for s in diagnostics[-1].status}
         assert any("input accel" in name for name in statuses)
+        # estimates are explained on the worker: indicators x time blocks of the recent window
+        spin_until(executor, lambda: len(explanations) >= 1, timeout_s=30.0)
+        explanation = explanations[-1]
+        assert explanation.asset_id == "b1" and explanation.explained_quantity == "rul_s"
+        assert len(explanation.relevance) == (len(explanation.input_names)
+                                              * len(explanation.block_start_s))
+        assert explanation.method.startswith("shapley_value_sampling")
     finally:
         for n in (node, client):
             executor.remove_node(n)

@@ -24,6 +24,7 @@ import numpy as np
 
 from pm_monitor.core.acceleration_units import acceleration_scale
 from pm_monitor.core.chunk_codec import ChunkDecodeError, decode_chunk
+from pm_monitor.core.explain.rul_relevance import RecentHistory
 from pm_monitor.core.pipeline import InputRejectedError, InputStats, PipelineStats
 from pm_monitor.core.rul.indicators import INDICATOR_NAMES, IndicatorConfig, snapshot_indicators
 from pm_monitor.core.rul.prior import OperatingCondition
@@ -81,6 +82,9 @@ class LiveRulEstimator:
         self.stats = PipelineStats()
         self.tracker = PrognosisTracker(self.model, self.condition,
                                         self.config.elapsed_at_start_s)
+        # the last snapshots and the tracker state before them: what an explanation of the
+        # estimate replays (core/explain/rul_relevance.py); a copy of the small tracker each time
+        self.recent = RecentHistory()
         self.sample_rate: float | None = None  # of the stream (any rate; fixed per stream)
         self.window = 0
         self._period_ns = 0.0
@@ -183,7 +187,9 @@ class LiveRulEstimator:
         try:
             values = snapshot_indicators(horizontal, vertical, self.sample_rate,
                                          self.indicator_config)[self._columns]
-            self.tracker.update(self._elapsed_s(end_ns), values)
+            t_s = self._elapsed_s(end_ns)
+            self.recent.before_update(self.tracker, t_s, values)
+            self.tracker.update(t_s, values)
             estimate = LiveEstimate(end_ns, self.tracker.estimate(), self.config.model_name)
         except Exception as err:  # a live node reports and goes on
             inference.failures += 1

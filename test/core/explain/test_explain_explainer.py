@@ -132,3 +132,28 @@ def test_without_a_fusion_gate_the_bias_fields_stay_empty():
     assert explanation.modality_weights_method == "integrated_gradients_share"
     assert explanation.modality_bias == {} and explanation.modality_ideal_weights == {}
     assert explanation.modality_bias_decisions == 0 and "fusion gate" not in explanation.summary
+
+
+def test_shapley_values_are_in_the_explanation_and_use_the_ig_reference():
+    from pm_monitor.core.explain.background import HealthyBackground
+
+    explainer = Explainer(Stage1Stub(), LAYOUT, np.zeros(3), np.ones(3), STATES)
+    explanation = explainer.explain(_result())
+    shapley = explanation.shapley
+    assert shapley is not None and set(shapley.sensors) == {"accel_x", "mic", "thermal"}
+    # Stage1Stub is linear in the time mean: phi = w * (x - reference), zero reference here
+    weight = explainer.stage1.head.weight[int(HealthState.WARNING)].detach().numpy()
+    assert shapley.sensors["mic"] == pytest.approx(float(weight[1] * 1.5), abs=1e-5)
+    assert shapley.efficiency_error < 1e-5
+    assert "shapley(sensors, modalities)" in explanation.methods
+    assert explanation.to_dict()["shapley"]["modalities"] == shapley.modalities
+    background = HealthyBackground(capacity=2, seed=0)
+    background.add(np.full((4, 3), 0.25, np.float32))
+    background.add(np.full((4, 3), 0.75, np.float32))
+    with_background = Explainer(Stage1Stub(), LAYOUT, np.zeros(3), np.ones(3), STATES,
+                                background=background).explain(_result()).shapley
+    # the reference is the healthy mean (0.5), as for the deletion test
+    assert with_background.sensors["mic"] == pytest.approx(float(weight[1] * 1.0), abs=1e-5)
+    off = Explainer(Stage1Stub(), LAYOUT, np.zeros(3), np.ones(3), STATES,
+                    config=ExplainerConfig(shapley=False)).explain(_result())
+    assert off.shapley is None and off.to_dict()["shapley"] is None

@@ -1,0 +1,366 @@
+"""Why the RUL estimate is what it is: layer-wise relevance for the paper-002 RUL network, and a
+model-agnostic attribution over health indicators x time blocks for any estimate(history).
+
+(a) `network_relevance`: LRP-0 of RulNet's normalised-RUL logit (before the sigmoid) onto its
+    inputs, the CWT images and the standardised features of every snapshot. captum's LRP only
+    has rules for Linear/Conv2d/pooling/ReLU/Dropout/Tanh; it refuses RulNet (Conv1d, LSTM,
+    MultiheadAttention, LayerNorm have no rule, and nn.LSTM returns a tuple its hooks cannot
+    take). The rules are therefore written here in the "modified gradient x input" form, which
+    equals LRP-0 layer by layer:
+    * Conv / Linear / ReLU / max-pool / zero padding / residual sums: plain gradient x input
+      (for these layers that *is* LRP-0; the test checks it against captum's LRP on a network
+      captum covers);
+    * LSTM: the gates (sigmoids) act as fixed weights, the candidate's tanh passes relevance
+      through unchanged ("signal-take-all", Arras et al. 2017);
+    * attention: the softmax weights are fixed, relevance flows through the values only;
+      LayerNorm: the standard deviation is fixed (Ali et al. 2022, "XAI for Transformers:
+      better explanations through conservative propagation").
+    The network so linearised is homogeneous of degree 1 in (inputs, biases), so
+    sum(input relevance) + sum(bias relevance) = the logit (conservation; the biases' share is
+    reported, it is the part of the estimate no input explains).
+(b) `history_relevance`: for a model that is not a network (a prior + health-indicator trend /
+    Kalman filter): Shapley values (captum ShapleyValueSampling) of estimate(history) over
+    players = (indicator, time block); a player "absent" = that indicator held at its healthy
+    reference level during that block. Each sampled permutation telescopes, so the values add
+    up exactly to estimate(history) - estimate(all at the reference).
+"""
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from captum.attr import ShapleyValueSampling
+from torch import nn
+
+from pm_monitor.core.rul.network import RulNet
+
+STABILISER = 1e-6
+
+
+# ----------------------------------------------------------------------------- (a) LRP
+def _pass_through(z: torch.Tensor, activation: torch.Tensor) -> torch.Tensor:
+    """activation's value, but relevance passes unchanged: z * (a / z) with a / z fixed."""
+    safe = torch.where(z.abs() < STABILISER, torch.full_like(z, STABILISER), z)
+    ratio = torch.where(z.abs() < STABILISER, torch.ones_like(z), activation / safe)
+    return z * ratio.detach()
+
+
+def _lstm_lrp(lstm: nn.LSTM, x: torch.Tensor) -> torch.Tensor:
+    """nn.LSTM (batch_first, unidirectional, eval) step by step from its weights, gates fixed."""
+    hidden = lstm.hidden_size
+    out = x
+    for layer in range(lstm.num_layers):
+        w_ih = getattr(lstm, f"weight_ih_l{layer}")
+        w_hh = getattr(lstm, f"weight_hh_l{layer}")
+        b_ih = getattr(lstm, f"bias_ih_l{layer}")
+        b_hh = getattr(lstm, f"bias_hh_l{layer}")
+        h = out.new_zeros(out.shape[0], hidden)
+        c = out.new_zeros(out.shape[0], hidden)
+        steps = []
+        for t in range(out.shape[1]):
+            z = out[:, t] @ w_ih.T + b_ih + h @ w_hh.T + b_hh
+            i, f, g, o = z.split(hidden, dim=1)
+            i, f, o = (torch.sigmoid(v).detach() for v in (i, f, o))
+            c = f * c + i * _pass_through(g, torch.tanh(g))
+            h = o * _pass_through(c, torch.tanh(c))
+            steps.append(h)
+        out = torch.stack(steps, dim=1)
+    return out
+
+
+def _layer_norm_lrp(norm: nn.LayerNorm, x: torch.Tensor) -> torch.Tensor:
+    centred = x - x.mean(-1, keepdim=True)
+    std = torch.sqrt(x.var(-1, unbiased=False, keepdim=True) + norm.eps).detach()
+    return centred / std * norm.weight + norm.bias
+
+
+def _attention_lrp(attention: nn.MultiheadAttention, x: torch.Tensor) -> torch.Tensor:
+    """Self-attention (batch_first) with the softmax weights fixed."""
+    batch, steps, dim = x.shape
+    heads = attention.num_heads
+    q, k, v = (x @ attention.in_proj_weight.T + attention.in_proj_bias).split(dim, dim=-1)
+
+    def split(t: torch.Tensor) -> torch.Tensor:
+        return t.reshape(batch, steps, heads, dim // heads).transpose(1, 2)
+
+    scores = split(q) @ split(k).transpose(-1, -2) / (dim // heads) ** 0.5
+    weights = torch.softmax(scores, dim=-1).detach()
+    mixed = (weights @ split(v)).transpose(1, 2).reshape(batch, steps, dim)
+    return attention.out_proj(mixed)
+
+
+def rulnet_logits_lrp(net: RulNet, images: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    """RulNet.forward up to the head's logits (before the sigmoid) with the LRP rules above;
+    the values equal the network's (the rules change gradients only)."""
+    batch, steps = images.shape[0], images.shape[1]
+    cfg = net.cfg
+    flat = images.reshape(batch * steps, 1, cfg.levels, cfg.image_width)
+    image_code = net.image_branch(flat).reshape(batch, steps, cfg.branch_dim)
+    feature_code = net.feature_branch(features.transpose(1, 2)).transpose(1, 2)
+    fused = torch.cat([image_code, feature_code], dim=2)
+    sequence = _layer_norm_lrp(net.norm, _lstm_lrp(net.lstm, fused) + net.lstm_skip(fused))
+    sequence = _layer_norm_lrp(net.attention_norm, sequence + _attention_lrp(net.attention,
+                                                                           sequence))
+    return net.head(sequence[:, -1])
+
+
+@dataclass(frozen=True)
+class NetworkRelevance:
+    """LRP-0 of one output logit of one RulNet for one sequence of T snapshots."""
+
+    images: np.ndarray  # (T, levels, width) relevance of every image pixel
+    features: np.ndarray  # (T, n_features) relevance of every standardised feature
+    bias: float  # relevance absorbed by the biases (LayerNorm shifts included)
+    logit: float  # the explained logit (sigmoid(logit) = the normalised RUL)
+    output: int  # 0 piecewise head, 1 linear head
+
+    @property
+    def conservation_error(self) -> float:
+        """|sum(inputs) + bias - logit| / max(|logit|, 1e-6)."""
+        total = float(self.images.sum() + self.features.sum()) + self.bias
+        return abs(total - self.logit) / max(abs(self.logit), 1e-6)
+
+    def per_snapshot(self) -> np.ndarray:
+        """(T, 1 + n_features): image relevance, then each feature's, per snapshot."""
+        return np.concatenate([self.images.sum(axis=(1, 2))[:, None], self.features], axis=1)
+
+
+def network_relevance(net: RulNet, images: np.ndarray, features: np.ndarray,
+                      output: int = 0) -> NetworkRelevance:
+    """images (T, levels, width) as the network takes them; features (T, n_features) already
+    standardised (RulEnsemble.tensors)."""
+    net = net.eval()
+    x_img = torch.tensor(np.asarray(images, np.float32)[None], requires_grad=True)
+    x_feat = torch.tensor(np.asarray(features, np.float32)[None], requires_grad=True)
+    # every additive parameter: .bias, LSTM bias_ih/bias_hh, attention in_proj_bias
+    biases = [p for name, p in net.named_parameters() if "bias" in name.rsplit(".", 1)[-1]]
+    with torch.enable_grad():
+        logit = rulnet_logits_lrp(net, x_img, x_feat)[0, output]
+        grads = torch.autograd.grad(logit, [x_img, x_feat, *biases], allow_unused=True)
+    bias = sum(float((b * g).detach().sum()) for b, g in zip(biases, grads[2:], strict=True)
+               if g is not None)
+    return NetworkRelevance((x_img * grads[0])[0].detach().numpy(),
+                            (x_feat * grads[1])[0].detach().numpy(), bias,
+                            float(logit.detach()), output)
+
+
+def ensemble_relevance(members: Sequence[RulNet], images: np.ndarray, features: np.ndarray,
+                       output: int = 0) -> NetworkRelevance:
+    """The members' relevances averaged (the ensemble's estimate is their mean output)."""
+    parts = [network_relevance(m, images, features, output) for m in members]
+    return NetworkRelevance(np.mean([p.images for p in parts], axis=0),
+                            np.mean([p.features for p in parts], axis=0),
+                            float(np.mean([p.bias for p in parts])),
+                            float(np.mean([p.logit for p in parts])), output)
+
+
+# ----------------------------------------------------------------------------- (b) history
+Estimate = Callable[[np.ndarray], float]  # history (N snapshots, C indicators) -> estimate
+
+
+@dataclass(frozen=True)
+class HistoryRelevance:
+    """Shapley values of estimate(history) per (indicator, time block)."""
+
+    values: np.ndarray  # (C, B)
+    names: tuple[str, ...]  # C indicator names
+    block_edges: np.ndarray  # (B + 1,) snapshot indices: block b = [edges[b], edges[b+1])
+    estimate: float
+    reference_estimate: float  # every indicator at its reference level throughout
+    method: str
+    evaluations: int
+
+    @property
+    def conservation_error(self) -> float:
+        """|sum(values) - (estimate - reference_estimate)|, relative to that difference."""
+        gap = self.estimate - self.reference_estimate
+        return abs(float(self.values.sum()) - gap) / max(abs(gap), 1e-9)
+
+    def top(self, n: int = 3) -> list[tuple[str, int, float]]:
+        """(indicator, block, value) of the n largest |values|."""
+        order = np.argsort(-np.abs(self.values), axis=None)[:n]
+        return [(self.names[i], int(b), float(self.values[i, b]))
+                for i, b in zip(*np.unravel_index(order, self.values.shape), strict=True)]
+
+
+def time_blocks(n_snapshots: int, n_blocks: int) -> np.ndarray:
+    """Edges of at most n_blocks contiguous blocks of (nearly) equal size, oldest first."""
+    n_blocks = max(1, min(n_blocks, n_snapshots))
+    return np.linspace(0, n_snapshots, n_blocks + 1).round().astype(int)
+
+
+def history_relevance(estimate: Estimate, history: np.ndarray, names: Sequence[str],
+                      reference: np.ndarray | None = None, n_blocks: int = 4,
+                      n_permutations: int = 20, seed: int = 0) -> HistoryRelevance:
+    """history (N, C); reference (C,) healthy level per indicator (default: the median of the
+    first block, i.e. how this asset looked when monitoring began)."""
+    history = np.asarray(history, np.float64)
+    if history.ndim != 2 or history.shape[1] != len(names) or len(history) == 0:
+        raise ValueError(f"history must be (N > 0, {len(names)}), got {history.shape}")
+    edges = time_blocks(len(history), n_blocks)
+    if reference is None:
+        reference = np.median(history[edges[0]:edges[1]], axis=0)
+    reference = np.asarray(reference, np.float64)
+    if reference.shape != (history.shape[1],):
+        raise ValueError(f"reference must be ({history.shape[1]},), got {reference.shape}")
+    baseline = np.broadcast_to(reference, history.shape).copy()
+    n_b = len(edges) - 1
+    mask = np.zeros(history.shape, np.int64)
+    for b in range(n_b):
+        mask[edges[b]:edges[b + 1]] = np.arange(history.shape[1]) * n_b + b
+    calls = [0]
+
+    def forward(batch: torch.Tensor) -> torch.Tensor:
+        calls[0] += batch.shape[0]
+        return torch.tensor([float(estimate(row.numpy())) for row in batch], dtype=torch.float64)
+
+    with torch.no_grad(), torch.random.fork_rng():
+        torch.manual_seed(seed)
+        phi = ShapleyValueSampling(forward).attribute(
+            torch.from_numpy(history)[None], baselines=torch.from_numpy(baseline)[None],
+            feature_mask=torch.from_numpy(mask)[None], n_samples=n_permutations,
+            perturbations_per_eval=1)
+    evaluations = calls[0]
+    values = np.zeros((history.shape[1], n_b))
+    flat = phi[0].numpy()
+    for c in range(history.shape[1]):
+        for b in range(n_b):
+            values[c, b] = flat[edges[b], c]
+    return HistoryRelevance(values, tuple(names), edges, float(estimate(history)),
+                            float(estimate(baseline)),
+                            f"shapley_value_sampling(captum, {n_permutations} permutations, "
+                            f"{history.shape[1]} indicators x {n_b} time blocks)", evaluations)
+
+
+# ----------------------------------------------------------------------------- published form
+@dataclass(frozen=True)
+class RulExplanation:
+    """What the RulExplanation message carries: relevance (inputs x time blocks)."""
+
+    method: str
+    explained_quantity: str
+    estimate: float
+    reference_estimate: float
+    input_names: tuple[str, ...]
+    block_start_s: np.ndarray  # (B,)
+    block_end_s: np.ndarray  # (B,)
+    relevance: np.ndarray  # (C, B)
+    conservation_error: float
+    computation_ms: float
+
+    @property
+    def summary(self) -> str:
+        """The two most relevant (input, block) pairs in words."""
+        order = np.argsort(-np.abs(self.relevance), axis=None)[:2]
+        parts = []
+        for c, b in zip(*np.unravel_index(order, self.relevance.shape), strict=True):
+            value = float(self.relevance[c, b])
+            if value == 0.0:
+                continue
+            parts.append(f"{self.input_names[c]} at {self.block_start_s[b]:.0f}-"
+                         f"{self.block_end_s[b]:.0f} s {'raised' if value > 0 else 'lowered'} "
+                         f"it ({value:+.3g})")
+        head = f"{self.explained_quantity} {self.estimate:.4g}"
+        return head + (": " + "; ".join(parts) if parts else ": no input moved it")
+
+
+def explain_network(members: Sequence[RulNet], images: np.ndarray, features: np.ndarray,
+                    t_s: np.ndarray, feature_names: Sequence[str], output: int = 0
+                    ) -> RulExplanation:
+    """LRP of an ensemble's output for one sequence (images (T, L, W), standardised features
+    (T, F), elapsed times (T,)): rows = the CWT image and each feature, columns = snapshots."""
+    start = time.perf_counter()
+    relevance = ensemble_relevance(members, images, features, output)
+    t_s = np.asarray(t_s, np.float64)
+    return RulExplanation(
+        "lrp_0(gates, attention weights and LayerNorm std fixed)",
+        f"logit of the normalised RUL ({'piecewise' if output == 0 else 'linear'} head)",
+        relevance.logit, relevance.bias, ("cwt_image", *feature_names), t_s, t_s,
+        relevance.per_snapshot().T, relevance.conservation_error,
+        (time.perf_counter() - start) * 1e3)
+
+
+def explain_history(estimate: Estimate, history: np.ndarray, t_s: np.ndarray,
+                    names: Sequence[str], quantity: str = "rul_s",
+                    reference: np.ndarray | None = None, n_blocks: int = 4,
+                    n_permutations: int = 20) -> RulExplanation:
+    """history_relevance in the published form (block times from t_s (N,))."""
+    start = time.perf_counter()
+    result = history_relevance(estimate, history, names, reference, n_blocks, n_permutations)
+    t_s = np.asarray(t_s, np.float64)
+    edges = result.block_edges
+    return RulExplanation(
+        result.method, quantity, result.estimate, result.reference_estimate, tuple(names),
+        t_s[edges[:-1]], t_s[edges[1:] - 1], result.values, result.conservation_error,
+        (time.perf_counter() - start) * 1e3)
+
+
+class RecentHistory:
+    """What `explain_history` needs from a live estimator whose state is a tracker updated one
+    snapshot at a time (update(t_s, row), estimate()): the last `window` snapshots, the
+    tracker's state before the first of them, and the asset's healthy level (the median of the
+    first `healthy_snapshots` rows it ever saw). An explanation replays only the window from
+    that state, so its cost does not grow with the asset's age."""
+
+    def __init__(self, window: int = 24, healthy_snapshots: int = 6) -> None:
+        if window < 1 or healthy_snapshots < 1:
+            raise ValueError("window and healthy_snapshots must be >= 1")
+        self.window, self.healthy_snapshots = window, healthy_snapshots
+        self._states: list[object] = []
+        self._times: list[float] = []
+        self._rows: list[np.ndarray] = []
+        self._healthy: list[np.ndarray] = []
+
+    def before_update(self, tracker, t_s: float, row: np.ndarray) -> None:
+        """Call just before tracker.update(t_s, row). The copy shares the tracker's model (a
+        read-only parameter set) instead of copying it."""
+        model = getattr(tracker, "model", None)
+        memo = {} if model is None else {id(model): model}
+        self._states.append(copy.deepcopy(tracker, memo))
+        self._times.append(float(t_s))
+        self._rows.append(np.asarray(row, np.float64).copy())
+        if len(self._healthy) < self.healthy_snapshots:
+            self._healthy.append(self._rows[-1])
+        del self._states[:-self.window], self._times[:-self.window], self._rows[:-self.window]
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def frozen(self) -> RecentHistory:
+        """A copy that later before_update calls do not change (for a worker thread)."""
+        copied = RecentHistory(self.window, self.healthy_snapshots)
+        copied._states, copied._times = list(self._states), list(self._times)
+        copied._rows, copied._healthy = list(self._rows), list(self._healthy)
+        return copied
+
+    def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(times (N,), indicator rows (N, C), healthy level (C,)) of the window."""
+        return (np.array(self._times), np.stack(self._rows),
+                np.median(np.stack(self._healthy), axis=0))
+
+    def replay(self, rows: np.ndarray,
+               value_of: Callable[[object], float] = lambda tracker: tracker.estimate().rul_s
+               ) -> float:
+        """value_of(tracker) after the window's snapshots with these indicator rows instead
+        (what-if), from the state before the window."""
+        start_state = self._states[0]
+        model = getattr(start_state, "model", None)
+        tracker = copy.deepcopy(start_state, {} if model is None else {id(model): model})
+        for t, row in zip(self._times, rows, strict=True):
+            tracker.update(float(t), row)
+        return float(value_of(tracker))
+
+    def explain(self, names: Sequence[str],
+                value_of: Callable[[object], float] = lambda tracker: tracker.estimate().rul_s,
+                n_blocks: int = 4, n_permutations: int = 8) -> RulExplanation | None:
+        """Relevance of (indicator, block of the window) for value_of(tracker after the
+        window); None before any snapshot."""
+        if not self._rows:
+            return None
+        times, rows, healthy = self.rows()
+        return explain_history(lambda r: self.replay(r, value_of), rows, times, names, "rul_s",
+                               healthy, n_blocks, n_permutations)
