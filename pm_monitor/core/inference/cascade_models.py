@@ -1,14 +1,14 @@
-"""The cascade's three models (Stage 1, anomaly autoencoder, thermal localiser) on backends."""
+"""The rig bundle's three networks (Stage 1, anomaly autoencoder, thermal localiser) as a
+NetworkSet: their specs, their torch modules and INT8 calibration from real rig windows."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
 from torch import nn
 
-from pm_monitor.core.inference.backend import GuardedRunner, InferenceConfig, build_runner
+from pm_monitor.core.inference.backend import InferenceConfig
+from pm_monitor.core.inference.network_set import CalibrationSource, NetworkSet
 from pm_monitor.core.inference.specs import (
     DEFAULT_FRAME_HW,
     ModelSpec,
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 
 CASCADE_MODELS: tuple[str, ...] = ("stage1", "anomaly", "thermal")
 INT8_CALIBRATION_BATCH = 8
-
-CalibrationSource = Callable[[str], Sequence[Mapping[str, np.ndarray]]]
 
 
 def cascade_specs(bundle: ModelBundle,
@@ -53,49 +51,33 @@ def rig_calibration(bundle: ModelBundle) -> CalibrationSource:
     return lambda model: inputs().batches(model, INT8_CALIBRATION_BATCH)
 
 
-class CascadeModels:
-    """Runners of the cascade's models, keyed by CASCADE_MODELS, plus how they were chosen."""
+def rig_networks(bundle: ModelBundle, frame_hw: tuple[int, int] = DEFAULT_FRAME_HW
+                 ) -> dict[str, tuple[ModelSpec, nn.Module]]:
+    """{name: (spec, torch module)} of the bundle, for NetworkSet.create."""
+    specs, modules = cascade_specs(bundle, frame_hw), cascade_torch_models(bundle)
+    return {name: (specs[name], modules[name]) for name in CASCADE_MODELS}
 
-    def __init__(self, runners: Mapping[str, GuardedRunner], report: Sequence[str]) -> None:
-        missing = set(CASCADE_MODELS) - set(runners)
-        if missing:
-            raise ValueError(f"no runner for {sorted(missing)}")
-        self.runners = dict(runners)
-        self.report = list(report)
+
+def rig_network_set(bundle: ModelBundle, config: InferenceConfig | None = None,
+                    calibration: CalibrationSource | None = None,
+                    frame_hw: tuple[int, int] = DEFAULT_FRAME_HW) -> NetworkSet:
+    """The bundle's networks on `config` (default torch); INT8 calibrates on real rig windows
+    unless `calibration` is given."""
+    return NetworkSet.create(rig_networks(bundle, frame_hw), config,
+                             calibration or rig_calibration(bundle))
+
+
+class CascadeModels(NetworkSet):
+    """Transitional: core/cascade.py and core/model_set.py build the rig set by this name until
+    the one-cascade contract lands; it is rig_network_set under another name, not a copy."""
 
     @classmethod
-    def create(cls, bundle: ModelBundle, config: InferenceConfig | None = None,
+    def create(cls, bundle: ModelBundle,  # type: ignore[override]
+               config: InferenceConfig | None = None,
                calibration: CalibrationSource | None = None,
                frame_hw: tuple[int, int] = DEFAULT_FRAME_HW) -> CascadeModels:
-        """Build (export, load or compile, warm up) every model; never raises for a backend
-        that does not work here: it falls back and says so in `report`."""
-        config = config or InferenceConfig()
-        calibration = calibration or rig_calibration(bundle)
-        specs = cascade_specs(bundle, frame_hw)
-        models = cascade_torch_models(bundle)
-        runners, report = {}, []
-        for name in CASCADE_MODELS:
-            built = build_runner(specs[name], models[name], config,
-                                 calibration=functools.partial(calibration, name))
-            runners[name] = built.runner
-            report.extend(built.report)
-        return cls(runners, report)
+        built = rig_network_set(bundle, config, calibration, frame_hw)
+        return cls(built.runners, built.report)
 
     def check_fits(self, bundle: ModelBundle) -> None:
-        """ValueError unless these runners take the bundle's inputs (sequence length, feature
-        count): models built for one bundle must not silently serve another."""
-        for name, spec in cascade_specs(bundle).items():
-            built = self.runners[name].spec
-            if name != "thermal" and built.signature() != spec.signature():
-                raise ValueError(f"{name} runner was built for inputs {built.inputs}, the "
-                                 f"bundle needs {spec.inputs}")
-
-    def backend_of(self, model: str) -> str:
-        return self.runners[model].backend
-
-    def run(self, model: str, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return self.runners[model].run(inputs)
-
-    def summary(self) -> str:
-        """e.g. 'stage1=onnxruntime(CPUExecutionProvider), ...' for logs and diagnostics."""
-        return ", ".join(f"{name}={r.backend}({r.device})" for name, r in self.runners.items())
+        self.require(cascade_specs(bundle))
