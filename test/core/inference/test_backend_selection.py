@@ -232,6 +232,19 @@ def test_prepare_command_exports_and_reports(tmp_path, monkeypatch, capsys):
     assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 3
 
 
+def test_prepare_command_takes_a_real_data_profile(tmp_path, monkeypatch, capsys):
+    from pm_monitor.core.inference.__main__ import main
+
+    profile_dir = Path(__file__).resolve().parents[3] / "models" / "real_data"
+    monkeypatch.setattr("sys.argv", ["prepare", "--model-dir", str(profile_dir), "--backend",
+                                     "onnxruntime", "--cache-dir", str(tmp_path)])
+    main()
+    out = capsys.readouterr().out
+    for name in ("stage1", "autoencoder", "thermal", "camera", "acoustic"):
+        assert f"{name}=onnxruntime(CPUExecutionProvider)" in out
+    assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 5
+
+
 def test_unwritable_cache_falls_back_to_torch_with_the_reason(anomaly, tmp_path):
     not_a_folder = tmp_path / "cache"
     not_a_folder.write_text("a file where the cache folder should be")
