@@ -1,9 +1,6 @@
 """The rig bundle's three networks (Stage 1, anomaly autoencoder, thermal localiser) as a
-NetworkSet: their specs, their torch modules and INT8 calibration from real rig windows."""
+NetworkSet: their specs and their torch modules."""
 from __future__ import annotations
-
-import functools
-from typing import TYPE_CHECKING
 
 from torch import nn
 
@@ -18,11 +15,7 @@ from pm_monitor.core.inference.specs import (
 )
 from pm_monitor.core.models.bundle import ModelBundle
 
-if TYPE_CHECKING:
-    from pm_monitor.core.inference.real_inputs import RealInputs
-
 CASCADE_MODELS: tuple[str, ...] = ("stage1", "anomaly", "thermal")
-INT8_CALIBRATION_BATCH = 8
 
 
 def cascade_specs(bundle: ModelBundle,
@@ -39,18 +32,6 @@ def cascade_torch_models(bundle: ModelBundle) -> dict[str, nn.Module]:
     return {"stage1": bundle.stage1, "anomaly": bundle.autoencoder, "thermal": bundle.thermal}
 
 
-def rig_calibration(bundle: ModelBundle) -> CalibrationSource:
-    """INT8 calibration batches from real rig windows, generated once on first use."""
-
-    @functools.cache
-    def inputs() -> RealInputs:  # generated lazily: only INT8 builds need them
-        from pm_monitor.core.inference.real_inputs import rig_real_inputs
-
-        return rig_real_inputs(bundle, windows_per_segment=8)
-
-    return lambda model: inputs().batches(model, INT8_CALIBRATION_BATCH)
-
-
 def rig_networks(bundle: ModelBundle, frame_hw: tuple[int, int] = DEFAULT_FRAME_HW
                  ) -> dict[str, tuple[ModelSpec, nn.Module]]:
     """{name: (spec, torch module)} of the bundle, for NetworkSet.create."""
@@ -61,10 +42,10 @@ def rig_networks(bundle: ModelBundle, frame_hw: tuple[int, int] = DEFAULT_FRAME_
 def rig_network_set(bundle: ModelBundle, config: InferenceConfig | None = None,
                     calibration: CalibrationSource | None = None,
                     frame_hw: tuple[int, int] = DEFAULT_FRAME_HW) -> NetworkSet:
-    """The bundle's networks on `config` (default torch); INT8 calibrates on real rig windows
-    unless `calibration` is given."""
-    return NetworkSet.create(rig_networks(bundle, frame_hw), config,
-                             calibration or rig_calibration(bundle))
+    """The bundle's networks on `config` (default torch). calibration: INT8 batches of real
+    rig windows, injected by the caller (pm_monitor.training builds them; the runtime core
+    generates no data); without it an INT8 TensorRT build falls back and says so."""
+    return NetworkSet.create(rig_networks(bundle, frame_hw), config, calibration)
 
 
 class CascadeModels(NetworkSet):
