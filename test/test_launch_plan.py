@@ -223,5 +223,5 @@ def test_real_data_plan_replays_every_modality_into_the_real_data_profile():
     # one snapshot per window, in the unit the health-state model was trained in
     assert replay.parameters["compress_gaps"] and replay.parameters["accel_unit"] == "g"
     _check_spec(monitor)
-    profile = Path(monitor.parameters["model_dir"]) / "profile.json"
-    assert profile.is_file(), profile
+    descriptor = Path(monitor.parameters["model_dir"]) / "model_set.json"
+    assert descriptor.is_file(), descriptor

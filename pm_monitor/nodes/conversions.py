@@ -139,13 +139,11 @@ def health_msg(result, asset_id: str, frame_id: str,
     msg.modalities_missing = list(result.modalities_missing)
     msg.active_alert_id = active_alert_id or ""
     msg.inference_ms = float(result.timings_ms["total"])
-    commissioning = getattr(result, "commissioning", None)
-    if commissioning is not None:
-        msg.commissioning_done, msg.commissioning_needed = (int(v) for v in commissioning)
-    scores = getattr(result, "stage2_scores", {}) or {}
-    msg.stage2_score_names = list(scores)
-    msg.stage2_scores = [float(v) for v in scores.values()]
-    msg.notes = list(getattr(result, "notes", ()))
+    if result.commissioning is not None:
+        msg.commissioning_done, msg.commissioning_needed = (int(v) for v in result.commissioning)
+    msg.stage2_score_names = list(result.scores)
+    msg.stage2_scores = [float(v) for v in result.scores.values()]
+    msg.notes = list(result.notes)
     return msg
 
 
@@ -248,7 +246,7 @@ def alarm_info_msg(alarm) -> AlarmInfo:
 
 def explanation_msg(explanation, result, alert_id: str, asset_id: str, frame_id: str,
                     step_s: float) -> Explanation:
-    """Build an Explanation from a cascade ExplanationResult for the alert it explains."""
+    """Build an Explanation from a Explainer AlertExplanation for the alert it explains."""
     msg = Explanation()
     msg.header = make_header(result.t_end_ns, frame_id)
     msg.alert_id = alert_id
@@ -285,7 +283,7 @@ def explanation_msg(explanation, result, alert_id: str, asset_id: str, frame_id:
 
 def _fill_modality_bias(msg: Explanation, explanation) -> None:
     """A fusion gate's g* and running bias B, in modality_names order; left empty when there
-    is none (cascade ExplanationResult, IG shares) or it does not cover every modality."""
+    is none (Explainer AlertExplanation, IG shares) or it does not cover every modality."""
     names = list(msg.modality_names)
     ideal = getattr(explanation, "modality_ideal_weights", None) or {}
     bias = getattr(explanation, "modality_bias", None) or {}

@@ -33,7 +33,7 @@ from pm_monitor.core.config_schema import ConfigError
 from pm_monitor.core.explain.live import LiveExplainer
 from pm_monitor.core.imaging.codec import RadiometricScale
 from pm_monitor.core.inference import InferenceConfig
-from pm_monitor.core.model_set import load_monitor_models
+from pm_monitor.core.model_set import load_model_set
 from pm_monitor.core.models.bundle import ModelLoadError
 from pm_monitor.core.pipeline import (
     InputRejectedError,
@@ -117,12 +117,12 @@ class MonitorNode(LifecycleNode):
         torch.set_num_threads(int(p["inference_threads"]))
         self.asset_id, self.frame_id = p["asset_id"], p["asset_frame_id"]
         self.model_dir = p["model_dir"] or default_model_dir()
-        self.models = load_monitor_models(
+        self.models = load_model_set(
             self.model_dir, InferenceConfig.from_parameters(
                 p, ort_threads=int(p["inference_threads"])),
             fusion_model_path=p["fusion_model_path"], shaft_speed_rpm=p["shaft_speed_rpm"])
         self.model_version, self.hop_s = self.models.version, self.models.hop_s
-        for line in self.models.report:
+        for line in self.models.describe():
             # under auto, trying a backend this machine lacks is normal: say it, calmly;
             # a backend asked for by name that is unavailable is worth a warning
             if p["backend"] != "auto" and "unavailable" in line:
@@ -136,7 +136,7 @@ class MonitorNode(LifecycleNode):
         self.pipeline = MonitorPipeline(
             monitor_assembler(self.models.window_s, self.models.hop_s, p["image_slop_s"],
                               p["modality_timeout_s"], self.models.accel_channels),
-            self.models.cascade, alarms,
+            self.models, alarms,
             RadiometricScale(p["thermal_raw_scale"], p["thermal_raw_offset_c"]),
             max_future_s=float(p["max_future_stamp_s"]), accel_unit=self.models.accel_unit,
             sample_rates=self.models.sample_rates)
@@ -312,7 +312,7 @@ class MonitorNode(LifecycleNode):
     def _publish_diagnostics(self) -> None:
         now = self.get_clock().now()
         models = {"model_version": self.model_version, "model_dir": self.model_dir,
-                  "models": self.models.kind, "backend": self.models.backend_summary(),
+                  "models": self.models.name, "backend": self.models.backend_summary(),
                   **self.models.status()}
         alarm_values = self.pipeline.alarms.diagnostics()
         explainer = self.outputs.explainer.stats() if self.outputs.explainer else None

@@ -72,9 +72,9 @@ class MonitorOutputs:
     # --- per window ------------------------------------------------------------------------
     def publish_window(self, out: WindowOutput) -> None:
         result, c = out.result, self.context
-        # no healthy-background sample while a real-data profile learns its commissioning
-        # baseline: those windows carry no decision (their Stage 1 input is all zeros)
-        if self.explainer is not None and getattr(result, "commissioning", None) is None:
+        # no healthy-background sample from windows without a decision (commissioning,
+        # Stage 1 inputs missing): their Stage 1 input is all zeros
+        if self.explainer is not None and result.decided:
             self.explainer.observe(result, alert_active=self.alarms.active_alert_id() is not None)
         # alerts go out first: nothing below may delay them
         for update in out.decisions:
@@ -138,7 +138,7 @@ class MonitorOutputs:
         loc = out.result.localization
         if conv.localized(out.result) and self.heatmaps.wanted():
             self.heatmaps.publish_localization(loc, out.window.frames[loc.modality])
-        for extra in getattr(out.result, "extra_localizations", ()):
+        for extra in out.result.localizations[1:]:
             frame = out.window.frames.get(extra.modality)
             if extra.modality == CAMERA and frame is not None and self.camera_heatmaps.wanted():
                 self.camera_heatmaps.publish_localization(extra, frame)

@@ -13,7 +13,7 @@ from pm_monitor.core.models.health_indicator import HealthIndicator
 from pm_monitor.core.models.normalization import FeatureScaler
 from pm_monitor.core.models.rul import RulConfig
 from pm_monitor.core.models.stage1_bilstm import HealthStateBiLSTM
-from pm_monitor.core.models.thermal_resnet import ThermalLocalizer
+from pm_monitor.core.models.thermal_resnet import ThermalResNet
 from pm_monitor.core.models.threshold import ThresholdConfig
 from pm_monitor.core.types import FAULT_TYPES, HealthState
 
@@ -31,7 +31,7 @@ def default_hyperparameters(n_features: int) -> dict[str, dict[str, Any]]:
             "dropout": 0.3,
         },
         "autoencoder": {"n_features": n_features, "hidden_size": 32, "bottleneck_size": 8},
-        "thermal": {"n_locations": len(LOCATION_NAMES), "width": 16, "dropout": 0.2},
+        "thermal": {"n_classes": len(LOCATION_NAMES), "width": 16, "dropout": 0.2},
     }
 
 
@@ -47,7 +47,7 @@ def untrained_bundle(feature_config: FeatureConfig | None = None, seed: int = 0)
         scaler=FeatureScaler(np.zeros(n_features, np.float32), np.ones(n_features, np.float32)),
         stage1=HealthStateBiLSTM(**hyper["stage1"]),
         autoencoder=FeatureAutoencoder(**hyper["autoencoder"]),
-        thermal=ThermalLocalizer(**hyper["thermal"]),
+        thermal=ThermalResNet.from_hyperparameters(hyper["thermal"]),
         threshold=ThresholdConfig(floor=1.0, ceiling=3.0),
         rul=RulConfig(baseline=0.0, failure_level=1.0, onset_margin=0.1),
         health_indicator=HealthIndicator(np.zeros(n_features, np.float32), 0.0),

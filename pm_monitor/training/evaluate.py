@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pm_monitor.core.cascade import Cascade, CascadeResult
+from pm_monitor.core.cascade import CascadeResult
+from pm_monitor.core.explain.explainer import Explainer
+from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import ModelBundle
 from pm_monitor.core.sync.window import AnalysisWindow
 from pm_monitor.core.types import NS_PER_S, HealthState
@@ -56,7 +58,8 @@ class CascadeRecorder:
     """on_window callback for generate_run: runs the cascade and records result vs truth."""
 
     def __init__(self, bundle: ModelBundle, record: RunRecord, in_housing: HousingTest) -> None:
-        self.cascade = Cascade(bundle)
+        self.cascade = rig_cascade(bundle)
+        self.explainer = Explainer.from_bundle(bundle)
         self.record = record
         self.in_housing = in_housing
 
@@ -67,7 +70,7 @@ class CascadeRecorder:
         self.record.process_ms.append((time.perf_counter() - start) * 1e3)
         if len(self.record.t_s) % EXPLAIN_EVERY == 0:
             start = time.perf_counter()
-            self.cascade.explain(result)
+            self.explainer.explain(result, window.frames)
             self.record.explain_ms.append((time.perf_counter() - start) * 1e3)
         self._record(result, truth)
 

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
-from pm_monitor.core.models.thermal_resnet import ThermalLocalizer
+from pm_monitor.core.models.thermal_resnet import ThermalResNet
 from pm_monitor.training.loop import FitConfig, FitHistory, fit
 from pm_monitor.training.train_stage1 import balanced_class_weights
 
@@ -18,7 +18,7 @@ NOISE_STD = 0.02  # in normalised units (x scale_k deg C)
 
 
 def train_thermal(
-    model: ThermalLocalizer,
+    model: ThermalResNet,
     train: tuple[np.ndarray, np.ndarray],
     val: tuple[np.ndarray, np.ndarray],
     location_masks: np.ndarray,
@@ -56,7 +56,7 @@ def train_thermal(
     return fit(model, _tensors(train), _tensors(val), loss_fn, config, augment, "thermal", log)
 
 
-def predict_locations(model: ThermalLocalizer, frames: np.ndarray, batch_size: int = 128):
+def predict_locations(model: ThermalResNet, frames: np.ndarray, batch_size: int = 128):
     """Location probabilities (N, n_locations) of normalised frames (N, H, W)."""
     model.eval()
     out = []

@@ -1,4 +1,5 @@
-"""Cascade: plumbing with an untrained bundle, behaviour with the shipped bundle on rig data."""
+"""The generic cascade over the rig stages: plumbing with an untrained bundle, behaviour with the
+shipped bundle on rig data, and no decision (never an alarm) when Stage 1 inputs are missing."""
 from dataclasses import replace
 from pathlib import Path
 
@@ -6,7 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from pm_monitor.core.cascade import Cascade, CascadeConfig
+from pm_monitor.core.alarms import AlarmConfig, AlarmManager
+from pm_monitor.core.cascade import Cascade
+from pm_monitor.core.explain.explainer import Explainer
+from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
 from pm_monitor.core.models.threshold import ThresholdConfig
 from pm_monitor.core.rig import FaultSchedule, RigConfig, RigLayout, RigSimulator, ScheduledFault
@@ -40,7 +44,7 @@ def always_gated_cascade() -> Cascade:
     """Untrained bundle whose anomaly threshold is so low that the gate always opens."""
     bundle = untrained_bundle(seed=1)
     bundle.threshold = ThresholdConfig(floor=1e-9, ceiling=1e-9, min_history=2, history=10)
-    return Cascade(bundle, CascadeConfig(ig_steps=8))
+    return rig_cascade(bundle)
 
 
 def test_result_fields_and_stage2_when_gate_opens(always_gated_cascade):
@@ -58,6 +62,7 @@ def test_result_fields_and_stage2_when_gate_opens(always_gated_cascade):
     assert set(result.fault_type_probabilities) == {"none", "outer_race", "inner_race", "ball"}
     assert result.modalities_used == ("accel", "mic", "thermal")
     assert result.modalities_missing == ()
+    assert result.decided and result.decision_basis == ("rig_stage1", "thermal_localizer")
     assert {"features", "stage1", "anomaly", "stage2", "total"} <= set(result.timings_ms)
     assert result.summary and "\n" not in result.summary
 
@@ -70,11 +75,18 @@ def test_history_is_left_padded_with_the_first_vector(always_gated_cascade):
     assert not np.array_equal(second.stage1_input[-1], first.stage1_input[-1])
 
 
-def test_missing_microphone_is_reported_and_imputed(always_gated_cascade):
+def test_missing_microphone_gives_no_decision(always_gated_cascade):
+    """The rig Stage 1 was trained on all three modalities (no modality dropout): without the
+    microphone it does not vote, nothing is imputed, and Stage 2 / RUL do not run."""
     result = always_gated_cascade.process(_synthetic_window(0, with_mic=False))
     assert "mic" in result.modalities_missing and "mic" not in result.modalities_used
-    assert np.all(np.isfinite(result.stage1_input))
-    assert np.isfinite(result.anomaly_score)
+    assert not result.decided and result.decision_basis == ()
+    assert result.state == HealthState.NORMAL and result.confidence == 0.0
+    assert not result.anomalous and not result.stage2_ran and result.rul is None
+    assert "no decision" in result.summary and "mic" in result.summary
+    # the history did not take a zero-filled row: the next full window starts it
+    first = always_gated_cascade.process(_synthetic_window(1))
+    assert first.decided and np.all(first.stage1_input == first.stage1_input[0])
 
 
 def test_no_stage2_while_normal_and_not_anomalous():
@@ -83,14 +95,15 @@ def test_no_stage2_while_normal_and_not_anomalous():
     # Force Stage 1 to say NORMAL: a huge bias on the first state logit.
     with torch.no_grad():
         bundle.stage1.state_head.bias.copy_(torch.tensor([100.0, 0.0, 0.0, 0.0]))
-    result = Cascade(bundle).process(_synthetic_window(0))
+    result = rig_cascade(bundle).process(_synthetic_window(0))
     assert result.state == HealthState.NORMAL and result.fault_type == "none"
     assert not result.stage2_ran and result.localization is None and result.rul is None
 
 
 def test_explanation_shares_sum_to_one(always_gated_cascade):
     result = always_gated_cascade.process(_synthetic_window(0))
-    explanation = always_gated_cascade.explain(result)
+    bundle = always_gated_cascade.stage1.bundle
+    explanation = Explainer.from_bundle(bundle).explain(result)
     assert set(explanation.sensor_importance) == {
         "accel_x", "accel_y", "accel_z", "mic", "thermal"
     }
@@ -101,7 +114,7 @@ def test_explanation_shares_sum_to_one(always_gated_cascade):
     np.testing.assert_allclose(explanation.temporal_attention.sum(), 1.0, rtol=1e-5)
     np.testing.assert_allclose(explanation.temporal_importance.sum(), 1.0, rtol=1e-5)
     assert explanation.hotspot_xy == result.localization.hotspot_xy
-    assert "grad_cam" in explanation.methods
+    assert "stage2_grad_cam" in explanation.methods  # the cascade's Grad-CAM map, carried
     assert explanation.computation_ms > 0
 
 
@@ -133,7 +146,7 @@ def shipped_bundle():
 
 def _run_cascade(bundle, schedule: FaultSchedule, seed: int, t_ends: np.ndarray):
     simulator = RigSimulator(RigConfig(), schedule, seed)
-    cascade = Cascade(bundle)
+    cascade = rig_cascade(bundle)
     return [cascade.process(rig_window(simulator, float(t), bundle.window_s)) for t in t_ends]
 
 
@@ -156,6 +169,36 @@ def test_severe_fault_is_detected_and_localised_at_the_failing_housing(shipped_b
     # "near": inside the housing box grown by a few pixels (Grad-CAM works on a 15x20 grid)
     assert box.x0 - 4 <= x < box.x1 + 4 and box.y0 - 4 <= y < box.y1 + 4
     assert last.localization.location == location
+
+
+def _without(window: AnalysisWindow, keep: set[str]) -> AnalysisWindow:
+    """The window as the assembler gives it when only `keep` (of the rig's inputs and a
+    camera) arrived."""
+    streams = {k: v for k, v in window.streams.items() if k in keep}
+    frames = {k: v for k, v in window.frames.items() if k in keep}
+    if "camera" in keep:
+        frames["camera"] = FrameSample(window.t_end_ns, np.zeros((48, 64, 3), np.uint8), "cam")
+    missing = tuple(m for m in ("accel", "mic", "thermal", "camera") if m not in keep)
+    return AnalysisWindow(window.t_end_ns, window.duration_s, streams, frames, missing)
+
+
+@pytest.mark.parametrize("keep", [{"camera"}, {"mic", "thermal"}, {"accel", "thermal"},
+                                  {"accel", "mic"}], ids=["only_camera", "without_accel",
+                                                          "without_mic", "without_thermal"])
+def test_healthy_rig_with_inputs_missing_raises_no_alarm(shipped_bundle, keep):
+    """Issue 20: with only the camera, or without the accelerometer or microphone, a healthy
+    rig once raised confident fault alarms. Missing inputs never vote now."""
+    simulator = RigSimulator(RigConfig(), FaultSchedule(()), 93)
+    cascade = rig_cascade(shipped_bundle)
+    alarms = AlarmManager("rig", AlarmConfig(zone_alarm_enabled=False))
+    updates = []
+    for t in np.arange(1.0, 31.0, 0.5):
+        window = _without(rig_window(simulator, float(t), shipped_bundle.window_s), keep)
+        result = cascade.process(window)
+        assert not result.decided and result.decision_basis == ()
+        assert not result.anomalous and result.state == HealthState.NORMAL
+        updates += alarms.update_result(result)
+    assert updates == [] and alarms.active_alarms() == []
 
 
 def test_sequence_history_left_pads_with_the_first_row_then_slides():

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from pm_monitor.core.alarms import AlarmEvent, AlarmManager
-from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.imaging.codec import RawImage, encode, from_celsius
+from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
 from pm_monitor.core.pipeline import (
     InputRejectedError,
@@ -28,7 +28,7 @@ def bundle():
 
 def _pipeline(bundle) -> MonitorPipeline:
     return MonitorPipeline(monitor_assembler(bundle.window_s, bundle.hop_s, 0.1, 2.0),
-                           Cascade(bundle), AlarmManager("rig_1"))
+                           rig_cascade(bundle), AlarmManager("rig_1"))
 
 
 def _feed(pipeline, schedule, until_s, skip=()):

@@ -43,7 +43,7 @@ class StandInCascade:
         return SimpleNamespace(t_end_ns=window.t_end_ns, state=HealthState.NORMAL,
                                anomalous=False, anomaly_score=0.1, anomaly_threshold=1.0,
                                state_probabilities=[1.0, 0.0, 0.0, 0.0], fault_type="none",
-                               stage2_ran=False, timings_ms={"total": 1.0},
+                               stage2_ran=False, timings_ms={"total": 1.0}, decided=True,
                                modalities_used=window.present, modalities_missing=window.missing)
 
 

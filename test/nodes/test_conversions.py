@@ -23,7 +23,9 @@ def _result(rul=None, location="de_bearing"):
         anomaly_score=3.2, anomaly_threshold=0.1, anomalous=True, fault_type="outer_race",
         fault_type_probabilities={"outer_race": 0.9}, localization=loc, rul=rul,
         modalities_used=("accel", "mic", "thermal"), modalities_missing=("camera",),
-        timings_ms={"total": 9.0}, summary="warning", stage2_ran=True)
+        timings_ms={"total": 9.0}, summary="warning", stage2_ran=True, localizations=(loc,),
+        scores={}, notes=(), commissioning=None, decision_basis=("rig_stage1", "thermal"),
+        decided=True)
 
 
 def test_chunk_survives_serialisation_frame_major():
@@ -104,8 +106,8 @@ def test_health_says_when_the_models_are_still_commissioning_and_carries_stage2_
     assert (plain.commissioning_done, plain.commissioning_needed) == (0, 0)
     assert list(plain.stage2_score_names) == [] and list(plain.notes) == []
     learning = SimpleNamespace(**{**vars(_result()), "commissioning": (12, 30),
-                                  "stage2_scores": {"mic_anomaly_score": 1.5,
-                                                    "mic_anomaly_threshold": 1.2},
+                                  "scores": {"mic_anomaly_score": 1.5,
+                                             "mic_anomaly_threshold": 1.2},
                                   "notes": ("mic: 8000 Hz, the model needs 16000 Hz",)})
     msg = deserialize_message(serialize_message(
         conv.health_msg(learning, "femto", "asset", None)), type(plain))

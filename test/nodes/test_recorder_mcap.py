@@ -16,10 +16,10 @@ from ros_wait import spin_until
 from sensor_msgs.msg import Image
 
 from pm_monitor.core.alerting import AlertEvent, AlertPolicy, AlertTracker
-from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.explain.async_runner import AsyncExplainer
 from pm_monitor.core.explain.background import HealthyBackground
 from pm_monitor.core.explain.explainer import Explainer
+from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
 from pm_monitor.core.recording.mcap_bag import RecordingError, read_messages
 from pm_monitor.core.recording.typestore import typestore
@@ -74,7 +74,7 @@ def _record(executor, context, recorder, out_dir):
     heatmaps = HeatmapPublisher(monitor)
     assert spin_until(executor, lambda: all(p.get_subscription_count() > 0
                                              for p in pubs.values()) and heatmaps.wanted())
-    cascade = Cascade(bundle)
+    cascade = rig_cascade(bundle)
     background = HealthyBackground()
     explainer = Explainer.from_bundle(bundle, background)
     done = []

@@ -12,11 +12,11 @@ from ros_wait import spin_until
 from sensor_msgs.msg import Image
 from visualization_msgs.msg import Marker, MarkerArray
 
-from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.explain.background import HealthyBackground
 from pm_monitor.core.explain.explainer import Explainer
 from pm_monitor.core.imaging.codec import decode
 from pm_monitor.core.imaging.heatmap import render
+from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
 from pm_monitor.core.rig import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
 from pm_monitor.core.types import HealthState
@@ -40,7 +40,7 @@ def faulty_window():
     bundle = load_bundle(BUNDLE_DIR)
     fault = ScheduledFault("outer_race", "de_bearing", 5.0, 45.0, 2.0)
     simulator = RigSimulator(RigConfig(), FaultSchedule((fault,), "test"), seed=7_401)
-    cascade = Cascade(bundle)
+    cascade = rig_cascade(bundle)
     background = HealthyBackground()
     for i in range(80):
         window = rig_window(simulator, 1.0 + 0.5 * i, bundle.window_s)

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from pm_monitor.core.cascade import Cascade
+from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
 from pm_monitor.training.rig_baseline import main
 
@@ -22,5 +22,5 @@ def test_quick_training_writes_a_loadable_bundle_and_metrics(tmp_path, capsys):
     assert dropout["all_modalities"]["accuracy"] == pytest.approx(metrics["stage1"]["accuracy"])
     for png in ("learning_curves.png", "confusion_stage1.png", "timeline_heldout.png"):
         assert (results_dir / png).stat().st_size > 0
-    assert Cascade(bundle).bundle is bundle
+    assert rig_cascade(bundle).stage1.bundle is bundle
     assert "held-out Stage 1" in capsys.readouterr().out

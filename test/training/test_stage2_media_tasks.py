@@ -20,7 +20,8 @@ from pm_monitor.core.datasets import DataNotFoundError, neu_surface, thermal_mot
 from pm_monitor.core.models.acoustic_anomaly import SpectrogramAutoencoder
 from pm_monitor.core.models.bundle import ModelLoadError
 from pm_monitor.core.models.camera_defect import CameraDefectNet
-from pm_monitor.core.models.thermal_classifier import ThermalClassifier, downscale
+from pm_monitor.core.models.thermal_classifier import downscale
+from pm_monitor.core.models.thermal_resnet import ThermalResNet
 from pm_monitor.core.models.weights import load_weights, sha256_of
 from pm_monitor.training.metrics import auroc
 from pm_monitor.training.tasks import machine_sound as sound_task
@@ -93,7 +94,7 @@ def test_thermal_classifier_overfits_a_small_real_slice(thermal_frames):
     labels = torch.tensor([int(f.class_name == "fan_failure") for f in chosen])
     inputs = thermal_task.to_tensor(images)
     torch.manual_seed(0)
-    model = ThermalClassifier(n_classes=2, width=8, dropout=0.0)
+    model = ThermalResNet(n_classes=2, width=8, dropout=0.0)
     history = thermal_task.train_classifier(model, inputs, labels, epochs=25, batch_size=8,
                                             lr=3e-3, seed=0)
     predicted = thermal_task.predict_probabilities(model, inputs).argmax(axis=1)
@@ -132,7 +133,7 @@ def _probabilities(model: torch.nn.Module, inputs: torch.Tensor) -> np.ndarray:
 
 
 def test_shipped_thermal_model_reproduces_its_reference_predictions():
-    model, meta = load_weights(ThermalClassifier,
+    model, meta = load_weights(ThermalResNet,
                                REPO / "models/thermal_motor/thermal_classifier.pt",
                                expected_model=thermal_task.MODEL_NAME)
     assert meta["metrics"]["cnn_accuracy"]["n"] >= 5

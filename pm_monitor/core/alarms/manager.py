@@ -159,8 +159,13 @@ class AlarmManager:
     def update(self, t_ns: int, state: HealthState, abnormal: bool, score: float,
                threshold: float, probabilities: Sequence[float] | None = None,
                fault_type: str = "none", velocity_mm_s: float | None = None,
-               asset_id: str | None = None) -> list[AlarmUpdate]:
+               asset_id: str | None = None, decided: bool = True) -> list[AlarmUpdate]:
         """Feed one window's decision; returns the messages to publish, in order.
+
+        decided: False for a window without a model decision (the models' inputs missing, a
+        baseline being commissioned): the model alarms neither raise nor clear on it (every
+        model point holds: an active alarm stays up, no on- or off-delay runs on); the ISO
+        zone alarm still follows the measured velocity.
 
         abnormal: state != NORMAL or the anomaly score is above its threshold (the cascade's
         gate). score/threshold/probabilities set the clearing deadband. velocity_mm_s: ISO
@@ -175,8 +180,12 @@ class AlarmManager:
             self._last_context[asset] = ctx
             touched: set[tuple[str, str]] = set()
             self._supported: set[tuple[str, str]] = set()  # abnormal evidence this window
-            clear = self._clear_window(state, abnormal, score, threshold, probabilities)
-            out += self._model_points(ctx, asset, state, abnormal, clear, fault_type, touched)
+            if decided:
+                clear = self._clear_window(state, abnormal, score, threshold, probabilities)
+                out += self._model_points(ctx, asset, state, abnormal, clear, fault_type,
+                                          touched)
+            else:
+                out += self._hold_model_points(ctx, asset, touched)
             if self.config.zone_alarm_enabled:
                 out += self._zone_point(ctx, asset, velocity_mm_s, touched)
             out += self._release_suppressed(ctx, asset, touched)
@@ -186,13 +195,14 @@ class AlarmManager:
     def update_result(self, result, velocity_mm_s: float | None = None,
                       asset_id: str | None = None) -> list[AlarmUpdate]:
         """update() from a cascade result (pm_monitor.core.cascade.CascadeResult); abnormal is
-        the cascade's gate: state above NORMAL or the anomaly score above its threshold."""
+        the cascade's gate: state above NORMAL or the anomaly score above its threshold. A
+        result without a decision (result.decided False) holds the model alarms."""
         state = HealthState(int(result.state))
         return self.update(result.t_end_ns, state,
                            state != HealthState.NORMAL or bool(result.anomalous),
                            float(result.anomaly_score), float(result.anomaly_threshold),
                            result.state_probabilities, result.fault_type, velocity_mm_s,
-                           asset_id)
+                           asset_id, decided=result.decided)
 
     def _context(self, t_ns: int, state: HealthState, velocity: float | None) -> _WindowContext:
         v = math.nan if velocity is None else float(velocity)
@@ -246,6 +256,15 @@ class AlarmManager:
             else:
                 evidence = CLEAR  # the model names another fault: this fault's condition is off
             out += self._apply(ctx, point, evidence, touched)
+        return out
+
+    def _hold_model_points(self, ctx: _WindowContext, asset: str,
+                           touched: set) -> list[AlarmUpdate]:
+        """A window without a decision: every model point of the asset holds."""
+        out = []
+        for key, point in list(self._points.items()):
+            if key[0] == asset and key[1] != ZONE_FAULT:
+                out += self._apply(ctx, point, HOLD, touched)
         return out
 
     def _zone_point(self, ctx: _WindowContext, asset: str, velocity: float | None,

@@ -77,14 +77,14 @@ class RigRunSpec:
 
 def rig_stream(spec: RigRunSpec, bundle, progress=None) -> WindowStream:
     """Simulate one rig run and put every window through the real Cascade (as the node does)."""
-    from pm_monitor.core.cascade import Cascade
+    from pm_monitor.core.model_set.rig import rig_cascade
     from pm_monitor.core.rig import RigConfig, RigSimulator
     from pm_monitor.core.rig.fault_schedule import FaultSchedule
     from pm_monitor.training.rig_dataset import rig_window
 
     schedule = FaultSchedule.from_dict({"faults": [spec.fault] if spec.fault else []})
     simulator = RigSimulator(RigConfig(), schedule, spec.seed)
-    cascade = Cascade(bundle)
+    cascade = rig_cascade(bundle)
     t_ends = np.arange(bundle.window_s, spec.duration_s + 1e-9, bundle.hop_s)
     rows = []
     for t_end in t_ends:

@@ -88,15 +88,6 @@ def integrated_gradients(
     return Attribution(mean_values, target, output, baseline_output, error, n_baselines)
 
 
-def stage1_integrated_gradients(
-    model: nn.Module, sequence: np.ndarray, target_state: int, n_steps: int = 32
-) -> tuple[np.ndarray, float]:
-    """IG against the all-zero baseline; returns ((T, D) attributions, completeness error).
-    Kept for Cascade.explain."""
-    result = integrated_gradients(model, sequence, target_state, None, n_steps)
-    return result.values, result.completeness_error
-
-
 def shares(groups: dict[str, float]) -> dict[str, float]:
     """Normalise non-negative importances to sum 1 (all zero stays all zero)."""
     total = sum(groups.values())

@@ -6,8 +6,8 @@ question with the same names:
 
 - Stage 1: softmax of both heads and the temporal attention weights.
 - Anomaly autoencoder: the masked mean squared reconstruction error (the anomaly score).
-- Thermal networks (the rig's localiser and the thermal_motor classifier share one structure:
-  stem, blocks, spatial attention, GAP, linear): softmax over classes, the spatial-attention map
+- Thermal network (ThermalResNet: the rig's localiser and the thermal_motor classifier):
+  softmax over classes, the spatial-attention map
   and a class activation map per class, either upsampled to the input and scaled to [0, 1]
   (rig: the model input is the frame) or at the feature map's resolution, unscaled (real data:
   the model input is a downscaled frame; `cam_heatmap` upsamples to the frame the caller
@@ -36,8 +36,7 @@ from pm_monitor.core.models.acoustic_anomaly import SpectrogramAutoencoder
 from pm_monitor.core.models.autoencoder import FeatureAutoencoder, reconstruction_error
 from pm_monitor.core.models.camera_defect import CameraDefectNet
 from pm_monitor.core.models.stage1_bilstm import HealthStateBiLSTM
-from pm_monitor.core.models.thermal_classifier import ThermalClassifier
-from pm_monitor.core.models.thermal_resnet import ThermalLocalizer
+from pm_monitor.core.models.thermal_resnet import ThermalResNet
 
 
 class Stage1Export(nn.Module):
@@ -96,11 +95,10 @@ class ThermalCamExport(nn.Module):
     spatial_attention (B, 1, h, w), cam: (B, L, H, W) in [0, 1] with cam_at_input, else
     (B, L, h, w) unscaled (for `cam_heatmap`).
 
-    Takes either thermal network (ThermalLocalizer, ThermalClassifier): it uses only the parts
-    they share (stem, blocks, attention, attended, dropout, classifier)."""
+    The one thermal network, ThermalResNet: the rig's localiser and the thermal_motor
+    classifier."""
 
-    def __init__(self, model: ThermalLocalizer | ThermalClassifier,
-                 cam_at_input: bool = True) -> None:
+    def __init__(self, model: ThermalResNet, cam_at_input: bool = True) -> None:
         super().__init__()
         self.model = model
         self.cam_at_input = cam_at_input

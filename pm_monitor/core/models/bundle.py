@@ -21,7 +21,7 @@ from pm_monitor.core.models.health_indicator import HealthIndicator
 from pm_monitor.core.models.normalization import FeatureScaler
 from pm_monitor.core.models.rul import RulConfig
 from pm_monitor.core.models.stage1_bilstm import HealthStateBiLSTM
-from pm_monitor.core.models.thermal_resnet import ThermalLocalizer
+from pm_monitor.core.models.thermal_resnet import ThermalResNet
 from pm_monitor.core.models.threshold import ThresholdConfig
 from pm_monitor.core.types import FAULT_TYPES, HealthState
 
@@ -51,7 +51,7 @@ class ModelBundle:
     scaler: FeatureScaler
     stage1: HealthStateBiLSTM
     autoencoder: FeatureAutoencoder
-    thermal: ThermalLocalizer
+    thermal: ThermalResNet
     threshold: ThresholdConfig
     rul: RulConfig
     health_indicator: HealthIndicator
@@ -112,6 +112,11 @@ def save_bundle(bundle: ModelBundle, model_dir: Path | str) -> Path:
     }
     path = directory / METADATA_FILE
     path.write_text(json.dumps(metadata, indent=1) + "\n")
+    # imported here: the model-set layer builds on bundles, not the other way round
+    from pm_monitor.core.model_set.rig import rig_descriptor
+
+    descriptor = rig_descriptor(bundle, str(bundle.info.get("label") or directory.name))
+    (directory / "model_set.json").write_text(json.dumps(descriptor, indent=1) + "\n")
     return path
 
 
@@ -132,7 +137,7 @@ def load_bundle(model_dir: Path | str) -> ModelBundle:
         models: dict[str, nn.Module] = {
             "stage1": HealthStateBiLSTM(**hyper["stage1"]),
             "autoencoder": FeatureAutoencoder(**hyper["autoencoder"]),
-            "thermal": ThermalLocalizer(**hyper["thermal"]),
+            "thermal": ThermalResNet.from_hyperparameters(hyper["thermal"]),
         }
         health_indicator = HealthIndicator(
             np.asarray(meta["health_indicator"]["weights"], dtype=np.float32),

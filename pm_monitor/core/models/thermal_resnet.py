@@ -15,7 +15,7 @@ from torch import nn
 
 
 class ThermalOutput(NamedTuple):
-    logits: torch.Tensor  # (B, n_locations)
+    logits: torch.Tensor  # (B, n_classes)
     spatial_attention: torch.Tensor  # (B, 1, H', W') in (0, 1)
 
 
@@ -67,17 +67,31 @@ class SpatialAttention(nn.Module):
         return features * attention, attention
 
 
-class ThermalLocalizer(nn.Module):
-    """Stem (stride 2) -> 3 BasicBlocks (strides 1, 2, 2) -> spatial attention -> GAP -> linear."""
+class ThermalResNet(nn.Module):
+    """Stem (stride 2) -> 3 BasicBlocks (strides 1, 2, 2) -> spatial attention -> GAP -> linear.
 
-    def __init__(self, n_locations: int = 3, width: int = 16, dropout: float = 0.2) -> None:
+    The one thermal network: the rig's localiser (classes = locations: healthy, de_bearing,
+    nde_bearing) and the thermal_motor classifier (11 motor conditions) are both this class."""
+
+    def __init__(self, n_classes: int = 3, width: int = 16, dropout: float = 0.2) -> None:
         super().__init__()
+        if n_classes < 2 or width < 1:
+            raise ValueError(f"need n_classes >= 2 and width >= 1, got {n_classes}, {width}")
         self.stem = compact_stem(width)
         self.blocks = compact_blocks(width)
         self.attention = SpatialAttention(4 * width)
         self.attended = nn.Identity()  # a named point for Grad-CAM's hooks
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(4 * width, n_locations)
+        self.classifier = nn.Linear(4 * width, n_classes)
+
+    @classmethod
+    def from_hyperparameters(cls, hyper: dict) -> ThermalResNet:
+        """Constructor keywords as stored beside shipped weights; rig bundles name the class
+        count n_locations (the state_dict keys are the same)."""
+        kwargs = dict(hyper)
+        if "n_locations" in kwargs:
+            kwargs["n_classes"] = kwargs.pop("n_locations")
+        return cls(**kwargs)
 
     @property
     def gradcam_layer(self) -> nn.Module:
@@ -89,7 +103,10 @@ class ThermalLocalizer(nn.Module):
         return self.attended
 
     def forward(self, image: torch.Tensor) -> ThermalOutput:
-        """image: (B, 1, H, W), already normalised by `normalise_thermal_frame`."""
+        """image: (B, 1, H, W), already normalised (`normalise_thermal_frame` on the rig,
+        thermal_classifier.normalise_palette_frame on thermal_motor palette frames)."""
+        if image.dim() != 4 or image.shape[1] != 1:
+            raise ValueError(f"expected (B, 1, H, W), got {tuple(image.shape)}")
         features = self.blocks(self.stem(image))
         attended, attention = self.attention(features)
         pooled = self.dropout(self.attended(attended).mean(dim=(2, 3)))

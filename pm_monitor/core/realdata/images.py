@@ -29,10 +29,10 @@ from pm_monitor.core.models.camera_defect import (
 )
 from pm_monitor.core.models.thermal_classifier import (
     PALETTE_MAX,
-    ThermalClassifier,
     downscale,
     normalise_palette_frame,
 )
+from pm_monitor.core.models.thermal_resnet import ThermalResNet
 
 
 def palette_index_from_celsius(frame_c: np.ndarray, span_c: tuple[float, float]) -> np.ndarray:
@@ -89,12 +89,16 @@ def camera_model_input(grey: np.ndarray, size: int) -> np.ndarray:
 
 
 class ThermalInput(nn.Module):
-    """ThermalClassifier fed with whole deg C frames (1, 1, H, W); Grad-CAM layer
+    """ThermalResNet fed with whole deg C frames (1, 1, H, W); Grad-CAM layer
     ``net.attended``."""
 
-    def __init__(self, net: ThermalClassifier, span_c: tuple[float, float], factor: int) -> None:
+    def __init__(self, net: ThermalResNet, span_c: tuple[float, float], factor: int) -> None:
         super().__init__()
         self.net, self.span_c, self.factor = net, span_c, factor
+
+    @property
+    def gradcam_layer(self) -> nn.Module:
+        return self.net.gradcam_layer
 
     def forward(self, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         image = thermal_model_input(_one_frame(frame), self.span_c, self.factor)
@@ -108,6 +112,10 @@ class CameraInput(nn.Module):
     def __init__(self, net: CameraDefectNet, size: int) -> None:
         super().__init__()
         self.net, self.size = net, size
+
+    @property
+    def gradcam_layer(self) -> nn.Module:
+        return self.net.gradcam_layer
 
     def forward(self, frame: torch.Tensor) -> torch.Tensor:
         grey = np.clip(np.rint(_one_frame(frame)), 0, 255).astype(np.uint8)

@@ -1,10 +1,10 @@
-"""The real-data profile: the shipped real-data models the live monitor runs instead of the
-rig-trained bundle, named by ``models/real_data/profile.json``.
+"""The models of the real-data model set (``models/real_data/model_set.json``), loaded and
+checked against each other by its builder (pm_monitor.core.model_set.real_data):
 
-    profile = load_real_profile("models/real_data/profile.json", shaft_rpm=None)
+    profile = load_profile(read_descriptor("models/real_data"), shaft_rpm=None)
 
 Every model is loaded with its own loader (``load_weights``, ``load_acoustic_model``), so a
-missing, corrupt or mismatched file is a ``ModelLoadError`` naming that file; the profile's own
+missing, corrupt or mismatched file is a ``ModelLoadError`` naming that file; the descriptor's
 values (baseline length, sequence length, states) are checked against the Stage 1 metadata.
 """
 from __future__ import annotations
@@ -17,24 +17,25 @@ import numpy as np
 
 from pm_monitor.core.features.bearing_window import BearingWindowConfig, feature_names
 from pm_monitor.core.features.spectrogram import SpectrogramConfig
+from pm_monitor.core.model_set.descriptor import ModelSetDescriptor
 from pm_monitor.core.models.acoustic_anomaly import (
     BandStandardiser,
     SpectrogramAutoencoder,
     load_acoustic_model,
 )
 from pm_monitor.core.models.autoencoder import FeatureAutoencoder
-from pm_monitor.core.models.bundle import ModelLoadError, read_json_file
+from pm_monitor.core.models.bundle import ModelLoadError
 from pm_monitor.core.models.camera_defect import CameraDefectNet
 from pm_monitor.core.models.normalization import FeatureScaler
 from pm_monitor.core.models.stage1_bilstm import HealthStateBiLSTM
-from pm_monitor.core.models.thermal_classifier import ThermalClassifier
+from pm_monitor.core.models.thermal_resnet import ThermalResNet
 from pm_monitor.core.models.threshold import ThresholdConfig
 from pm_monitor.core.models.weights import load_weights
 from pm_monitor.core.realdata.femto_features import threshold_config
-from pm_monitor.core.types import ACCEL, MIC
+from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL
 
-PROFILE_FORMAT = 1
-DEFAULT_PROFILE = Path(__file__).resolve().parents[3] / "models" / "real_data" / "profile.json"
+THERMAL_KIND, CAMERA_KIND = "thermal_palette_classifier", "camera_defect"
+ACOUSTIC_KIND = "acoustic_autoencoder"
 MODEL_KEYS = ("stage1", "autoencoder", "thermal", "camera", "acoustic")
 # model names the training tasks write into each metadata file
 STAGE1_NAME, AE_NAME = "femto_stage1_bilstm", "femto_feature_autoencoder"
@@ -50,7 +51,7 @@ class AccelInput:
 
 @dataclass(frozen=True)
 class ThermalStage2:
-    model: ThermalClassifier
+    model: ThermalResNet
     class_names: tuple[str, ...]
     downscale: int
     assumed_span_c: tuple[float, float]
@@ -139,18 +140,20 @@ class RealDataProfile:
         return f"{self.info['name']} ({'; '.join(parts)})"
 
 
-def load_real_profile(path: Path | str = DEFAULT_PROFILE,
-                      shaft_rpm: float | None = None) -> RealDataProfile:
-    """Load the profile and every model it names; ModelLoadError naming the bad file.
+def load_profile(descriptor: ModelSetDescriptor, shaft_rpm: float | None = None
+                 ) -> RealDataProfile:
+    """Every model the real-data model set's descriptor names, loaded and checked against each
+    other; ModelLoadError naming the bad file.
 
-    shaft_rpm: the monitored shaft's speed (default: the profile's, FEMTO condition 1); the
+    shaft_rpm: the monitored shaft's speed (default: the descriptor's, FEMTO condition 1); the
     bearing defect frequencies of the envelope features follow it."""
-    path = Path(path)
-    spec = _read_profile(path)
-    files = {key: (path.parent / spec["models"][key]).resolve() for key in MODEL_KEYS}
+    path = descriptor.path
+    stages = descriptor.stages
+    spec = stages["stage1"]
+    files = _model_files(descriptor)
     stage1, meta = load_weights(HealthStateBiLSTM, files["stage1"], STAGE1_NAME)
     autoencoder, ae_meta = load_weights(FeatureAutoencoder, files["autoencoder"], AE_NAME)
-    thermal, thermal_meta = load_weights(ThermalClassifier, files["thermal"], THERMAL_NAME)
+    thermal, thermal_meta = load_weights(ThermalResNet, files["thermal"], THERMAL_NAME)
     camera, camera_meta = load_weights(CameraDefectNet, files["camera"], CAMERA_NAME)
     acoustic, standardiser, spectrogram, acoustic_meta = load_acoustic_model(files["acoustic"])
     metas = {"stage1": meta, "autoencoder": ae_meta, "thermal": thermal_meta,
@@ -158,10 +161,11 @@ def load_real_profile(path: Path | str = DEFAULT_PROFILE,
     rpm = float(spec["shaft_rpm"] if shaft_rpm is None else shaft_rpm)
     if not 0.0 < rpm < 1e5:
         raise ValueError(f"shaft speed must be in (0, 1e5) rpm, got {rpm:g}")
+    inputs = descriptor.inputs
     try:
         fcfg = BearingWindowConfig.from_dict(meta["feature_config"])
         names = tuple(meta["feature_names"])
-        axes = tuple(spec["accel"]["channels"])
+        axes = inputs[ACCEL].channels
         if names != feature_names(axes, fcfg):
             raise ValueError(f"feature names of {axes} differ from the model's")
         scaler = FeatureScaler(np.asarray(meta["scaler_mean"], np.float32),
@@ -169,34 +173,33 @@ def load_real_profile(path: Path | str = DEFAULT_PROFILE,
         threshold = threshold_config(meta["anomaly_floor"], meta["threshold"])
         for key in ("baseline_snapshots", "sequence_length", "state_names"):
             if spec[key] != meta[key]:
-                raise ValueError(f"profile {key} {spec[key]!r} != the model's {meta[key]!r}")
+                raise ValueError(f"stage1 {key} {spec[key]!r} != the model's {meta[key]!r}")
         if meta["test_bearing"] != spec["held_out_bearing"]:
             raise ValueError(f"held_out_bearing {spec['held_out_bearing']} != the model's "
                              f"{meta['test_bearing']}")
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelLoadError(files["stage1"].with_suffix(".json"),
-                             f"does not fit the profile {path} ({exc})") from None
+                             f"does not fit the model set {path} ({exc})") from None
     try:
-        mic_rate = float(spec["mic"]["sample_rate_hz"])
+        mic_rate = inputs[MIC].sample_rate_hz
         if mic_rate != spectrogram.sample_rate_hz:
-            raise ValueError(f"mic sample_rate_hz {mic_rate:g} != the acoustic model's "
+            raise ValueError(f"mic sample_rate_hz {mic_rate} != the acoustic model's "
                              f"{spectrogram.sample_rate_hz:g}")
-        span = tuple(float(v) for v in spec["thermal"]["assumed_span_c"])
+        span = tuple(float(v) for v in descriptor.data["inputs"][THERMAL]["assumed_span_c"])
         if len(span) != 2 or not span[1] > span[0]:
             raise ValueError(f"thermal assumed_span_c must be [low, high], got {list(span)}")
-        window_s, hop_s = float(spec["window_s"]), float(spec["hop_s"])
-        accel_rate = float(spec["accel"]["sample_rate_hz"])
-        if not (window_s > 0 and hop_s > 0 and accel_rate > 0):
-            raise ValueError("window_s, hop_s and accel sample_rate_hz must be > 0")
-        acoustic_threshold = spec.get("acoustic_threshold")
+        accel_rate = inputs[ACCEL].sample_rate_hz
+        if accel_rate is None:
+            raise ValueError("inputs.accel.sample_rate_hz must be set (the FEMTO rate)")
+        acoustic_threshold = _scorer(descriptor).get("threshold")
         profile = RealDataProfile(
             path=path, stage1=stage1, autoencoder=autoencoder, scaler=scaler,
             threshold=threshold, feature_config=fcfg, feature_names=names,
-            accel=AccelInput(axes, accel_rate, str(spec["accel"]["unit"])), shaft_rpm=rpm,
+            accel=AccelInput(axes, accel_rate, inputs[ACCEL].unit), shaft_rpm=rpm,
             baseline_snapshots=int(spec["baseline_snapshots"]),
             sequence_length=int(spec["sequence_length"]),
             state_names=tuple(spec["state_names"]), fault_type=str(spec["fault_type"]),
-            window_s=window_s, hop_s=hop_s,
+            window_s=descriptor.window_s, hop_s=descriptor.hop_s,
             thermal=ThermalStage2(thermal, tuple(thermal_meta["class_names"]),
                                   int(thermal_meta["features"]["downscale"]), span),
             camera=CameraStage2(camera, tuple(camera_meta["class_names"]),
@@ -206,14 +209,14 @@ def load_real_profile(path: Path | str = DEFAULT_PROFILE,
                                     None if acoustic_threshold is None
                                     else float(acoustic_threshold),
                                     str(acoustic_meta.get("machine", ""))),
-            mic_sample_rate_hz=mic_rate,
-            info={"name": spec["name"], "description": spec.get("description", ""),
+            mic_sample_rate_hz=float(mic_rate),
+            info={"name": descriptor.name, "description": descriptor.description,
                   "profile": str(path), "shaft_rpm": rpm,
                   "models": {key: {"file": str(files[key]), "model": m["model"],
                                    "code_version": m["code_version"], "created": m["created"],
                                    "metrics": m["metrics"]} for key, m in metas.items()}})
     except (KeyError, TypeError, ValueError) as exc:
-        raise ModelLoadError(path, f"invalid profile ({exc!r})") from None
+        raise ModelLoadError(path, f"invalid real-data model set ({exc!r})") from None
     if len(profile.thermal.class_names) != thermal.classifier.out_features:
         raise ModelLoadError(files["thermal"].with_suffix(".json"), "class_names do not match "
                              "the classifier's outputs")
@@ -243,12 +246,31 @@ def _headline(key: str, metrics: dict[str, Any]) -> str:
         return "metrics: see its metadata"
 
 
-def _read_profile(path: Path) -> dict[str, Any]:
-    spec = read_json_file(path)
-    if spec.get("format") != PROFILE_FORMAT:
-        raise ModelLoadError(path, f"not a real-data profile of format {PROFILE_FORMAT}")
-    models = spec.get("models")
-    missing = [k for k in MODEL_KEYS if not isinstance(models, dict) or k not in models]
-    if missing:
-        raise ModelLoadError(path, f"models lacks {', '.join(missing)}")
-    return spec
+def _localizer(descriptor: ModelSetDescriptor, kind: str) -> dict[str, Any]:
+    found = [e for e in descriptor.stages.get("localizers", []) if e["kind"] == kind]
+    if len(found) != 1:
+        raise descriptor.error(f"stages.localizers must hold one {kind}")
+    return found[0]
+
+
+def _scorer(descriptor: ModelSetDescriptor) -> dict[str, Any]:
+    found = [e for e in descriptor.stages.get("scorers", []) if e["kind"] == ACOUSTIC_KIND]
+    if len(found) != 1:
+        raise descriptor.error(f"stages.scorers must hold one {ACOUSTIC_KIND}")
+    return found[0]
+
+
+def _model_files(descriptor: ModelSetDescriptor) -> dict[str, Path]:
+    """Weight file of each model, named by the stages (ModelLoadError for a lacking one)."""
+    stage1 = descriptor.stages["stage1"]
+    named = {"stage1": stage1.get("weights"), "autoencoder": stage1.get("anomaly_weights"),
+             "thermal": _localizer(descriptor, THERMAL_KIND).get("weights"),
+             "camera": _localizer(descriptor, CAMERA_KIND).get("weights"),
+             "acoustic": _scorer(descriptor).get("weights")}
+    lacking = [key for key, file in named.items() if not isinstance(file, str)]
+    if lacking:
+        raise descriptor.error(f"no weights named for {', '.join(lacking)}")
+    for modality in (ACCEL, MIC, THERMAL, CAMERA):
+        if modality not in descriptor.inputs:
+            raise descriptor.error(f"inputs lacks {modality}")
+    return {key: descriptor.file(file) for key, file in named.items()}

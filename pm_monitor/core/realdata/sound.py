@@ -12,8 +12,9 @@ import numpy as np
 
 from pm_monitor.core.models.acoustic_anomaly import clip_score
 from pm_monitor.core.realdata.profile import AcousticStage2
-from pm_monitor.core.sync.window import StreamWindow
-from pm_monitor.core.types import NS_PER_S
+from pm_monitor.core.stages.contract import InputRefusedError
+from pm_monitor.core.sync.window import AnalysisWindow, StreamWindow
+from pm_monitor.core.types import MIC, NS_PER_S
 
 
 class SampleRing:
@@ -81,14 +82,26 @@ class SampleRing:
 
 
 class AcousticScorer:
-    """Ring of the last clip_samples mic samples + the shipped autoencoder's score."""
+    """Ring of the last clip_samples mic samples + the shipped autoencoder's score (a Scorer
+    of pm_monitor.core.stages: reported beside the decision, never a vote on the state)."""
+
+    name = "mic_anomaly"
+    modality = MIC
 
     def __init__(self, acoustic: AcousticStage2) -> None:
         self.acoustic = acoustic
         self.ring = SampleRing(acoustic.clip_samples, acoustic.spectrogram.sample_rate_hz)
 
-    def add(self, window: StreamWindow) -> None:
-        self.ring.add(window)
+    def add(self, mic: StreamWindow) -> None:
+        """Append a microphone window (ValueError for one the model cannot take)."""
+        self.ring.add(mic)
+
+    def observe(self, window: AnalysisWindow) -> None:
+        """Every window feeds the ring, so a full clip is ready when the gate opens."""
+        try:
+            self.add(window.streams[MIC])
+        except ValueError as err:
+            raise InputRefusedError(MIC, str(err)) from None
 
     def score(self) -> float | None:
         """The anomaly score of the newest clip_samples samples; None until the ring is full."""
@@ -97,6 +110,19 @@ class AcousticScorer:
         a = self.acoustic
         return clip_score(a.model, a.standardiser, self.ring.samples(), a.spectrogram,
                           a.patch_hop)
+
+    def scores(self) -> dict[str, float]:
+        score = self.score()
+        if score is None:
+            return {}
+        values = {"mic_anomaly_score": score}
+        if self.acoustic.threshold is not None:
+            values["mic_anomaly_threshold"] = self.acoustic.threshold
+        return values
+
+    def status(self) -> dict[str, object]:
+        return {"mic_buffer_s": round(self.ring.count / self.ring.sample_rate_hz, 2),
+                "mic_buffer_restarts": self.ring.restarts}
 
     def reset(self) -> None:
         self.ring.clear()

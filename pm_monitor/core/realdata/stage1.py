@@ -13,35 +13,35 @@ order), so every later decision equals training's for the same snapshots.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-import torch
 
 from pm_monitor.core.cascade import SequenceHistory
 from pm_monitor.core.features.bearing_window import window_features
-from pm_monitor.core.models.autoencoder import reconstruction_error
 from pm_monitor.core.models.threshold import DynamicThreshold
 from pm_monitor.core.realdata.femto_features import baseline_of, relative_to
 from pm_monitor.core.realdata.profile import RealDataProfile
-from pm_monitor.core.sync.window import StreamWindow
-
-
-@dataclass(frozen=True)
-class Stage1Decision:
-    state_probabilities: np.ndarray  # (n_states,)
-    attention: np.ndarray  # (T,)
-    sequence: np.ndarray  # (T, D) standardised
-    anomaly_score: float
-    anomaly_threshold: float
-    anomalous: bool
+from pm_monitor.core.stages.contract import (
+    Abstention,
+    InputRefusedError,
+    NetworkRunner,
+    Stage1Decision,
+)
+from pm_monitor.core.sync.window import AnalysisWindow, StreamWindow
+from pm_monitor.core.types import ACCEL, HealthState
 
 
 class FemtoStage1:
-    """Stateful Stage 1 of one bearing (baseline, sequence history, threshold history)."""
+    """Stateful Stage 1 of one bearing (baseline, sequence history, threshold history).
+    Needs the accelerometer only; the microphone and the frames never reach it."""
 
-    def __init__(self, profile: RealDataProfile) -> None:
+    name = "femto_stage1"
+    required_inputs = (ACCEL,)
+
+    def __init__(self, profile: RealDataProfile, networks: NetworkRunner) -> None:
+        """networks: runs "stage1" (sequence -> state_probabilities, fault_probabilities,
+        attention) and "anomaly" (features, present -> anomaly_score)."""
         self.profile = profile
+        self.networks = networks
         self.threshold = DynamicThreshold(profile.threshold)
         self._history = SequenceHistory(profile.sequence_length)
         self._commissioning: list[np.ndarray] = []
@@ -53,6 +53,25 @@ class FemtoStage1:
         if self.baseline is not None:
             return None
         return len(self._commissioning), self.profile.baseline_snapshots
+
+    @property
+    def sequence_shape(self) -> tuple[int, int]:
+        return self.profile.sequence_length, len(self.profile.feature_names)
+
+    def status(self) -> dict[str, object]:
+        progress = self.progress
+        return {"commissioning": f"{progress[0]}/{progress[1]}" if progress else "done"}
+
+    def decide(self, window: AnalysisWindow) -> Stage1Decision | Abstention:
+        """One window's decision; an Abstention while the baseline is commissioned."""
+        try:
+            raw = self.raw_features(window.streams[ACCEL])
+        except ValueError as err:
+            raise InputRefusedError(ACCEL, str(err)) from None
+        decision = self.update(raw)
+        if decision is None:
+            return Abstention("commissioning baseline", self.progress)
+        return decision
 
     def reset(self) -> None:
         """Forget the baseline too: a new bearing (or a re-mounted sensor) commissions anew."""
@@ -108,18 +127,24 @@ class FemtoStage1:
 
     def _decide(self, z: np.ndarray, score: float) -> Stage1Decision:
         sequence = self._history.push(z)
-        with torch.no_grad():
-            out = self.profile.stage1(torch.from_numpy(sequence)[None])
-            probabilities = torch.softmax(out.state_logits, -1)[0].numpy()
-            attention = out.attention[0].numpy()
+        out = self.networks.run("stage1", {"sequence": sequence[None]})
+        probabilities = out["state_probabilities"][0]
         anomalous, threshold = self.threshold.update(score)
-        return Stage1Decision(probabilities, attention, sequence, score, threshold,
-                              bool(anomalous))
+        state = HealthState(int(np.argmax(probabilities)))
+        p_not_normal = float(1.0 - probabilities[HealthState.NORMAL])
+        fault = self.profile.fault_type
+        # FEMTO has no fault classes (the model's fault head is untrained and unused):
+        # P(degradation) = P(not Normal) from the state head.
+        return Stage1Decision(
+            state_probabilities=probabilities,
+            fault_type_probabilities={"none": 1.0 - p_not_normal, fault: p_not_normal},
+            fault_type="none" if state == HealthState.NORMAL else fault,
+            attention=out["attention"][0], sequence=sequence, anomaly_score=score,
+            anomaly_threshold=threshold, anomalous=bool(anomalous))
 
     def _standardise(self, relative: np.ndarray) -> np.ndarray:
         return self.profile.scaler.standardise(relative, np.ones_like(relative, dtype=bool))
 
     def _scores(self, z: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(z)
-        with torch.no_grad():
-            return reconstruction_error(self.profile.autoencoder, x, torch.ones_like(x)).numpy()
+        out = self.networks.run("anomaly", {"features": z, "present": np.ones_like(z)})
+        return out["anomaly_score"]

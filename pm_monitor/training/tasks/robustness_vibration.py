@@ -33,9 +33,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.datasets import cwru, femto
 from pm_monitor.core.features.bearing_window import BearingWindowConfig, window_features
+from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
 from pm_monitor.core.rig import RigConfig, RigSimulator
 from pm_monitor.core.types import ACCEL, MIC, THERMAL
@@ -145,7 +145,7 @@ def rig_missing_modality(config: dict[str, Any]) -> dict[str, Any]:
     stride = int(config.get("rig_window_stride", 2))
     result = {}
     for removed in (None, ACCEL, MIC, THERMAL):
-        cascade = Cascade(bundle)
+        cascade = rig_cascade(bundle)
         truth_all, pred_all, said = [], [], set()
         for spec in specs:
             cascade.reset()

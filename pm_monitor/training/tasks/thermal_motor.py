@@ -36,10 +36,10 @@ from tqdm import tqdm
 from pm_monitor.core.datasets import thermal_motor as data
 from pm_monitor.core.explain.gradcam import grad_cam
 from pm_monitor.core.models.thermal_classifier import (
-    ThermalClassifier,
     downscale,
     normalise_palette_frame,
 )
+from pm_monitor.core.models.thermal_resnet import ThermalResNet
 from pm_monitor.core.models.weights import jsonable, load_weights, save_weights
 from pm_monitor.training.cli import REPO_ROOT
 from pm_monitor.training.metrics import accuracy, confusion_matrix, macro_f1
@@ -278,7 +278,7 @@ def motor_box(config: dict[str, Any], factor: int) -> tuple[int, int, int, int]:
     return x0 // factor, y0 // factor, -(-x1 // factor), -(-y1 // factor)
 
 
-def gradcam_mass_in_box(model: ThermalClassifier, images: torch.Tensor,
+def gradcam_mass_in_box(model: ThermalResNet, images: torch.Tensor,
                         box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Share of each image's Grad-CAM mass (predicted class) inside the box; and the maps."""
     x0, y0, x1, y1 = box
@@ -296,14 +296,14 @@ def brightness_feature(palette_frames: np.ndarray) -> np.ndarray:
     return palette_frames.reshape(len(palette_frames), -1).mean(axis=1, keepdims=True)
 
 
-def build_model(config: dict[str, Any], n_classes: int) -> ThermalClassifier:
-    return ThermalClassifier(n_classes=n_classes, width=int(config.get("width", 16)),
+def build_model(config: dict[str, Any], n_classes: int) -> ThermalResNet:
+    return ThermalResNet(n_classes=n_classes, width=int(config.get("width", 16)),
                              dropout=float(config.get("dropout", 0.2)))
 
 
 def _fit(config: dict[str, Any], images: torch.Tensor, labels: torch.Tensor, n_classes: int,
          seed: int, monitor: Callable[[nn.Module], float] | None, desc: str
-         ) -> tuple[ThermalClassifier, dict[str, list[float]]]:
+         ) -> tuple[ThermalResNet, dict[str, list[float]]]:
     seed_everything(seed)
     model = build_model(config, n_classes)
     shift = int(config.get("augment_shift_px", 2))
@@ -365,7 +365,7 @@ def _hyperparameters(config: dict[str, Any], n_classes: int) -> dict[str, Any]:
             "dropout": float(config.get("dropout", 0.2))}
 
 
-def _save_shipped(config: dict[str, Any], model: ThermalClassifier,
+def _save_shipped(config: dict[str, Any], model: ThermalResNet,
                   arrays: dict[str, np.ndarray], metrics: dict[str, Any]) -> None:
     """Weights + metadata, with the predictions on a few frames so a test can re-check them
     (those frames are copied to test/fixtures/thermal_motor/)."""
@@ -415,12 +415,12 @@ def evaluate(config: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     return metrics
 
 
-def load_fold_model(config: dict[str, Any], fold: int, seed: int) -> ThermalClassifier:
+def load_fold_model(config: dict[str, Any], fold: int, seed: int) -> ThermalResNet:
     path = fold_model_path(config, fold, seed)
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: run `python -m pm_monitor.training.cli "
                                 f"train pm_monitor/training/configs/thermal_motor.yaml` first")
-    model, _ = load_weights(ThermalClassifier, path, expected_model=MODEL_NAME)
+    model, _ = load_weights(ThermalResNet, path, expected_model=MODEL_NAME)
     return model  # type: ignore[return-value]
 
 
@@ -556,7 +556,7 @@ def plot_heatmap_examples(examples: list[tuple[str, np.ndarray, np.ndarray]],
 
 def check_shipped_model(config: dict[str, Any]) -> dict[str, Any]:
     """Re-predict the shipped model's reference frames from the data set; compare to metadata."""
-    model, meta = load_weights(ThermalClassifier, repo_path(config["weights"]),
+    model, meta = load_weights(ThermalResNet, repo_path(config["weights"]),
                                expected_model=MODEL_NAME)
     factor = int(meta["features"]["downscale"])
     frames = {f.file: f for f in data.list_frames()}

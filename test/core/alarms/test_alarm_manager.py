@@ -230,12 +230,36 @@ def test_update_from_a_cascade_result_and_default_log_path(monkeypatch, tmp_path
     manager = AlarmManager("a", AlarmConfig(on_delay_windows_failure=1))
     result = SimpleNamespace(t_end_ns=5, state=S.FAILURE, anomalous=False, anomaly_score=0.1,
                              anomaly_threshold=1.0, state_probabilities=[0.0, 0.0, 0.1, 0.9],
-                             fault_type="inner_race")
+                             fault_type="inner_race", decided=True)
     updates = manager.update_result(result, velocity_mm_s=5.0)
     assert [(u.fault_type, u.severity) for u in updates] == [("inner_race", S.FAILURE),
                                                              (ZONE_FAULT, S.FAILURE)]
     monkeypatch.setenv("ROS_HOME", str(tmp_path))
     assert default_alert_log_path("press/1") == tmp_path / "pm_monitor" / "alerts_press_1.jsonl"
+
+
+def test_windows_without_a_decision_neither_raise_nor_clear():
+    """Missing inputs never vote: a window whose Stage 1 could not decide holds the model
+    alarms (an active alarm stays up, a starting run does not go on)."""
+    config = AlarmConfig(on_delay_windows_failure=2, zone_alarm_enabled=False)
+    manager = AlarmManager("a", config)
+    t = iter(range(1, 1000))
+    failure = dict(state=S.FAILURE, abnormal=True, score=5.0, threshold=1.0,
+                   probabilities=[0.0, 0.0, 0.1, 0.9], fault_type="ball")
+    normal = dict(state=S.NORMAL, abnormal=False, score=0.0, threshold=1.0,
+                  probabilities=[1.0, 0.0, 0.0, 0.0])
+    # one abnormal window, then undecided ones that look like failures: no raise
+    assert manager.update(next(t) * 10**9, **failure) == []
+    for _ in range(5):
+        assert manager.update(next(t) * 10**9, **failure, decided=False) == []
+    assert manager.active_alarms() == []
+    # raised on decided windows, then many undecided "normal" windows: still active
+    manager.update(next(t) * 10**9, **failure)
+    raised = manager.update(next(t) * 10**9, **failure)
+    assert [u.event.name for u in raised] == ["RAISED"]
+    for _ in range(50):
+        assert manager.update(next(t) * 10**9, **normal, decided=False) == []
+    assert [a.fault_type for a in manager.active_alarms()] == ["ball"]
 
 
 def test_bad_window_input_is_refused_clearly():

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.explain.attribution import integrated_gradients
 from pm_monitor.core.explain.background import HealthyBackground
 from pm_monitor.core.explain.counterfactual import CounterfactualConfig
 from pm_monitor.core.explain.explainer import Explainer
 from pm_monitor.core.features import FeatureExtractor
+from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
 from pm_monitor.core.rig import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
 from pm_monitor.core.types import HealthState
@@ -33,13 +33,13 @@ def explained_run():
     bundle = load_bundle(BUNDLE_DIR)
     background = HealthyBackground(capacity=8, seed=0)
     healthy = RigSimulator(RigConfig(), FaultSchedule((), "healthy"), seed=7_301)
-    cascade = Cascade(bundle)
+    cascade = rig_cascade(bundle)
     for i in range(24):
         background.observe(cascade.process(rig_window(healthy, 1.0 + 0.5 * i, bundle.window_s)))
     assert len(background) == 8
     fault = ScheduledFault("outer_race", "de_bearing", 5.0, 45.0, 2.0)
     simulator = RigSimulator(RigConfig(), FaultSchedule((fault,), "test"), seed=7_302)
-    cascade = Cascade(bundle)
+    cascade = rig_cascade(bundle)
     explainer = Explainer.from_bundle(bundle, background, thermal_gradcam=True)
     items = []
     for i in range(92):

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 import torch
 
-from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.explain import gates as gate_stats
 from pm_monitor.core.explain.explainer import Explainer, ExplainerConfig
 from pm_monitor.core.explain.fusion_live import (
@@ -27,6 +26,7 @@ from pm_monitor.core.explain.fusion_live import (
     rig_fusion_gates,
 )
 from pm_monitor.core.features import FeatureExtractor
+from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import ModelLoadError, load_bundle
 from pm_monitor.core.rig import FaultSchedule, ScheduledFault
 from pm_monitor.core.sync.window import FrameSample
@@ -47,7 +47,7 @@ def rig_run():
     torch.set_num_threads(1)
     bundle = load_bundle(BUNDLE_DIR)
     fusion = load_rig_fusion(bundle, FUSION)
-    cascade = Cascade(bundle)
+    cascade = rig_cascade(bundle)
     decisions = []
     fault = ScheduledFault("inner_race", "nde_bearing", 3.0, 16.0, 2.0)
     spec = RunSpec("fusion_live_test", FaultSchedule((fault,), "test"), 7_501, 18.0)

@@ -270,11 +270,11 @@ def test_unexpected_backend_error_is_reported_not_raised(anomaly, tmp_path, monk
 def test_cascade_refuses_models_built_for_another_bundle(bundle):
     from dataclasses import replace
 
-    from pm_monitor.core.cascade import Cascade
     from pm_monitor.core.inference import CascadeModels
+    from pm_monitor.core.model_set.rig import rig_cascade
 
     models = CascadeModels.create(bundle)
-    Cascade(bundle, inference=models)  # the same bundle: fine
+    rig_cascade(bundle, models)  # the same bundle: fine
     longer = replace(bundle, sequence_length=bundle.sequence_length + 2)
     with pytest.raises(ValueError, match="stage1 runner was built for"):
-        Cascade(longer, inference=models)
+        rig_cascade(longer, models)

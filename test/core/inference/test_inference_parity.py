@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import torch
 
-from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.explain.gradcam import grad_cam
 from pm_monitor.core.inference import CascadeModels, InferenceConfig
 from pm_monitor.core.inference.real_inputs import rig_real_inputs
+from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
 from pm_monitor.core.rig import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
 from pm_monitor.training.rig_dataset import rig_window
@@ -133,8 +133,8 @@ def test_exported_cam_equals_torch_gradcam(shipped_bundle, ort_models, real_inpu
 
 def test_cascade_on_onnxruntime_gives_the_torch_answers(shipped_bundle, ort_models):
     schedule = FaultSchedule((ScheduledFault("outer_race", "nde_bearing", 0.0, 100.0, 3.0),))
-    reference, accelerated = Cascade(shipped_bundle), Cascade(shipped_bundle,
-                                                              inference=ort_models)
+    reference, accelerated = rig_cascade(shipped_bundle), rig_cascade(shipped_bundle,
+                                                                      ort_models)
     simulator = RigSimulator(RigConfig(), schedule, 92)
     for t_end in np.arange(90.0, 98.5, 0.5):
         window = rig_window(simulator, float(t_end), shipped_bundle.window_s)

@@ -17,14 +17,14 @@ from pm_monitor.core.models.camera_defect import (
     resize_grey,
 )
 from pm_monitor.core.models.thermal_classifier import (
-    ThermalClassifier,
     downscale,
     normalise_palette_frame,
 )
+from pm_monitor.core.models.thermal_resnet import ThermalResNet
 
 
 def test_thermal_classifier_shapes_and_gradients():
-    model = ThermalClassifier(n_classes=11, width=8)
+    model = ThermalResNet(n_classes=11, width=8)
     image = torch.randn(3, 1, 48, 64, requires_grad=True)
     out = model(image)
     assert out.logits.shape == (3, 11)
@@ -35,7 +35,7 @@ def test_thermal_classifier_shapes_and_gradients():
 
 
 def test_thermal_classifier_gradcam_layer_gives_a_heatmap():
-    model = ThermalClassifier(n_classes=4, width=8).eval()
+    model = ThermalResNet(n_classes=4, width=8).eval()
     result = grad_cam(model, model.gradcam_layer, torch.randn(1, 1, 48, 64))
     assert result.heatmap.shape == (48, 64)
     assert result.heatmap.min() >= 0.0 and result.heatmap.max() <= 1.0
@@ -43,9 +43,9 @@ def test_thermal_classifier_gradcam_layer_gives_a_heatmap():
 
 def test_thermal_classifier_refuses_bad_input():
     with pytest.raises(ValueError, match=r"\(B, 1, H, W\)"):
-        ThermalClassifier()(torch.randn(2, 3, 48, 64))
+        ThermalResNet()(torch.randn(2, 3, 48, 64))
     with pytest.raises(ValueError):
-        ThermalClassifier(n_classes=1)
+        ThermalResNet(n_classes=1)
 
 
 def test_palette_normalisation_ignores_an_offset_and_downscale_averages_blocks():

@@ -1,11 +1,11 @@
 import numpy as np
 import torch
 
-from pm_monitor.core.models.thermal_resnet import ThermalLocalizer, normalise_thermal_frame
+from pm_monitor.core.models.thermal_resnet import ThermalResNet, normalise_thermal_frame
 
 
 def test_shapes():
-    model = ThermalLocalizer(n_locations=3, width=8).eval()
+    model = ThermalResNet(n_classes=3, width=8).eval()
     out = model(torch.randn(2, 1, 120, 160))
     assert out.logits.shape == (2, 3)
     assert out.spatial_attention.shape == (2, 1, 15, 20)

@@ -1,18 +1,23 @@
-"""Helpers of the real-data cascade tests: the shipped profile (loaded once), real data or a
-skip, and analysis windows built as the monitor's window assembler builds them."""
+"""Helpers of the real-data cascade tests: the shipped real-data models (loaded once), real data
+or a skip, and analysis windows built as the monitor's window assembler builds them."""
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.datasets.paths import DataNotFoundError, data_root
-from pm_monitor.core.realdata.profile import RealDataProfile, load_real_profile
+from pm_monitor.core.model_set import read_descriptor
+from pm_monitor.core.model_set.real_data import real_data_cascade
+from pm_monitor.core.realdata.profile import RealDataProfile, load_profile
 from pm_monitor.core.sync.window import AnalysisWindow, FrameSample, StreamWindow
 from pm_monitor.core.types import ACCEL, MIC, NS_PER_S
 
+REAL_DATA_SET = Path(__file__).resolve().parents[3] / "models" / "real_data"
 HOP_NS = NS_PER_S // 10
 # Stamps of replayed snapshot 0 sit half a sample after a 0.1 s grid point, so each 0.1 s
 # window of the assembler holds exactly one snapshot (see test_realdata_stage1.py).
@@ -22,7 +27,12 @@ START_NS = 1_700_000_000 * NS_PER_S + 19_531
 @cache
 def profile() -> RealDataProfile:
     torch.set_num_threads(1)
-    return load_real_profile()
+    return load_profile(read_descriptor(REAL_DATA_SET))
+
+
+def cascade() -> Cascade:
+    """A fresh cascade of the real-data model set (its models loaded once)."""
+    return real_data_cascade(profile())
 
 
 def need_data() -> None:

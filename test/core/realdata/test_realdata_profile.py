@@ -1,5 +1,5 @@
-"""Loading the real-data profile: what it exposes, and a clear ModelLoadError naming the file
-for a missing, corrupt or mismatched one."""
+"""Loading the real-data model set (models/real_data/model_set.json): what it exposes, and a
+clear ModelLoadError naming the file for a missing, corrupt or mismatched one."""
 from __future__ import annotations
 
 import json
@@ -8,24 +8,34 @@ import shutil
 from pathlib import Path
 
 import pytest
-from realdata_windows import profile
+from realdata_windows import REAL_DATA_SET, profile
 
+from pm_monitor.core.model_set import DESCRIPTOR_FILE, load_model_set, read_descriptor
 from pm_monitor.core.models.bundle import ModelLoadError
-from pm_monitor.core.realdata.profile import DEFAULT_PROFILE, MODEL_KEYS, load_real_profile
+from pm_monitor.core.realdata.profile import load_profile
 
-MODELS = DEFAULT_PROFILE.parents[1]
+MODELS = REAL_DATA_SET.parent
+DESCRIPTOR = REAL_DATA_SET / DESCRIPTOR_FILE
+
+
+def load_real_set(directory: Path) -> None:
+    load_model_set(directory)
 
 
 def copied_profile(tmp_path: Path) -> Path:
-    """The shipped profile and its models copied under tmp_path/models (same layout)."""
-    spec = json.loads(DEFAULT_PROFILE.read_text())
-    for key in MODEL_KEYS:
-        source = (DEFAULT_PROFILE.parent / spec["models"][key]).resolve()
+    """The shipped real-data descriptor and its models copied under tmp_path/models (same
+    layout); returns the descriptor's path."""
+    spec = json.loads(DESCRIPTOR.read_text())
+    stages = spec["stages"]
+    named = [stages["stage1"]["weights"], stages["stage1"]["anomaly_weights"],
+             *(e["weights"] for e in stages["localizers"] + stages["scorers"])]
+    for relative in named:
+        source = (REAL_DATA_SET / relative).resolve()
         target = tmp_path / "models" / source.relative_to(MODELS)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(source, target)
         shutil.copy(source.with_suffix(".json"), target.with_suffix(".json"))
-    path = tmp_path / "models/real_data/profile.json"
+    path = tmp_path / "models/real_data" / DESCRIPTOR_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(spec))
     return path
@@ -48,10 +58,12 @@ def test_shipped_profile_exposes_inputs_and_versions() -> None:
 
 
 def test_shaft_speed_override_moves_the_defect_frequencies() -> None:
-    slow = load_real_profile(shaft_rpm=1500.0)
+    slow = load_profile(read_descriptor(REAL_DATA_SET), shaft_rpm=1500.0)
     assert slow.shaft_hz == 25.0 and slow.info["shaft_rpm"] == 1500.0
     with pytest.raises(ValueError, match="shaft speed"):
-        load_real_profile(shaft_rpm=-1.0)
+        load_profile(read_descriptor(REAL_DATA_SET), shaft_rpm=-1.0)
+    assert "shaft 1500 rpm" in load_model_set(REAL_DATA_SET, shaft_speed_rpm=1500.0
+                                              ).describe()[1]
 
 
 def test_missing_model_file_names_it(tmp_path: Path) -> None:
@@ -59,7 +71,7 @@ def test_missing_model_file_names_it(tmp_path: Path) -> None:
     camera = tmp_path / "models/neu_surface/camera_defect.pt"
     camera.unlink()
     with pytest.raises(ModelLoadError, match=re.escape("camera_defect.pt: file not found")):
-        load_real_profile(path)
+        load_real_set(path.parent)
 
 
 def test_corrupt_model_file_names_it(tmp_path: Path) -> None:
@@ -67,29 +79,38 @@ def test_corrupt_model_file_names_it(tmp_path: Path) -> None:
     weights = tmp_path / "models/thermal_motor/thermal_classifier.pt"
     weights.write_bytes(weights.read_bytes()[:1000])
     with pytest.raises(ModelLoadError, match=re.escape("thermal_classifier.pt: SHA-256 differs")):
-        load_real_profile(path)
+        load_real_set(path.parent)
 
 
 def test_mismatched_profile_values_name_the_files(tmp_path: Path) -> None:
     path = copied_profile(tmp_path)
     spec = json.loads(path.read_text())
-    spec["sequence_length"] = 12
+    spec["stages"]["stage1"]["sequence_length"] = 12
     path.write_text(json.dumps(spec))
     with pytest.raises(ModelLoadError, match=r"stage1.json.*sequence_length 12"):
-        load_real_profile(path)
-    spec["sequence_length"], spec["mic"]["sample_rate_hz"] = 10, 44100.0
+        load_real_set(path.parent)
+    spec["stages"]["stage1"]["sequence_length"] = 10
+    spec["inputs"]["mic"]["sample_rate_hz"] = 44100.0
     path.write_text(json.dumps(spec))
-    with pytest.raises(ModelLoadError, match=r"profile.json.*mic sample_rate_hz 44100"):
-        load_real_profile(path)
+    with pytest.raises(ModelLoadError, match=r"model_set.json.*mic sample_rate_hz 44100"):
+        load_real_set(path.parent)
 
 
-def test_missing_or_broken_profile_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ModelLoadError, match=re.escape("nothing.json: file not found")):
-        load_real_profile(tmp_path / "nothing.json")
-    broken = tmp_path / "profile.json"
+def test_missing_or_broken_descriptor_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match=re.escape("model_set.json: file not found")):
+        load_real_set(tmp_path)
+    broken = tmp_path / DESCRIPTOR_FILE
     broken.write_text("{")
-    with pytest.raises(ModelLoadError, match=re.escape("profile.json: not valid JSON")):
-        load_real_profile(broken)
-    broken.write_text(json.dumps({"format": 1, "models": {"stage1": "x.pt"}}))
-    with pytest.raises(ModelLoadError, match="models lacks autoencoder"):
-        load_real_profile(broken)
+    with pytest.raises(ModelLoadError, match=re.escape("model_set.json: not valid JSON")):
+        load_real_set(tmp_path)
+    spec = json.loads(DESCRIPTOR.read_text())
+    del spec["stages"]["stage1"]["anomaly_weights"]
+    broken.write_text(json.dumps(spec))
+    with pytest.raises(ModelLoadError, match=r"model_set.json.*no weights named for autoencoder"):
+        load_real_set(tmp_path)
+    spec["stages"]["scorers"][0]["modality"] = "sonar"
+    spec["window_s"] = 0
+    broken.write_text(json.dumps(spec))
+    with pytest.raises(ModelLoadError, match=r"model_set.json.*window_s must be a positive "
+                                             r"number.*modality 'sonar' is not one of"):
+        load_real_set(tmp_path)

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from realdata_windows import START_NS, accel_window, need_data, profile, window
+from realdata_windows import START_NS, accel_window, cascade, need_data, profile, window
 
 from pm_monitor.core.datasets import femto
 from pm_monitor.core.features.bearing_window import window_features
-from pm_monitor.core.realdata.cascade import RealDataCascade
 from pm_monitor.core.replay import (
     ReplayConfig,
     Selection,
@@ -60,9 +59,9 @@ def training_outputs(acc_g: np.ndarray, rpm: float) -> tuple[np.ndarray, dict]:
 def test_stored_end_of_life_snapshots_match_the_shipped_outputs() -> None:
     """No data needed: the last 10 snapshots of Bearing1_3 and their recorded outputs."""
     stored = np.load(FIXTURE)
-    cascade = RealDataCascade(profile())
-    cascade.stage1.set_baseline(stored["baseline"])
-    results = [cascade.process(window(k, accel_window(s.astype(np.float64) / 1000.0, k)))
+    live = cascade()
+    live.stage1.set_baseline(stored["baseline"])
+    results = [live.process(window(k, accel_window(s.astype(np.float64) / 1000.0, k)))
                for k, s in enumerate(stored["snapshots_mg"])]
     probs = np.stack([r.state_probabilities for r in results])
     np.testing.assert_allclose(probs, stored["probs"], atol=1e-4)
@@ -86,9 +85,9 @@ def test_live_stage1_equals_training_on_the_first_40_snapshots() -> None:
     bearing = femto.load_bearing("Bearing1_3")
     n = 40
     windows = assembled_windows("Bearing1_3", n)
-    cascade = RealDataCascade(profile())
-    live_raw = [cascade.stage1.raw_features(w.streams[ACCEL]) for w in windows]
-    results = [cascade.process(w) for w in windows]
+    live = cascade()
+    live_raw = [live.stage1.raw_features(w.streams[ACCEL]) for w in windows]
+    results = [live.process(w) for w in windows]
     rel, out = training_outputs(bearing.acc_g[1:n + 1], bearing.rpm)
     np.testing.assert_array_equal(np.stack(live_raw), window_features(
         bearing.acc_g[1:n + 1], bearing.fs, bearing.rpm / 60.0, task.feature_config(CONFIG)))
@@ -99,7 +98,7 @@ def test_live_stage1_equals_training_on_the_first_40_snapshots() -> None:
                for r in results[:base - 1])
     decided = results[base - 1:]
     assert all(r.commissioning is None for r in decided)
-    np.testing.assert_allclose(decided[-1].stage1_input[-1], cascade.profile.scaler.standardise(
+    np.testing.assert_allclose(decided[-1].stage1_input[-1], profile().scaler.standardise(
         rel[-1], np.ones(rel.shape[1], bool)), atol=1e-6)
     np.testing.assert_allclose(np.stack([r.state_probabilities for r in decided]),
                                out["probs"][base - 1:], atol=1e-5)
@@ -116,11 +115,11 @@ def test_late_life_of_the_held_out_bearing_is_flagged() -> None:
     need_data()
     bearing = femto.load_bearing("Bearing1_3")
     acc = bearing.acc_g
-    cascade = RealDataCascade(profile())
+    live = cascade()
     for k in range(30):  # commissioning on the first snapshots
-        cascade.process(window(k, accel_window(acc[k], k)))
+        live.process(window(k, accel_window(acc[k], k)))
     late = range(acc.shape[0] - 40, acc.shape[0])
-    results = [cascade.process(window(30 + j, accel_window(acc[i], 30 + j)))
+    results = [live.process(window(30 + j, accel_window(acc[i], 30 + j)))
                for j, i in enumerate(late)]
     tail = results[-20:]  # the last ~2 % of life: Failure by the life-fraction rule
     assert np.mean([r.state != HealthState.NORMAL for r in tail]) >= 0.9
@@ -136,10 +135,10 @@ def test_baseline_relative_decisions_do_not_depend_on_the_accel_unit(scale: floa
     snapshots = stored["snapshots_mg"].astype(np.float64) / 1000.0
     outputs = []
     for factor in (1.0, scale):
-        cascade = RealDataCascade(profile())
+        live = cascade()
         for k in range(30):  # a baseline from the stored snapshots themselves, repeated
-            cascade.process(window(k, accel_window(snapshots[k % 10] * factor, k)))
-        outputs.append(cascade.process(window(30, accel_window(snapshots[-1] * factor, 30))))
+            live.process(window(k, accel_window(snapshots[k % 10] * factor, k)))
+        outputs.append(live.process(window(30, accel_window(snapshots[-1] * factor, 30))))
     np.testing.assert_allclose(outputs[0].state_probabilities, outputs[1].state_probabilities,
                                atol=1e-4)
     np.testing.assert_allclose(outputs[0].stage1_input, outputs[1].stage1_input, atol=1e-3)

@@ -1,0 +1,124 @@
+"""What a stage of a model set promises the generic cascade (pm_monitor.core.cascade).
+
+Every stage declares the inputs it needs (`required_inputs`, names of pm_monitor.core.types:
+accel, mic, thermal, camera). The cascade runs a stage only when all of them are present in the
+window; a stage that finds an input it cannot take (wrong rate, incomplete window, frame of
+another size) raises InputRefusedError and is treated as if the input were missing. A Stage 1 that
+cannot decide (inputs missing, baseline still being commissioned) returns an Abstention: the
+window then carries no decision, and the alarm manager neither raises nor clears on it.
+
+Networks run through one interface, NetworkRunner: named networks, `run(name, feeds)` with
+named numpy inputs and outputs (pm_monitor.core.inference.CascadeModels is one, and
+pm_monitor.core.stages.networks.TorchNetworks another), so an inference backend plugs in
+under any stage without the stage changing.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from pm_monitor.core.models.rul import RulResult
+from pm_monitor.core.sync.window import AnalysisWindow, FrameSample
+
+
+class InputRefusedError(ValueError):
+    """A stage cannot take one of its inputs in this window; `modality` names it."""
+
+    def __init__(self, modality: str, reason: str) -> None:
+        super().__init__(f"{modality} refused: {reason}")
+        self.modality = modality
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Stage1Decision:
+    """A Stage 1 vote on one window: health state, fault type, anomaly score."""
+
+    state_probabilities: np.ndarray  # (n_states,), index = HealthState
+    fault_type_probabilities: dict[str, float]  # fault name -> probability ("none" included)
+    fault_type: str  # the named fault when the state is not Normal, else "none"
+    attention: np.ndarray  # (T,) temporal attention over the sequence, sums to 1
+    sequence: np.ndarray  # (T, D) standardised Stage 1 input (what explanations attribute)
+    anomaly_score: float
+    anomaly_threshold: float
+    anomalous: bool
+    health_index: float | None = None  # input of a RUL stage, when the set has one
+    timings_ms: dict[str, float] = field(default_factory=dict)  # e.g. features, anomaly
+
+
+@dataclass(frozen=True)
+class Abstention:
+    """Stage 1 gives no decision for this window, and why. commissioning: (windows seen,
+    windows needed) while a per-asset baseline is being learned."""
+
+    reason: str
+    commissioning: tuple[int, int] | None = None
+
+
+@runtime_checkable
+class NetworkRunner(Protocol):
+    """Named networks behind one call: `run(name, {input: array}) -> {output: array}`."""
+
+    def run(self, model: str, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]: ...
+
+    def backend_of(self, model: str) -> str: ...
+
+    def summary(self) -> str: ...
+
+
+class Stage1(Protocol):
+    """Health state + anomaly score on every window (or an abstention)."""
+
+    name: str
+    required_inputs: tuple[str, ...]
+
+    def decide(self, window: AnalysisWindow) -> Stage1Decision | Abstention:
+        """Raises InputRefusedError for an input it cannot take."""
+        ...
+
+    def reset(self) -> None: ...
+
+    def status(self) -> dict[str, object]: ...
+
+
+class Localizer(Protocol):
+    """Stage 2: where on one frame (a Localization of pm_monitor.core.cascade)."""
+
+    name: str
+    modality: str  # the frame it reads; also its only required input
+
+    def localize(self, frame: FrameSample) -> object:
+        """-> pm_monitor.core.cascade.Localization; raises InputRefusedError."""
+        ...
+
+
+class Scorer(Protocol):
+    """A per-modality score reported beside the decision (never a vote on the state)."""
+
+    name: str
+    modality: str
+
+    def observe(self, window: AnalysisWindow) -> None:
+        """Every window with the modality (buffers across windows); raises InputRefusedError."""
+        ...
+
+    def scores(self) -> dict[str, float]:
+        """Named values (e.g. the score and its threshold); {} while it has none."""
+        ...
+
+    def reset(self) -> None: ...
+
+    def status(self) -> dict[str, object]: ...
+
+
+class RulStage(Protocol):
+    name: str
+
+    def observe(self, t_s: float, decision: Stage1Decision) -> None: ...
+
+    def estimate(self) -> RulResult | None: ...
+
+    def reset(self) -> None: ...

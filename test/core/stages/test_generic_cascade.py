@@ -1,0 +1,121 @@
+"""The generic cascade with stand-in stages: the gate, inputs that never vote, refused inputs,
+abstention (commissioning) and the one result type; TorchNetworks behind the runner call."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from pm_monitor.core.cascade import Cascade, Localization
+from pm_monitor.core.stages import Abstention, InputRefusedError, NetworkRunner, Stage1Decision
+from pm_monitor.core.stages.networks import TorchNetwork, TorchNetworks
+from pm_monitor.core.sync.window import AnalysisWindow, FrameSample, StreamWindow
+from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL, HealthState
+
+
+class StandInStage1:
+    name = "stand_in"
+    required_inputs = (ACCEL,)
+
+    def __init__(self, state: HealthState = HealthState.WARNING, commissioning: int = 0) -> None:
+        self.state, self.left, self.calls = state, commissioning, 0
+
+    def decide(self, window):
+        self.calls += 1
+        if window.streams[ACCEL].sample_rate != 100.0:
+            raise InputRefusedError(ACCEL, "rate")
+        if self.left > 0:
+            self.left -= 1
+            return Abstention("commissioning", (1, 2))
+        p = np.zeros(4, np.float32)
+        p[int(self.state)] = 1.0
+        return Stage1Decision(p, {"none": 0.0, "wear": 1.0}, "wear", np.ones(2, np.float32) / 2,
+                              np.zeros((2, 3), np.float32), 2.0, 1.0, True, health_index=0.5)
+
+    def reset(self) -> None: ...
+
+    def status(self) -> dict[str, object]:
+        return {"stand_in": "ok"}
+
+
+class StandInLocalizer:
+    name, modality = "frame_map", CAMERA
+
+    def localize(self, frame):
+        if frame.image.shape != (4, 4):
+            raise InputRefusedError(CAMERA, "frame size")
+        return Localization(CAMERA, frame.frame_id, np.zeros((4, 4), np.float32), (1, 1),
+                            (0, 0, 2, 2), "scratch", 0.8)
+
+
+def window(accel_rate: float | None = 100.0, camera_shape=(4, 4)) -> AnalysisWindow:
+    streams = {}
+    if accel_rate is not None:
+        streams[ACCEL] = StreamWindow(np.zeros((10, 1), np.float32), accel_rate, ("x",), 0,
+                                      np.ones(10, bool))
+    frames = {CAMERA: FrameSample(1, np.zeros(camera_shape, np.uint8), "cam")}
+    missing = () if accel_rate is not None else (ACCEL,)
+    return AnalysisWindow(10**9, 0.1, streams, frames, missing)
+
+
+def test_a_decided_window_runs_stage2_and_names_its_basis():
+    cascade = Cascade(StandInStage1(), [StandInLocalizer()], stage1_shape=(2, 3))
+    result = cascade.process(window())
+    assert result.decided and result.decision_basis == ("stand_in", "frame_map")
+    assert result.state == HealthState.WARNING and result.fault_type == "wear"
+    assert result.localization is result.localizations[0] and result.stage2_ran
+    assert result.modalities_used == (ACCEL, CAMERA) and result.modalities_missing == ()
+    assert cascade.status() == {"stand_in": "ok"}
+
+
+def test_missing_stage1_input_gives_no_decision_and_no_stage2():
+    stage1 = StandInStage1()
+    result = Cascade(stage1, [StandInLocalizer()], stage1_shape=(2, 3)).process(
+        window(accel_rate=None))
+    assert stage1.calls == 0  # never fed zeros or a stale window
+    assert not result.decided and not result.stage2_ran and result.localizations == ()
+    assert result.state == HealthState.NORMAL and result.confidence == 0.0
+    assert not result.anomalous and result.stage1_input.shape == (2, 3)
+    assert result.summary.startswith("no decision: Stage 1 needs accel")
+
+
+def test_refused_inputs_are_named_and_treated_as_missing():
+    cascade = Cascade(StandInStage1(), [StandInLocalizer()])
+    refused_frame = cascade.process(window(camera_shape=(5, 5)))
+    assert refused_frame.decided and refused_frame.localizations == ()
+    assert CAMERA in refused_frame.modalities_missing
+    assert "camera refused: frame size" in refused_frame.notes
+    refused_accel = cascade.process(window(accel_rate=50.0))
+    assert not refused_accel.decided and ACCEL in refused_accel.modalities_missing
+
+
+def test_abstention_carries_commissioning_progress():
+    result = Cascade(StandInStage1(commissioning=1)).process(window())
+    assert not result.decided and result.commissioning == (1, 2)
+    assert result.summary.startswith("commissioning baseline 1/2")
+
+
+def test_normal_state_keeps_the_gate_closed():
+    result = Cascade(StandInStage1(HealthState.NORMAL), [StandInLocalizer()],
+                     inputs=(CAMERA, MIC, ACCEL, THERMAL)).process(window())
+    # anomalous opens the gate (stage2_on_anomaly default), so the map runs even when Normal
+    assert result.decided and result.localizations
+    assert result.modalities_used == (ACCEL, CAMERA)
+    assert result.modalities_missing == (MIC, THERMAL)
+
+
+def test_torch_networks_run_by_name_with_named_outputs():
+    class Twice(nn.Module):
+        def forward(self, x):
+            return x * 2, x.sum(dim=-1)
+
+    networks = TorchNetworks({"twice": TorchNetwork(Twice(), ("x",), ("double", "total"))})
+    assert isinstance(networks, NetworkRunner)
+    out = networks.run("twice", {"x": np.ones((1, 3), np.float32)})
+    np.testing.assert_array_equal(out["double"], [[2, 2, 2]])
+    assert out["total"].tolist() == [3.0] and networks.backend_of("twice") == "torch"
+    assert networks.summary() == "twice=torch(cpu)"
+    with pytest.raises(KeyError, match="no network named"):
+        networks.backend_of("other")
+    assert torch.is_grad_enabled()  # run() leaves grad mode as it was
