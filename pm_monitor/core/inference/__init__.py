@@ -15,7 +15,6 @@ from pm_monitor.core.inference.backend import (
 )
 from pm_monitor.core.inference.cascade_models import (
     CASCADE_MODELS,
-    CascadeModels,
     cascade_specs,
     rig_network_set,
     rig_networks,
@@ -29,7 +28,7 @@ from pm_monitor.core.inference.wrappers import cam_heatmap
 
 __all__ = [
     "BACKENDS", "CASCADE_MODELS", "INFERENCE_PARAMETERS", "REAL_DATA_NETWORKS",
-    "BackendUnavailableError", "BuiltRunner", "CalibrationSource", "CascadeModels",
+    "BackendUnavailableError", "BuiltRunner", "CalibrationSource",
     "ExportError", "ExportedModel", "GuardedRunner", "InferenceConfig", "ModelSpec",
     "NetworkSet", "Runner", "TensorSpec", "build_runner", "cam_heatmap", "cascade_specs",
     "export_onnx", "real_data_networks", "rig_network_set", "rig_networks",

@@ -3,8 +3,8 @@
 python -m pm_monitor.core.inference --model-dir models/rig_baseline --backend tensorrt \
     --precision fp16 [--cache-dir DIR] [--force-engine-update]
 
---model-dir: a rig bundle (metadata.json) or a real-data profile (profile.json, e.g.
-models/real_data).
+--model-dir: any model set (a directory with model_set.json: models/rig_baseline,
+models/real_data); it is loaded as the monitor loads it, so its report is the node's.
 
 Exports the ONNX graphs, builds (or loads) TensorRT engines, warms up, prints the selection
 report and how long each step took. Run it once after installing on a robot so the node
@@ -20,22 +20,6 @@ from pathlib import Path
 import torch
 
 from pm_monitor.core.inference.backend import BACKENDS, PRECISIONS, InferenceConfig
-from pm_monitor.core.inference.cascade_models import rig_network_set
-from pm_monitor.core.inference.network_set import NetworkSet
-from pm_monitor.core.inference.realdata_networks import real_data_networks
-from pm_monitor.core.models.bundle import load_bundle
-
-PROFILE_FILE = "profile.json"
-
-
-def network_set_of(model_dir: Path, config: InferenceConfig) -> NetworkSet:
-    """The networks of the model set in model_dir on `config`."""
-    if (model_dir / PROFILE_FILE).is_file():
-        from pm_monitor.core.realdata.profile import load_real_profile
-
-        return NetworkSet.create(real_data_networks(load_real_profile(model_dir / PROFILE_FILE)),
-                                 config)
-    return rig_network_set(load_bundle(model_dir), config)
 
 
 def main() -> None:
@@ -53,11 +37,14 @@ def main() -> None:
     config = InferenceConfig(backend=args.backend, precision=args.precision,
                              engine_cache_dir=args.cache_dir,
                              force_engine_update=args.force_engine_update)
+    # imported here: the model sets sit above the inference layer
+    from pm_monitor.core.model_set import load_model_set
+
     start = time.monotonic()
-    models = network_set_of(Path(args.model_dir), config)
+    models = load_model_set(Path(args.model_dir), config)
     print(f"prepared in {time.monotonic() - start:.1f} s (cache {config.cache_dir}): "
-          f"{models.summary()}")
-    for line in models.report:
+          f"{models.backend_summary()}")
+    for line in models.describe():
         print("  " + line)
 
 

@@ -47,18 +47,3 @@ def rig_network_set(bundle: ModelBundle, config: InferenceConfig | None = None,
     generates no data); without it an INT8 TensorRT build falls back and says so."""
     return NetworkSet.create(rig_networks(bundle, frame_hw), config, calibration)
 
-
-class CascadeModels(NetworkSet):
-    """Transitional: core/cascade.py and core/model_set.py build the rig set by this name until
-    the one-cascade contract lands; it is rig_network_set under another name, not a copy."""
-
-    @classmethod
-    def create(cls, bundle: ModelBundle,  # type: ignore[override]
-               config: InferenceConfig | None = None,
-               calibration: CalibrationSource | None = None,
-               frame_hw: tuple[int, int] = DEFAULT_FRAME_HW) -> CascadeModels:
-        built = rig_network_set(bundle, config, calibration, frame_hw)
-        return cls(built.runners, built.report)
-
-    def check_fits(self, bundle: ModelBundle) -> None:
-        self.require(cascade_specs(bundle))

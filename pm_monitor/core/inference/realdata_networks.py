@@ -1,11 +1,12 @@
-"""The real-data profile's five networks as NetworkSet entries, keyed like the profile's models.
+"""The real-data model set's five networks as NetworkSet entries (names as the rig's where the
+network does the same job: stage1, anomaly, thermal).
 
     nets = NetworkSet.create(real_data_networks(profile), InferenceConfig(backend="auto"))
 
 - stage1: FEMTO HealthStateBiLSTM; sequence (B, 10, 60) standardised baseline-relative
   features -> state / fault probabilities, attention.
-- autoencoder: FEMTO FeatureAutoencoder; features, present (B, 60) -> anomaly_score.
-- thermal: thermal_motor ThermalClassifier; image (B, 1, 48, 64) downscaled, normalised palette
+- anomaly: FEMTO FeatureAutoencoder; features, present (B, 60) -> anomaly_score.
+- thermal: thermal_motor ThermalResNet; image (B, 1, 48, 64) downscaled, normalised palette
   index -> location_probabilities (the 11 conditions), spatial_attention, cam (B, 11, 6, 8).
 - camera: NEU CameraDefectNet; image (B, 1, 64, 64) resized, per-image normalised grey ->
   location_probabilities (the 6 defects), cam (B, 6, 8, 8).
@@ -36,7 +37,7 @@ from pm_monitor.core.inference.specs import (
 if TYPE_CHECKING:
     from pm_monitor.core.realdata.profile import RealDataProfile
 
-REAL_DATA_NETWORKS: tuple[str, ...] = ("stage1", "autoencoder", "thermal", "camera", "acoustic")
+REAL_DATA_NETWORKS: tuple[str, ...] = ("stage1", "anomaly", "thermal", "camera", "acoustic")
 # thermal_motor frames (the data set's 240 x 320); other sizes work within the spec's range
 THERMAL_MOTOR_FRAME_HW = (240, 320)
 
@@ -50,7 +51,7 @@ def real_data_networks(profile: RealDataProfile,
     acoustic = profile.acoustic.model
     return {
         "stage1": (stage1_spec(profile.sequence_length, n_features), profile.stage1),
-        "autoencoder": (anomaly_spec(n_features, name="autoencoder"), profile.autoencoder),
+        "anomaly": (anomaly_spec(n_features), profile.autoencoder),
         "thermal": (thermal_spec((thermal_frame_hw[0] // factor, thermal_frame_hw[1] // factor),
                                  cam_at_input=False), profile.thermal.model),
         "camera": (camera_spec(profile.camera.image_size), profile.camera.model),

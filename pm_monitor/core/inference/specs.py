@@ -164,7 +164,7 @@ def anomaly_spec(n_features: int, name: str = "anomaly") -> ModelSpec:
 
 def thermal_spec(frame_hw: tuple[int, int] = DEFAULT_FRAME_HW, name: str = "thermal",
                  cam_at_input: bool = True) -> ModelSpec:
-    """ThermalLocalizer (rig) or ThermalClassifier (thermal_motor): one network structure.
+    """ThermalResNet: the rig's localiser or the thermal_motor classifier.
 
     frame_hw: the model input's usual size (TensorRT's optimum; other sizes work).
     cam_at_input: `cam` upsampled to the input and scaled (rig: the input is the frame); else

@@ -25,7 +25,7 @@ REAL_DATA_KIND = "femto_bearing"  # builder: pm_monitor.core.model_set.real_data
 def load_model_set(model_dir: Path | str, inference: InferenceConfig | None = None,
                    fusion_model_path: str = "", shaft_speed_rpm: float = 0.0,
                    ) -> CascadeModelSet:
-    """inference: backends of the rig networks; fusion_model_path: the rig explanations'
+    """inference: backends of the set's networks; fusion_model_path: the rig explanations'
     fusion gates ("" = the shipped one beside the set, "none" = off); shaft_speed_rpm: the
     monitored shaft's speed where the set's features depend on it (0 = the descriptor's)."""
     descriptor = read_descriptor(model_dir)
@@ -36,6 +36,7 @@ def load_model_set(model_dir: Path | str, inference: InferenceConfig | None = No
         from pm_monitor.core.model_set.real_data import build_real_data_set
 
         return build_real_data_set(descriptor,
-                                   shaft_speed_rpm if shaft_speed_rpm > 0 else None)
+                                   shaft_speed_rpm if shaft_speed_rpm > 0 else None,
+                                   inference=inference)
     raise descriptor.error(f"unknown stages.stage1.kind {kind!r} (known: {RIG_KIND}, "
                            f"{REAL_DATA_KIND})")

@@ -34,6 +34,8 @@ from pm_monitor.core.inference import (
     cam_heatmap,
     real_data_networks,
 )
+from pm_monitor.core.model_set import read_descriptor
+from pm_monitor.core.model_set.real_data import real_data_cascade
 from pm_monitor.core.models.acoustic_anomaly import patches_of
 from pm_monitor.core.realdata.femto_features import baseline_of, relative_to
 from pm_monitor.core.realdata.images import (
@@ -42,7 +44,9 @@ from pm_monitor.core.realdata.images import (
     camera_model_input,
     thermal_model_input,
 )
-from pm_monitor.core.realdata.profile import RealDataProfile, load_real_profile
+from pm_monitor.core.realdata.profile import RealDataProfile, load_profile
+from pm_monitor.core.sync.window import AnalysisWindow, FrameSample, StreamWindow
+from pm_monitor.core.types import ACCEL, CAMERA, MIC, NS_PER_S, THERMAL
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURE = REPO / "test/fixtures/femto_shipped_snapshots.npz"
@@ -69,7 +73,7 @@ def one_torch_thread():
 
 @cache
 def profile() -> RealDataProfile:
-    return load_real_profile()
+    return load_profile(read_descriptor(REPO / "models" / "real_data"))
 
 
 def have_data() -> bool:
@@ -186,7 +190,7 @@ def feeds(name: str, femto_inputs, request) -> dict[str, np.ndarray]:
     """Real inputs of network `name` (image and sound fixtures requested only when needed)."""
     if name == "stage1":
         return {"sequence": femto_inputs["sequence"]}
-    if name == "autoencoder":
+    if name == "anomaly":
         rows = femto_inputs["rows"]
         return {"features": rows, "present": np.ones_like(rows)}
     if name == "thermal":
@@ -219,7 +223,7 @@ def test_every_real_data_network_has_a_spec_and_its_inputs_are_the_cascades(
     out = torch_nets.run("stage1", {"sequence": femto_inputs["sequence"][:len(stored)]})
     np.testing.assert_allclose(out["state_probabilities"], stored, atol=1e-4)
     rows = femto_inputs["rows"][:len(stored)]
-    score = torch_nets.run("autoencoder", {"features": rows, "present": np.ones_like(rows)})
+    score = torch_nets.run("anomaly", {"features": rows, "present": np.ones_like(rows)})
     np.testing.assert_allclose(score["anomaly_score"], femto_inputs["stored_score"], rtol=1e-3)
 
 
@@ -290,6 +294,50 @@ def test_camera_cam_equals_torch_gradcam_of_the_whole_frame(ort_nets, camera_fra
     outputs = ort_nets.run("camera", {"image": camera_inputs(camera_frames)})
     module = CameraInput(c.model, c.image_size).eval()
     _gradcam_agreement(module, c.model.gradcam_layer, camera_frames, outputs, CAM_ATOL)
+
+
+def _window(k: int, snapshot_g: np.ndarray, mic: np.ndarray, frames: dict) -> AnalysisWindow:
+    t0 = 1_700_000_000 * NS_PER_S + k * (NS_PER_S // 10)
+    accel = StreamWindow(snapshot_g.astype(np.float32), 25600.0, ("horizontal", "vertical"),
+                         t0, np.ones(len(snapshot_g), bool))
+    sound = StreamWindow(mic[:, None], 16000.0, ("mic",), t0, np.ones(len(mic), bool))
+    return AnalysisWindow(t0 + NS_PER_S // 10, 0.1, {ACCEL: accel, MIC: sound},
+                          {name: FrameSample(t0, image, name) for name, image in frames.items()})
+
+
+def test_real_data_cascade_on_onnxruntime_gives_the_torch_answers(ort_nets):
+    """The whole real-data model set, stored end-of-life windows (gate open: thermal and
+    camera maps, microphone score), on ONNX Runtime vs torch (autograd Grad-CAM)."""
+    p = profile()
+    stored = np.load(FIXTURE)
+    snapshots = stored["snapshots_mg"].astype(np.float64) / 1000.0
+    mic = np.random.default_rng(0).normal(0.0, 0.05, 1600 * 30).astype(np.float32)
+    thermal = np.full((240, 320), 30.0, np.float32)
+    thermal[100:160, 120:220] = 65.0
+    grey = np.random.default_rng(1).integers(80, 120, (200, 200)).astype(np.uint8)
+    frames = {THERMAL: thermal, CAMERA: np.repeat(grey[:, :, None], 3, axis=2)}
+    reference = real_data_cascade(p)
+    accelerated = real_data_cascade(p, networks=ort_nets)
+    for cascade in (reference, accelerated):
+        cascade.stage1.set_baseline(stored["baseline"])
+    compared = 0
+    for k in range(30):
+        window = _window(k, snapshots[k % 10], mic[k * 1600:(k + 1) * 1600], frames)
+        want, got = reference.process(window), accelerated.process(window)
+        assert (got.state, got.anomalous, got.decision_basis) == (
+            want.state, want.anomalous, want.decision_basis)
+        assert got.anomaly_score == pytest.approx(want.anomaly_score, rel=ORT_RTOL["anomaly_score"])
+        assert set(got.scores) == set(want.scores)
+        for name, value in want.scores.items():
+            assert got.scores[name] == pytest.approx(value, rel=ORT_RTOL["patch_error"])
+        assert len(got.localizations) == len(want.localizations) == 2
+        for g, w in zip(got.localizations, want.localizations, strict=True):
+            assert (g.modality, g.location, g.hotspot_xy) == (w.modality, w.location,
+                                                              w.hotspot_xy)
+            assert abs(g.confidence - w.confidence) <= ORT_ATOL["location_probabilities"]
+            np.testing.assert_allclose(g.heatmap, w.heatmap, atol=CAM_ATOL)
+        compared += bool(want.scores)
+    assert compared >= 8  # the microphone ring filled: the score was compared too
 
 
 def _tensorrt_ready() -> bool:
