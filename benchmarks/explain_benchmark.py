@@ -28,11 +28,11 @@ from tqdm import tqdm
 from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.explain.background import HealthyBackground
 from pm_monitor.core.explain.explainer import Explainer, ExplainerConfig
-from pm_monitor.core.explain.live import LiveExplainer
+from pm_monitor.core.explain.live_explainer import LiveExplainer
 from pm_monitor.core.features import FeatureExtractor
 from pm_monitor.core.models.bundle import load_bundle
-from pm_monitor.core.rig import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
 from pm_monitor.core.types import HealthState
+from pm_monitor.sim import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
 from pm_monitor.training.rig_dataset import housing_test, rig_window
 
 ROOT = Path(__file__).resolve().parents[1]

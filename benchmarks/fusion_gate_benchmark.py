@@ -1,4 +1,4 @@
-"""Cost of the fusion gate (paper 000 gate weights + modality bias) per explanation, one thread.
+"""Cost of the fusion gate ([P1] gate weights + modality bias) per explanation, one thread.
 
 Streams a simulated rig fault run (fresh seed) through the cascade and, for every not-normal
 decision, times the FusionGates hook alone (with the thermal frame and without), and explain()
@@ -17,10 +17,10 @@ import torch
 
 from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.explain.explainer import Explainer, ExplainerConfig
-from pm_monitor.core.explain.fusion_live import rig_fusion_gates
+from pm_monitor.core.explain.fusion_gates import rig_fusion_gates
 from pm_monitor.core.models.bundle import load_bundle
-from pm_monitor.core.rig import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
 from pm_monitor.core.types import HealthState
+from pm_monitor.sim import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
 from pm_monitor.training.rig_dataset import rig_window
 
 ROOT = Path(__file__).resolve().parents[1]

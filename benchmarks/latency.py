@@ -54,18 +54,18 @@ from pm_monitor.core.inference import (  # noqa: E402
     rig_network_set,
 )
 from pm_monitor.core.inference.cascade_models import cascade_torch_models  # noqa: E402
-from pm_monitor.core.inference.real_inputs import rig_real_inputs  # noqa: E402
 from pm_monitor.core.inference.runners import OnnxRuntimeRunner  # noqa: E402
 from pm_monitor.core.model_set.rig import rig_cascade  # noqa: E402
 from pm_monitor.core.models.bundle import load_bundle  # noqa: E402
 from pm_monitor.core.pipeline import MonitorPipeline, monitor_assembler  # noqa: E402
-from pm_monitor.core.rig import (  # noqa: E402
+from pm_monitor.sim import (  # noqa: E402
     FaultSchedule,
     RigConfig,
     RigSimulator,
     ScheduledFault,
 )
-from pm_monitor.core.rig.streaming import RigClock  # noqa: E402
+from pm_monitor.sim.streaming import RigClock  # noqa: E402
+from pm_monitor.training.rig_model_inputs import collect_rig_model_inputs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHANNELS = {"accel": ["x", "y", "z"], "mic": ["mic"]}
@@ -336,7 +336,7 @@ def main() -> None:
     started = time.monotonic()
     load_before = [round(v, 2) for v in os.getloadavg()]
     bundle = load_bundle(ROOT / "models" / "rig_baseline")
-    real = rig_real_inputs(bundle)
+    real = collect_rig_model_inputs(bundle)
     cache_dir = Path(tempfile.mkdtemp(prefix="pm_latency_cache_"))
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"

@@ -27,11 +27,11 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from pm_monitor.core.cascade import Cascade  # noqa: E402
-from pm_monitor.core.datasets import femto  # noqa: E402
 from pm_monitor.core.inference import BACKENDS, InferenceConfig  # noqa: E402
 from pm_monitor.core.model_set import load_model_set  # noqa: E402
 from pm_monitor.core.sync.window import AnalysisWindow, FrameSample, StreamWindow  # noqa: E402
 from pm_monitor.core.types import ACCEL, CAMERA, MIC, NS_PER_S, THERMAL  # noqa: E402
+from pm_monitor.datasets import femto  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 START_NS = 1_700_000_000 * NS_PER_S

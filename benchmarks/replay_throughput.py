@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pm_monitor.core.replay import (
+from pm_monitor.replay import (
     ChunkPayload,
     ReplayConfig,
     Selection,
@@ -36,7 +36,7 @@ from pm_monitor.core.replay import (
     build_source,
     replay_messages,
 )
-from pm_monitor.core.replay.datasets import DATASETS
+from pm_monitor.replay.datasets import DATASETS
 
 ROOT = Path(__file__).resolve().parents[1]
 START_NS = 1_800_000_000 * 10**9

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pm_monitor.core.rig import RigConfig, RigSimulator, load_fault_schedule
+from pm_monitor.sim import RigConfig, RigSimulator, load_fault_schedule
 
 SCHEDULE = Path(__file__).resolve().parents[1] / "config/fault_schedules/demo_outer_race.yaml"
 

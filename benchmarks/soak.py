@@ -313,8 +313,8 @@ def pipeline_only(n_windows: int, out: Path) -> dict:
     from pm_monitor.core.imaging.codec import encode, from_celsius
     from pm_monitor.core.models.bundle import load_bundle
     from pm_monitor.core.pipeline import MonitorPipeline, monitor_assembler
-    from pm_monitor.core.rig.config import RigConfig
     from pm_monitor.nodes.monitor_node import default_model_dir
+    from pm_monitor.sim.config import RigConfig
 
     torch.set_num_threads(1)
     out.mkdir(parents=True, exist_ok=True)

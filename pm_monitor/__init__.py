@@ -1,6 +1,9 @@
 """pm_monitor: predictive-maintenance monitoring for ROS 2.
 
-`pm_monitor.core` is the pure core (no rclpy); `pm_monitor.nodes` is the thin ROS layer.
+`pm_monitor.core` is the runtime core (no rclpy, nothing offline); `pm_monitor.nodes` is the
+thin ROS layer; `sim`, `datasets` and `replay` are data sources beside the core; `report` scores
+and draws recorded runs; `training` and `evaluation` are offline. The import rules are in
+docs/architecture.md and enforced by test/test_import_rules.py.
 """
 # The generated message module (pm_monitor.msg) lives in the colcon install space, while the
 # Python sources may be imported from the source tree (tests, editable use). Extending the

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from pm_monitor.core.acceleration_units import acceleration_scale
 from pm_monitor.core.alarms import AlarmConfig, AlarmManager, AlarmUpdate, window_velocity_mm_s
 from pm_monitor.core.chunk_codec import ChunkDecodeError, decode_chunk
 from pm_monitor.core.imaging.codec import (
@@ -29,7 +30,6 @@ from pm_monitor.core.sync.window_assembler import (
     WindowAssemblerConfig,
 )
 from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL
-from pm_monitor.core.units import acceleration_scale
 
 ACCEL_CHANNELS = ("x", "y", "z")
 # MAX_SAMPLE_RATE_HZ: far above any accelerometer or microphone we support (192 kHz audio); a

@@ -23,7 +23,7 @@ import numpy as np
 import rclpy
 from rclpy.node import Node
 
-from pm_monitor.core.datasets import femto
+from pm_monitor.datasets import femto
 from pm_monitor.demo.run_demo import play_to_end, spin_until, start_node, stop
 from pm_monitor.launch_plan import femto_rul_plan
 from pm_monitor.msg import RulEstimate

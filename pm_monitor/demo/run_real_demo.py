@@ -25,8 +25,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import rclpy
 
-from pm_monitor.core.datasets import femto
 from pm_monitor.core.types import HealthState
+from pm_monitor.datasets import femto
 from pm_monitor.demo.run_demo import (
     play_to_end,
     prepare_output,
@@ -51,7 +51,7 @@ def true_states(bearing: femto.FemtoBearing) -> np.ndarray:
 
 def score(recorder: RunRecorder, bearing: femto.FemtoBearing) -> dict:
     """Per-window state accuracy / macro-F1 against the rule, false alarms, first alarm."""
-    from pm_monitor.training import metrics
+    from pm_monitor.report import metrics
 
     truth_all = true_states(bearing)
     rows = []

@@ -8,7 +8,6 @@ from builtin_interfaces.msg import Duration, Time
 from sensor_msgs.msg import Image, RegionOfInterest
 from std_msgs.msg import Header
 
-from pm_monitor.core.alerting import AlertEvent
 from pm_monitor.core.chunk_codec import decode_chunk, encode_chunk
 from pm_monitor.core.imaging.codec import RawImage, encode
 from pm_monitor.core.types import NS_PER_S, HealthState
@@ -147,25 +146,24 @@ def health_msg(result, asset_id: str, frame_id: str,
     return msg
 
 
-def alert_msg(result, decision, asset_id: str, frame_id: str, model_version: str,
+def alert_msg(result, update, asset_id: str, frame_id: str, model_version: str,
               iso_zone_table: str = "") -> Alert:
-    """Build an Alert from a CascadeResult and an alarm decision: an AlarmUpdate
-    (core.alarms: lifecycle, operator, flood and ISO zone fields) or a foundation AlertDecision
-    (core.alerting)."""
+    """Build an Alert from a CascadeResult and the core.alarms.AlarmUpdate it caused
+    (lifecycle, operator, flood and ISO zone fields)."""
     msg = Alert()
     msg.header = make_header(result.t_end_ns, frame_id)
-    msg.alert_id = decision.alert_id
+    msg.alert_id = update.alert_id
     msg.asset_id = asset_id
-    msg.state = int(decision.state)
+    msg.state = int(update.severity)
     msg.confidence = float(result.confidence)
     msg.state_probabilities = [float(p) for p in result.state_probabilities]
-    msg.event = int(decision.event)
-    msg.sequence = int(decision.sequence)
+    msg.event = int(update.event)
+    msg.sequence = int(update.sequence)
     msg.anomaly_score = float(result.anomaly_score)
     msg.anomaly_threshold = float(result.anomaly_threshold)
     msg.anomalous = bool(result.anomalous)
     # an alarm is about one fault: its own fault type, whatever this one window said
-    msg.fault_type = getattr(decision, "fault_type", None) or result.fault_type
+    msg.fault_type = update.fault_type or result.fault_type
     msg.fault_type_confidence = float(result.fault_type_probabilities.get(msg.fault_type, 0.0))
     loc = result.localization
     msg.localized = localized(result)
@@ -179,13 +177,7 @@ def alert_msg(result, decision, asset_id: str, frame_id: str, model_version: str
     msg.modalities_missing = list(result.modalities_missing)
     msg.model_version = model_version
     msg.summary = result.summary
-    if hasattr(decision, "lifecycle"):
-        _fill_alarm(msg, decision, iso_zone_table)
-    else:
-        msg.lifecycle_state = (Alert.LIFECYCLE_RETURNED_UNACKED
-                               if decision.event == AlertEvent.CLEARED
-                               else Alert.LIFECYCLE_ACTIVE_UNACKED)
-        msg.velocity_rms_mm_s = math.nan
+    _fill_alarm(msg, update, iso_zone_table)
     return msg
 
 

@@ -30,7 +30,7 @@ from sensor_msgs.msg import Image
 
 from pm_monitor.core.alarms import AlarmConfig, AlarmManager, default_alert_log_path
 from pm_monitor.core.config_schema import ConfigError
-from pm_monitor.core.explain.live import LiveExplainer
+from pm_monitor.core.explain.live_explainer import LiveExplainer
 from pm_monitor.core.imaging.codec import RadiometricScale
 from pm_monitor.core.inference import InferenceConfig
 from pm_monitor.core.model_set import load_model_set

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from pm_monitor.core.alarms import AlarmEvent, AlarmManager
-from pm_monitor.core.explain.live import ExplainedAlert, LiveExplainer
+from pm_monitor.core.explain.live_explainer import ExplainedAlert, LiveExplainer
 from pm_monitor.core.pipeline import WindowOutput
 from pm_monitor.core.types import CAMERA
 from pm_monitor.msg import Alert, Explanation, HealthStatus, RulEstimate

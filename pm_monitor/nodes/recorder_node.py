@@ -18,7 +18,10 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rclpy.serialization import serialize_message
 from sensor_msgs.msg import Image
 
-from pm_monitor.core.evaluation.detection import (
+from pm_monitor.core.recording.mcap_bag import McapRecorder
+from pm_monitor.msg import Alert, Explanation, HealthStatus, RigGroundTruth, RulEstimate
+from pm_monitor.nodes import conversions as conv
+from pm_monitor.report.detection import (
     AlertRecord,
     HealthSample,
     RulSample,
@@ -26,10 +29,7 @@ from pm_monitor.core.evaluation.detection import (
     format_summary,
     summarise,
 )
-from pm_monitor.core.evaluation.timeline_plot import plot_timeline
-from pm_monitor.core.recording.mcap_bag import McapRecorder
-from pm_monitor.msg import Alert, Explanation, HealthStatus, RigGroundTruth, RulEstimate
-from pm_monitor.nodes import conversions as conv
+from pm_monitor.report.timeline_plot import plot_timeline
 
 # What the monitor offers for ~/alert (reliable, transient local, depth 100): a late-joining
 # recorder still gets the alerts already sent. Kept here so the recorder does not import the

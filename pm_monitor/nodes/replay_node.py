@@ -4,7 +4,7 @@ monitor's input messages, with stamps that follow each recording's own time, at 
 
 Publishes (remappable, or set the *_topic parameters): accel, mic (pm_monitor/SensorChunk),
 thermal/image_raw, camera/image_raw (sensor_msgs/Image), /clock (replay time, optional).
-All selection, stamping and pacing logic is in pm_monitor.core.replay.
+All selection, stamping and pacing logic is in pm_monitor.replay.
 """
 from __future__ import annotations
 
@@ -18,8 +18,13 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image
 
 from pm_monitor.core.config_schema import is_builtin
-from pm_monitor.core.datasets import DataNotFoundError
-from pm_monitor.core.replay import (
+from pm_monitor.core.types import ACCEL, CAMERA, MIC, NS_PER_S, THERMAL
+from pm_monitor.datasets import DataNotFoundError
+from pm_monitor.msg import SensorChunk
+from pm_monitor.nodes import conversions as conv
+from pm_monitor.nodes.node_main import run_node
+from pm_monitor.nodes.params import start_up_overrides
+from pm_monitor.replay import (
     ChunkPayload,
     ReplayConfig,
     ReplayMessage,
@@ -29,13 +34,8 @@ from pm_monitor.core.replay import (
     build_source,
     replay_messages,
 )
-from pm_monitor.core.replay.datasets import parse_names, parse_records
-from pm_monitor.core.replay.schedule import loop_period_ns
-from pm_monitor.core.types import ACCEL, CAMERA, MIC, NS_PER_S, THERMAL
-from pm_monitor.msg import SensorChunk
-from pm_monitor.nodes import conversions as conv
-from pm_monitor.nodes.node_main import run_node
-from pm_monitor.nodes.params import start_up_overrides
+from pm_monitor.replay.datasets import parse_names, parse_records
+from pm_monitor.replay.schedule import loop_period_ns
 
 # The monitor's subscription profiles (monitor_node.CHUNK_QOS / qos_profile_sensor_data):
 # best effort, deep enough for bursts of chunks at high speed factors.

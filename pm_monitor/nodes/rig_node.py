@@ -2,7 +2,7 @@
 rotating machine developing the faults of a YAML schedule, plus its ground truth.
 
 Runs on a simulated clock (speed_factor x wall time) whose stamps go into every header and,
-optionally, onto /clock for use_sim_time users. The physics lives in pm_monitor.core.rig.
+optionally, onto /clock for use_sim_time users. The physics lives in pm_monitor.sim.
 
 A plain node, not a lifecycle node: it is a simulator that owns no models or hardware, starts
 publishing as soon as it exists and is only ever started and stopped with its test; a
@@ -20,15 +20,15 @@ from sensor_msgs.msg import Image
 
 from pm_monitor.core.config_schema import ConfigError
 from pm_monitor.core.imaging.codec import from_celsius
-from pm_monitor.core.rig.config import RigConfig
-from pm_monitor.core.rig.fault_schedule import FaultSchedule, FaultScheduleError
-from pm_monitor.core.rig.simulator import RigSimulator
-from pm_monitor.core.rig.streaming import RigClock
 from pm_monitor.core.types import NS_PER_S
 from pm_monitor.msg import RigGroundTruth, SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.node_main import run_node
 from pm_monitor.nodes.params import RIG_PARAMETERS, declare_from_table, values_of
+from pm_monitor.sim.config import RigConfig
+from pm_monitor.sim.fault_schedule import FaultSchedule, FaultScheduleError
+from pm_monitor.sim.simulator import RigSimulator
+from pm_monitor.sim.streaming import RigClock
 
 CHUNK_QOS = QoSProfile(depth=200, reliability=qos_profile_sensor_data.reliability,
                        durability=qos_profile_sensor_data.durability)

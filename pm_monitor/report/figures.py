@@ -159,7 +159,7 @@ def importance(run: RunData, path: Path) -> Path | None:
 
 
 def _fusion_gate_overlay(ax, gated: list, names: list[str]) -> None:
-    """The modality panel when a fusion gate gave the weights (paper 000): its title, the ideal
+    """The modality panel when a fusion gate gave the weights ([P1]): its title, the ideal
     weight g* of each modality as a black tick and the last running modality bias B."""
     ax.set_title(f"Fusion gate weight per modality ({len(gated)} explanations)")
     label = "gate weight (mean, bar = min..max); black | = ideal g*"

@@ -60,7 +60,7 @@ class ExplanationRow:
     modality_weights: dict[str, float]
     computation_s: float
     summary: str
-    # fusion gate (paper 000) only; older recordings and IG-share explanations leave them empty
+    # fusion gate ([P1]) only; older recordings and IG-share explanations leave them empty
     modality_weights_method: str = ""
     modality_ideal_weights: dict[str, float] = field(default_factory=dict)
     modality_bias: dict[str, float] = field(default_factory=dict)

@@ -8,7 +8,7 @@ def drop_sensor_groups(
     features: torch.Tensor, groups: list[slice], probability: float, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Zero (= impute with the training mean) each sensor group of each sample with
-    `probability`, as a sensor dropout in the field would (papers 000/001: robustness to a
+    `probability`, as a sensor dropout in the field would ([P1]/[P2]: robustness to a
     missing modality). Works on (B, D) or (B, T, D); returns (features, kept mask (B, D))."""
     batch, n_features = features.shape[0], features.shape[-1]
     kept = torch.ones(batch, n_features, dtype=torch.bool)

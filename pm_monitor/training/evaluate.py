@@ -17,7 +17,7 @@ from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import ModelBundle
 from pm_monitor.core.sync.window import AnalysisWindow
 from pm_monitor.core.types import NS_PER_S, HealthState
-from pm_monitor.training import metrics
+from pm_monitor.report import metrics
 from pm_monitor.training.sequences import build_sequences
 from pm_monitor.training.train_stage1 import predict_stage1
 

@@ -19,7 +19,7 @@ import torch
 
 from pm_monitor.core.features import FeatureExtractor
 from pm_monitor.core.models.bundle import save_bundle
-from pm_monitor.core.rig import RigConfig
+from pm_monitor.sim import RigConfig
 from pm_monitor.training import plots
 from pm_monitor.training.evaluate import (
     CascadeRecorder,

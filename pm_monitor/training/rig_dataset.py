@@ -13,9 +13,9 @@ import numpy as np
 from pm_monitor.core.features import FeatureConfig, FeatureExtractor
 from pm_monitor.core.models.bundle import LOCATION_NAMES
 from pm_monitor.core.models.thermal_resnet import normalise_thermal_frame
-from pm_monitor.core.rig import BEARING_LOCATIONS, RigConfig, RigLayout, RigSimulator, RigTruth
 from pm_monitor.core.sync.window import AnalysisWindow, FrameSample, StreamWindow
 from pm_monitor.core.types import ACCEL, FAULT_TYPES, MIC, NS_PER_S, THERMAL, HealthState
+from pm_monitor.sim import BEARING_LOCATIONS, RigConfig, RigLayout, RigSimulator, RigTruth
 from pm_monitor.training.run_plan import RunSpec
 
 THERMAL_FRAME_ID = "thermal_optical"

@@ -21,14 +21,6 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from pm_monitor.core.datasets.femto import (
-    ALL_BEARINGS,
-    HORIZONTAL,
-    LEARNING_BEARINGS,
-    TEST_FULL_BEARINGS,
-    VERTICAL,
-    load_bearing,
-)
 from pm_monitor.core.rul import scoring
 from pm_monitor.core.rul.baseline import BaselineConfig, end_of_life_ratio, run_baseline
 from pm_monitor.core.rul.ensemble import RulEnsemble, SequenceConfig, sequence_positions
@@ -43,6 +35,14 @@ from pm_monitor.core.rul.targets import (
     piecewise_target,
     rul_s_from_linear,
     rul_s_from_piecewise,
+)
+from pm_monitor.datasets.femto import (
+    ALL_BEARINGS,
+    HORIZONTAL,
+    LEARNING_BEARINGS,
+    TEST_FULL_BEARINGS,
+    VERTICAL,
+    load_bearing,
 )
 from pm_monitor.training.rul_data import REPO_ROOT, BearingInputs, load_inputs
 from pm_monitor.training.rul_train import TrainConfig, targets_of, train_ensemble

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pm_monitor.core.rig.fault_schedule import BEARING_LOCATIONS, FaultSchedule, ScheduledFault
+from pm_monitor.sim.fault_schedule import BEARING_LOCATIONS, FaultSchedule, ScheduledFault
 
 FAULT_KINDS: tuple[str, ...] = ("outer_race", "inner_race", "ball")
 TAIL_AFTER_FAILURE_S = 15.0  # keep a little of the failed state in every fault run

@@ -14,13 +14,13 @@ from pm_monitor.core.models.bundle import ModelBundle
 from pm_monitor.core.models.normalization import FeatureScaler
 from pm_monitor.core.models.threshold import ThresholdConfig
 from pm_monitor.core.types import HealthState
-from pm_monitor.training.bundle_factory import untrained_bundle
 from pm_monitor.training.fit_rul import (
     calibrate_rul_intervals,
     fit_health_indicator,
     rul_config_from_healthy,
 )
 from pm_monitor.training.loop import FitConfig, FitHistory
+from pm_monitor.training.rig_bundle_architecture import untrained_bundle
 from pm_monitor.training.rig_dataset import RunData, location_masks
 from pm_monitor.training.sequences import build_sequences
 from pm_monitor.training.train_anomaly import anomaly_scores, train_autoencoder

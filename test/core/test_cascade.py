@@ -13,10 +13,10 @@ from pm_monitor.core.explain.explainer import Explainer
 from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
 from pm_monitor.core.models.threshold import ThresholdConfig
-from pm_monitor.core.rig import FaultSchedule, RigConfig, RigLayout, RigSimulator, ScheduledFault
 from pm_monitor.core.sync.window import AnalysisWindow, FrameSample, StreamWindow
 from pm_monitor.core.types import HealthState
-from pm_monitor.training.bundle_factory import untrained_bundle
+from pm_monitor.sim import FaultSchedule, RigConfig, RigLayout, RigSimulator, ScheduledFault
+from pm_monitor.training.rig_bundle_architecture import untrained_bundle
 from pm_monitor.training.rig_dataset import rig_window
 
 

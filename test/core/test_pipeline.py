@@ -14,8 +14,8 @@ from pm_monitor.core.pipeline import (
     assembler_diagnostics,
     monitor_assembler,
 )
-from pm_monitor.core.rig import FaultSchedule, RigConfig, RigSimulator
-from pm_monitor.core.rig.streaming import RigClock
+from pm_monitor.sim import FaultSchedule, RigConfig, RigSimulator
+from pm_monitor.sim.streaming import RigClock
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = {"accel": ["x", "y", "z"], "mic": ["mic"]}

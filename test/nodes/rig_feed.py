@@ -7,13 +7,13 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
 from pm_monitor.core.imaging.codec import from_celsius
-from pm_monitor.core.rig.config import RigConfig
-from pm_monitor.core.rig.fault_schedule import FaultSchedule
-from pm_monitor.core.rig.simulator import RigSimulator
-from pm_monitor.core.rig.streaming import RigClock
 from pm_monitor.msg import SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.monitor_node import CHUNK_QOS
+from pm_monitor.sim.config import RigConfig
+from pm_monitor.sim.fault_schedule import FaultSchedule
+from pm_monitor.sim.simulator import RigSimulator
+from pm_monitor.sim.streaming import RigClock
 
 EPOCH_NS = 1_700_000_000 * 10**9
 

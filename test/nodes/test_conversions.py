@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from rclpy.serialization import deserialize_message, serialize_message
 
-from pm_monitor.core.alerting import AlertDecision, AlertEvent
+from pm_monitor.core.alarms import AlarmEvent, AlarmState, AlarmUpdate
 from pm_monitor.core.explain.explainer import AlertExplanation
 from pm_monitor.core.imaging.codec import decode
 from pm_monitor.core.types import HealthState
@@ -45,8 +45,9 @@ def test_image_round_trip_through_the_wire_format():
 def test_alert_carries_state_localisation_rul_and_modalities():
     rul = SimpleNamespace(rul_s=90.0, lower_s=60.0, upper_s=130.0, health_index=0.4,
                           coverage=0.8, model_name="exp")
-    decision = AlertDecision("rig_1-abc", AlertEvent.ESCALATED, HealthState.WARNING, 3)
-    msg = conv.alert_msg(_result(rul), decision, "rig_1", "asset", "v1")
+    update = AlarmUpdate("rig_1-abc", "rig_1", "outer_race", AlarmEvent.ESCALATED,
+                         AlarmState.ACTIVE_UNACKED, HealthState.WARNING, 3, 0)
+    msg = conv.alert_msg(_result(rul), update, "rig_1", "asset", "v1")
     assert (msg.state, msg.event, msg.sequence) == (Alert.WARNING, Alert.EVENT_ESCALATED, 3)
     assert msg.localized and (msg.hotspot_x, msg.hotspot_y) == (81, 64)
     assert msg.hotspot_region.width == 20 and msg.location == "de_bearing"
@@ -57,8 +58,9 @@ def test_alert_carries_state_localisation_rul_and_modalities():
 
 
 def test_healthy_stage2_class_is_not_a_localisation():
-    decision = AlertDecision("a", AlertEvent.RAISED, HealthState.PRE_WARNING, 1)
-    msg = conv.alert_msg(_result(location="healthy"), decision, "rig_1", "asset", "v1")
+    update = AlarmUpdate("a", "rig_1", "outer_race", AlarmEvent.RAISED,
+                         AlarmState.ACTIVE_UNACKED, HealthState.PRE_WARNING, 1, 0)
+    msg = conv.alert_msg(_result(location="healthy"), update, "rig_1", "asset", "v1")
     assert not msg.localized and not msg.rul_known and msg.health_index == 1.0
     assert not conv.rul_msg(_result(), "rig_1", "asset").valid
 

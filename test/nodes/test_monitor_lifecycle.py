@@ -9,8 +9,8 @@ from lifecycle_msgs.srv import GetState
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-from pm_monitor.core.rig.fault_schedule import FaultSchedule
 from pm_monitor.nodes.monitor_node import MonitorNode, default_model_dir
+from pm_monitor.sim.fault_schedule import FaultSchedule
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ from rclpy.parameter import Parameter
 from rig_feed import EPOCH_NS, RigFeed
 from sensor_msgs.msg import Image
 
-from pm_monitor.core.rig.fault_schedule import FaultSchedule
 from pm_monitor.core.types import HealthState
 from pm_monitor.msg import Alert, Explanation, HealthStatus, SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.monitor_node import MonitorNode
 from pm_monitor.nodes.monitor_outputs import ALERT_QOS
+from pm_monitor.sim.fault_schedule import FaultSchedule
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

@@ -15,7 +15,7 @@ from rclpy.serialization import deserialize_message
 from ros_wait import spin_until
 from sensor_msgs.msg import Image
 
-from pm_monitor.core.alerting import AlertEvent, AlertPolicy, AlertTracker
+from pm_monitor.core.alarms import AlarmEvent, AlarmManager
 from pm_monitor.core.explain.async_runner import AsyncExplainer
 from pm_monitor.core.explain.background import HealthyBackground
 from pm_monitor.core.explain.explainer import Explainer
@@ -23,14 +23,14 @@ from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
 from pm_monitor.core.recording.mcap_bag import RecordingError, read_messages
 from pm_monitor.core.recording.typestore import typestore
-from pm_monitor.core.rig import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
-from pm_monitor.core.types import NS_PER_S, HealthState
+from pm_monitor.core.types import NS_PER_S
 from pm_monitor.msg import Alert, Explanation, HealthStatus, RigGroundTruth, RulEstimate
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.recorder_node import ALERT_QOS, RunRecorder
 from pm_monitor.nodes.visualization import HeatmapPublisher
 from pm_monitor.report.__main__ import main as report_main
 from pm_monitor.report.run_data import load_run
+from pm_monitor.sim import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
 from pm_monitor.training.rig_dataset import rig_window
 
 BUNDLE_DIR = Path(__file__).resolve().parents[2] / "models" / "rig_baseline"
@@ -80,7 +80,7 @@ def _record(executor, context, recorder, out_dir):
     done = []
     runner = AsyncExplainer(lambda job: (job, explainer.explain(job[0])), done.append,
                             max_pending=8)
-    tracker = AlertTracker("rig_1", AlertPolicy(2, 6, 5.0))
+    alarms = AlarmManager("rig_1")  # no log: this run is not replayed
     fault = ScheduledFault("outer_race", "de_bearing", 3.0, 25.0, 2.0)
     simulator = RigSimulator(RigConfig(), FaultSchedule((fault,), "test"), seed=7_501)
     for i in range(50):
@@ -99,14 +99,12 @@ def _record(executor, context, recorder, out_dir):
         result = cascade.process(window)
         background.observe(result)
         pubs["health"].publish(conv.health_msg(result, "rig_1", "asset",
-                                               tracker.active_alert_id))
+                                               alarms.active_alert_id()))
         pubs["rul"].publish(conv.rul_msg(result, "rig_1", "asset"))
-        decision = tracker.update(t_ns, result.state,
-                                  result.state != HealthState.NORMAL or result.anomalous)
-        if decision is not None:
-            pubs["alert"].publish(conv.alert_msg(result, decision, "rig_1", "asset", "test"))
-            if decision.event != AlertEvent.CLEARED:
-                assert runner.submit(decision.alert_id, (result, decision.alert_id))
+        for update in alarms.update_result(result):
+            pubs["alert"].publish(conv.alert_msg(result, update, "rig_1", "asset", "test"))
+            if update.event != AlarmEvent.CLEARED:
+                assert runner.submit(update.alert_id, (result, update.alert_id))
                 if result.localization is not None:
                     heatmaps.publish_localization(result.localization,
                                                   window.frames["thermal"])

@@ -11,8 +11,8 @@ from rclpy.qos import qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image
 
-from pm_monitor.core.datasets import DataNotFoundError, cwru, data_root, thermal_motor
 from pm_monitor.core.imaging.codec import from_celsius
+from pm_monitor.datasets import DataNotFoundError, cwru, data_root, thermal_motor
 from pm_monitor.msg import SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.replay_node import CHUNK_QOS, ReplayNode

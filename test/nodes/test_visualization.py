@@ -18,7 +18,6 @@ from pm_monitor.core.imaging.codec import decode
 from pm_monitor.core.imaging.heatmap import render
 from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
-from pm_monitor.core.rig import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
 from pm_monitor.core.types import HealthState
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.visualization import (
@@ -27,6 +26,7 @@ from pm_monitor.nodes.visualization import (
     MarkerPublisher,
     asset_markers,
 )
+from pm_monitor.sim import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
 from pm_monitor.training.rig_dataset import housing_test, rig_window
 
 BUNDLE_DIR = Path(__file__).resolve().parents[2] / "models" / "rig_baseline"

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from pm_monitor.core.datasets import cwru
-from pm_monitor.core.datasets.paths import DataNotFoundError
 from pm_monitor.core.features.bearing_window import BearingWindowConfig, window_features
 from pm_monitor.core.models.bundle import ModelLoadError
+from pm_monitor.datasets import cwru
+from pm_monitor.datasets.paths import DataNotFoundError
 from pm_monitor.training.cli import load_config
 from pm_monitor.training.loop import FitConfig
 from pm_monitor.training.tasks import cwru as task

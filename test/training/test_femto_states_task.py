@@ -9,11 +9,11 @@ import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from pm_monitor.core.datasets import femto
-from pm_monitor.core.datasets.paths import DataNotFoundError
 from pm_monitor.core.features.bearing_window import BearingWindowConfig, window_features
 from pm_monitor.core.models.normalization import FeatureScaler
 from pm_monitor.core.models.stage1_bilstm import HealthStateBiLSTM
+from pm_monitor.datasets import femto
+from pm_monitor.datasets.paths import DataNotFoundError
 from pm_monitor.training.cli import load_config
 from pm_monitor.training.tasks import femto_states as task
 

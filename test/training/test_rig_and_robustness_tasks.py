@@ -42,7 +42,7 @@ def test_drift_ramps_gain_and_offset_from_the_start_to_the_end() -> None:
 
 
 def test_run_metrics_delay_false_alarms_and_hotspot_error() -> None:
-    from pm_monitor.core.rig import FaultSchedule, ScheduledFault
+    from pm_monitor.sim import FaultSchedule, ScheduledFault
     from pm_monitor.training.run_plan import RunSpec
     from pm_monitor.training.tasks.rig_eval import run_metrics, summarise
 

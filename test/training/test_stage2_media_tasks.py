@@ -16,14 +16,15 @@ import soundfile
 import torch
 from PIL import Image
 
-from pm_monitor.core.datasets import DataNotFoundError, neu_surface, thermal_motor
 from pm_monitor.core.models.acoustic_anomaly import SpectrogramAutoencoder
 from pm_monitor.core.models.bundle import ModelLoadError
 from pm_monitor.core.models.camera_defect import CameraDefectNet
 from pm_monitor.core.models.thermal_classifier import downscale
 from pm_monitor.core.models.thermal_resnet import ThermalResNet
 from pm_monitor.core.models.weights import load_weights, sha256_of
-from pm_monitor.training.metrics import auroc
+from pm_monitor.datasets import DataNotFoundError, neu_surface, thermal_motor
+from pm_monitor.report.metrics import auroc
+from pm_monitor.training import common
 from pm_monitor.training.tasks import machine_sound as sound_task
 from pm_monitor.training.tasks import neu_surface as neu_task
 from pm_monitor.training.tasks import thermal_motor as thermal_task
@@ -95,9 +96,9 @@ def test_thermal_classifier_overfits_a_small_real_slice(thermal_frames):
     inputs = thermal_task.to_tensor(images)
     torch.manual_seed(0)
     model = ThermalResNet(n_classes=2, width=8, dropout=0.0)
-    history = thermal_task.train_classifier(model, inputs, labels, epochs=25, batch_size=8,
+    history = common.train_classifier(model, inputs, labels, epochs=25, batch_size=8,
                                             lr=3e-3, seed=0)
-    predicted = thermal_task.predict_probabilities(model, inputs).argmax(axis=1)
+    predicted = common.predict_probabilities(model, inputs).argmax(axis=1)
     assert history["train_loss"][-1] < 0.5 * history["train_loss"][0]
     assert np.all(predicted == labels.numpy())
 
@@ -129,7 +130,7 @@ def test_autoencoder_learns_real_normal_sound():
 
 # ------------------------------------------------------ shipped models vs their metadata
 def _probabilities(model: torch.nn.Module, inputs: torch.Tensor) -> np.ndarray:
-    return thermal_task.predict_probabilities(model, inputs)[0]
+    return common.predict_probabilities(model, inputs)[0]
 
 
 def test_shipped_thermal_model_reproduces_its_reference_predictions():

@@ -33,7 +33,7 @@ class AlarmState(IntEnum):
 
 
 class AlarmEvent(IntEnum):
-    """What a message says happened; values equal Alert.EVENT_* (0-3 as core.alerting)."""
+    """What a message says happened; values equal Alert.EVENT_* (0-3)."""
 
     RAISED = 0
     UPDATED = 1

@@ -68,7 +68,7 @@ class AlarmUpdate:
 
     @property
     def state(self) -> HealthState:
-        """AlertDecision compatibility: the alarm's (worst) health state."""
+        """The alarm's (worst) health state: what Alert.state carries."""
         return self.severity
 
 

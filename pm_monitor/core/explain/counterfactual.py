@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from pm_monitor.core.explain.attribution import LogitsOf, default_logits
-from pm_monitor.core.explain.units import PhysicalValue, UnitReader, to_physical
+from pm_monitor.core.explain.feature_units import PhysicalValue, UnitReader, to_physical
 
 MOVES = ("feature", "sensor", "auto")
 GRID = 16  # fractions tried per level when shrinking a change (two levels: 1/256)
@@ -39,7 +39,7 @@ SUMMARY_CHANGES = 3  # changes named in a sensor-level summary; all are in `chan
 @dataclass(frozen=True)
 class CounterfactualConfig:
     target_state: int = 0  # HealthState.NORMAL
-    # Defaults chosen on validation rig runs (core/evaluation/counterfactual_eval.py): reach
+    # Defaults chosen on validation rig runs (evaluation/counterfactual_eval.py): reach
     # rate 27 % -> 60 % of not-Normal windows, held-out test 28 % -> 60 %.
     max_features: int = 4  # features changed at most (greedy)
     candidates: int = 8  # units (features or sensors) tried per greedy step

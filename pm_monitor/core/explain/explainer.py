@@ -3,7 +3,7 @@
     per-sensor / per-feature importance   integrated gradients (captum) against a healthy
                                           background (or the training mean while none exists)
     per-modality weights                  the fusion model's gate weights when one is wired in
-                                          (with paper 000's running modality bias), else the
+                                          (with the [P1] running modality bias), else the
                                           modalities' shares of |IG|
     temporal                              Stage 1's attention + |IG| per time step
     where                                 Grad-CAM on every registered CNN (thermal, camera)
@@ -39,8 +39,8 @@ from pm_monitor.core.explain.counterfactual import (
     CounterfactualConfig,
     CounterfactualSearch,
 )
+from pm_monitor.core.explain.feature_units import UnitReader, to_physical
 from pm_monitor.core.explain.gradcam import grad_cam_by_name
-from pm_monitor.core.explain.units import UnitReader, to_physical
 from pm_monitor.core.features import FeatureExtractor
 from pm_monitor.core.models.thermal_resnet import normalise_thermal_frame
 from pm_monitor.core.types import THERMAL, HealthState
@@ -48,7 +48,7 @@ from pm_monitor.core.types import THERMAL, HealthState
 
 @dataclass(frozen=True)
 class GateReading:
-    """What a fusion gate says about one decision, and the running modality bias (paper 000)."""
+    """What a fusion gate says about one decision, and the running modality bias ([P1])."""
 
     weights: dict[str, float]  # this decision's gate weight per modality, sums to 1
     ideal: dict[str, float] = field(default_factory=dict)  # g*_m: weights unimodal skill earns

@@ -1,7 +1,7 @@
-"""Per-modality gate weights of a fusion model and the "modality bias" of paper 000 (eq. 18-19).
+"""Per-modality gate weights of a fusion model and the "modality bias" of [P1] (eq. 18-19).
 
 Generic over any model whose output carries gate values: a scalar gate g in [0, 1] per sample
-(paper 000: c_fused = g c_thermal + (1 - g) c_sensor; g weighs the first named modality), or
+([P1]: c_fused = g c_thermal + (1 - g) c_sensor; g weighs the first named modality), or
 one weight per modality per sample (e.g. a softmax over M modalities).
 
     B_m = E[g_m] - g*_m,   g*_m = F1_m / sum_k F1_k   (the weight unimodal skill would justify)
@@ -82,7 +82,7 @@ def mean_gates(weights: np.ndarray, modalities: Sequence[str]) -> dict[str, floa
 
 def modality_bias(weights: np.ndarray, modalities: Sequence[str],
                   unimodal_f1: Mapping[str, float]) -> ModalityBias:
-    """Paper 000's B per modality from gate weights over a data set and unimodal F1 scores."""
+    """The [P1] B per modality from gate weights over a data set and unimodal F1 scores."""
     missing = [m for m in modalities if m not in unimodal_f1]
     if missing:
         raise ValueError(f"no unimodal F1 for {missing}")

@@ -1,6 +1,6 @@
 """Grad-CAM (Selvaraju et al. 2017) on a conv layer, written here with forward / tensor hooks.
 
-L = ReLU(sum_k alpha_k A_k), alpha_k = spatial mean of d y_c / d A_k (paper 000, eq. 16),
+L = ReLU(sum_k alpha_k A_k), alpha_k = spatial mean of d y_c / d A_k ([P1], eq. 16),
 upsampled to the input size and scaled to [0, 1].
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Log-spectrograms of sound (paper 001: STFT with n_fft 2048 and 50 % overlap).
+"""Log-spectrograms of sound ([P2]: STFT with n_fft 2048 and 50 % overlap).
 
 One feature path for training, evaluation and a live node: ``log_spectrogram`` (power in dB per
 STFT bin), ``mel_filterbank`` (triangular, Slaney-style mel scale, written here because librosa

@@ -56,7 +56,7 @@ def rig_descriptor(bundle: ModelBundle, name: str, description: str = "") -> dic
 def build_rig_set(descriptor: ModelSetDescriptor, inference: InferenceConfig | None = None,
                   fusion_model_path: str = "",
                   config: CascadeConfig | None = None) -> CascadeModelSet:
-    from pm_monitor.core.explain.fusion_live import rig_fusion_gates
+    from pm_monitor.core.explain.fusion_gates import rig_fusion_gates
 
     stages = descriptor.stages
     bundle_dir = descriptor.file(stages["stage1"].get("bundle", "."))

@@ -1,4 +1,4 @@
-"""Anomaly model (paper 003): a small MLP autoencoder on the standardised feature vector.
+"""Anomaly model ([P4]): a small MLP autoencoder on the standardised feature vector.
 
 Trained on healthy windows only; the reconstruction error of a window is its anomaly score.
 """

@@ -1,4 +1,4 @@
-"""Paper 000's multimodal baseline: sensor BiLSTM + thermal CNN, cross-attention, gated fusion.
+"""The [P1] multimodal baseline: sensor BiLSTM + thermal CNN, cross-attention, gated fusion.
 
     h_s = attention-pooled BiLSTM states of the sensor feature sequence   (B, d)
     h_t = mean-pooled CNN tokens of the thermal frame                     (B, d)

@@ -1,4 +1,4 @@
-"""Stage 1 (paper 000): BiLSTM + temporal attention over a short sequence of feature vectors.
+"""Stage 1 ([P1]): BiLSTM + temporal attention over a short sequence of feature vectors.
 
 The model sees the last T standardised feature vectors (one per hop) and predicts the health
 state and, as a second head, the fault type. The attention weights over the T steps are returned
@@ -19,7 +19,7 @@ class Stage1Output(NamedTuple):
 
 
 class TemporalAttention(nn.Module):
-    """alpha_t = softmax_t(w_a^T tanh(W_h h_t + b_h)) (paper 000, eq. 3); c = sum_t alpha_t h_t."""
+    """alpha_t = softmax_t(w_a^T tanh(W_h h_t + b_h)) ([P1], eq. 3); c = sum_t alpha_t h_t."""
 
     def __init__(self, input_dim: int, attention_dim: int) -> None:
         super().__init__()

@@ -1,4 +1,4 @@
-"""Stage 2 (paper 000): compact ResNet + spatial attention that says where on the thermal frame
+"""Stage 2 ([P1]): compact ResNet + spatial attention that says where on the thermal frame
 the fault is: {healthy, de_bearing, nde_bearing}.
 
 ResNet-18 with ImageNet weights (the paper's choice) is neither available offline nor needed for
@@ -56,7 +56,7 @@ def compact_blocks(width: int) -> nn.Sequential:
 
 
 class SpatialAttention(nn.Module):
-    """A = sigmoid(conv1x1(F)); returns (A * F, A) (paper 000, eq. 8-9)."""
+    """A = sigmoid(conv1x1(F)); returns (A * F, A) (the cascade paper [P1], eq. 8-9)."""
 
     def __init__(self, channels: int) -> None:
         super().__init__()
@@ -97,7 +97,7 @@ class ThermalResNet(nn.Module):
     def gradcam_layer(self) -> nn.Module:
         """Where Grad-CAM hooks in: the last conv block's features after spatial attention.
 
-        Paper 000 combines the learned spatial attention with Grad-CAM; taking the attended
+        [P1] combines the learned spatial attention with Grad-CAM; taking the attended
         features keeps regions the attention switched off out of the heatmap.
         """
         return self.attended

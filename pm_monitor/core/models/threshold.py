@@ -1,4 +1,4 @@
-"""Dynamic anomaly threshold (paper 003): rolling mean + c x std of the recent scores."""
+"""Dynamic anomaly threshold ([P4]): rolling mean + c x std of the recent scores."""
 from __future__ import annotations
 
 from collections import deque

@@ -5,14 +5,14 @@ the heatmaps have the frame's size, and the counterfactual towards Normal.
 
 Counterfactual values are baseline-relative FEMTO features (log ratios to the commissioning
 baseline): they read as factors of the baseline ("horizontal.rms 1.3 x baseline",
-core/explain/units.py to_relative).
+core/explain/feature_units.py to_relative).
 """
 from __future__ import annotations
 
 from pm_monitor.core.explain.attribution import SensorLayout
 from pm_monitor.core.explain.background import HealthyBackground
 from pm_monitor.core.explain.explainer import Explainer, ExplainerConfig, ImageTarget
-from pm_monitor.core.explain.units import to_relative
+from pm_monitor.core.explain.feature_units import to_relative
 from pm_monitor.core.realdata.images import (
     CameraInput,
     ThermalInput,

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pm_monitor.core.acceleration_units import acceleration_scale
 from pm_monitor.core.chunk_codec import ChunkDecodeError, decode_chunk
 from pm_monitor.core.pipeline import InputRejectedError, InputStats, PipelineStats
 from pm_monitor.core.rul.ensemble import RulEnsemble, sequence_positions
@@ -34,7 +35,6 @@ from pm_monitor.core.rul.targets import (
     rul_s_from_linear,
     rul_s_from_piecewise,
 )
-from pm_monitor.core.units import acceleration_scale
 
 INPUT_NAME = "accel"
 

@@ -38,7 +38,6 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from tqdm import tqdm
 
-from pm_monitor.core.datasets import cwru
 from pm_monitor.core.features.bearing_window import (
     FEATURE_VERSION,
     BearingWindowConfig,
@@ -55,7 +54,8 @@ from pm_monitor.core.models.vibration_classifier import (
     predict_proba,
 )
 from pm_monitor.core.models.weights import save_weights
-from pm_monitor.training import metrics
+from pm_monitor.datasets import cwru
+from pm_monitor.report import metrics
 from pm_monitor.training.loop import FitConfig, FitHistory, fit
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

@@ -39,7 +39,6 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from tqdm import tqdm
 
-from pm_monitor.core.datasets import femto
 from pm_monitor.core.features.bearing_window import (
     FEATURE_VERSION,
     BearingWindowConfig,
@@ -60,7 +59,8 @@ from pm_monitor.core.realdata.femto_features import (
     baseline_relative,
     threshold_config,
 )
-from pm_monitor.training import metrics
+from pm_monitor.datasets import femto
+from pm_monitor.report import metrics
 from pm_monitor.training.loop import FitConfig, FitHistory, fit
 from pm_monitor.training.sequences import sequence_indices
 from pm_monitor.training.train_stage1 import balanced_class_weights
@@ -347,7 +347,7 @@ def write_report(out_dir: Path, summary: dict[str, Any], timelines: dict[str, di
     lines = [
         f"# FEMTO health states, leave-one-bearing-out (11 folds x {summary['n_seeds']} seeds)",
         "", "Metrics pooled over all held-out snapshots of one seed; mean +- std over seeds.", "",
-        "| metric | value | paper 000 (own factory data) |", "|---|---|---|",
+        "| metric | value | the cascade paper [P1] (own factory data) |", "|---|---|---|",
         f"| 4-state macro-F1 (Stage 1 BiLSTM) | {pm('macro_f1')} | F1 93.08 % |",
         f"| 4-state accuracy | {pm('accuracy')} | |",
         f"| Normal-vs-not F1 (Stage 1) | {pm('binary_f1_not_normal')} | |",

@@ -1,4 +1,4 @@
-"""Paper 000's fusion ablation on the SIMULATED multimodal rig (synthetic data, not a machine).
+"""The [P1] fusion ablation on the SIMULATED multimodal rig (synthetic data, not a machine).
 
     python -m pm_monitor.training.cli train pm_monitor/training/configs/fusion_ablation.yaml
     python -m pm_monitor.training.cli evaluate pm_monitor/training/configs/fusion_ablation.yaml
@@ -37,9 +37,9 @@ from pm_monitor.core.features import FeatureExtractor
 from pm_monitor.core.models.fusion import GatedFusionNet, late_fusion, mean_pool_frames
 from pm_monitor.core.models.normalization import FeatureScaler
 from pm_monitor.core.models.weights import load_weights, save_weights
-from pm_monitor.core.rig import RigConfig
 from pm_monitor.core.types import ACCEL, MIC, HealthState
-from pm_monitor.training import metrics
+from pm_monitor.report import metrics
+from pm_monitor.sim import RigConfig
 from pm_monitor.training.loop import FitConfig, FitHistory, fit
 from pm_monitor.training.plots import plot_confusion, plot_learning_curves
 from pm_monitor.training.rig_dataset import RunData, feature_config_for, generate_run
@@ -219,14 +219,14 @@ def train(config: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     summary["gate_by_state_full_seed0"] = gate_by_state
     summary["windows"] = {split: len(s.state) for split, s in sets.items()}
     summary["seconds"] = round(time.perf_counter() - start, 1)
-    summary["synthetic"] = "simulated rig (pm_monitor/core/rig), not measured data"
+    summary["synthetic"] = "simulated rig (pm_monitor/sim), not measured data"
     write_report(out_dir, summary)
     (out_dir / "metrics.json").write_text(json.dumps(summary, indent=1) + "\n")
     return {k: v for k, v in summary.items() if k != "runs"}
 
 
 def gate_statistics(gate: np.ndarray, f1_thermal: float, f1_sensor: float) -> dict[str, float]:
-    """Paper 000's gate statistics of one variant on the test set: E[g], its spread, g* from
+    """The [P1] gate statistics of one variant on the test set: E[g], its spread, g* from
     the unimodal F1 scores and B = E[g] - g* for the thermal branch (core.explain.gates)."""
     bias = modality_bias(np.asarray(gate), ("thermal", "sensor"),
                          {"thermal": f1_thermal, "sensor": f1_sensor})
@@ -255,7 +255,7 @@ def ship(model: GatedFusionNet, scaler: FeatureScaler, config: dict[str, Any],
         model_name=MODEL_NAME,
         hyperparameters={"n_features": int(scaler.mean.size), "n_classes": len(STATE_NAMES),
                          "mode": "full", **config.get("model", {})},
-        data="SIMULATED rig (pm_monitor/core/rig), run_plan train/val/test runs",
+        data="SIMULATED rig (pm_monitor/sim), run_plan train/val/test runs",
         split="by run: training runs / validation runs / held-out runs (own seeds, schedules)",
         metrics={k: v for k, v in row.items() if k not in ("seed", "variant")},
         extra={"state_names": STATE_NAMES, "scaler_mean": scaler.mean, "scaler_std": scaler.std,
@@ -292,7 +292,7 @@ def write_report(out_dir: Path, summary: dict[str, Any]) -> None:
             return "-"
         return f"{scale * entry[key]['mean']:.2f} +- {scale * entry[key]['std']:.2f}"
 
-    lines = ["# Fusion ablation (paper 000) on the SIMULATED rig",
+    lines = ["# Fusion ablation (the cascade paper [P1]) on the SIMULATED rig",
              "", "Synthetic data: the rig simulator, not a real machine. Held-out runs; "
              f"{summary['n_seeds']} seeds, mean +- std.", "",
              "| variant | accuracy % | macro-F1 % | AUROC not-Normal | gate mean E[g] | "

@@ -2,7 +2,7 @@
 
 DCASE task 2 practice on the small MIMII subset: for fan id_00 and fan id_02 (the only ids with
 training clips) an autoencoder is trained on the ``split == "train"`` NORMAL clips only, on
-log-mel patches (STFT n_fft 2048, hop 1024 = 50 % overlap, paper 001; 64 mel bands, 32-frame
+log-mel patches (STFT n_fft 2048, hop 1024 = 50 % overlap, [P2]; 64 mel bands, 32-frame
 patches, standardised per band with training statistics). A clip's score is the mean patch
 reconstruction error. Reported on the ``test`` clips per id: AUROC, pAUC (FPR <= 0.1, McClish
 standardised, as scikit-learn's ``max_fpr``) and a bootstrap interval, mean +- std over seeds,
@@ -27,7 +27,6 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from pm_monitor.core.datasets import machine_sound as data
 from pm_monitor.core.features.spectrogram import SpectrogramConfig, log_mel_spectrogram
 from pm_monitor.core.models.acoustic_anomaly import (
     MODEL_NAME,
@@ -39,8 +38,9 @@ from pm_monitor.core.models.acoustic_anomaly import (
     spectrogram_score,
 )
 from pm_monitor.core.models.weights import save_weights
-from pm_monitor.training.metrics import auroc
-from pm_monitor.training.tasks.thermal_motor import (
+from pm_monitor.datasets import machine_sound as data
+from pm_monitor.report.metrics import auroc
+from pm_monitor.training.common import (
     mean_std,
     repo_path,
     seed_everything,

@@ -25,7 +25,6 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from pm_monitor.core.datasets import neu_surface as data
 from pm_monitor.core.models.camera_defect import (
     CameraDefectNet,
     normalise_grey_image,
@@ -33,8 +32,9 @@ from pm_monitor.core.models.camera_defect import (
     resize_grey,
 )
 from pm_monitor.core.models.weights import load_weights, save_weights
-from pm_monitor.training.metrics import accuracy, confusion_matrix, macro_f1
-from pm_monitor.training.tasks.thermal_motor import (
+from pm_monitor.datasets import neu_surface as data
+from pm_monitor.report.metrics import accuracy, confusion_matrix, macro_f1
+from pm_monitor.training.common import (
     mean_std,
     plot_confusion_large,
     plot_learning_curves,

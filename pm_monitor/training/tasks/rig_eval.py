@@ -31,8 +31,8 @@ from tqdm import tqdm
 from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
-from pm_monitor.core.rig import RigConfig, RigSimulator
 from pm_monitor.core.types import HealthState
+from pm_monitor.sim import RigConfig, RigSimulator
 from pm_monitor.training.rig_dataset import rig_window
 from pm_monitor.training.run_plan import RunSpec, plan_runs
 
@@ -126,7 +126,7 @@ def evaluate(config: dict[str, Any], out_dir: Path) -> dict[str, Any]:
         all_rows.append(rows)
     summary = summarise(per_run, all_rows)
     summary["seconds"] = round(time.perf_counter() - start, 1)
-    summary["synthetic"] = "simulated rig (pm_monitor/core/rig), not measured data"
+    summary["synthetic"] = "simulated rig (pm_monitor/sim), not measured data"
     write_report(out_dir, summary)
     (out_dir / "metrics.json").write_text(json.dumps(summary, indent=1) + "\n")
     return {k: v for k, v in summary.items() if k != "runs"}

@@ -1,4 +1,4 @@
-"""Robustness of the Stage 2 image models and the sound model (paper 001's conditions).
+"""Robustness of the Stage 2 image models and the sound model (the [P2] conditions).
 
 Uses the held-out models the other tasks keep in their cache folders (run their ``train``
 first) and their own held-out data, so every number here is on data the model never saw:
@@ -8,7 +8,7 @@ first) and their own held-out data, so every number here is on data the model ne
 - NEU-DET camera: the same shifts on grey levels (0..255); accuracy over the seeds;
 - MIMII fan: white Gaussian noise at SNR 30 / 20 / 10 dB (relative to each clip's power);
   autoencoder AUROC over seeds vs the RMS baseline, per machine id.
-Paper 001 used brightness +-50 %, contrast +-30 %, SNR 10-30 dB ("92.5 %" and "91.2 %").
+[P2] used brightness +-50 %, contrast +-30 %, SNR 10-30 dB ("92.5 %" and "91.2 %").
 ``train`` and ``evaluate`` do the same (nothing is trained here).
 """
 from __future__ import annotations
@@ -25,16 +25,18 @@ import numpy as np
 from tqdm import tqdm
 
 from pm_monitor.core.models.thermal_classifier import PALETTE_MAX
+from pm_monitor.report.metrics import auroc
 from pm_monitor.training.cli import load_config
-from pm_monitor.training.metrics import auroc
-from pm_monitor.training.tasks import machine_sound, neu_surface, thermal_motor
-from pm_monitor.training.tasks.thermal_motor import (
+from pm_monitor.training.common import (
     LinearBaseline,
-    brightness_feature,
     predict_probabilities,
     repo_path,
     write_json,
     write_markdown,
+)
+from pm_monitor.training.tasks import machine_sound, neu_surface, thermal_motor
+from pm_monitor.training.tasks.thermal_motor import (
+    brightness_feature,
 )
 
 BRIGHTNESS = (-0.5, -0.25, 0.25, 0.5)
@@ -194,9 +196,9 @@ def _write_markdown(metrics: dict[str, Any], path: Path) -> None:
         sections.append((title, header, rows))
     write_markdown(path, "Robustness of the Stage 2 image and sound models", sections, [
         "Brightness: pixel x (1 + b); contrast: mean + (x - mean)(1 + c); clipped to the "
-        "sensor range (palette 0..241, grey 0..255). Paper 001: brightness +-50 %, contrast "
+        "sensor range (palette 0..241, grey 0..255). [P2]: brightness +-50 %, contrast "
         "+-30 %, reporting 92.5 % accuracy on its own (simulated) data.",
-        "Noise: white Gaussian, SNR relative to each clip's power. Paper 001: SNR 10-30 dB, "
+        "Noise: white Gaussian, SNR relative to each clip's power. [P2]: SNR 10-30 dB, "
         "91.2 % accuracy (a classifier; ours is an anomaly AUROC, not comparable number "
         "for number).",
         "The thermal CNN subtracts each frame's median, so a pure offset would not reach it; a "

@@ -1,4 +1,4 @@
-"""Robustness of the shipped vibration models (papers 001, 002) and of the rig cascade.
+"""Robustness of the shipped vibration models ([P2], [P3]) and of the rig cascade.
 
     python -m pm_monitor.training.cli evaluate pm_monitor/training/configs/robustness_vibration.yaml
 
@@ -33,13 +33,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from pm_monitor.core.datasets import cwru, femto
 from pm_monitor.core.features.bearing_window import BearingWindowConfig, window_features
 from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
-from pm_monitor.core.rig import RigConfig, RigSimulator
 from pm_monitor.core.types import ACCEL, MIC, THERMAL
-from pm_monitor.training import metrics
+from pm_monitor.datasets import cwru, femto
+from pm_monitor.report import metrics
+from pm_monitor.sim import RigConfig, RigSimulator
 from pm_monitor.training.rig_dataset import rig_window
 from pm_monitor.training.run_plan import plan_runs
 from pm_monitor.training.tasks import cwru as cwru_task

@@ -13,9 +13,9 @@ from pm_monitor.core.alarms.severity_zones import (
     velocity_rms_mm_s,
     window_velocity_mm_s,
 )
-from pm_monitor.core.datasets.paths import DataNotFoundError, dataset_dir
 from pm_monitor.core.sync.window import AnalysisWindow, StreamWindow
 from pm_monitor.core.types import HealthState as S
+from pm_monitor.datasets.paths import DataNotFoundError, dataset_dir
 
 FS = 25600.0
 G = 9.80665
@@ -129,7 +129,7 @@ def test_cwru_record_velocity_matches_time_domain_integration(record):
 
 
 def test_femto_bearing_ends_in_a_worse_zone_than_it_starts():
-    from pm_monitor.core.datasets.femto import load_bearing
+    from pm_monitor.datasets.femto import load_bearing
 
     bearing = load_bearing("Bearing1_2", _data("femto"))
     accel = bearing.acc_g.astype(np.float64) * G

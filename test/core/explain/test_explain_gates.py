@@ -1,4 +1,4 @@
-"""Gate weights and modality bias (paper 000, eq. 18-19) on a small gated-fusion model."""
+"""Gate weights and modality bias ([P1], eq. 18-19) on a small gated-fusion model."""
 from typing import NamedTuple
 
 import numpy as np

@@ -18,8 +18,8 @@ from pm_monitor.core.explain.explainer import Explainer
 from pm_monitor.core.features import FeatureExtractor
 from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
-from pm_monitor.core.rig import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
 from pm_monitor.core.types import HealthState
+from pm_monitor.sim import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
 from pm_monitor.training.rig_dataset import housing_test, rig_window
 
 BUNDLE_DIR = Path(__file__).resolve().parents[3] / "models" / "rig_baseline"

@@ -27,7 +27,7 @@ from pm_monitor.core.inference.runners import (
     ort_provider_chain,
 )
 from pm_monitor.core.inference.tensorrt_runner import engine_key
-from pm_monitor.training.bundle_factory import untrained_bundle
+from pm_monitor.training.rig_bundle_architecture import untrained_bundle
 
 
 @pytest.fixture(scope="module")

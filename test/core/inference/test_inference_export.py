@@ -16,7 +16,7 @@ from pm_monitor.core.inference import (
 from pm_monitor.core.inference.cascade_models import cascade_torch_models
 from pm_monitor.core.inference.export import export_key
 from pm_monitor.core.inference.runners import OnnxRuntimeRunner, TorchRunner
-from pm_monitor.training.bundle_factory import untrained_bundle
+from pm_monitor.training.rig_bundle_architecture import untrained_bundle
 
 # fp32 graphs of the same math: differences are float rounding only.
 ROUND_TRIP_ATOL = 1e-4

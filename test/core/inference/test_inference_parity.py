@@ -1,7 +1,8 @@
 """Parity of the shipped bundle's models across backends on real simulated-rig windows.
 
 Inputs: consecutive windows of training runs (outer race DE, inner race NDE, ball DE, healthy),
-early / mid-way / near failure, built exactly as the cascade builds them (real_inputs.py).
+early / mid-way / near failure, built exactly as the cascade builds them
+(training/rig_model_inputs.py).
 Thresholds (max abs difference over all windows):
 - ONNX Runtime CPU vs torch (both fp32): probabilities, attention 1e-4; anomaly score 1e-4
   relative; CAM maps 1e-3; identical argmax of state, fault type and location everywhere.
@@ -17,11 +18,11 @@ import torch
 
 from pm_monitor.core.explain.gradcam import grad_cam
 from pm_monitor.core.inference import InferenceConfig, rig_network_set
-from pm_monitor.core.inference.real_inputs import rig_real_inputs
 from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
-from pm_monitor.core.rig import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
+from pm_monitor.sim import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
 from pm_monitor.training.rig_dataset import rig_window
+from pm_monitor.training.rig_model_inputs import collect_rig_model_inputs
 
 BUNDLE_DIR = Path(__file__).resolve().parents[3] / "models" / "rig_baseline"
 ORT_ATOL = {"state_probabilities": 1e-4, "fault_probabilities": 1e-4, "attention": 1e-4,
@@ -54,7 +55,7 @@ def shipped_bundle():
 
 @pytest.fixture(scope="module")
 def real_inputs(shipped_bundle):
-    return rig_real_inputs(shipped_bundle)
+    return collect_rig_model_inputs(shipped_bundle)
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,7 @@ def test_real_inputs_batches_and_errors(shipped_bundle, real_inputs):
     with pytest.raises(KeyError, match="no real inputs"):
         real_inputs.model_inputs("camera")
     with pytest.raises(ValueError, match="unknown training runs"):
-        rig_real_inputs(shipped_bundle, runs=("test_00_nothing",))
+        collect_rig_model_inputs(shipped_bundle, runs=("test_00_nothing",))
 
 
 @pytest.mark.parametrize("model", ["stage1", "anomaly", "thermal"])

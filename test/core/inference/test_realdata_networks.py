@@ -23,7 +23,6 @@ import numpy as np
 import pytest
 import torch
 
-from pm_monitor.core.datasets.paths import DataNotFoundError, data_root
 from pm_monitor.core.explain.gradcam import grad_cam
 from pm_monitor.core.features.bearing_window import window_features
 from pm_monitor.core.features.spectrogram import log_mel_spectrogram
@@ -47,6 +46,7 @@ from pm_monitor.core.realdata.images import (
 from pm_monitor.core.realdata.profile import RealDataProfile, load_profile
 from pm_monitor.core.sync.window import AnalysisWindow, FrameSample, StreamWindow
 from pm_monitor.core.types import ACCEL, CAMERA, MIC, NS_PER_S, THERMAL
+from pm_monitor.datasets.paths import DataNotFoundError, data_root
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURE = REPO / "test/fixtures/femto_shipped_snapshots.npz"
@@ -108,7 +108,7 @@ def femto_inputs() -> dict[str, np.ndarray]:
     parts = [failing]
     seqs = [sequences(failing, p.sequence_length)]
     if have_data():
-        from pm_monitor.core.datasets import femto
+        from pm_monitor.datasets import femto
 
         acc = femto.load_bearing("Bearing1_3").acc_g[:40]
         raw = window_features(acc, p.accel.sample_rate_hz, p.shaft_hz, p.feature_config)
@@ -125,7 +125,7 @@ def thermal_frames() -> list[np.ndarray]:
     """deg C frames (as the monitor hands them on), one per thermal_motor condition."""
     if not have_data():
         pytest.skip("real data not available")
-    from pm_monitor.core.datasets import thermal_motor
+    from pm_monitor.datasets import thermal_motor
 
     lo, hi = profile().thermal.assumed_span_c
     first: dict[str, object] = {}
@@ -140,7 +140,7 @@ def camera_frames() -> list[np.ndarray]:
     """(H, W) uint8 grey NEU images, one per defect class."""
     if not have_data():
         pytest.skip("real data not available")
-    from pm_monitor.core.datasets import neu_surface
+    from pm_monitor.datasets import neu_surface
 
     first: dict[str, object] = {}
     for image in neu_surface.list_images():
@@ -152,7 +152,7 @@ def camera_frames() -> list[np.ndarray]:
 def mimii_patches() -> np.ndarray:
     if not have_data():
         pytest.skip("real data not available")
-    from pm_monitor.core.datasets import machine_sound
+    from pm_monitor.datasets import machine_sound
 
     acoustic = profile().acoustic
     clips = {c.file: c for c in machine_sound.list_clips()}
@@ -245,7 +245,7 @@ def test_femto_inputs_cover_normal_and_failure(torch_nets, femto_inputs):
 def test_mimii_patch_errors_give_the_shipped_clip_score(ort_nets):
     if not have_data():
         pytest.skip("real data not available")
-    from pm_monitor.core.datasets import machine_sound
+    from pm_monitor.datasets import machine_sound
 
     acoustic = profile().acoustic
     meta = json.loads((REPO / "models/machine_sound/fan_id_00.json").read_text())

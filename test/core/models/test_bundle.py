@@ -11,7 +11,7 @@ from pm_monitor.core.models.bundle import (
     load_bundle,
     save_bundle,
 )
-from pm_monitor.training.bundle_factory import untrained_bundle
+from pm_monitor.training.rig_bundle_architecture import untrained_bundle
 
 
 @pytest.fixture()

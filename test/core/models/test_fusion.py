@@ -1,4 +1,4 @@
-"""Gated cross-attention fusion (paper 000 baseline): shapes, gradients, gate semantics."""
+"""Gated cross-attention fusion ([P1] baseline): shapes, gradients, gate semantics."""
 from __future__ import annotations
 
 import numpy as np

@@ -10,13 +10,13 @@ import pytest
 import torch
 
 from pm_monitor.core.cascade import Cascade
-from pm_monitor.core.datasets.paths import DataNotFoundError, data_root
 from pm_monitor.core.inference import NetworkSet, real_data_networks
 from pm_monitor.core.model_set import read_descriptor
 from pm_monitor.core.model_set.real_data import real_data_cascade
 from pm_monitor.core.realdata.profile import RealDataProfile, load_profile
 from pm_monitor.core.sync.window import AnalysisWindow, FrameSample, StreamWindow
 from pm_monitor.core.types import ACCEL, MIC, NS_PER_S
+from pm_monitor.datasets.paths import DataNotFoundError, data_root
 
 REAL_DATA_SET = Path(__file__).resolve().parents[3] / "models" / "real_data"
 HOP_NS = NS_PER_S // 10

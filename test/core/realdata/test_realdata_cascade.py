@@ -19,12 +19,12 @@ from realdata_windows import (
 )
 
 from pm_monitor.core.cascade import Cascade
-from pm_monitor.core.datasets import femto
-from pm_monitor.core.explain.units import to_physical, to_relative
+from pm_monitor.core.explain.feature_units import to_physical, to_relative
 from pm_monitor.core.model_set import load_model_set
 from pm_monitor.core.realdata.explain import build_real_explainer, femto_layout
 from pm_monitor.core.sync.window import FrameSample
 from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL, HealthState
+from pm_monitor.datasets import femto
 
 REPO = Path(__file__).resolve().parents[3]
 STORED = np.load(REPO / "test/fixtures/femto_shipped_snapshots.npz")

@@ -10,7 +10,6 @@ import pytest
 import torch
 from realdata_windows import need_data, profile
 
-from pm_monitor.core.datasets import neu_surface, thermal_motor
 from pm_monitor.core.imaging.codec import RadiometricScale, decode, encode, to_celsius, to_rgb8
 from pm_monitor.core.models.camera_defect import normalise_grey_image, resize_grey
 from pm_monitor.core.models.thermal_classifier import downscale, normalise_palette_frame
@@ -22,7 +21,8 @@ from pm_monitor.core.realdata.images import (
     palette_index_from_celsius,
     thermal_model_input,
 )
-from pm_monitor.core.replay.datasets import thermal_pixels
+from pm_monitor.datasets import neu_surface, thermal_motor
+from pm_monitor.replay.datasets import thermal_pixels
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from realdata_windows import START_NS, mic_window, need_data, networks, profile
 
-from pm_monitor.core.datasets import machine_sound
 from pm_monitor.core.realdata.sound import AcousticScorer, SampleRing
 from pm_monitor.core.types import NS_PER_S
+from pm_monitor.datasets import machine_sound
 
 REPO = Path(__file__).resolve().parents[3]
 RATE = 16000.0

@@ -9,21 +9,21 @@ import numpy as np
 import pytest
 from realdata_windows import START_NS, accel_window, cascade, need_data, profile, window
 
-from pm_monitor.core.datasets import femto
 from pm_monitor.core.features.bearing_window import window_features
-from pm_monitor.core.replay import (
-    ReplayConfig,
-    Selection,
-    SourceOptions,
-    build_source,
-    replay_messages,
-)
 from pm_monitor.core.sync.window_assembler import (
     StreamSpec,
     WindowAssembler,
     WindowAssemblerConfig,
 )
 from pm_monitor.core.types import ACCEL, HealthState
+from pm_monitor.datasets import femto
+from pm_monitor.replay import (
+    ReplayConfig,
+    Selection,
+    SourceOptions,
+    build_source,
+    replay_messages,
+)
 from pm_monitor.training.cli import load_config
 from pm_monitor.training.tasks import femto_states as task
 

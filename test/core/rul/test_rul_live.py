@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from rul_fakes import FS, small_ensemble, vibration
 
+from pm_monitor.core.acceleration_units import STANDARD_GRAVITY_M_S2 as G
 from pm_monitor.core.pipeline import InputRejectedError
 from pm_monitor.core.rul.live import LiveConfig, LiveRulEstimator
 from pm_monitor.core.rul.targets import OnsetRule
-from pm_monitor.core.units import STANDARD_GRAVITY_M_S2 as G
 
 CHANNELS = ["horizontal", "vertical"]
 EPOCH_NS = 1_700_000_000 * 10**9

@@ -9,18 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pm_monitor.core.datasets.paths import DataNotFoundError
 from pm_monitor.core.rul.ensemble import RulEnsemble, sequence_positions
 from pm_monitor.core.rul.live import LiveConfig, LiveRulEstimator
 from pm_monitor.core.rul.snapshot import snapshot_inputs
+from pm_monitor.datasets.paths import DataNotFoundError
 
 MODEL = Path(__file__).resolve().parents[3] / "models" / "rul_femto" / "rul_femto.pt"
 SNAPSHOTS = 10
 
 
 def test_replayed_bearing_gives_the_offline_estimates():
-    replay = pytest.importorskip("pm_monitor.core.replay")
-    from pm_monitor.core.datasets.femto import load_bearing
+    replay = pytest.importorskip("pm_monitor.replay")
+    from pm_monitor.datasets.femto import load_bearing
     try:
         bearing = load_bearing("Bearing3_3")
     except DataNotFoundError as err:

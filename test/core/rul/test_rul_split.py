@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from rul_fakes import fake_bearing
 
-from pm_monitor.core.datasets.femto import ALL_BEARINGS
 from pm_monitor.core.rul.ensemble import SequenceConfig
 from pm_monitor.core.rul.network import NetConfig
 from pm_monitor.core.rul.snapshot import SnapshotConfig
@@ -15,6 +14,7 @@ from pm_monitor.core.rul.split import (
     leave_one_bearing_out,
     member_holdouts,
 )
+from pm_monitor.datasets.femto import ALL_BEARINGS
 from pm_monitor.training.rul_train import TrainConfig, train_ensemble
 
 
