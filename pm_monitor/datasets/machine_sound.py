@@ -11,14 +11,13 @@ See ``shared/data/machine_sound/README.md``. Facts this loader encodes:
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile
 
-from pm_monitor.datasets.paths import DataNotFoundError, dataset_dir
+from pm_monitor.datasets.paths import DataNotFoundError, dataset_folder, read_csv_rows
 
 SAMPLE_RATE_HZ = 16000
 UNIT = "FS"  # digital full scale: 1.0 = the int16 range, no acoustic calibration
@@ -44,16 +43,12 @@ class SoundClip:
 
 
 def _root(root: Path | None) -> Path:
-    return Path(root) if root is not None else dataset_dir("machine_sound")
+    return dataset_folder("machine_sound", root)
 
 
 def list_clips(root: Path | None = None) -> list[SoundClip]:
     """Every clip, ordered by machine type, machine id, normal before anomaly, file."""
-    path = _root(root) / "labels.csv"
-    if not path.is_file():
-        raise DataNotFoundError(f"machine_sound labels {path} not found")
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_csv_rows(_root(root) / "labels.csv", "machine_sound labels")
     clips = [SoundClip(file=r["file"], machine_type=r["machine_type"],
                        machine_id=r["machine_id"], label=r["label"], split=r["split"],
                        snr_db=float(r["snr_db"].split()[0]),

@@ -12,14 +12,13 @@ See ``shared/data/neu_surface/README.md``. Facts this loader encodes:
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from pm_monitor.datasets.paths import DataNotFoundError, dataset_dir
+from pm_monitor.datasets.paths import dataset_folder, read_csv_rows
 
 SIZE = 200
 CLASSES = ("crazing", "inclusion", "patches", "pitted_surface", "rolled-in_scale", "scratches")
@@ -53,14 +52,11 @@ class NeuImage:
 
 
 def _root(root: Path | None) -> Path:
-    return Path(root) if root is not None else dataset_dir("neu_surface")
+    return dataset_folder("neu_surface", root)
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        raise DataNotFoundError(f"NEU file {path} not found")
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
+    return read_csv_rows(path, "NEU file")
 
 
 def list_images(root: Path | None = None) -> list[NeuImage]:

@@ -1,6 +1,7 @@
 """Where the real data sets live: $PM_MONITOR_DATA, else ``shared/data`` beside the checkout."""
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -31,3 +32,17 @@ def dataset_dir(name: str) -> Path:
     if not path.is_dir():
         raise DataNotFoundError(f"data set folder {path} not found")
     return path
+
+
+def dataset_folder(name: str, root: Path | str | None) -> Path:
+    """`root` when given (a copy elsewhere, a test fixture), else dataset_dir(name)."""
+    return Path(root) if root is not None else dataset_dir(name)
+
+
+def read_csv_rows(path: Path, what: str) -> list[dict[str, str]]:
+    """The rows of a data set's CSV index; a missing file is a DataNotFoundError naming
+    `what` and the path."""
+    if not path.is_file():
+        raise DataNotFoundError(f"{what} {path} not found")
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))

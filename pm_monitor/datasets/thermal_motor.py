@@ -10,14 +10,13 @@ See ``shared/data/thermal_motor/README.md``. Facts this loader encodes:
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from pm_monitor.datasets.paths import DataNotFoundError, dataset_dir
+from pm_monitor.datasets.paths import dataset_folder, read_csv_rows
 
 WIDTH, HEIGHT = 320, 240
 PALETTE_SIZE = 242
@@ -45,16 +44,12 @@ class ThermalFrame:
 
 
 def _root(root: Path | None) -> Path:
-    return Path(root) if root is not None else dataset_dir("thermal_motor")
+    return dataset_folder("thermal_motor", root)
 
 
 def list_frames(root: Path | None = None) -> list[ThermalFrame]:
     """Every frame, class by class in ``CLASSES`` order, each class by frame number."""
-    path = _root(root) / "labels.csv"
-    if not path.is_file():
-        raise DataNotFoundError(f"thermal_motor labels {path} not found")
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_csv_rows(_root(root) / "labels.csv", "thermal_motor labels")
     by_class: dict[str, list[dict[str, str]]] = {}
     for row in rows:
         by_class.setdefault(row["class"], []).append(row)
@@ -92,9 +87,7 @@ def load_rgb(frame: ThermalFrame, root: Path | None = None) -> np.ndarray:
 
 def load_palette(root: Path | None = None) -> np.ndarray:
     """(242, 3) uint8 RGB of each palette index (``palette.csv``)."""
-    path = _root(root) / "palette.csv"
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_csv_rows(_root(root) / "palette.csv", "thermal_motor palette")
     return np.array([[int(r["r"]), int(r["g"]), int(r["b"])] for r in rows], dtype=np.uint8)
 
 

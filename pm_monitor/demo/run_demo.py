@@ -107,21 +107,32 @@ def play_to_end(recorder, processes: dict[str, subprocess.Popen], name: str, spe
     spin_until(recorder, lambda: False, tail_s)
 
 
-def run(duration_s: float, speed: float, schedule: str, seed: int, out_dir: Path) -> dict:
-    log_dir, alert_log = prepare_output(out_dir)
-    rig_spec, monitor_spec = simulated_rig_plan(
-        schedule, speed, duration_s, seed, wait_for_subscribers=True,
-        monitor_parameters={"alert_log_path": str(alert_log)})
+def record_run(monitor_spec: NodeSpec, source: str, source_spec: NodeSpec, log_dir: Path,
+               expected_wall_s: float, banner: str) -> tuple[RunRecorder, dict[str, int]]:
+    """rclpy up, the monitor started, then the data source `source` played to the end; every
+    process is stopped, also on an error. Returns the recorder (the caller writes the run's
+    results, then destroys it) and the exit codes by process name."""
     rclpy.init()
     recorder = RunRecorder(on_alert=print_alert)
     processes: dict[str, subprocess.Popen] = {}
     try:
         processes["monitor"] = start_monitor(monitor_spec, recorder, log_dir)
-        print(f"rig: {duration_s:.0f} simulated s at {speed}x "
-              f"(~{duration_s / speed:.0f} s wall), schedule {schedule or 'default'}", flush=True)
-        play_to_end(recorder, processes, "rig", rig_spec, log_dir, duration_s / speed)
+        print(banner, flush=True)
+        play_to_end(recorder, processes, source, source_spec, log_dir, expected_wall_s)
     finally:
         codes = {name: stop(p) for name, p in processes.items()}
+    return recorder, codes
+
+
+def run(duration_s: float, speed: float, schedule: str, seed: int, out_dir: Path) -> dict:
+    log_dir, alert_log = prepare_output(out_dir)
+    rig_spec, monitor_spec = simulated_rig_plan(
+        schedule, speed, duration_s, seed, wait_for_subscribers=True,
+        monitor_parameters={"alert_log_path": str(alert_log)})
+    recorder, codes = record_run(
+        monitor_spec, "rig", rig_spec, log_dir, duration_s / speed,
+        f"rig: {duration_s:.0f} simulated s at {speed}x (~{duration_s / speed:.0f} s wall), "
+        f"schedule {schedule or 'default'}")
     title = f"simulated rig, {Path(schedule).stem if schedule else 'demo_outer_race'}, seed {seed}"
     summary = recorder.write(out_dir, title)
     summary["exit_codes"] = codes

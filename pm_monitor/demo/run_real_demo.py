@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -27,13 +26,7 @@ import rclpy
 
 from pm_monitor.core.types import HealthState
 from pm_monitor.datasets import femto
-from pm_monitor.demo.run_demo import (
-    play_to_end,
-    prepare_output,
-    print_alert,
-    start_monitor,
-    stop,
-)
+from pm_monitor.demo.run_demo import prepare_output, record_run
 from pm_monitor.launch_plan import REAL_DATA_START_S, real_data_plan
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.recorder_node import RunRecorder
@@ -133,17 +126,11 @@ def run(bearing_name: str, speed: float, out_dir: Path) -> dict:
     replay_spec, monitor_spec = real_data_plan(
         bearing_name, speed, START_STAMP_S, duration_s, wait_for_subscribers=True,
         monitor_parameters={"alert_log_path": str(alert_log)})
-    rclpy.init()
-    recorder = RunRecorder(on_alert=print_alert)
-    processes: dict[str, subprocess.Popen] = {}
-    try:
-        processes["monitor"] = start_monitor(monitor_spec, recorder, log_dir)
-        print(f"replaying {bearing_name} ({bearing.n_snapshots} snapshots back to back, "
-              f"{duration_s:.0f} s) + thermal motor, NEU, MIMII fan at {speed:g}x "
-              f"(~{duration_s / speed:.0f} s wall)", flush=True)
-        play_to_end(recorder, processes, "replay", replay_spec, log_dir, duration_s / speed)
-    finally:
-        codes = {name: stop(p) for name, p in processes.items()}
+    recorder, codes = record_run(
+        monitor_spec, "replay", replay_spec, log_dir, duration_s / speed,
+        f"replaying {bearing_name} ({bearing.n_snapshots} snapshots back to back, "
+        f"{duration_s:.0f} s) + thermal motor, NEU, MIMII fan at {speed:g}x "
+        f"(~{duration_s / speed:.0f} s wall)")
     recorder.epoch_ns = round(START_STAMP_S * 1e9)
     summary = recorder.write(out_dir, f"real data: FEMTO {bearing_name} + thermal motor, "
                                       "NEU, MIMII fan (different machines on one timeline)")

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import rclpy
 import torch
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import HistoryPolicy, QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import Image
@@ -48,6 +46,7 @@ from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.alarm_services import AlarmServices
 from pm_monitor.nodes.diagnostics import DiagnosticsReporter
 from pm_monitor.nodes.monitor_outputs import MonitorOutputs, OutputContext
+from pm_monitor.nodes.node_main import run_node
 from pm_monitor.nodes.params import (
     ALARM_PREFIX,
     MONITOR_PARAMETERS,
@@ -325,22 +324,23 @@ class MonitorNode(LifecycleNode):
             now.nanoseconds, now.to_msg(), self.active, alarm_values))
 
 
+class MonitorNotStartedError(RuntimeError):
+    """autostart asked for an active monitor and configuring or activating it failed."""
+
+
+def _started_monitor() -> MonitorNode:
+    node = MonitorNode()
+    if node.get_parameter("autostart").value and not node.active:
+        # no lifecycle manager will retry: end with the reason, not a traceback
+        reason = node.last_error
+        node.destroy_node()
+        raise MonitorNotStartedError(reason)
+    return node
+
+
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = MonitorNode()
-        if node.get_parameter("autostart").value and not node.active:
-            # no lifecycle manager will retry: end with the reason, not a traceback
-            rclpy.logging.get_logger("pm_monitor").fatal(f"not started: {node.last_error}")
-            raise SystemExit(1)
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(_started_monitor, "pm_monitor", (MonitorNotStartedError,), "not started",
+             args=args)
 
 
 if __name__ == "__main__":

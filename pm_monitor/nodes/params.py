@@ -43,15 +43,16 @@ MONITOR_PARAMETERS: dict[str, ParamSpec] = merge_tables({
                           read_only=True),
     "asset_frame_id": ParamSpec("asset", "TF frame of the asset, used in alert/RUL headers.",
                                 read_only=True),
-    "model_dir": ParamSpec("", "Model bundle directory (metadata.json: a rig-trained bundle) "
-                               "or real-data profile (profile.json, e.g. models/real_data); "
-                               "empty = the shipped rig baseline.", read_only=True),
-    "fusion_model_path": ParamSpec("", "Paper-000 gated-fusion model whose gate weights and "
+    "model_dir": ParamSpec("", "Model set directory, described by its model_set.json (e.g. "
+                               "models/real_data); empty = the shipped rig baseline.",
+                           read_only=True),
+    "fusion_model_path": ParamSpec("", "[P1] gated-fusion model whose gate weights and "
                                        "modality bias go into explanations (rig bundles); "
                                        "empty = the shipped one if it fits the bundle, "
                                        "\"none\" = off.", read_only=True),
     "shaft_speed_rpm": ParamSpec(0.0, "Shaft speed for the bearing defect frequencies of a "
-                                      "real-data profile (rpm); 0 = the profile's default.",
+                                      "model set whose features use it (rpm); 0 = its "
+                                      "model_set.json's.",
                                  (0.0, 100000.0), read_only=True),
     "image_slop_s": ParamSpec(0.1, "A frame is used for a window only this close to its "
                                    "end (s).", (0.0, 1.0)),

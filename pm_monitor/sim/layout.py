@@ -79,20 +79,20 @@ class RigLayout:
 
     def housing(self, location: str) -> NormBox:
         """Box of the bearing housing at `location` (de_bearing | nde_bearing)."""
-        if location == DE_BEARING:
-            return self.de_housing
-        if location == NDE_BEARING:
-            return self.nde_housing
-        raise ValueError(f"unknown bearing location {location!r}")
+        return _at_bearing(location, self.de_housing, self.nde_housing)
 
     def pedestal(self, location: str) -> NormBox:
         """Box of the pedestal (foot) under the housing at `location`."""
-        if location == DE_BEARING:
-            return self.de_pedestal
-        if location == NDE_BEARING:
-            return self.nde_pedestal
-        raise ValueError(f"unknown bearing location {location!r}")
+        return _at_bearing(location, self.de_pedestal, self.nde_pedestal)
 
     def housing_centre_px(self, location: str, width: int, height: int) -> tuple[int, int]:
         """(x, y) pixel of the bearing centre of a housing in a width x height image."""
         return self.housing(location).centre_px(width, height)
+
+
+def _at_bearing(location: str, de_box: NormBox, nde_box: NormBox) -> NormBox:
+    if location == DE_BEARING:
+        return de_box
+    if location == NDE_BEARING:
+        return nde_box
+    raise ValueError(f"unknown bearing location {location!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +175,15 @@ def plot_learning_curves(curves: dict[str, dict[str, list[float]]], monitor_labe
 def training_recipe(config: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     """The config entries that shaped the weights (recorded in the weights' metadata)."""
     return {key: config[key] for key in keys if key in config}
+
+
+def reference_predictions(files: Sequence[str], probabilities: np.ndarray,
+                          class_names: Sequence[str]) -> list[dict[str, Any]]:
+    """The shipped model's predictions on a few files, stored in its metadata so a test can
+    re-check the weights (those files are test fixtures)."""
+    return [{"file": f, "predicted": class_names[int(p.argmax())],
+             "probabilities": [round(float(v), 6) for v in p]}
+            for f, p in zip(files, probabilities, strict=True)]
 
 
 

@@ -12,19 +12,31 @@ import numpy as np
 from pm_monitor.training.loop import FitHistory
 
 
-def plot_learning_curves(histories: dict[str, FitHistory], path: Path) -> None:
-    fig, axes = plt.subplots(1, len(histories), figsize=(4.2 * len(histories), 3.4))
+def plot_learning_curves(histories: dict[str, FitHistory], path: Path, *,
+                         labels: tuple[str, str] = ("train runs", "validation runs"),
+                         title_suffix: str = "", log_scale: bool = False,
+                         ylabel: str = "loss", panel_size: tuple[float, float] = (4.2, 3.4),
+                         dpi: int = 100) -> None:
+    """One panel per fit: train and validation loss per epoch, the epoch whose weights were
+    kept marked."""
+    width, height = panel_size
+    fig, axes = plt.subplots(1, len(histories), figsize=(width * len(histories), height))
     for ax, (name, history) in zip(np.atleast_1d(axes), histories.items(), strict=True):
         epochs = np.arange(1, len(history.train_loss) + 1)
-        ax.plot(epochs, history.train_loss, label="train runs")
-        ax.plot(epochs, history.val_loss, label="validation runs")
+        ax.plot(epochs, history.train_loss, label=labels[0])
+        ax.plot(epochs, history.val_loss, label=labels[1])
         ax.axvline(history.best_epoch, color="grey", linestyle=":", label="weights kept")
-        ax.set_title(name)
+        if log_scale:
+            ax.set_yscale("log")
+        if title_suffix:
+            ax.set_title(name + title_suffix, fontsize=9)
+        else:
+            ax.set_title(name)
         ax.set_xlabel("epoch")
-        ax.set_ylabel("loss")
+        ax.set_ylabel(ylabel)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
 
 

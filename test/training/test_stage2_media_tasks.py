@@ -110,8 +110,8 @@ def test_camera_model_overfits_a_small_real_slice(neu_images):
     labels = torch.tensor([int(im.class_name == "scratches") for im in chosen])
     inputs = neu_task.to_tensor(images)
     model = CameraDefectNet(n_classes=2, width=8, dropout=0.0)
-    neu_task.train_classifier(model, inputs, labels, epochs=25, batch_size=8, lr=3e-3, seed=0)
-    predicted = neu_task.predict_probabilities(model, inputs).argmax(axis=1)
+    common.train_classifier(model, inputs, labels, epochs=25, batch_size=8, lr=3e-3, seed=0)
+    predicted = common.predict_probabilities(model, inputs).argmax(axis=1)
     assert np.all(predicted == labels.numpy())
 
 

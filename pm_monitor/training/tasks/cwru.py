@@ -57,6 +57,7 @@ from pm_monitor.core.models.weights import save_weights
 from pm_monitor.datasets import cwru
 from pm_monitor.report import metrics
 from pm_monitor.training.loop import FitConfig, FitHistory, fit
+from pm_monitor.training.plots import plot_learning_curves
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 LOADS = (0, 1, 2, 3)
@@ -320,20 +321,9 @@ def write_report(out_dir: Path, summary: dict[str, Any], per_fold: dict[int, lis
     fig.tight_layout()
     fig.savefig(out_dir / "confusion_matrices.png", dpi=90)
     plt.close(fig)
-    fig, axes = plt.subplots(1, len(histories), figsize=(4 * len(histories), 3.2))
-    for ax, (title, h) in zip(np.atleast_1d(axes), histories.items(), strict=True):
-        epochs = np.arange(1, len(h.train_loss) + 1)
-        ax.plot(epochs, h.train_loss, label="train")
-        ax.plot(epochs, h.val_loss, label="validation block")
-        ax.axvline(h.best_epoch, color="grey", linestyle=":", label="kept")
-        ax.set_yscale("log")
-        ax.set_title(f"{title} (seed 0)", fontsize=9)
-        ax.set_xlabel("epoch")
-        ax.legend(fontsize=7)
-    axes[0].set_ylabel("cross-entropy")
-    fig.tight_layout()
-    fig.savefig(out_dir / "learning_curves.png", dpi=90)
-    plt.close(fig)
+    plot_learning_curves(histories, out_dir / "learning_curves.png",
+                         labels=("train", "validation block"), title_suffix=" (seed 0)",
+                         log_scale=True, ylabel="cross-entropy", panel_size=(4.0, 3.2), dpi=90)
 
 
 ENVELOPE_RECORDS = ((105, "bpfi"), (209, "bpfi"), (130, "bpfo"), (234, "bpfo"), (118, "bsf2"))

@@ -34,18 +34,7 @@ from pm_monitor.core.models.camera_defect import (
 from pm_monitor.core.models.weights import load_weights, save_weights
 from pm_monitor.datasets import neu_surface as data
 from pm_monitor.report.metrics import accuracy, confusion_matrix, macro_f1
-from pm_monitor.training.common import (
-    mean_std,
-    plot_confusion_large,
-    plot_learning_curves,
-    predict_probabilities,
-    repo_path,
-    seed_everything,
-    train_classifier,
-    training_recipe,
-    write_json,
-    write_markdown,
-)
+from pm_monitor.training import common
 
 MODEL_NAME = "camera_defect"
 SMALL_BOX_SHARE = 0.5  # "small-box" images: true-class boxes cover at most this share
@@ -55,7 +44,7 @@ SMALL_BOX_SHARE = 0.5  # "small-box" images: true-class boxes cover at most this
 def load_images(config: dict[str, Any]) -> dict[str, Any]:
     """Resized grey images, labels, files and boxes (images cached in cache_dir)."""
     size = int(config.get("image_size", 64))
-    cache = repo_path(config.get("cache_dir", "results/tmp/neu_surface"))
+    cache = common.repo_path(config.get("cache_dir", "results/tmp/neu_surface"))
     cache.mkdir(parents=True, exist_ok=True)
     images = data.list_images()
     path = cache / f"images_{size}.npy"
@@ -138,7 +127,7 @@ def _hyperparameters(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def seed_model_path(config: dict[str, Any], seed: int) -> Path:
-    cache = repo_path(config.get("cache_dir", "results/tmp/neu_surface"))
+    cache = common.repo_path(config.get("cache_dir", "results/tmp/neu_surface"))
     return cache / "seed_models" / f"seed{seed}.pt"
 
 
@@ -152,23 +141,23 @@ def train(config: dict[str, Any], out_dir: Path) -> dict[str, Any]:
                                                float(config.get("test_fraction", 0.2)), seed)
 
         def monitor(model: torch.nn.Module, test_idx: np.ndarray = test_idx) -> float:
-            probabilities = predict_probabilities(model, inputs[test_idx])
+            probabilities = common.predict_probabilities(model, inputs[test_idx])
             return float((probabilities.argmax(1) == arrays["labels"][test_idx]).mean())
 
-        seed_everything(seed)
+        common.seed_everything(seed)
         model = build_model(config)
-        curves[f"seed {seed}"] = train_classifier(
+        curves[f"seed {seed}"] = common.train_classifier(
             model, inputs[train_idx], labels[train_idx], epochs=int(config.get("epochs", 12)),
             batch_size=int(config.get("batch_size", 32)), lr=float(config.get("lr", 3e-3)),
             seed=seed, augment=flip_augment, monitor=monitor, desc=f"NEU seed {seed}")
         save_weights(model, seed_model_path(config, seed), model_name=MODEL_NAME,
                      hyperparameters=_hyperparameters(config), data="shared/data/neu_surface",
                      split=_split_text(config, seed), metrics={}, extra={"seed": seed})
-    plot_learning_curves(curves, "held-out accuracy", out_dir / "learning_curves.png")
+    common.plot_learning_curves(curves, "held-out accuracy", out_dir / "learning_curves.png")
     metrics = _evaluate_seeds(config, out_dir, arrays)
     _ship(config, arrays, metrics)
     metrics["seconds"] = round(time.perf_counter() - start, 1)
-    write_json(out_dir / "metrics.json", metrics)
+    common.write_json(out_dir / "metrics.json", metrics)
     return metrics
 
 
@@ -186,25 +175,24 @@ def _ship(config: dict[str, Any], arrays: dict[str, Any], metrics: dict[str, Any
     _, test_idx = stratified_split(arrays["labels"], arrays["files"],
                                    float(config.get("test_fraction", 0.2)), seed)
     reference = [int(test_idx[0]), int(test_idx[-1])]
-    probabilities = predict_probabilities(model, to_tensor(arrays["images"][reference]))
+    probabilities = common.predict_probabilities(model, to_tensor(arrays["images"][reference]))
     save_weights(
-        model, repo_path(config["weights"]), model_name=MODEL_NAME,
+        model, common.repo_path(config["weights"]), model_name=MODEL_NAME,
         hyperparameters=_hyperparameters(config),
         data="shared/data/neu_surface (NEU-DET, 1800 grey 200x200 images, 6 classes)",
         split=_split_text(config, seed),
         metrics={key: metrics[key] for key in ("accuracy", "macro_f1", "pointing_game",
                                                "pointing_game_small_boxes")},
         extra={"class_names": list(data.CLASSES),
-               "training": {**training_recipe(config, ("seed", "epochs", "batch_size", "lr")),
+               "training": {**common.training_recipe(config,
+                                                      ("seed", "epochs", "batch_size", "lr")),
                             "augment": "random horizontal / vertical flips"},
                "features": {"input": "grey 0..255 resized (PIL BOX) to "
                                      f"{int(config.get('image_size', 64))} px square",
                             "image_size": int(config.get("image_size", 64)),
                             "normalisation": "per image: (x - mean) / std"},
-               "reference_predictions": [
-                   {"file": arrays["files"][i], "predicted": data.CLASSES[int(p.argmax())],
-                    "probabilities": [round(float(v), 6) for v in p]}
-                   for i, p in zip(reference, probabilities, strict=True)]})
+               "reference_predictions": common.reference_predictions(
+                   [arrays["files"][i] for i in reference], probabilities, data.CLASSES)})
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -213,7 +201,7 @@ def evaluate(config: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     metrics = _evaluate_seeds(config, out_dir, load_images(config))
     metrics["shipped_model_check"] = check_shipped_model(config)
     metrics["seconds"] = round(time.perf_counter() - start, 1)
-    write_json(out_dir / "metrics.json", metrics)
+    common.write_json(out_dir / "metrics.json", metrics)
     return metrics
 
 
@@ -253,7 +241,7 @@ def _evaluate_seeds(config: dict[str, Any], out_dir: Path,
         _, test_idx = stratified_split(arrays["labels"], arrays["files"],
                                        float(config.get("test_fraction", 0.2)), seed)
         model = load_seed_model(config, seed)
-        predicted = predict_probabilities(model, inputs[test_idx]).argmax(axis=1)
+        predicted = common.predict_probabilities(model, inputs[test_idx]).argmax(axis=1)
         seed_confusion = confusion_matrix(arrays["labels"][test_idx], predicted,
                                           len(data.CLASSES))
         confusion += seed_confusion
@@ -281,16 +269,16 @@ def _evaluate_seeds(config: dict[str, Any], out_dir: Path,
     metrics = {
         "task": "neu_surface", "n_images": len(records), "seeds": seeds,
         "split": _split_text(config, seeds[0]).replace(f"({seeds[0]})", "(seed)"),
-        "accuracy": mean_std(results["acc"]), "macro_f1": mean_std(results["f1"]),
-        "pointing_game": mean_std(results["pg"]),
-        "pointing_game_centre_baseline": mean_std(results["centre"]),
-        "pointing_game_random_point_expected": mean_std(results["random"]),
-        "pointing_game_small_boxes": mean_std(results["pg_small"]),
-        "pointing_game_small_boxes_centre_baseline": mean_std(results["centre_small"]),
-        "pointing_game_small_boxes_random_point_expected": mean_std(results["random_small"]),
+        "accuracy": common.mean_std(results["acc"]), "macro_f1": common.mean_std(results["f1"]),
+        "pointing_game": common.mean_std(results["pg"]),
+        "pointing_game_centre_baseline": common.mean_std(results["centre"]),
+        "pointing_game_random_point_expected": common.mean_std(results["random"]),
+        "pointing_game_small_boxes": common.mean_std(results["pg_small"]),
+        "pointing_game_small_boxes_centre_baseline": common.mean_std(results["centre_small"]),
+        "pointing_game_small_boxes_random_point_expected": common.mean_std(results["random_small"]),
         "confusion_all_seeds": confusion, "class_names": list(data.CLASSES),
     }
-    plot_confusion_large(confusion, data.CLASSES, "NEU-DET: held-out images, all seeds",
+    common.plot_confusion_large(confusion, data.CLASSES, "NEU-DET: held-out images, all seeds",
                          out_dir / "confusion.png")
     plot_cam_examples(examples, size, out_dir / "cam_examples.png")
     header = ["seed", "test images", "small-box images", "accuracy", "macro-F1",
@@ -308,7 +296,7 @@ def _evaluate_seeds(config: dict[str, Any], out_dir: Path,
                                   "pointing_game_small_boxes_centre_baseline"),
                                  ("  baseline: random point (expected)",
                                   "pointing_game_small_boxes_random_point_expected"))]
-    write_markdown(
+    common.write_markdown(
         out_dir / "metrics.md", "NEU-DET surface defects: class and where (CAM)",
         [("Summary over seeds", ["metric", "mean", "std"], summary),
          ("Per seed", header, rows)],
@@ -348,14 +336,14 @@ def plot_cam_examples(examples: list[tuple[data.NeuImage, np.ndarray, np.ndarray
 
 def check_shipped_model(config: dict[str, Any]) -> dict[str, Any]:
     """Re-predict the shipped model's reference images from the data set; compare."""
-    model, meta = load_weights(CameraDefectNet, repo_path(config["weights"]),
+    model, meta = load_weights(CameraDefectNet, common.repo_path(config["weights"]),
                                expected_model=MODEL_NAME)
     by_file = {im.file: im for im in data.list_images()}
     worst, agree = 0.0, 0
     for ref in meta["reference_predictions"]:
         image = resize_grey(data.load_image(by_file[ref["file"]]),
                             int(meta["features"]["image_size"]))
-        probabilities = predict_probabilities(model, to_tensor(image[None]))[0]
+        probabilities = common.predict_probabilities(model, to_tensor(image[None]))[0]
         worst = max(worst, float(np.abs(probabilities - np.array(ref["probabilities"])).max()))
         agree += int(meta["class_names"][int(probabilities.argmax())] == ref["predicted"])
     return {"reference_images": len(meta["reference_predictions"]),

@@ -44,6 +44,7 @@ from pm_monitor.training.common import (
     plot_confusion_large,
     plot_learning_curves,
     predict_probabilities,
+    reference_predictions,
     repo_path,
     seed_everything,
     train_classifier,
@@ -231,10 +232,8 @@ def _save_shipped(config: dict[str, Any], model: ThermalResNet,
                             "downscale": int(config.get("downscale", 5)),
                             "normalisation": "index/241 - frame median, / 0.1"},
                "motor_box_xyxy_full_res": list(config["motor_box_xyxy"]),
-               "reference_predictions": [
-                   {"file": f, "predicted": names[int(p.argmax())],
-                    "probabilities": [round(float(v), 6) for v in p]}
-                   for f, p in zip(reference, probabilities, strict=True)]})
+               "reference_predictions": reference_predictions(reference, probabilities,
+                                                              names)})
 
 
 def _reference_files(arrays: dict[str, np.ndarray]) -> list[str]:
