@@ -42,6 +42,7 @@ setup(
     python_requires=">=3.10",
     # pinned versions: tools/requirements.txt (torch: pin it, plain `torch` pulls CUDA)
     install_requires=["numpy", "scipy", "pyyaml", "matplotlib", "torch", "captum", "tqdm",
-                      "onnx", "onnxruntime", "pywavelets", "soundfile", "pillow", "rosbags"],
+                      "onnx", "onnxruntime", "pywavelets", "soundfile", "pillow", "rosbags",
+                      "filterpy"],  # filterpy: the RUL damage Kalman filter (core/rul)
     license="Apache-2.0",
 )

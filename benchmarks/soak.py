@@ -202,7 +202,7 @@ def summarise(probe: SoakProbe, speed: float, minutes: float, final_rss: float,
     all_ends = [t for m in full for t in m.window_ends_s]
     received, missing = dropped_windows(all_ends, hop_s)
     sync = probe.diagnostics.get("synchroniser", {})
-    skipped = int(sync.get("windows_skipped", "0"))
+    skipped = int(sync.get("windows_dropped", "0"))
     warm = rows[1:] if len(rows) > 2 else rows  # minute 1 holds model loading and warm-up
     comparable, regime = same_workload(warm)
     third = max(1, len(comparable) // 3)

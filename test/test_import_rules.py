@@ -8,6 +8,8 @@ cannot hide a dependency. Layers (pm_monitor.<package>):
   training / evaluation / nodes;
 - `report`: scoring and figures of a recorded run, imports core only;
 - offline: `training`, `evaluation`: may import anything below them, never nodes / demo;
+- `commission`: the operator's commissioning tool (a recording through the node's pipeline):
+  core + launch_plan (where the installed model sets are);
 - `nodes`: the ROS layer on top of core; only the data-source nodes import a data source, and
   the monitor node's whole import graph holds no offline or data-source module.
 """
@@ -19,7 +21,8 @@ import pytest
 PACKAGE = "pm_monitor"
 OFFLINE = ("training", "evaluation")
 DATA_SOURCES = ("sim", "datasets", "replay")
-ALL_LAYERS = ("core", *DATA_SOURCES, "report", *OFFLINE, "nodes", "demo", "launch_plan")
+ALL_LAYERS = ("core", *DATA_SOURCES, "report", *OFFLINE, "nodes", "demo", "launch_plan",
+              "commission", "launch_actions")
 # what each layer may import besides itself and the generated messages (pm_monitor.msg/srv)
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
@@ -32,6 +35,9 @@ ALLOWED: dict[str, set[str]] = {
     "nodes": {"core", "report", *DATA_SOURCES},  # data sources: per node, see below
     "demo": {"core", "nodes", "launch_plan", "report", "datasets"},
     "launch_plan": set(),
+    # python -m pm_monitor.commission: the node's pipeline replayed on a recording
+    "commission": {"core", "launch_plan"},
+    "launch_actions": {"launch_plan"},  # launch / launch_ros actions of the launch files
 }
 # the nodes that are data sources (or record runs) and the layers each one may import
 DATA_SOURCE_NODES: dict[str, set[str]] = {

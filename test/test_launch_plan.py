@@ -21,7 +21,9 @@ from pm_monitor.core.config_schema import (
 from pm_monitor.launch_plan import (
     INPUT_ARGUMENTS,
     INSPECTION_ROBOT_TOPICS,
+    LAUNCH_ARGUMENTS,
     MONITOR_INPUTS,
+    LaunchArgumentError,
     NodeSpec,
     femto_rul_plan,
     inspection_robot_plan,
@@ -100,7 +102,7 @@ def test_monitor_alone_remaps_inputs_namespaces_and_sets_log_level():
     assert "__ns:=line3" in args and "accel:=/press/accel" in args
     assert "mic:=mic" not in args  # identity remaps (launch defaults) are left out
     assert "use_sim_time:=true" in args and "autostart:=false" in args
-    assert args[args.index("--log-level") + 1] == "debug"
+    assert args[args.index("--log-level") + 1] == "line3.pm_monitor:=debug"
     with pytest.raises(ValueError, match="unknown monitor inputs"):
         monitor_spec(input_remaps={"lidar": "/x"})
     with pytest.raises(ValueError, match="log level"):
@@ -134,50 +136,110 @@ def _launch_tree(path: Path) -> ast.Module:
     return ast.parse(path.read_text(), filename=str(path))
 
 
-def _declared_arguments(tree: ast.Module) -> set[str]:
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "DeclareLaunchArgument":
-            first = node.args[0]
-            if isinstance(first, ast.Constant):
-                names.add(first.value)
-            elif isinstance(first, ast.Name) and first.id == "arg":  # one per input topic
-                names.update(INPUT_ARGUMENTS)
-    return names
-
-
-def _used_arguments(tree: ast.Module) -> set[str]:
-    """Names read with get("...") / LaunchConfiguration("...")."""
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", "") in (
-                "get", "LaunchConfiguration") and node.args and isinstance(
-                node.args[0], ast.Constant):
-            names.add(node.args[0].value)
-        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "get" and \
-                node.args and isinstance(node.args[0], ast.Name) and node.args[0].id == "arg":
-            names.update(INPUT_ARGUMENTS)
-    return names
+@pytest.mark.parametrize("launch_file", LAUNCH_FILES, ids=lambda p: p.name)
+def test_launch_files_build_their_nodes_from_the_plan(launch_file):
+    """A launch file only asks pm_monitor.launch_actions for its description: arguments and
+    nodes come from the plan tested here."""
+    tree = _launch_tree(launch_file)
+    functions = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    assert "generate_launch_description" in functions
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)
+             and getattr(n.func, "id", "") == "describe"]
+    assert [c.args[0].value for c in calls] == [launch_file.name]
+    assert launch_file.name in LAUNCH_ARGUMENTS
 
 
 @pytest.mark.parametrize("launch_file", LAUNCH_FILES, ids=lambda p: p.name)
-def test_launch_files_build_their_nodes_from_the_plan(launch_file):
-    tree = _launch_tree(launch_file)
-    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-    functions = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
-    assert "generate_launch_description" in functions
-    assert names & {"monitor_spec", "simulated_rig_plan", "inspection_robot_plan",
-                    "femto_rul_plan", "real_data_plan"}
-    used, declared = _used_arguments(tree), _declared_arguments(tree)
-    assert used <= declared, f"arguments read but never declared: {used - declared}"
+def test_every_argument_has_a_description_and_its_allowed_values(launch_file):
+    arguments = LAUNCH_ARGUMENTS[launch_file.name]
+    assert len({a.name for a in arguments}) == len(arguments)
+    for argument in arguments:
+        text = argument.full_description()
+        assert len(argument.description) > 15, argument.name
+        assert argument.choices or "Allowed:" in text, argument.name
+        argument.parse(argument.default)  # every default is a valid value
+    # the defaults alone give a plan that starts (shipped files exist, names are valid)
+    assert launch_plan.launch_plan(launch_file.name, {}, lambda package: False)
+
+
+@pytest.mark.parametrize("launch_file, argument, value", [
+    ("test_rig.launch.py", "speed_factor", "fast"),
+    ("test_rig.launch.py", "speed_factor", "0"),
+    ("test_rig.launch.py", "seed", "1.5"),
+    ("test_rig.launch.py", "fault_schedule", "/no/such/schedule.yaml"),
+    ("monitor.launch.py", "autostart", "maybe"),
+    ("monitor.launch.py", "use_sim_time", "yes"),
+    ("monitor.launch.py", "params_file", "/no/such/monitor.yaml"),
+    ("monitor.launch.py", "log_level", "loud"),
+    ("monitor.launch.py", "accel", "not a topic"),
+    ("inspection_robot.launch.py", "params_file", "/no/such/robot.yaml"),
+    ("femto_rul.launch.py", "speed_factor", "nan"),
+    ("real_data.launch.py", "bearing", "Bearing9"),
+])
+def test_a_bad_value_names_its_argument_before_any_node_is_planned(launch_file, argument,
+                                                                   value):
+    with pytest.raises(LaunchArgumentError) as caught:
+        launch_plan.launch_plan(launch_file, {argument: value}, lambda package: True)
+    assert f"launch argument '{argument}'" in str(caught.value)
+    assert caught.value.argument == argument
+
+
+def test_rviz_without_rviz2_is_refused_up_front_and_added_when_installed():
+    """A launch that failed on a missing rviz2 half way left the monitor and the rig running
+    as orphans; now nothing is planned at all."""
+    with pytest.raises(LaunchArgumentError, match="rviz2"):
+        launch_plan.launch_plan("test_rig.launch.py", {"rviz": "true"}, lambda package: False)
+    specs = launch_plan.launch_plan("monitor.launch.py", {"rviz": "true"},
+                                    lambda package: package == "rviz2")
+    assert [s.executable for s in specs] == ["monitor_node", "rviz2"]
+    assert specs[1].package == "rviz2" and specs[1].on_exit == "never"
+    assert specs[1].arguments[0] == "-d" and specs[1].arguments[1].endswith("pm_monitor.rviz")
+
+
+def test_rul_in_is_remappable_in_monitor_launch():
+    (spec,) = launch_plan.launch_plan("monitor.launch.py", {"rul_in": "/rul_node/rul"})
+    assert ("rul_in", "/rul_node/rul") in spec.remappings
+
+
+def test_log_level_applies_to_our_nodes_loggers_only_unless_asked():
+    (spec,) = launch_plan.launch_plan("monitor.launch.py",
+                                      {"log_level": "debug", "namespace": "line3"})
+    assert spec.log_level_args() == ["--log-level", "line3.pm_monitor:=debug"]
+    args = spec.ros_args()
+    assert args[args.index("--log-level") + 1] == "line3.pm_monitor:=debug"
+    (every,) = launch_plan.launch_plan("monitor.launch.py",
+                                       {"log_level": "debug", "log_level_all": "true"})
+    assert every.log_level_args() == ["--log-level", "debug"]
+    rig, _ = launch_plan.launch_plan("test_rig.launch.py", {"log_level": "warn"})
+    assert rig.log_level_args() == ["--log-level", "rig:=warn"]
+
+
+def test_an_essential_node_ending_in_error_shuts_the_launch_down():
+    """rig or replay exiting on error takes the monitor with it; a finished replay (exit 0)
+    does not: every node of our plans has the "error" policy, only RViz is left alone."""
+    for name in ("test_rig.launch.py", "femto_rul.launch.py", "real_data.launch.py",
+                 "monitor.launch.py", "inspection_robot.launch.py"):
+        for spec in launch_plan.launch_plan(name, {}):
+            assert spec.on_exit == "error", (name, spec.name)
+    assert set(launch_plan.EXIT_POLICIES) == {"error", "always", "never"}
+
+
+def test_launch_actions_attach_the_exit_policy_to_every_node():
+    """The launch-side half (pm_monitor/launch_actions.py, `launch` needed to import it):
+    every Node gets an OnProcessExit handler unless its policy is "never", and the handler
+    emits Shutdown on a non-zero exit code only."""
+    source = (ROOT / "pm_monitor" / "launch_actions.py").read_text()
+    assert "OnProcessExit(target_action=node" in source
+    assert 'spec.on_exit == "always" or event.returncode != 0' in source
+    assert "Shutdown(" in source
 
 
 def test_three_profiles_exist_and_monitor_launch_takes_the_integration_arguments():
     assert {p.name for p in LAUNCH_FILES} >= {
         "monitor.launch.py", "test_rig.launch.py", "inspection_robot.launch.py"}
-    declared = _declared_arguments(_launch_tree(ROOT / "launch" / "monitor.launch.py"))
+    declared = {a.name for a in LAUNCH_ARGUMENTS["monitor.launch.py"]}
     assert declared >= {"namespace", "params_file", "use_sim_time", "log_level", "autostart",
-                        *INPUT_ARGUMENTS}
+                        "rul_in", *INPUT_ARGUMENTS}
 
 
 def test_femto_rul_plan_starts_replay_and_rul_node_with_known_parameters():
@@ -200,14 +262,8 @@ def test_femto_rul_plan_starts_replay_and_rul_node_with_known_parameters():
 
 @pytest.mark.parametrize("name", ["monitor.launch.py", "test_rig.launch.py"])
 def test_rviz_is_an_option_off_by_default_with_the_shipped_layout(name):
-    tree = _launch_tree(ROOT / "launch" / name)
-    defaults = {node.args[0].value: kw.value.value for node in ast.walk(tree)
-                if isinstance(node, ast.Call) and getattr(node.func, "id", "")
-                == "DeclareLaunchArgument" for kw in node.keywords if kw.arg == "default_value"
-                and isinstance(kw.value, ast.Constant)}
-    assert defaults.get("rviz") == "false"
-    source = (ROOT / "launch" / name).read_text()
-    assert 'config_file("pm_monitor.rviz")' in source
+    (rviz,) = [a for a in LAUNCH_ARGUMENTS[name] if a.name == "rviz"]
+    assert rviz.default == "false" and rviz.choices == ("true", "false")
     assert (ROOT / "config" / "pm_monitor.rviz").is_file()
 
 
@@ -225,3 +281,12 @@ def test_real_data_plan_replays_every_modality_into_the_real_data_profile():
     _check_spec(monitor)
     descriptor = Path(monitor.parameters["model_dir"]) / "model_set.json"
     assert descriptor.is_file(), descriptor
+
+
+def test_the_robot_selects_the_visited_machines_asset_file():
+    (spec,) = inspection_robot_plan(asset_id="cwru_motor")
+    assert spec.parameters["asset_file"].endswith("config/assets/cwru_motor.yaml")
+    (spec,) = inspection_robot_plan(asset_id="pump_7", asset_file="/robot/assets/pump_7.yaml")
+    assert spec.parameters["asset_file"] == "/robot/assets/pump_7.yaml"
+    (spec,) = inspection_robot_plan(asset_id="unknown_machine")
+    assert "asset_file" not in spec.parameters

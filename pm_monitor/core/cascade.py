@@ -215,7 +215,7 @@ class Cascade:
             localizations=tuple(localizations), scores=scores, rul=rul,
             decision_basis=tuple(basis), modalities_used=used, modalities_missing=missing,
             timings_ms=timings, summary="", temporal_attention=outcome.attention,
-            stage1_input=outcome.sequence, notes=tuple(notes)))
+            stage1_input=outcome.sequence, notes=(*outcome.evidence, *notes)))
 
     def _stage1(self, window: AnalysisWindow, notes: list[str],
                 refused: set[str]) -> Stage1Decision | Abstention:

@@ -5,6 +5,7 @@ The monitor node only converts messages and publishes what this returns, so the 
 """
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field, replace
 
@@ -73,7 +74,10 @@ def assembler_diagnostics(assembler: WindowAssembler) -> dict[str, object]:
     st = assembler.stats
     values: dict[str, object] = {
         "windows_emitted": st.windows_emitted, "windows_with_missing": st.windows_with_missing,
-        "windows_skipped": st.windows_skipped_empty + st.windows_skipped_required,
+        # windows that had data but a required input was missing: really lost
+        "windows_dropped": st.windows_skipped_required,
+        # grid steps with no data at all are time without data, not windows
+        "no_data_s": st.windows_skipped_empty * assembler.config.hop_s,
         "frames_dropped": assembler.frames_dropped,
         "frame_spread_mean_ms": st.mean_frame_spread_ns() / 1e6,
         "frame_spread_max_ms": st.max_frame_spread_ns() / 1e6, "resets": st.resets}
@@ -99,6 +103,11 @@ class InputStats:
     last_error: str = ""
     last_stamp_ns: int | None = None
     first_stamp_ns: int | None = None
+    # The sensor this input follows (its frame_id) and when it last delivered: chunks of
+    # another frame_id are a second source on the same topic and are refused while it lives.
+    source_frame_id: str = ""
+    source_seen_ns: int = 0
+    foreign: int = 0  # chunks refused as a second source
 
     def rate_hz(self) -> float:
         """Messages per second of stream (message) time since the first one."""
@@ -188,37 +197,26 @@ class MonitorPipeline:
     def on_chunk(self, name: str, stamp_ns: int, sample_rate: float,
                  channel_names: list[str], first_sample_index: int,
                  samples: np.ndarray, now_ns: int | None = None,
-                 unit: str = "") -> list[WindowOutput]:
+                 unit: str = "", frame_id: str = "") -> list[WindowOutput]:
         """A SensorChunk's fields (now_ns: the receiver's clock, for the far-future check;
-        unit: empty = the models' unit).
+        unit: empty = the models' unit; frame_id: the sensor's frame, "" = not checked).
 
         Raises InputRejectedError (already counted) for bad chunks."""
         stats = self._input(name)
         stats.received += 1
+        # everything the header and metadata tell is checked before the payload is decoded:
+        # a flood of refused messages must cost little, or it starves the valid inputs
         self._check_stamp(stats, stamp_ns, now_ns, "the sensor driver")
+        self._check_source(stats, name, frame_id, stamp_ns, now_ns)
+        scale = self._check_chunk_metadata(stats, name, sample_rate, list(channel_names),
+                                           len(samples), unit)
         try:
             frames = decode_chunk(samples, channel_names, sample_rate)
         except ChunkDecodeError as err:
             raise self._reject(stats, str(err)) from None
         frames = self._in_model_channel_order(stats, name, list(channel_names), frames)
-        expected_rate = self.sample_rates.get(name)
-        if expected_rate is not None and abs(sample_rate - expected_rate) > 1e-6 * expected_rate:
-            raise self._reject(stats, f"sample_rate {sample_rate:g} Hz differs from the "
-                                      f"{expected_rate:g} Hz the models were trained on")
-        if name == ACCEL and unit.strip():
-            try:
-                scale = acceleration_scale(unit, self.accel_unit)
-            except ValueError as err:
-                raise self._reject(stats, str(err)) from None
-            if scale != 1.0:
-                frames = frames * np.float32(scale)
-        if sample_rate > MAX_SAMPLE_RATE_HZ:
-            raise self._reject(stats, f"sample_rate {sample_rate:g} Hz exceeds "
-                                      f"{MAX_SAMPLE_RATE_HZ:g} Hz")
-        if len(frames) / sample_rate > MAX_CHUNK_DURATION_S:
-            raise self._reject(stats, f"{len(frames)} samples at {sample_rate:g} Hz span "
-                                      f"{len(frames) / sample_rate:.3g} s, more than "
-                                      f"{MAX_CHUNK_DURATION_S:g} s per chunk")
+        if scale != 1.0:
+            frames = frames * np.float32(scale)
         try:
             windows = self.assembler.add_chunk(name, stamp_ns, float(sample_rate),
                                                int(first_sample_index), frames)
@@ -249,6 +247,59 @@ class MonitorPipeline:
             raise self._reject(stats, f"{name}: {err}") from None
         self._note_stamp(stats, stamp_ns)
         return self._run(self.assembler.add_frame(name, stamp_ns, image, frame_id))
+
+    def _check_source(self, stats: InputStats, name: str, frame_id: str, stamp_ns: int,
+                      now_ns: int | None) -> None:
+        """One input follows one sensor. A second publisher on the same topic (another
+        frame_id) would interleave its sample indices and stamps with the first one's: every
+        switch reads as a gap, a reset or time going back, and the windows of every input
+        suffer. Its chunks are refused while the followed sensor delivers; once that one has
+        been silent for the modality timeout (stream time), the input follows the new one."""
+        if not frame_id:
+            return
+        # silence on the receiver's clock (a foreign stream stamped ahead must not look like
+        # the followed one having gone quiet); message time before the node has a clock
+        clock_ns = now_ns if now_ns is not None else stamp_ns
+        if frame_id != stats.source_frame_id:
+            timeout_ns = round(self.assembler.config.timeout_s * 1e9)
+            if stats.source_frame_id and clock_ns - stats.source_seen_ns < timeout_ns:
+                stats.foreign += 1
+                raise self._reject(stats, f"{name}: chunk of frame_id {frame_id!r} while this "
+                                          f"input follows {stats.source_frame_id!r} (a second "
+                                          "publisher on the topic?)")
+            stats.source_frame_id = frame_id
+        stats.source_seen_ns = clock_ns
+
+    def _check_chunk_metadata(self, stats: InputStats, name: str, sample_rate: float,
+                              names: list[str], n_values: int, unit: str) -> float:
+        """Refuse a chunk on what its metadata says (rate, unit, channel count, duration);
+        return the unit scale to the models' unit."""
+        if not (isinstance(sample_rate, int | float) and math.isfinite(sample_rate)
+                and sample_rate > 0):
+            raise self._reject(stats, f"sample_rate {sample_rate!r} is not a positive number")
+        if sample_rate > MAX_SAMPLE_RATE_HZ:
+            raise self._reject(stats, f"sample_rate {sample_rate:g} Hz exceeds "
+                                      f"{MAX_SAMPLE_RATE_HZ:g} Hz")
+        expected_rate = self.sample_rates.get(name)
+        if expected_rate is not None and abs(sample_rate - expected_rate) > 1e-6 * expected_rate:
+            raise self._reject(stats, f"sample_rate {sample_rate:g} Hz differs from the "
+                                      f"{expected_rate:g} Hz the models were trained on")
+        scale = 1.0
+        if name == ACCEL and unit.strip():
+            try:
+                scale = acceleration_scale(unit, self.accel_unit)
+            except ValueError as err:
+                raise self._reject(stats, str(err)) from None
+        buffer = self.assembler.stream_buffers.get(name)
+        expected = list(buffer.channel_names) if buffer is not None else names
+        if names and len(names) != len(expected):
+            raise self._reject(stats, f"{name}: {len(names)} channels {names}, the models take "
+                                      f"{len(expected)} {expected}")
+        if names and n_values / len(names) / sample_rate > MAX_CHUNK_DURATION_S:
+            raise self._reject(stats, f"{n_values // len(names)} samples at {sample_rate:g} Hz "
+                                      f"span {n_values / len(names) / sample_rate:.3g} s, more "
+                                      f"than {MAX_CHUNK_DURATION_S:g} s per chunk")
+        return scale
 
     def _in_model_channel_order(self, stats: InputStats, name: str, names: list[str],
                                 frames: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from pathlib import Path
 import rclpy
 
 from pm_monitor.core.types import HealthState
+from pm_monitor.demo.cpu_limit import cpu_seconds, starve
 from pm_monitor.launch_plan import NodeSpec, share_dir, simulated_rig_plan
 from pm_monitor.msg import Alert
 from pm_monitor.nodes.recorder_node import RunRecorder
@@ -108,34 +109,53 @@ def play_to_end(recorder, processes: dict[str, subprocess.Popen], name: str, spe
 
 
 def record_run(monitor_spec: NodeSpec, source: str, source_spec: NodeSpec, log_dir: Path,
-               expected_wall_s: float, banner: str) -> tuple[RunRecorder, dict[str, int]]:
+               expected_wall_s: float, banner: str, starve_monitor: bool = False,
+               ) -> tuple[RunRecorder, dict[str, int], float | None]:
     """rclpy up, the monitor started, then the data source `source` played to the end; every
     process is stopped, also on an error. Returns the recorder (the caller writes the run's
-    results, then destroys it) and the exit codes by process name."""
+    results, then destroys it), the exit codes by process name and, with starve_monitor
+    (about a fifth of one core: pinned, reniced, a busy process beside it, see
+    pm_monitor.demo.cpu_limit), the CPU share the monitor got (CPU s / wall s)."""
     rclpy.init()
     recorder = RunRecorder(on_alert=print_alert)
     processes: dict[str, subprocess.Popen] = {}
+    competitor = None
+    share = None
     try:
         processes["monitor"] = start_monitor(monitor_spec, recorder, log_dir)
+        if starve_monitor:
+            competitor = starve(processes["monitor"].pid)
+            cpu_start, wall_start = cpu_seconds(processes["monitor"].pid), time.monotonic()
         print(banner, flush=True)
         play_to_end(recorder, processes, source, source_spec, log_dir, expected_wall_s)
+        if competitor is not None:
+            share = ((cpu_seconds(processes["monitor"].pid) - cpu_start)
+                     / (time.monotonic() - wall_start))
     finally:
+        if competitor is not None:
+            competitor.kill()
+            competitor.wait()
         codes = {name: stop(p) for name, p in processes.items()}
-    return recorder, codes
+    return recorder, codes, share
 
 
-def run(duration_s: float, speed: float, schedule: str, seed: int, out_dir: Path) -> dict:
+def run(duration_s: float, speed: float, schedule: str, seed: int, out_dir: Path,
+        starve_monitor: bool = False) -> dict:
+    """starve_monitor: the monitor gets about a fifth of one core, as on a robot whose CPU
+    is busy (the summary gets `monitor_cpu_share`, what it really got)."""
     log_dir, alert_log = prepare_output(out_dir)
     rig_spec, monitor_spec = simulated_rig_plan(
         schedule, speed, duration_s, seed, wait_for_subscribers=True,
         monitor_parameters={"alert_log_path": str(alert_log)})
-    recorder, codes = record_run(
+    recorder, codes, share = record_run(
         monitor_spec, "rig", rig_spec, log_dir, duration_s / speed,
         f"rig: {duration_s:.0f} simulated s at {speed}x (~{duration_s / speed:.0f} s wall), "
-        f"schedule {schedule or 'default'}")
+        f"schedule {schedule or 'default'}", starve_monitor)
     title = f"simulated rig, {Path(schedule).stem if schedule else 'demo_outer_race'}, seed {seed}"
     summary = recorder.write(out_dir, title)
     summary["exit_codes"] = codes
+    if share is not None:
+        summary["monitor_cpu_share"] = share
     recorder.destroy_node()
     rclpy.try_shutdown()
     return summary
@@ -149,8 +169,11 @@ def main(argv: list[str] | None = None) -> int:
                         "config/fault_schedules/demo_outer_race.yaml)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path("output/demo"))
+    parser.add_argument("--starve-monitor", action="store_true",
+                        help="give the monitor about a fifth of one core")
     args = parser.parse_args(argv)
-    summary = run(args.duration, args.speed, args.schedule, args.seed, args.out)
+    summary = run(args.duration, args.speed, args.schedule, args.seed, args.out,
+                  args.starve_monitor)
     print(json.dumps({k: v for k, v in summary.items() if k != "window_state_confusion"},
                      indent=2))
     print(f"outputs in {args.out.resolve()}: alerts.jsonl, explanations.jsonl, heatmaps/, "

@@ -126,7 +126,7 @@ def run(bearing_name: str, speed: float, out_dir: Path) -> dict:
     replay_spec, monitor_spec = real_data_plan(
         bearing_name, speed, START_STAMP_S, duration_s, wait_for_subscribers=True,
         monitor_parameters={"alert_log_path": str(alert_log)})
-    recorder, codes = record_run(
+    recorder, codes, _ = record_run(
         monitor_spec, "replay", replay_spec, log_dir, duration_s / speed,
         f"replaying {bearing_name} ({bearing.n_snapshots} snapshots back to back, "
         f"{duration_s:.0f} s) + thermal motor, NEU, MIMII fan at {speed:g}x "

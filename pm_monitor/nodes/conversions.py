@@ -113,10 +113,15 @@ def rul_msg(result, asset_id: str, frame_id: str) -> RulEstimate:  # result: Cas
     msg = RulEstimate()
     msg.header = make_header(result.t_end_ns, frame_id)
     msg.asset_id = asset_id
-    msg.valid = _fill_rul(msg, result.rul)
-    if msg.valid:
+    known = _fill_rul(msg, result.rul)
+    # valid only for a calibrated estimate (the RulEstimate contract); the numbers of an
+    # uncalibrated one still go out, marked not_calibrated.
+    msg.valid = known and bool(result.rul.calibrated)
+    if known:
         msg.interval_coverage = float(result.rul.coverage)
         msg.model_name = result.rul.model_name
+        msg.evidence_kind = result.rul.evidence
+        msg.point_kind = "trend_fit"  # the exponential fit's crossing time, no distribution
     return msg
 
 
@@ -138,11 +143,15 @@ def health_msg(result, asset_id: str, frame_id: str,
     msg.modalities_missing = list(result.modalities_missing)
     msg.active_alert_id = active_alert_id or ""
     msg.inference_ms = float(result.timings_ms["total"])
+    msg.commissioning_progress = 1.0  # nothing (left) to learn
     if result.commissioning is not None:
         msg.commissioning_done, msg.commissioning_needed = (int(v) for v in result.commissioning)
+        msg.commissioning_progress = min(msg.commissioning_done
+                                         / max(msg.commissioning_needed, 1), 1.0)
     msg.stage2_score_names = list(result.scores)
     msg.stage2_scores = [float(v) for v in result.scores.values()]
     msg.notes = list(result.notes)
+    msg.decision_basis = list(result.decision_basis)
     return msg
 
 
@@ -177,6 +186,7 @@ def alert_msg(result, update, asset_id: str, frame_id: str, model_version: str,
     msg.modalities_missing = list(result.modalities_missing)
     msg.model_version = model_version
     msg.summary = result.summary
+    msg.decision_basis = list(result.decision_basis)
     _fill_alarm(msg, update, iso_zone_table)
     return msg
 
@@ -323,3 +333,10 @@ def message_to_dict(msg) -> dict:
 
 def _finite_or_none(value):
     return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def describe_endpoint(info) -> str:
+    """A publisher of the ROS graph (rclpy TopicEndpointInfo) in words: node and GID."""
+    node = f"{info.node_namespace.rstrip('/')}/{info.node_name}"
+    gid = ".".join(f"{byte:02x}" for byte in bytes(info.endpoint_gid)[:16])
+    return f"{node} (gid {gid})"

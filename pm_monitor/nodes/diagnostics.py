@@ -71,9 +71,13 @@ class DiagnosticsReporter:
 
     def statuses(self, stats: PipelineStats, sync: dict[str, object],
                  models: dict[str, str], now_ns: int, active: bool = True,
-                 alarms: dict[str, object] | None = None) -> list[Status]:
+                 alarms: dict[str, object] | None = None,
+                 publishers: dict[str, list[str]] | None = None) -> list[Status]:
+        """publishers: input -> who publishes on its topic (one entry per publisher)."""
         period_s = max((now_ns - self._last_ns) / 1e9, 1e-9)
-        out = [self._input(name, stats, sync, now_ns, period_s, active) for name in self.inputs]
+        out = [self._one_publisher(self._input(name, stats, sync, now_ns, period_s, active),
+                                   name, (publishers or {}).get(name, []))
+               for name in self.inputs]
         out.append(self._synchroniser(sync))
         out.append(self._inference(stats, models.get("backend", "")))
         out.append(Status("models", OK, f"{models.get('model_version', 'unknown')}"
@@ -82,6 +86,19 @@ class DiagnosticsReporter:
             out.append(self._alarms(alarms))
         self._last_ns = now_ns
         return out
+
+    @staticmethod
+    def _one_publisher(status: Status, name: str, publishers: list[str]) -> Status:
+        """ERROR when an input has more than one publisher: one stream's sample indices and
+        stamps cannot be followed through another's (every switch reads as a gap, a reset or
+        time going back), so the data of that input is not what any single sensor measured."""
+        values = {**status.values, "publishers": len(publishers)}
+        if len(publishers) <= 1:
+            return Status(status.name, status.level, status.message, values)
+        values.update({f"publisher_{i}": who for i, who in enumerate(publishers)})
+        return Status(status.name, ERROR,
+                      f"{name}: {len(publishers)} publishers on one input, their streams "
+                      f"interleave: {'; '.join(publishers)}", values)
 
     @staticmethod
     def _alarms(values: dict[str, object]) -> Status:
@@ -101,13 +118,15 @@ class DiagnosticsReporter:
 
     def build(self, stats: PipelineStats, sync: dict[str, object], models: dict[str, str],
               now_ns: int, stamp, active: bool = True,
-              alarms: dict[str, object] | None = None) -> DiagnosticArray:
+              alarms: dict[str, object] | None = None,
+              publishers: dict[str, list[str]] | None = None) -> DiagnosticArray:
         array = DiagnosticArray()
         array.header.stamp = stamp
         array.status = [DiagnosticStatus(level=s.level, name=f"{self.node_name}: {s.name}",
                                          message=s.message, hardware_id=self.hardware_id,
                                          values=_kv(s.values))
-                        for s in self.statuses(stats, sync, models, now_ns, active, alarms)]
+                        for s in self.statuses(stats, sync, models, now_ns, active, alarms,
+                                               publishers)]
         return array
 
     # ------------------------------------------------------------------ per status
@@ -127,7 +146,9 @@ class DiagnosticsReporter:
         silent_s = (now_ns - memory.last_progress_ns) / 1e9
         values: dict[str, object] = {
             "received": received, "rejected": rejected, "rate_hz": rate_hz,
-            "silent_s": silent_s, "last_rejection": s.last_error if s else ""}
+            "silent_s": silent_s, "last_rejection": s.last_error if s else "",
+            "second_source_refused": s.foreign if s else 0,
+            "following_frame_id": s.source_frame_id if s else ""}
         for key in ("gaps", "duplicates", "out_of_order", "resets"):
             if f"{name}_{key}" in sync:
                 values[key] = sync[f"{name}_{key}"]
@@ -150,16 +171,24 @@ class DiagnosticsReporter:
         return f"stale for {silent_s:.1f} s" if received else f"no message for {silent_s:.1f} s"
 
     def _synchroniser(self, sync: dict[str, object]) -> Status:
+        """Windows dropped are windows that had data but could not be decided (a required
+        input missing); stretches of stream time without any data are not windows and are
+        reported as time, so the counter never exceeds what actually arrived."""
         last = self._last_sync
-        new_skipped = int(sync.get("windows_skipped", 0)) - int(last.get("windows_skipped", 0))
+        new_dropped = int(sync.get("windows_dropped", 0)) - int(last.get("windows_dropped", 0))
+        new_no_data = float(sync.get("no_data_s", 0.0)) - float(last.get("no_data_s", 0.0))
         new_resets = int(sync.get("resets", 0)) - int(last.get("resets", 0))
         self._last_sync = dict(sync)
-        summary = (f"{sync.get('windows_emitted', 0)} windows, {sync.get('windows_skipped', 0)} "
+        summary = (f"{sync.get('windows_emitted', 0)} windows, {sync.get('windows_dropped', 0)} "
                    f"dropped, {sync.get('windows_with_missing', 0)} with a modality missing, "
-                   f"frame spread {float(sync.get('frame_spread_mean_ms', 0.0)):.1f} ms mean")
+                   f"{float(sync.get('no_data_s', 0.0)):.1f} s without any data, frame spread "
+                   f"{float(sync.get('frame_spread_mean_ms', 0.0)):.1f} ms mean")
         level = OK
-        if new_skipped > 0:
-            level, summary = WARN, f"dropped {new_skipped} window(s) with no data; {summary}"
+        if new_dropped > 0:
+            level, summary = WARN, (f"dropped {new_dropped} window(s): a required input was "
+                                    f"missing; {summary}")
+        elif new_no_data > 0:
+            level, summary = WARN, f"{new_no_data:.1f} s without any input data; {summary}"
         elif new_resets > 0:
             level, summary = WARN, (f"time jumped back (bag loop or restart): reset "
                                     f"{new_resets}x; {summary}")

@@ -7,7 +7,9 @@ attached to alerts while the cascade has no estimate). Publishes: ~/alert, ~/exp
 ~/rul, ~/health (every window), ~/heatmap (rgb8) and ~/heatmap_raw (32FC1),
 ~/camera_heatmap(_raw) when the models also localise on the camera, ~/markers (RViz; heatmaps
 and markers only while subscribed) and /diagnostics. Services: ~/acknowledge_alarm,
-~/shelve_alarm, ~/unshelve_alarm, ~/set_alarm_in_service, ~/list_alarms.
+~/shelve_alarm, ~/unshelve_alarm, ~/set_alarm_in_service, ~/list_alarms, and with the physics
+model set (asset_file) ~/commission (start / reset / progress of the asset's reference) plus
+the asset's tachometer topic when its description names one.
 
 Lifecycle (ros2/demos lifecycle_py style): configure validates the parameters and loads the
 models, activate subscribes and switches the publishers on, deactivate unsubscribes, cleanup
@@ -18,6 +20,7 @@ All logic is in pm_monitor.core.pipeline.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -25,8 +28,11 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import HistoryPolicy, QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import Image
+from std_msgs.msg import Float64
 
 from pm_monitor.core.alarms import AlarmConfig, AlarmManager, default_alert_log_path
+from pm_monitor.core.condition.reference import default_reference_dir
+from pm_monitor.core.condition.stage import PhysicsStage1
 from pm_monitor.core.config_schema import ConfigError
 from pm_monitor.core.explain.live_explainer import LiveExplainer
 from pm_monitor.core.imaging.codec import RadiometricScale
@@ -44,6 +50,7 @@ from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL
 from pm_monitor.msg import RulEstimate, SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.alarm_services import AlarmServices
+from pm_monitor.nodes.commission_service import attach_commission_service
 from pm_monitor.nodes.diagnostics import DiagnosticsReporter
 from pm_monitor.nodes.monitor_outputs import MonitorOutputs, OutputContext
 from pm_monitor.nodes.node_main import run_node
@@ -54,6 +61,7 @@ from pm_monitor.nodes.params import (
     declare_from_table,
     values_of,
 )
+from pm_monitor.nodes.ros_logging import muted, summarize_model_report
 
 # Sensor data: best effort as ROS drivers publish it, but deep enough that a node starved of
 # CPU for seconds loses no chunk (5 s of 200 chunks/s, as the rig sends at 4x; ~30 MB full).
@@ -66,13 +74,13 @@ INPUTS = (ACCEL, MIC, THERMAL, CAMERA)
 MAX_PENDING_EXPLANATIONS = 4
 
 
-def default_model_dir() -> str:
-    """Installed share/pm_monitor/models/rig_baseline, else the source tree's copy."""
+def default_model_dir(name: str = "rig_baseline") -> str:
+    """Installed share/pm_monitor/models/<name>, else the source tree's copy."""
     try:
         from ament_index_python.packages import get_package_share_directory
-        return str(Path(get_package_share_directory("pm_monitor")) / "models" / "rig_baseline")
+        return str(Path(get_package_share_directory("pm_monitor")) / "models" / name)
     except (ImportError, LookupError):
-        return str(Path(__file__).resolve().parents[2] / "models" / "rig_baseline")
+        return str(Path(__file__).resolve().parents[2] / "models" / name)
 
 
 class MonitorNode(LifecycleNode):
@@ -87,8 +95,11 @@ class MonitorNode(LifecycleNode):
         self._diagnostics_pub = None
         self._rul_subscription = None
         self._input_subscriptions: list = []
+        self._commission_service = None
+        self._speed_subscription = None
         self._diag_timer = None
         self.active = False
+        self.finished = False  # after the shutdown transition
         self.last_error = ""
         self._failures_logged = 0
         if self.get_parameter("autostart").value:
@@ -99,7 +110,9 @@ class MonitorNode(LifecycleNode):
     # --- lifecycle ---------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
-            self._configure()
+            # the loader's own log lines say per model what the report below says once
+            with muted("pm_monitor.inference"):
+                self._configure()
         except (ConfigError, ValueError) as err:
             return self._fail(f"invalid configuration: {err}")
         except ModelLoadError as err:
@@ -115,16 +128,19 @@ class MonitorNode(LifecycleNode):
         p = values_of(self, MONITOR_PARAMETERS)
         torch.set_num_threads(int(p["inference_threads"]))
         self.asset_id, self.frame_id = p["asset_id"], p["asset_frame_id"]
-        self.model_dir = p["model_dir"] or default_model_dir()
+        self.model_dir = p["model_dir"] or default_model_dir(
+            "physics" if p["asset_file"] else "rig_baseline")
         self.models = load_model_set(
             self.model_dir, InferenceConfig.from_parameters(
                 p, ort_threads=int(p["inference_threads"])),
-            fusion_model_path=p["fusion_model_path"], shaft_speed_rpm=p["shaft_speed_rpm"])
+            fusion_model_path=p["fusion_model_path"], shaft_speed_rpm=p["shaft_speed_rpm"],
+            asset_file=p["asset_file"],
+            reference_dir=p["reference_dir"] or str(default_reference_dir()))
         self.model_version, self.hop_s = self.models.version, self.models.hop_s
-        for line in self.models.describe():
-            # under auto, trying a backend this machine lacks is normal: say it, calmly;
-            # a backend asked for by name that is unavailable is worth a warning
-            if p["backend"] != "auto" and "unavailable" in line:
+        for unavailable, line in summarize_model_report(self.models.describe()):
+            # under auto, trying a backend this machine lacks is normal: say it, calmly
+            # (once for all models); a backend asked for by name is worth a warning
+            if p["backend"] != "auto" and unavailable:
                 self.get_logger().warn(f"models: {line}")
             else:
                 self.get_logger().info(f"models: {line}")
@@ -147,6 +163,7 @@ class MonitorNode(LifecycleNode):
                                       float(p["heatmap_alpha"]))
         self.alarm_services = AlarmServices(self, alarms, self.outputs.publish_alarm_update,
                                             self.frame_id, self.model_version)
+        self._physics_inputs()
         # diagnostics also while inactive: an operator should see the node is idle
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.diagnostics = DiagnosticsReporter(
@@ -185,6 +202,11 @@ class MonitorNode(LifecycleNode):
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._release()
+        # main() spins until `finished`, lingers a moment so the transition's reply goes
+        # out, and exits: a finalized lifecycle node has nothing left to do
+        self.finished = True
+        self.get_logger().info(f"shut down from {state.label}: subscriptions, publishers, "
+                               "models and alert log released; exiting")
         return TransitionCallbackReturn.SUCCESS
 
     def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -213,7 +235,36 @@ class MonitorNode(LifecycleNode):
             self._rul_subscription = None
         self.active = False
 
+    def physics_stage(self) -> PhysicsStage1 | None:
+        """The physics model set's Stage 1 (commissioning), None with another model set."""
+        stage = getattr(getattr(getattr(self, "models", None), "cascade", None), "stage1", None)
+        return stage if isinstance(stage, PhysicsStage1) else None
+
+    def _physics_inputs(self) -> None:
+        """~/commission, and the asset's tachometer topic (std_msgs/Float64, rpm) when its
+        description says the speed comes from one."""
+        stage = self.physics_stage()
+        if stage is None:
+            return
+        self._commission_service = attach_commission_service(self, self.physics_stage)
+        speed = stage.asset.shaft_speed
+        if speed.source == "topic":
+            def on_speed(msg: Float64) -> None:
+                if math.isfinite(msg.data) and msg.data > 0:
+                    stage.given_rpm = float(msg.data)
+            self._speed_subscription = self.create_subscription(Float64, speed.topic,
+                                                                on_speed, 10)
+
+    def _release_physics_inputs(self) -> None:
+        if self._commission_service is not None:
+            self.destroy_service(self._commission_service)
+            self._commission_service = None
+        if self._speed_subscription is not None:
+            self.destroy_subscription(self._speed_subscription)
+            self._speed_subscription = None
+
     def _release(self) -> None:
+        self._release_physics_inputs()
         self._unsubscribe()
         if self._diag_timer is not None:
             self.destroy_timer(self._diag_timer)
@@ -268,7 +319,7 @@ class MonitorNode(LifecycleNode):
             outputs = self.pipeline.on_chunk(
                 name, conv.stamp_to_ns(msg.header.stamp), msg.sample_rate,
                 list(msg.channel_names), msg.first_sample_index, msg.samples,
-                self._receive_clock_ns(), unit=msg.unit)
+                self._receive_clock_ns(), unit=msg.unit, frame_id=msg.header.frame_id)
         except InputRejectedError as err:
             self.get_logger().warn(f"rejected {name} chunk: {err}", throttle_duration_sec=2.0)
             return
@@ -321,7 +372,17 @@ class MonitorNode(LifecycleNode):
                                  "explanation_failures": self.outputs.explanation_failures})
         self._diagnostics_pub.publish(self.diagnostics.build(
             self.pipeline.stats, assembler_diagnostics(self.pipeline.assembler), models,
-            now.nanoseconds, now.to_msg(), self.active, alarm_values))
+            now.nanoseconds, now.to_msg(), self.active, alarm_values,
+            self._input_publishers()))
+
+    def _input_publishers(self) -> dict[str, list[str]]:
+        """Who publishes on each input topic, from the ROS graph: more than one publisher on
+        an input is an error the diagnostics name (their streams interleave)."""
+        publishers = {}
+        for name, subscription in zip(INPUTS, self._input_subscriptions, strict=False):
+            publishers[name] = [conv.describe_endpoint(info) for info in
+                                self.get_publishers_info_by_topic(subscription.topic_name)]
+        return publishers
 
 
 class MonitorNotStartedError(RuntimeError):
@@ -339,8 +400,8 @@ def _started_monitor() -> MonitorNode:
 
 
 def main(args: list[str] | None = None) -> None:
-    run_node(_started_monitor, "pm_monitor", (MonitorNotStartedError,), "not started",
-             args=args)
+    run_node(_started_monitor, "pm_monitor", (MonitorNotStartedError,), "not started", args=args,
+             until_finished=True)
 
 
 if __name__ == "__main__":

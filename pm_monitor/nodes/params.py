@@ -8,6 +8,7 @@ node's table with `merge_tables` (e.g. `merge_tables(MONITOR_PARAMETERS, ALARM_P
 """
 from __future__ import annotations
 
+import array
 from collections.abc import Callable, Mapping
 
 from rcl_interfaces.msg import (
@@ -50,6 +51,13 @@ MONITOR_PARAMETERS: dict[str, ParamSpec] = merge_tables({
                                        "modality bias go into explanations (rig bundles); "
                                        "empty = the shipped one if it fits the bundle, "
                                        "\"none\" = off.", read_only=True),
+    "asset_file": ParamSpec("", "Asset description (config/assets/*.yaml) for the physics "
+                                "model set (commissioning on the asset + physics rules; any "
+                                "rate, 1..N axes); with model_dir empty it selects "
+                                "models/physics.", read_only=True),
+    "reference_dir": ParamSpec("", "Where per-asset commissioning references are stored "
+                                   "(one JSON per asset id); empty = "
+                                   "$ROS_HOME/pm_monitor/references.", read_only=True),
     "shaft_speed_rpm": ParamSpec(0.0, "Shaft speed for the bearing defect frequencies of a "
                                       "model set whose features use it (rpm); 0 = its "
                                       "model_set.json's.",
@@ -135,13 +143,20 @@ def descriptor(spec: ParamSpec) -> ParameterDescriptor:
     return desc
 
 
+def plain_value(value: object) -> object:
+    """A parameter value as the spec tables know it: rclpy hands double and integer arrays
+    over as array.array (from `ros2 param set` and params files alike), the tables and the
+    core expect lists."""
+    return value.tolist() if isinstance(value, array.array) else value
+
+
 def start_up_overrides(node: Node) -> dict[str, object]:
     """The values the node was started with (params files, -p, parameter_overrides).
 
     rclpy keeps them in Node._parameter_overrides and offers no public getter; they are
     needed to report unknown names and wrong types instead of ignoring or raising."""
     overrides: Mapping[str, Parameter] = getattr(node, "_parameter_overrides", {})
-    return {name: param.value for name, param in overrides.items()}
+    return {name: plain_value(param.value) for name, param in overrides.items()}
 
 
 def declare_from_table(node: Node, table: ParamTable) -> list[str]:
@@ -165,7 +180,7 @@ def declare_from_table(node: Node, table: ParamTable) -> list[str]:
 
 
 def values_of(node: Node, table: ParamTable) -> dict[str, object]:
-    return {name: node.get_parameter(name).value for name in table}
+    return {name: plain_value(node.get_parameter(name).value) for name in table}
 
 
 class ParameterGuard:
@@ -181,7 +196,7 @@ class ParameterGuard:
         node.add_on_set_parameters_callback(self._on_set)
 
     def _on_set(self, parameters: list[Parameter]) -> SetParametersResult:
-        changes = {p.name: p.value for p in parameters if p.name in self.table}
+        changes = {p.name: plain_value(p.value) for p in parameters if p.name in self.table}
         problems = [problem for name, value in changes.items()
                     if (problem := check_value(name, value, self.table[name]))]
         if problems:

@@ -40,8 +40,7 @@ class RigNode(Node):
         if problems:
             raise ConfigError(problems, "rig parameters")
         p = values_of(self, RIG_PARAMETERS)
-        schedule = (FaultSchedule.from_yaml(p["fault_schedule"]) if p["fault_schedule"]
-                    else FaultSchedule())
+        schedule = _schedule(p["fault_schedule"])
         self.params = p
         self.sim = RigSimulator(RigConfig(), schedule, seed=int(p["seed"]))
         epoch_ns = int(p["stamp_epoch_s"] * NS_PER_S) or time.time_ns()
@@ -120,8 +119,22 @@ class RigNode(Node):
         return msg
 
 
+def _schedule(path: str) -> FaultSchedule:
+    """The fault schedule of `path` (empty: healthy); a file that cannot be read is a
+    configuration problem of the fault_schedule parameter, reported in one line."""
+    if not path:
+        return FaultSchedule()
+    try:
+        return FaultSchedule.from_yaml(path)
+    except OSError as err:
+        raise ConfigError([f"fault_schedule: cannot read {path!r}: "
+                           f"{err.strerror or err}"], "rig parameters") from None
+
+
 def main(args: list[str] | None = None) -> None:
-    run_node(RigNode, "rig", (FaultScheduleError, ValueError), args=args, until_finished=True)
+    # OSError: a fault schedule that does not exist or cannot be read
+    run_node(RigNode, "rig", (FaultScheduleError, ValueError, OSError), args=args,
+             until_finished=True)
 
 if __name__ == "__main__":
     main()

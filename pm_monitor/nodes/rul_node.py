@@ -4,23 +4,22 @@ Subscribes `accel` (pm_monitor/SensorChunk, remappable; channels named by the
 horizontal_channel / vertical_channel parameters, unit g or m/s^2 by the `unit` field).
 Publishes ~/rul (pm_monitor/RulEstimate, reliable, depth 10) once per update period of stream
 time, and /diagnostics. All logic is in pm_monitor.core.rul.live; this node only converts.
+The estimate carries its evidence kind (population prior / condition-based) and is `valid`
+only when the model holds a calibration for that kind.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, qos_profile_sensor_data
 
 from pm_monitor.core.config_schema import as_spec
-from pm_monitor.core.inference import InferenceConfig
 from pm_monitor.core.pipeline import InputRejectedError
-from pm_monitor.core.rul.accelerate import accelerate
-from pm_monitor.core.rul.ensemble import RulEnsemble, RulModelError
 from pm_monitor.core.rul.live import INPUT_NAME, LiveConfig, LiveEstimate, LiveRulEstimator
+from pm_monitor.core.rul.prognosis import PrognosisModel, PrognosisModelError
 from pm_monitor.msg import RulEstimate, SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.diagnostics import DiagnosticsReporter
@@ -34,8 +33,8 @@ CHUNK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=200,
 
 
 def default_model_path() -> str:
-    """Installed share/pm_monitor/models/rul_femto/rul_femto.pt, else the source tree's."""
-    relative = Path("models") / "rul_femto" / "rul_femto.pt"
+    """Installed share/pm_monitor/models/rul_femto/rul_prognosis.json, else the source tree's."""
+    relative = Path("models") / "rul_femto" / "rul_prognosis.json"
     try:
         from ament_index_python.packages import get_package_share_directory
         return str(Path(get_package_share_directory("pm_monitor")) / relative)
@@ -48,22 +47,19 @@ def default_model_path() -> str:
 PARAMETERS: dict[str, tuple] = {
     "asset_id": ("rig_1", "Asset whose bearing this node watches (RulEstimate.asset_id)."),
     "asset_frame_id": ("asset", "Frame id of the RulEstimate header."),
-    "model_path": ("", "RUL model file (.pt); empty = the shipped models/rul_femto model."),
-    "window_samples": (0, "Samples per analysis window; 0 = the model's (2560 = 0.1 s at "
-                          "25.6 kHz). Any other value must equal the model's.", (0, 10_000_000)),
+    "model_path": ("", "RUL model file (.json, core/rul/prognosis.py); empty = the shipped "
+                       "models/rul_femto model (FEMTO bearings)."),
     "update_period_s": (10.0, "Stream seconds between estimates (one snapshot each; FEMTO "
                               "took one every 10 s).", (0.01, 86400.0)),
+    "window_s": (0.1, "Snapshot length in s (any sample rate; FEMTO: 0.1 s).", (0.001, 60.0)),
     "horizontal_channel": ("horizontal", "SensorChunk channel with the horizontal axis."),
     "vertical_channel": ("vertical", "SensorChunk channel with the vertical axis."),
-    "elapsed_at_start_s": (0.0, "Age of the bearing (s of operation) when the stream starts.",
-                           (0.0, 1e9)),
+    "elapsed_at_start_s": (0.0, "Age of the asset (s of operation) when the stream starts.",
+                           (0.0, 1e10)),
+    "rpm": (0.0, "Shaft speed (rpm) for the population prior; 0 = unknown.", (0.0, 1e6)),
+    "load_n": (0.0, "Radial bearing load (N) for the population prior; 0 = unknown.",
+               (0.0, 1e9)),
     "diagnostics_period_s": (1.0, "Period of /diagnostics messages (s).", (0.1, 60.0)),
-    "inference_threads": (1, "torch / ONNX Runtime CPU threads (1 avoids OpenMP "
-                             "contention).", (1, 64)),
-    "backend": ("auto", "Inference backend of the ensemble members; auto picks the fastest "
-                        "one that works here.", ("auto", "tensorrt", "onnxruntime", "torch")),
-    "engine_cache_dir": ("", "Cached ONNX exports and TensorRT engines; empty = "
-                             "~/.cache/pm_monitor/inference."),
 }
 
 
@@ -73,23 +69,20 @@ class RulNode(Node):
         for name, entry in PARAMETERS.items():
             self.declare_parameter(name, entry[0], descriptor(as_spec(entry)))
         p = {name: self.get_parameter(name).value for name in PARAMETERS}
-        torch.set_num_threads(int(p["inference_threads"]))
         self.asset_id, self.frame_id = str(p["asset_id"]), str(p["asset_frame_id"])
         self.model_path = str(p["model_path"] or default_model_path())
-        model = RulEnsemble.load(self.model_path)  # RulModelError names the file
-        for line in accelerate(model, InferenceConfig.from_parameters(
-                p, ort_threads=int(p["inference_threads"]))):
-            self.get_logger().info(f"inference: {line}")
-        window = int(p["window_samples"])
-        if window not in (0, model.snapshot.window_samples):
-            raise ValueError(f"window_samples {window} differs from the model's "
-                             f"{model.snapshot.window_samples} ({self.model_path})")
+        model = PrognosisModel.load(self.model_path)  # PrognosisModelError names the file
+        if model.prior.reference == "rating_life" and not (p["rpm"] > 0 and p["load_n"] > 0):
+            raise ValueError(f"{self.model_path}: its population prior scales with the "
+                             "operating condition: set the rpm and load_n parameters")
         self.estimator = LiveRulEstimator(model, LiveConfig(
             horizontal_channel=str(p["horizontal_channel"]),
             vertical_channel=str(p["vertical_channel"]),
-            update_period_s=float(p["update_period_s"]),
+            update_period_s=float(p["update_period_s"]), window_s=float(p["window_s"]),
             elapsed_at_start_s=float(p["elapsed_at_start_s"]),
-            model_name=Path(self.model_path).stem))
+            rpm=float(p["rpm"]) or None, load_n=float(p["load_n"]) or None,
+            model_name=model.name))
+        self._last_evidence = "none yet"
         self.rul_pub = self.create_publisher(RulEstimate, "~/rul", 10)
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.diagnostics = DiagnosticsReporter(self.get_name(), self.asset_id, [INPUT_NAME],
@@ -112,33 +105,46 @@ class RulNode(Node):
             self.get_logger().warn(f"rejected accel chunk: {err}", throttle_duration_sec=2.0)
             return
         for estimate in estimates:
+            self._last_evidence = estimate.evidence
             self.rul_pub.publish(self._to_msg(estimate))
 
     def _to_msg(self, estimate: LiveEstimate) -> RulEstimate:
-        msg = RulEstimate()
-        msg.header.stamp = conv.ns_to_stamp(estimate.stamp_ns)
-        msg.header.frame_id = self.frame_id
-        msg.asset_id = self.asset_id
-        msg.valid = estimate.valid
-        msg.rul_s = float(estimate.rul_s)
-        msg.rul_lower_s = float(estimate.lower_s)
-        msg.rul_upper_s = float(estimate.upper_s)
-        msg.interval_coverage = float(estimate.coverage)
-        msg.health_index = float(estimate.health_index)
-        msg.model_name = estimate.model_name
-        return msg
+        return estimate_msg(estimate, self.asset_id, self.frame_id)
 
     def _publish_diagnostics(self) -> None:
         now = self.get_clock().now()
         self.diag_pub.publish(self.diagnostics.build(
             self.estimator.stats, self.estimator.diagnostics(),
             {"model_version": Path(self.model_path).name, "model_path": self.model_path,
-             "backend": "torch"}, now.nanoseconds, now.to_msg()))
+             "evidence_kind": self._last_evidence}, now.nanoseconds, now.to_msg()))
+
+
+def estimate_msg(estimate: LiveEstimate, asset_id: str, frame_id: str) -> RulEstimate:
+    """LiveEstimate -> RulEstimate. valid only for a calibrated estimate (the model's word)."""
+    msg = RulEstimate()
+    msg.header.stamp = conv.ns_to_stamp(estimate.stamp_ns)
+    msg.header.frame_id = frame_id
+    msg.asset_id = asset_id
+    msg.valid = bool(estimate.valid)
+    msg.rul_s = float(estimate.rul_s)
+    msg.rul_lower_s = float(estimate.lower_s)
+    msg.rul_upper_s = float(estimate.upper_s)
+    msg.interval_coverage = float(estimate.coverage)
+    msg.health_index = float(estimate.health_index)
+    msg.model_name = estimate.model_name
+    msg.evidence_kind = estimate.distribution.evidence
+    msg.point_kind = estimate.point_kind
+    msg.rul_median_s = float(estimate.median_s)
+    msg.rul_phm_optimal_s = float(estimate.distribution.phm_optimal_s())
+    msg.elapsed_s = float(estimate.elapsed_s)
+    msg.onset_detected = estimate.onset_s is not None
+    msg.onset_elapsed_s = float(estimate.onset_s) if estimate.onset_s is not None else -1.0
+    return msg
 
 
 def main(args: list[str] | None = None) -> None:
     # a bad model file or parameter ends with the reason, not a traceback
-    run_node(RulNode, "rul_node", (RulModelError, ValueError, ParameterException),
+    run_node(RulNode, "rul_node", (PrognosisModelError, ValueError, ParameterException),
              "not started", args=args)
 
 if __name__ == "__main__":

@@ -21,13 +21,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from pm_monitor.core.rul import scoring
-from pm_monitor.core.rul.baseline import BaselineConfig, end_of_life_ratio, run_baseline
 from pm_monitor.core.rul.ensemble import RulEnsemble, SequenceConfig, sequence_positions
 from pm_monitor.core.rul.network import OUTPUT_NAMES, NetConfig
-from pm_monitor.core.rul.noise import NOISE_KINDS, perturb
 from pm_monitor.core.rul.snapshot import SnapshotConfig, snapshot_inputs
-from pm_monitor.core.rul.split import Fold, leave_one_bearing_out
 from pm_monitor.core.rul.targets import (
     OnsetRule,
     detect_onset,
@@ -44,7 +40,11 @@ from pm_monitor.datasets.femto import (
     VERTICAL,
     load_bearing,
 )
+from pm_monitor.training import rul_scoring as scoring
+from pm_monitor.training.rul_baseline import BaselineConfig, end_of_life_ratio, run_baseline
 from pm_monitor.training.rul_data import REPO_ROOT, BearingInputs, load_inputs
+from pm_monitor.training.rul_noise import NOISE_KINDS, perturb
+from pm_monitor.training.rul_split import Fold, leave_one_bearing_out
 from pm_monitor.training.rul_train import TrainConfig, targets_of, train_ensemble
 
 RESULTS_DIR = REPO_ROOT / "results" / "rul_femto"

@@ -15,8 +15,8 @@ from pm_monitor.core.rul.ensemble import (
 )
 from pm_monitor.core.rul.network import NetConfig, RulNet
 from pm_monitor.core.rul.snapshot import SnapshotConfig
-from pm_monitor.core.rul.split import check_disjoint, member_holdouts
 from pm_monitor.training.rul_data import BearingInputs
+from pm_monitor.training.rul_split import check_disjoint, member_holdouts
 
 
 @dataclass(frozen=True)

@@ -341,3 +341,52 @@ def test_channels_in_another_order_are_reordered_and_another_count_is_refused():
     with pytest.raises(InputRejectedError, match=r"2 channels \['h', 'v'\], the models take 3"):
         in_order.on_chunk("accel", EPOCH_NS + 5 * 10**9, ACCEL_RATE, ["h", "v"], 10000,
                           np.zeros(200, np.float32))
+
+
+@pytest.mark.parametrize("why, args", [
+    ("channel count", dict(channels=["x", "y"])),
+    ("sample rate", dict(rate=1000.0)),
+    ("duration", dict(rate=ACCEL_RATE, n=200_000)),
+])
+def test_a_chunk_refused_on_its_metadata_is_never_decoded(monkeypatch, why, args):
+    """Refused messages must cost little (a flood of them would starve the valid inputs):
+    what the header and metadata already tell is checked before the payload is touched."""
+    import pm_monitor.core.pipeline as pipeline_module
+
+    def decode_must_not_run(*_args, **_kwargs):
+        raise AssertionError(f"payload decoded although the {why} was wrong")
+
+    monkeypatch.setattr(pipeline_module, "decode_chunk", decode_must_not_run)
+    pipeline = _pipeline(sample_rates={"accel": ACCEL_RATE})
+    with pytest.raises(InputRejectedError):
+        pipeline.on_chunk("accel", *_chunk(**args))
+    assert pipeline.stats.inputs["accel"].rejected == 1
+
+
+def test_a_second_source_on_an_input_is_refused_while_the_first_one_delivers():
+    """A foreign publisher on the same topic (its own indices, stamps 5 s behind) used to
+    interleave with the sensor's stream and destroy most windows; its chunks are refused on
+    their frame_id, and the input follows a new sensor only after the first fell silent."""
+    pipeline = _pipeline()
+    clean = Feed(8.0)
+    ends, reasons = [], []
+    for t, name, args in clean.items:
+        now = _stamped(t)
+        outputs = (pipeline.on_chunk(name, *args, now_ns=now, frame_id=f"rig/{name}")
+                   if name in ("accel", "mic") else pipeline.on_image(name, *args, now_ns=now))
+        ends += [o.window.t_end_ns for o in outputs]
+        if name == "accel":  # a foreign accelerometer chunk after every real one
+            stamp, rate, channels, index, data = _chunk(t_s=max(t - 5.0, 0.1), index=0)
+            try:
+                pipeline.on_chunk("accel", stamp, rate, channels, index, data, now_ns=now,
+                                  frame_id="other/accel")
+            except InputRejectedError as err:
+                reasons.append(str(err))
+    assert ends == CLEAN_ENDS  # the windows are exactly those without the intruder
+    assert reasons and all("a second publisher" in r for r in reasons)
+    assert pipeline.stats.inputs["accel"].foreign == len(reasons)
+    later = _stamped(8.0) + 3 * 10**9  # the rig's accelerometer silent for 3 s > timeout 2 s
+    stamp, rate, channels, index, data = _chunk(t_s=11.0, index=0)
+    pipeline.on_chunk("accel", stamp, rate, channels, index, data, now_ns=later,
+                      frame_id="other/accel")
+    assert pipeline.stats.inputs["accel"].source_frame_id == "other/accel"

@@ -16,7 +16,9 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "fast_outer_race.ya
 
 
 def test_rig_and_monitor_processes_produce_alerts_heatmaps_and_summary(tmp_path):
-    summary = run(duration_s=34.0, speed=4.0, schedule=str(FIXTURE), seed=11, out_dir=tmp_path)
+    # 2x, not 4x: on a loaded 2-core machine a 4x rig outruns the monitor, accel and mic
+    # arrive late, and Stage 1 (rightly) does not vote on windows without them
+    summary = run(duration_s=34.0, speed=2.0, schedule=str(FIXTURE), seed=11, out_dir=tmp_path)
     assert summary["exit_codes"]["rig"] == 0
     assert summary["alerts_raised"] >= 1
     assert summary["false_alarms"] == 0
@@ -28,3 +30,19 @@ def test_rig_and_monitor_processes_produce_alerts_heatmaps_and_summary(tmp_path)
     assert (tmp_path / "timeline.png").stat().st_size > 10_000
     assert list((tmp_path / "heatmaps").glob("*.png"))
     assert "detection_delay_after_onset_s" in (tmp_path / "summary.md").read_text()
+
+
+def test_no_false_alarm_with_the_monitor_starved_of_cpu(tmp_path):
+    """The monitor pinned to one core beside a busy process and reniced (about a fifth of
+    the core, less on a loaded machine: the share it got is measured): inputs arrive late,
+    out of step and with gaps, and the windows go on without them. A model whose inputs are
+    missing must not vote, so the healthy start of the run raises nothing (this failed with
+    a false "PRE_WARNING ball" alarm under load)."""
+    summary = run(duration_s=34.0, speed=1.0, schedule=str(FIXTURE), seed=11, out_dir=tmp_path,
+                  starve_monitor=True)
+    assert summary["exit_codes"]["rig"] == 0
+    assert summary["monitor_cpu_share"] < 0.5  # it was starved
+    assert summary["windows"] >= 30
+    assert summary["false_alarms"] == 0, (tmp_path / "alerts.jsonl").read_text()
+    if summary["first_alert_s"] is not None:
+        assert summary["first_alert_s"] >= 4.0  # nothing before the fault's onset

@@ -25,7 +25,8 @@ def _result():
         state_probabilities=np.array([0.6, 0.3, 0.1, 0.0]), confidence=0.6,
         anomaly_score=1.3, anomaly_threshold=1.0, anomalous=True, fault_type="none",
         fault_type_probabilities={"none": 0.7, "outer_race": 0.2}, localization=None,
-        rul=None, modalities_used=("accel",), modalities_missing=(), summary="NORMAL (anomalous)")
+        rul=None, modalities_used=("accel",), modalities_missing=(), summary="NORMAL (anomalous)",
+        decision_basis=("rig_stage1",))
 
 
 def test_alert_from_a_window_carries_the_alarm_fields():

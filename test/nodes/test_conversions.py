@@ -8,6 +8,7 @@ from rclpy.serialization import deserialize_message, serialize_message
 from pm_monitor.core.alarms import AlarmEvent, AlarmState, AlarmUpdate
 from pm_monitor.core.explain.explainer import AlertExplanation
 from pm_monitor.core.imaging.codec import decode
+from pm_monitor.core.models.rul import RulResult
 from pm_monitor.core.types import HealthState
 from pm_monitor.msg import Alert, Explanation, SensorChunk
 from pm_monitor.nodes import conversions as conv
@@ -65,6 +66,14 @@ def test_healthy_stage2_class_is_not_a_localisation():
     assert not conv.rul_msg(_result(), "rig_1", "asset").valid
 
 
+def test_rul_msg_is_valid_only_for_a_calibrated_estimate():
+    for calibrated in (False, True):
+        rul = RulResult(100.0, 50.0, 200.0, 0.4, 0.8, "exp", calibrated=calibrated)
+        msg = conv.rul_msg(SimpleNamespace(t_end_ns=10**18, rul=rul), "rig_1", "asset")
+        assert msg.valid == calibrated and msg.rul_s == 100.0
+        assert msg.evidence_kind == ("condition_based" if calibrated else "not_calibrated")
+
+
 def _gated_explanation() -> AlertExplanation:
     return AlertExplanation(
         t_end_ns=1_700_000_000_500_000_000, explained_state=HealthState.WARNING,
@@ -117,3 +126,25 @@ def test_health_says_when_the_models_are_still_commissioning_and_carries_stage2_
     assert dict(zip(msg.stage2_score_names, msg.stage2_scores, strict=True)) == {
         "mic_anomaly_score": 1.5, "mic_anomaly_threshold": pytest.approx(1.2)}
     assert list(msg.notes) == ["mic: 8000 Hz, the model needs 16000 Hz"]
+
+
+def test_alert_and_health_say_what_the_decision_rests_on():
+    """A stage whose inputs are missing does not vote: the messages carry the stages the
+    decision rests on (field added at the end of Alert and HealthStatus); empty = none."""
+    from pm_monitor.msg import HealthStatus
+
+    reduced = SimpleNamespace(**{**vars(_result()), "modalities_missing": ("mic",),
+                                 "modalities_used": ("accel",),
+                                 "decision_basis": ("stage1", "thermal_localizer")})
+    update = AlarmUpdate("rig_1-0009", "rig_1", "outer_race", AlarmEvent.RAISED,
+                         AlarmState.ACTIVE_UNACKED, HealthState.WARNING, 1, 5_000_000_000)
+    alert = deserialize_message(serialize_message(
+        conv.alert_msg(reduced, update, "rig_1", "asset", "v1")), Alert)
+    health = deserialize_message(serialize_message(
+        conv.health_msg(reduced, "rig_1", "asset", None)), HealthStatus)
+    for msg in (alert, health):
+        assert list(msg.decision_basis) == ["stage1", "thermal_localizer"]
+        assert list(msg.modalities_missing) == ["mic"]
+    undecided = conv.health_msg(SimpleNamespace(**{**vars(reduced), "decision_basis": ()}),
+                                "rig_1", "asset", None)
+    assert list(undecided.decision_basis) == []

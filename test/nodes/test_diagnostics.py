@@ -9,7 +9,7 @@ from pm_monitor.nodes.diagnostics import ERROR, OK, WARN, DiagnosticsReporter
 
 S = 10**9
 INPUTS = ["accel", "mic", "thermal", "camera"]
-SYNC = {"windows_emitted": 10, "windows_skipped": 0, "windows_with_missing": 0,
+SYNC = {"windows_emitted": 10, "windows_dropped": 0, "no_data_s": 0.0, "windows_with_missing": 0,
         "frame_spread_mean_ms": 12.0, "resets": 0, "accel_gaps": 0, "mic_gaps": 0}
 
 
@@ -68,7 +68,7 @@ def test_rejections_warn_with_the_reason_once():
 def test_gaps_drops_and_resets_warn():
     reporter = DiagnosticsReporter("pm_monitor", "rig_1", ["accel"], now_ns=0)
     reporter.statuses(_stats(accel=10), SYNC, {}, S)
-    sync = {**SYNC, "accel_gaps": 2, "windows_skipped": 1}
+    sync = {**SYNC, "accel_gaps": 2, "windows_dropped": 1}
     statuses = _by_name(reporter.statuses(_stats(accel=20), sync, {}, 2 * S))
     assert statuses["input accel"].level == WARN
     assert "2 gap(s)" in statuses["input accel"].message
@@ -101,3 +101,30 @@ def test_inactive_node_reports_inputs_as_not_subscribed_and_messages_are_built()
     assert accel.level == DiagnosticStatus.OK and "node inactive" in accel.message
     assert accel.hardware_id == "rig_1"
     assert "node inactive" in statuses["pm_monitor: models"].message
+
+
+def test_time_without_data_is_reported_as_time_not_as_dropped_windows():
+    """A stream whose stamps leap (a foreign publisher, a bad clock) leaves grid steps with no
+    data at all: those are not windows that were lost, so "dropped" never exceeds what
+    actually arrived (it read 2,418 dropped for ~60 real windows)."""
+    reporter = DiagnosticsReporter("pm_monitor", "rig_1", ["accel"], now_ns=0)
+    reporter.statuses(_stats(accel=10), SYNC, {}, S)
+    leap = {**SYNC, "no_data_s": 1209.0}
+    status = _by_name(reporter.statuses(_stats(accel=20), leap, {}, 2 * S))["synchroniser"]
+    assert status.level == WARN
+    assert status.message.startswith("1209.0 s without any input data")
+    assert "10 windows, 0 dropped" in status.message
+
+
+def test_a_second_publisher_on_an_input_is_an_error_naming_both():
+    reporter = DiagnosticsReporter("pm_monitor", "rig_1", ["accel", "mic"], now_ns=0)
+    publishers = {"accel": ["/rig (gid 01.0f.aa)", "/foreign (gid 01.0f.bb)"],
+                  "mic": ["/rig (gid 01.0f.cc)"]}
+    statuses = _by_name(reporter.statuses(_stats(accel=10, mic=10), SYNC, {}, S,
+                                          publishers=publishers))
+    accel = statuses["input accel"]
+    assert accel.level == ERROR
+    assert "2 publishers" in accel.message
+    assert "gid 01.0f.aa" in accel.message and "gid 01.0f.bb" in accel.message
+    assert accel.values["publishers"] == 2
+    assert statuses["input mic"].level == OK and statuses["input mic"].values["publishers"] == 1

@@ -163,3 +163,62 @@ def test_far_future_check_waits_for_a_sim_time_clock(make_monitor):
     node.pipeline.on_chunk("accel", stamp, 25600.0, ["x", "y", "z"], 0,
                            np.zeros(3 * 512, np.float32), node._receive_clock_ns())
     assert node.pipeline.stats.inputs["accel"].rejected == 0
+
+
+def test_array_parameters_from_ros2_param_set_are_accepted(make_monitor):
+    """`ros2 param set ... "[2.3, 4.5, 7.1]"` arrives as array.array('d'), like every double
+    array rclpy takes from a message; it used to be refused with "expected list, got array"."""
+    import array
+
+    from rcl_interfaces.msg import Parameter as ParameterMsg
+    from rcl_interfaces.msg import ParameterType, ParameterValue
+
+    node = make_monitor()
+    value = ParameterValue(type=ParameterType.PARAMETER_DOUBLE_ARRAY,
+                           double_array_value=[2.3, 4.5, 7.1])
+    parameter = Parameter.from_parameter_msg(
+        ParameterMsg(name="alarm.iso_zone_boundaries_mm_s", value=value))
+    assert isinstance(parameter.value, array.array)  # what the service hands the node
+    (result,) = node.set_parameters([parameter])
+    assert result.successful, result.reason
+    assert node.pipeline.alarms.config.iso_zone_boundaries_mm_s == (2.3, 4.5, 7.1)
+    (refused,) = node.set_parameters([Parameter(
+        "alarm.iso_zone_boundaries_mm_s", Parameter.Type.INTEGER_ARRAY,
+        array.array("q", [1, 2, 3]))])
+    assert not refused.successful and "DOUBLE_ARRAY" in refused.reason
+
+
+def test_shutdown_transition_releases_everything_and_asks_main_to_exit(make_monitor):
+    node = make_monitor()
+    assert node.active and not node.finished
+    node.trigger_shutdown()
+    assert node.finished  # main() spins until this, lingers for the reply, exits
+    assert node.pipeline is None and node.outputs is None and not node.active
+    assert node._input_subscriptions == [] and node._diag_timer is None
+
+
+def test_a_second_publisher_on_an_input_is_reported_with_both_gids(make_monitor, executor):
+    from pm_monitor.msg import SensorChunk
+    from pm_monitor.nodes.diagnostics import ERROR
+
+    node = make_monitor()
+    drivers = [Node(name, context=node.context) for name in ("accel_driver", "foreign")]
+    try:
+        for driver in drivers:
+            driver.create_publisher(SensorChunk, "/accel", 10)
+            executor.add_node(driver)
+        end = time.monotonic() + 10.0
+        while len(node._input_publishers()["accel"]) < 2 and time.monotonic() < end:
+            executor.spin_once(timeout_sec=0.05)
+        publishers = node._input_publishers()
+        assert len(publishers["accel"]) == 2
+        assert {p.split(" ")[0] for p in publishers["accel"]} == {"/accel_driver", "/foreign"}
+        assert all("gid " in p for p in publishers["accel"])
+        statuses = node.diagnostics.statuses(
+            node.pipeline.stats, {}, {}, node._now_ns(), True, None, publishers)
+        (accel,) = [s for s in statuses if s.name == "input accel"]
+        assert accel.level == ERROR and "2 publishers on one input" in accel.message
+    finally:
+        for driver in drivers:
+            executor.remove_node(driver)
+            driver.destroy_node()

@@ -18,3 +18,20 @@ def test_invalid_rig_parameters_end_with_one_clear_line(params, problem):
     assert proc.returncode == 1
     assert "invalid configuration" in proc.stderr and problem in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_missing_fault_schedule_ends_with_one_line_and_no_traceback(tmp_path):
+    """It ended in a FileNotFoundError traceback; the documented behaviour is one
+    "invalid configuration" line and exit code 1 (which ends a launch: OnProcessExit)."""
+    import subprocess
+    import sys
+
+    missing = tmp_path / "no_such_schedule.yaml"
+    done = subprocess.run([sys.executable, "-m", "pm_monitor.nodes.rig_node", "--ros-args",
+                           "-p", f"fault_schedule:={missing}"], capture_output=True, text=True,
+                          timeout=120)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "Traceback" not in output
+    (line,) = [line for line in output.splitlines() if line.strip()]
+    assert "invalid configuration" in line and "fault_schedule" in line and str(missing) in line

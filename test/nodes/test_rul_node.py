@@ -4,29 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from ros_wait import spin_until
+from rul_fakes import small_prognosis
 
-from pm_monitor.core.rul.ensemble import Calibration, RulEnsemble, RulModelError, SequenceConfig
-from pm_monitor.core.rul.network import OUTPUT_NAMES, NetConfig, RulNet
-from pm_monitor.core.rul.snapshot import SnapshotConfig
+from pm_monitor.core.rul.prognosis import PrognosisModelError
 from pm_monitor.msg import RulEstimate, SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.rul_node import CHUNK_QOS, RulNode
 
 EPOCH_NS = 1_700_000_000 * 10**9
 FS = 25600.0
-
-
-def small_ensemble() -> RulEnsemble:
-    """An untrained two-member model: the node's plumbing, not the model, is under test."""
-    torch.manual_seed(0)
-    calibration = Calibration(0.8, {name: [(-0.1, 0.1)] * 4 for name in OUTPUT_NAMES})
-    return RulEnsemble([RulNet(NetConfig()) for _ in range(2)], np.zeros(7), np.ones(7),
-                       SnapshotConfig(), SequenceConfig(), calibration)
 
 
 def vibration(n: int, amplitude: float, seed: int) -> np.ndarray:
@@ -37,8 +27,15 @@ def vibration(n: int, amplitude: float, seed: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("rul") / "tiny_rul.pt"
-    small_ensemble().save(path)
+    path = tmp_path_factory.mktemp("rul") / "tiny_rul.json"
+    small_prognosis().save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def uncalibrated_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("rul") / "uncalibrated.json"
+    small_prognosis(calibrated=False).save(path)
     return path
 
 
@@ -78,8 +75,12 @@ def test_chunks_in_rul_estimate_out_and_bad_chunks_refused(ros_context, executor
         spin_until(executor, lambda: len(diagnostics) > 2, timeout_s=3.0)
         assert len(estimates) == 3, "one RulEstimate per snapshot expected"
         last = estimates[-1]
-        assert last.asset_id == "b1" and last.model_name == "tiny_rul"
+        assert last.asset_id == "b1" and last.model_name == "rul_prognosis"
         assert last.rul_lower_s <= last.rul_s <= last.rul_upper_s
+        assert last.valid and last.evidence_kind == "population_prior"
+        assert last.point_kind == "median" and last.rul_s == pytest.approx(last.rul_median_s)
+        assert last.rul_phm_optimal_s <= last.rul_median_s  # late is punished harder
+        assert last.elapsed_s == pytest.approx(20.1, abs=0.01) and not last.onset_detected
         assert 0.0 <= last.health_index <= 1.0
         assert last.interval_coverage == pytest.approx(0.8)
         assert node.estimator.stats.inputs["accel"].rejected == 1
@@ -91,23 +92,50 @@ def test_chunks_in_rul_estimate_out_and_bad_chunks_refused(ros_context, executor
             n.destroy_node()
 
 
+def test_an_uncalibrated_model_publishes_nothing_valid(ros_context, executor,
+                                                      uncalibrated_file):
+    node = RulNode(context=ros_context, parameter_overrides=[
+        Parameter("model_path", value=str(uncalibrated_file))])
+    client = Node("rul_test_client2", context=ros_context)
+    estimates: list[RulEstimate] = []
+    client.create_subscription(RulEstimate, "/rul_node/rul", estimates.append, 10)
+    publisher = client.create_publisher(SensorChunk, "accel", CHUNK_QOS)
+    executor.add_node(node)
+    executor.add_node(client)
+    try:
+        spin_until(executor, lambda: publisher.get_subscription_count() > 0)
+        for i in range(2):
+            publisher.publish(chunk(i, vibration(2560, 1.0, i)))
+            spin_until(executor, lambda n=i: len(estimates) > n, timeout_s=5.0)
+        assert len(estimates) == 2
+        assert not any(e.valid for e in estimates)
+        assert {e.evidence_kind for e in estimates} == {"not_calibrated"}
+    finally:
+        for n in (node, client):
+            executor.remove_node(n)
+            n.destroy_node()
+
+
 def test_missing_model_file_is_a_clear_error(ros_context, tmp_path):
-    with pytest.raises(RulModelError, match="absent"):
+    with pytest.raises(PrognosisModelError, match="absent"):
         RulNode(context=ros_context, parameter_overrides=[
-            Parameter("model_path", value=str(tmp_path / "absent.pt"))])
+            Parameter("model_path", value=str(tmp_path / "absent.json"))])
+
+
+def test_a_rated_prior_needs_the_operating_condition(ros_context):
+    with pytest.raises(ValueError, match="rpm and load_n"):
+        RulNode(context=ros_context, parameter_overrides=[])  # shipped FEMTO model, no rpm
 
 
 def test_parameters_carry_ranges_and_out_of_range_values_are_refused(ros_context, model_file):
     from rclpy.exceptions import ParameterException
 
     node = RulNode(context=ros_context,
-                   parameter_overrides=[Parameter("model_path", value=str(model_file)),
-                                        Parameter("backend", value="torch")])
+                   parameter_overrides=[Parameter("model_path", value=str(model_file))])
     try:
         period = node.describe_parameter("update_period_s")
         assert period.floating_point_range[0].from_value == 0.01
-        assert node.describe_parameter("backend").additional_constraints.startswith("one of")
-        assert not node.set_parameters([Parameter("inference_threads", value=0)])[0].successful
+        assert not node.set_parameters([Parameter("rpm", value=-1.0)])[0].successful
     finally:
         node.destroy_node()
     with pytest.raises(ParameterException, match="update_period_s"):

@@ -77,13 +77,13 @@ class FeatureExtractor:
     def extract(self, window: AnalysisWindow) -> tuple[np.ndarray, np.ndarray]:
         values = np.zeros(self.n_features, dtype=np.float32)
         present = np.zeros(self.n_features, dtype=bool)
-        accel = window.streams.get(ACCEL)
+        accel = self._gap_free(window.streams.get(ACCEL))
         if accel is not None and self._usable(accel):
             for axis_index, axis in enumerate(self.config.accel_axes):
                 channel = self._channel_index(accel, axis, axis_index)
                 if channel is not None:
                     self._put(values, present, f"accel_{axis}", self._vibration(accel, channel))
-        mic = window.streams.get(MIC)
+        mic = self._gap_free(window.streams.get(MIC))
         if mic is not None and self._usable(mic):
             signal = _centred(mic.samples[:, 0])
             self._put(values, present, MIC, acoustic.log_band_energies(
@@ -119,6 +119,26 @@ class FeatureExtractor:
             np.log10(max(tke, _TINY)),
             *(np.log(max(r, _TINY)) for r in ratios),
         ]
+
+    def _gap_free(self, stream: StreamWindow | None) -> StreamWindow | None:
+        """The longest stretch of received samples, if it covers min_coverage of the window;
+        None otherwise. Samples lost in transport (an index gap) are zeros in the window:
+        computed over them, the step into and out of the hole reads as impacts (kurtosis,
+        crest, envelope lines) and a healthy machine looks faulty."""
+        if stream is None or stream.valid.all():
+            return stream
+        valid = np.concatenate(([False], stream.valid, [False]))
+        edges = np.flatnonzero(np.diff(valid.astype(np.int8)))
+        starts, ends = edges[0::2], edges[1::2]
+        if starts.size == 0:
+            return None
+        longest = int(np.argmax(ends - starts))
+        start, end = int(starts[longest]), int(ends[longest])
+        if end - start < self.config.min_coverage * stream.valid.size:
+            return None
+        offset_ns = round(start * 1e9 / stream.sample_rate)
+        return StreamWindow(stream.samples[start:end], stream.sample_rate, stream.channel_names,
+                            stream.t_start_ns + offset_ns, stream.valid[start:end])
 
     def _usable(self, stream: StreamWindow) -> bool:
         """Enough received samples and nothing non-finite; else the sensor counts as absent."""

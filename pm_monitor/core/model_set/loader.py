@@ -20,14 +20,17 @@ from pm_monitor.core.model_set.descriptor import read_descriptor
 from pm_monitor.core.model_set.rig import RIG_KIND, build_rig_set
 
 REAL_DATA_KIND = "femto_bearing"  # builder: pm_monitor.core.model_set.real_data
+PHYSICS_KIND = "asset_physics"  # builder: pm_monitor.core.model_set.physics
 
 
 def load_model_set(model_dir: Path | str, inference: InferenceConfig | None = None,
                    fusion_model_path: str = "", shaft_speed_rpm: float = 0.0,
-                   ) -> CascadeModelSet:
+                   asset_file: str = "", reference_dir: str = "") -> CascadeModelSet:
     """inference: backends of the set's networks; fusion_model_path: the rig explanations'
     fusion gates ("" = the shipped one beside the set, "none" = off); shaft_speed_rpm: the
-    monitored shaft's speed where the set's features depend on it (0 = the descriptor's)."""
+    monitored shaft's speed where the set's features depend on it (0 = the descriptor's);
+    asset_file / reference_dir: the physics set's asset description ("" = the descriptor's)
+    and where it keeps per-asset commissioning references ("" = in memory only)."""
     descriptor = read_descriptor(model_dir)
     kind = descriptor.stages["stage1"]["kind"]
     if kind == RIG_KIND:
@@ -38,5 +41,9 @@ def load_model_set(model_dir: Path | str, inference: InferenceConfig | None = No
         return build_real_data_set(descriptor,
                                    shaft_speed_rpm if shaft_speed_rpm > 0 else None,
                                    inference=inference)
+    if kind == PHYSICS_KIND:
+        from pm_monitor.core.model_set.physics import build_physics_set
+
+        return build_physics_set(descriptor, asset_file, reference_dir, shaft_speed_rpm)
     raise descriptor.error(f"unknown stages.stage1.kind {kind!r} (known: {RIG_KIND}, "
-                           f"{REAL_DATA_KIND})")
+                           f"{REAL_DATA_KIND}, {PHYSICS_KIND})")

@@ -31,6 +31,14 @@ class RulResult:
     health_index: float  # 1 = as healthy as the training baseline, 0 = at the failure level
     coverage: float  # nominal coverage of [lower_s, upper_s]
     model_name: str
+    # True when the empirical (split-conformal) interval was applied: only then is the
+    # interval a calibrated one and the estimate publishable as valid (RulEstimate contract).
+    calibrated: bool = False
+
+    @property
+    def evidence(self) -> str:
+        """RulEstimate.evidence_kind: a trend of the measured health indicator."""
+        return "condition_based" if self.calibrated else "not_calibrated"
 
 
 @dataclass(frozen=True)
@@ -89,8 +97,8 @@ class ExponentialRulEstimator:
         cfg = self.config
         times, values = np.array(self._history, dtype=np.float64).T
         health = self.health_index(values[-1])
-        if values[-1] >= cfg.failure_level:
-            return RulResult(0.0, 0.0, 0.0, health, cfg.coverage, MODEL_NAME)
+        if values[-1] >= cfg.failure_level:  # at the failure level: certain, nothing to calibrate
+            return RulResult(0.0, 0.0, 0.0, health, cfg.coverage, MODEL_NAME, calibrated=True)
         excess = values - cfg.baseline
         degrading = excess > cfg.onset_margin
         if degrading.sum() < cfg.min_points:
@@ -111,8 +119,8 @@ class ExponentialRulEstimator:
         boot_rul = self._time_to_level(boot_coef, target, offset)
         tail = (1.0 - cfg.coverage) / 2.0
         lower, upper = np.quantile(boot_rul, [tail, 1.0 - tail])
-        lower, upper = self._widen(float(rul), float(lower), float(upper), health)
-        return RulResult(float(rul), lower, upper, health, cfg.coverage, MODEL_NAME)
+        lower, upper, calibrated = self._widen(float(rul), float(lower), float(upper), health)
+        return RulResult(float(rul), lower, upper, health, cfg.coverage, MODEL_NAME, calibrated)
 
     def _best_offset(self, design: np.ndarray, excess: np.ndarray, target: float) -> float:
         """The offset c whose exponential fit has the smallest squared error in HI units."""
@@ -130,15 +138,19 @@ class ExponentialRulEstimator:
         rul = np.where((slope > 0) & np.isfinite(rul), rul, self.config.max_rul_s)
         return np.clip(rul, 0.0, self.config.max_rul_s)
 
-    def _widen(self, rul: float, lower: float, upper: float, health: float) -> tuple[float, float]:
-        """Union of the bootstrap interval and the calibrated empirical one."""
+    def _widen(self, rul: float, lower: float, upper: float, health: float
+               ) -> tuple[float, float, bool]:
+        """Union of the bootstrap interval and the calibrated empirical one; whether a
+        calibration band applied."""
         lower, upper = min(lower, rul), max(upper, rul)
+        calibrated = False
         for min_health, low, high in self.config.calibration:
             if health >= min_health:
                 lower = min(lower, max((rul + 1.0) * np.exp(low) - 1.0, 0.0))
                 upper = max(upper, (rul + 1.0) * np.exp(high) - 1.0)
+                calibrated = True
                 break
-        return float(lower), float(min(upper, self.config.max_rul_s))
+        return float(lower), float(min(upper, self.config.max_rul_s)), calibrated
 
     def reset(self) -> None:
         self._history.clear()

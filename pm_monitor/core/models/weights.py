@@ -41,6 +41,13 @@ def code_version() -> str:
         return "unknown"
 
 
+def release_version(code_version: str) -> str:
+    """The code version a user sees beside a released model: the commit, without git's
+    "-dirty" mark (the model file's own metadata keeps the full string as provenance; every
+    released file is identified by its sha256 anyway)."""
+    return code_version.removesuffix("-dirty")
+
+
 def sha256_of(path: Path | str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

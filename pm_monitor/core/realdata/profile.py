@@ -30,7 +30,7 @@ from pm_monitor.core.models.normalization import FeatureScaler
 from pm_monitor.core.models.stage1_bilstm import HealthStateBiLSTM
 from pm_monitor.core.models.thermal_resnet import ThermalResNet
 from pm_monitor.core.models.threshold import ThresholdConfig
-from pm_monitor.core.models.weights import load_weights
+from pm_monitor.core.models.weights import load_weights, release_version
 from pm_monitor.core.realdata.femto_features import threshold_config
 from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL
 
@@ -125,7 +125,8 @@ class RealDataProfile:
                  f"{self.mic_sample_rate_hz:g} Hz"]
         for key, model in self.info["models"].items():
             lines.append(f"{key}: {Path(model['file']).name} ({model['model']}, "
-                         f"{model['code_version']}): {_headline(key, model['metrics'])}")
+                         f"{release_version(model['code_version'])}): "
+                         f"{_headline(key, model['metrics'])}")
         return lines
 
     @property
@@ -136,7 +137,8 @@ class RealDataProfile:
     def version(self) -> str:
         """Readable model version: profile name + each model's code version and date."""
         models = self.info["models"]
-        parts = [f"{key} {m['code_version']} {m['created'][:10]}" for key, m in models.items()]
+        parts = [f"{key} {release_version(m['code_version'])} {m['created'][:10]}"
+                 for key, m in models.items()]
         return f"{self.info['name']} ({'; '.join(parts)})"
 
 

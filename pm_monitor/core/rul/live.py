@@ -1,24 +1,22 @@
 """Live RUL from an accelerometer sample stream, without ROS (the rul_node only converts).
 
 chunks -> contiguous sample buffer -> every `update_period_s` of stream time, the newest
-`window_samples` frames form a snapshot -> Bresenham image + CWT features (the training
-code's function) -> history -> sequence -> ensemble -> RUL, 80 % interval, health index.
+`window_s` of samples form a snapshot -> health indicators in physical units
+(core/rul/indicators.py, any sample rate) -> the prognosis tracker (core/rul/prognosis.py:
+population prior, onset detector, condition-based RUL) -> one estimate per snapshot.
 
 Time is message time (chunk stamps), so a replay at any speed gives the same estimates.
 Elapsed life = stream time since the first accepted chunk + `elapsed_at_start_s` (the age of
-the bearing when monitoring started; 0 for a new bearing, as in FEMTO).
+the asset when monitoring started; 0 for a new bearing, as in FEMTO).
 
-RUL in seconds from the normalised outputs: after the degradation onset (the causal rule of
-core/rul/targets.py on the horizontal RMS), RUL = (t - t_on) y / (1 - y) with y the piecewise
-head, and the estimate is `valid`. Before the onset the machine looks healthy and the RUL is
-not meaningful (valid = False); the linear head's t y / (1 - y) is then reported as a rough
-figure. Health index = the piecewise head, clipped to [0, 1] (1 healthy, 0 failed).
+`valid` is True only for a calibrated estimate (the model carries a calibration for the
+evidence kind: population prior before the onset, condition-based after). Health index = 1 -
+damage (1 healthy reference level, 0 the failure level of the training histories).
 """
 from __future__ import annotations
 
 import math
 import time
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,14 +25,9 @@ import numpy as np
 from pm_monitor.core.acceleration_units import acceleration_scale
 from pm_monitor.core.chunk_codec import ChunkDecodeError, decode_chunk
 from pm_monitor.core.pipeline import InputRejectedError, InputStats, PipelineStats
-from pm_monitor.core.rul.ensemble import RulEnsemble, sequence_positions
-from pm_monitor.core.rul.snapshot import rms, snapshot_inputs
-from pm_monitor.core.rul.targets import (
-    OnlineOnset,
-    OnsetRule,
-    rul_s_from_linear,
-    rul_s_from_piecewise,
-)
+from pm_monitor.core.rul.indicators import INDICATOR_NAMES, IndicatorConfig, snapshot_indicators
+from pm_monitor.core.rul.prior import OperatingCondition
+from pm_monitor.core.rul.prognosis import PrognosisEstimate, PrognosisModel, PrognosisTracker
 
 INPUT_NAME = "accel"
 
@@ -44,14 +37,19 @@ class LiveConfig:
     horizontal_channel: str = "horizontal"
     vertical_channel: str = "vertical"
     update_period_s: float = 10.0  # one snapshot per period, like FEMTO's acquisition
+    window_s: float = 0.1  # snapshot length (FEMTO: 2560 samples at 25.6 kHz)
     elapsed_at_start_s: float = 0.0
-    model_name: str = "rul_femto"
+    rpm: float | None = None  # operating condition for the population prior
+    load_n: float | None = None
+    model_name: str = "rul_prognosis"
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.update_period_s) and self.update_period_s > 0):
             raise ValueError(f"update_period_s must be > 0, got {self.update_period_s}")
         if not (math.isfinite(self.elapsed_at_start_s) and self.elapsed_at_start_s >= 0):
             raise ValueError(f"elapsed_at_start_s must be >= 0, got {self.elapsed_at_start_s}")
+        if not (math.isfinite(self.window_s) and 0 < self.window_s <= self.update_period_s):
+            raise ValueError(f"window_s must be in (0, update_period_s], got {self.window_s}")
         if self.horizontal_channel == self.vertical_channel:
             raise ValueError("horizontal and vertical channels must differ")
 
@@ -61,45 +59,31 @@ class LiveEstimate:
     """One RUL estimate, at the end of the snapshot it used."""
 
     stamp_ns: int
-    valid: bool
-    rul_s: float
-    lower_s: float
-    upper_s: float
-    coverage: float
-    health_index: float
-    onset_s: float | None  # elapsed life at the detected degradation onset, if any
-    normalised: dict[str, float]  # ensemble mean per head
+    estimate: PrognosisEstimate
     model_name: str
 
-
-@dataclass
-class _Snapshot:
-    t_s: float  # elapsed life at the snapshot's end
-    image: np.ndarray
-    features: np.ndarray
+    def __getattr__(self, name: str):  # the prognosis fields, e.g. .valid, .rul_s, .evidence
+        return getattr(self.estimate, name)
 
 
 class LiveRulEstimator:
-    def __init__(self, model: RulEnsemble, config: LiveConfig | None = None,
-                 onset_rule: OnsetRule | None = None) -> None:
+    def __init__(self, model: PrognosisModel, config: LiveConfig | None = None,
+                 indicator_config: IndicatorConfig | None = None) -> None:
         self.model = model
         self.config = config or LiveConfig()
-        self.window = model.snapshot.window_samples
-        self.sample_rate = model.snapshot.cwt.sample_rate_hz
-        self.onset_rule = onset_rule or OnsetRule()
-        seq = model.sequence
-        self._keep_s = (seq.steps - 1) * seq.spacing_s + self.config.update_period_s
-        # Snapshots may come a little early (FEMTO's clock jitters by ~10 us; a replay places
-        # them by sample index): up to half a window early still counts as the next period.
-        window_ns = self.window * 1e9 / self.sample_rate
-        self._period_ns = self.config.update_period_s * 1e9 - window_ns / 2
+        self.indicator_config = indicator_config or IndicatorConfig()
+        self.condition = OperatingCondition(self.config.rpm, self.config.load_n)
+        self._columns = [INDICATOR_NAMES.index(n) for n in model.indicator_names]
         self.reset()
 
     def reset(self) -> None:
         """Forget the stream, history, onset and counters (e.g. a new bearing was fitted)."""
         self.stats = PipelineStats()
-        self.onset = OnlineOnset(self.onset_rule)
-        self._history: deque[_Snapshot] = deque()
+        self.tracker = PrognosisTracker(self.model, self.condition,
+                                        self.config.elapsed_at_start_s)
+        self.sample_rate: float | None = None  # of the stream (any rate; fixed per stream)
+        self.window = 0
+        self._period_ns = 0.0
         self._buffer = np.zeros((0, 2), dtype=np.float32)
         self._buffer_end_ns: int | None = None
         self._next_index: int | None = None
@@ -139,9 +123,16 @@ class LiveRulEstimator:
             frames = decode_chunk(samples, channel_names, sample_rate)
         except ChunkDecodeError as err:
             raise reject(str(err)) from None
-        if abs(float(sample_rate) - self.sample_rate) > 1e-6 * self.sample_rate:
-            raise reject(f"sample_rate {sample_rate} Hz differs from the model's "
-                         f"{self.sample_rate:g} Hz")
+        if not (math.isfinite(sample_rate) and sample_rate > 0):
+            raise reject(f"sample_rate {sample_rate} Hz is not a positive number")
+        if self.sample_rate is None:
+            self._set_rate(float(sample_rate))
+        elif abs(float(sample_rate) - self.sample_rate) > 1e-6 * self.sample_rate:
+            raise reject(f"sample_rate {sample_rate} Hz differs from this stream's "
+                         f"{self.sample_rate:g} Hz (reset the estimator for a new stream)")
+        if self.window < 64:
+            raise reject(f"sample_rate {sample_rate} Hz gives only {self.window} samples per "
+                         f"{self.config.window_s} s snapshot (need 64)")
         missing = [c for c in (self.config.horizontal_channel, self.config.vertical_channel)
                    if c not in channel_names]
         if missing:
@@ -151,6 +142,13 @@ class LiveRulEstimator:
         except ValueError as err:
             raise reject(str(err)) from None
         return frames
+
+    def _set_rate(self, sample_rate: float) -> None:
+        self.sample_rate = sample_rate
+        self.window = round(self.config.window_s * sample_rate)
+        # Snapshots may come a little early (FEMTO's clock jitters by ~10 us; a replay places
+        # them by sample index): up to half a window early still counts as the next period.
+        self._period_ns = self.config.update_period_s * 1e9 - self.config.window_s * 1e9 / 2
 
     def _append(self, stamp_ns: int, first_index: int, frames: np.ndarray) -> None:
         if self._next_index is not None and first_index != self._next_index:
@@ -183,13 +181,10 @@ class LiveRulEstimator:
         inference = self.stats.inference
         horizontal, vertical = self._buffer[:, 0], self._buffer[:, 1]
         try:
-            image, features = snapshot_inputs(horizontal, vertical, self.model.snapshot)
-            t_s = self._elapsed_s(end_ns)
-            self.onset.update(t_s, float(rms(horizontal)))
-            self._history.append(_Snapshot(t_s, image, features))
-            while self._history and self._history[0].t_s < t_s - self._keep_s:
-                self._history.popleft()
-            estimate = self._estimate(end_ns, t_s)
+            values = snapshot_indicators(horizontal, vertical, self.sample_rate,
+                                         self.indicator_config)[self._columns]
+            self.tracker.update(self._elapsed_s(end_ns), values)
+            estimate = LiveEstimate(end_ns, self.tracker.estimate(), self.config.model_name)
         except Exception as err:  # a live node reports and goes on
             inference.failures += 1
             inference.last_failure = f"{type(err).__name__}: {err}"
@@ -201,42 +196,15 @@ class LiveRulEstimator:
         inference.recent_ms.append(latency_ms)
         return [estimate]
 
-    def _estimate(self, stamp_ns: int, t_s: float) -> LiveEstimate:
-        times = np.array([s.t_s for s in self._history])
-        positions = sequence_positions(times, len(times) - 1, self.model.sequence)
-        images = np.stack([self._history[p].image for p in positions])[None]
-        features = np.stack([self._history[p].features for p in positions])[None]
-        pred = self.model.predict(images, features)
-        seq = self.model.sequence
-        enough_history = times[-1] - times[0] >= (seq.steps - 1) * seq.spacing_s - 1e-6
-        onset_s = self.onset.onset_s
-        coverage = float(self.model.calibration.coverage)
-        head = "piecewise" if onset_s is not None else "linear"
-        # RUL rises with y, so the interval's ends map to the RUL interval's ends.
-        rul, lower, upper = (_seconds(float(part[head][0]), t_s, onset_s)
-                             for part in (pred.mean, pred.lower, pred.upper))
-        health = float(np.clip(pred.mean["piecewise"][0], 0.0, 1.0))
-        return LiveEstimate(
-            stamp_ns=stamp_ns, valid=bool(enough_history and onset_s is not None), rul_s=rul,
-            lower_s=min(lower, rul), upper_s=max(upper, rul), coverage=coverage,
-            health_index=health, onset_s=onset_s,
-            normalised={k: float(v[0]) for k, v in pred.mean.items()},
-            model_name=self.config.model_name)
-
     def diagnostics(self) -> dict[str, object]:
         """Flat key/values in the synchroniser format of nodes/diagnostics.py (the snapshot
         buffer plays the synchroniser's part: one 'window' per snapshot)."""
-        return {"windows_emitted": self.stats.inference.windows, "windows_skipped": 0,
+        return {"windows_emitted": self.stats.inference.windows, "windows_dropped": 0,
                 "windows_with_missing": 0, "resets": self.resets,
                 f"{INPUT_NAME}_gaps": self.gaps, f"{INPUT_NAME}_resets": self.resets,
-                "snapshots_in_history": len(self._history),
-                "onset_detected": self.onset.onset_s is not None,
-                "onset_s": self.onset.onset_s if self.onset.onset_s is not None else -1.0,
+                "onset_detected": self.tracker.onset.onset_s is not None,
+                "onset_s": (self.tracker.onset.onset_s
+                            if self.tracker.onset.onset_s is not None else -1.0),
+                "onset_trigger": self.tracker.onset.trigger or "",
+                "damage": self.tracker.damage,
                 "buffered_frames": len(self._buffer)}
-
-
-def _seconds(y: float, t_s: float, onset_s: float | None) -> float:
-    """Normalised RUL -> seconds: piecewise head after the onset, linear head before."""
-    if onset_s is not None:
-        return float(rul_s_from_piecewise(y, t_s, onset_s))
-    return float(rul_s_from_linear(y, t_s))

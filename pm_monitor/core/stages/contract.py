@@ -46,6 +46,9 @@ class Stage1Decision:
     anomalous: bool
     health_index: float | None = None  # input of a RUL stage, when the set has one
     timings_ms: dict[str, float] = field(default_factory=dict)  # e.g. features, anomaly
+    # what the decision rests on, in words (e.g. the physics set's defect lines and level over
+    # the asset's reference); the cascade puts it first in the result's notes and summary
+    evidence: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

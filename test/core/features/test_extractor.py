@@ -118,3 +118,80 @@ def test_extraction_is_fast_enough_for_the_live_node():
         durations.append(time.perf_counter() - start)
     # Target 5 ms on one free core; the bound is loose because test machines are shared.
     assert np.median(durations) < 0.025
+
+
+def _healthy_chunks(fs: float = ACCEL_FS, chunk: int = 512, seconds: float = 3.0, seed: int = 3):
+    rng = np.random.default_rng(seed)
+    n = int(seconds * fs) // chunk
+    signal = rng.normal(size=(n * chunk, 3)).astype(np.float32)
+    return [(i * chunk, signal[i * chunk:(i + 1) * chunk]) for i in range(n)]
+
+
+def test_a_chunk_lost_in_transport_never_reaches_features_as_a_discontinuity():
+    """Through the real synchroniser: a lost chunk (index gap) leaves a zero-filled, invalid
+    stretch in the window (the stream buffer keeps later samples at their own times); the
+    extractor must not compute impacts out of that hole. Features of a window with a hole
+    are either those of a gap-free stretch or absent, never those of the zero-filled data."""
+    from pm_monitor.core.sync.window_assembler import (
+        StreamSpec,
+        WindowAssembler,
+        WindowAssemblerConfig,
+    )
+
+    assembler = WindowAssembler(WindowAssemblerConfig(
+        streams=(StreamSpec("accel", 3, ("x", "y", "z")),), window_s=1.0, hop_s=0.5))
+    chunks = _healthy_chunks()
+    lost = {len(chunks) // 2, len(chunks) // 2 + 1}  # 40 ms lost mid-run
+    start_ns = 1_000_000_000_000
+    windows = []
+    for i, (index, data) in enumerate(chunks):
+        if i in lost:
+            continue
+        stamp = start_ns + round(index * 1e9 / ACCEL_FS)
+        windows += assembler.add_chunk("accel", stamp, ACCEL_FS, index, data)
+    assert assembler.stream_buffers["accel"].stats.gaps == 1
+    holed = [w for w in windows if not w.streams["accel"].valid.all()]
+    assert holed, "no window spans the lost chunks"
+    extractor = FeatureExtractor(FeatureConfig(min_coverage=0.95))
+    accel_slice = extractor.sensor_slice("accel_x")
+    for window in holed:
+        stream = window.streams["accel"]
+        assert np.all(stream.samples[~stream.valid] == 0.0)  # the hole is zeros, not shifted
+        values, present = extractor.extract(window)
+        first_bad = int(np.flatnonzero(~stream.valid)[0])
+        last_bad = int(np.flatnonzero(~stream.valid)[-1])
+        before, after = first_bad, len(stream.valid) - last_bad - 1
+        start, end = (0, first_bad) if before >= after else (last_bad + 1, len(stream.valid))
+        if present[accel_slice].any():  # the gap-free stretch is long enough: only it counts
+            assert end - start >= 0.95 * len(stream.valid)
+            run = StreamWindow(stream.samples[start:end], ACCEL_FS, ("x", "y", "z"), 0,
+                               np.ones(end - start, bool))
+            want, _ = extractor.extract(AnalysisWindow(window.t_end_ns, 1.0, {"accel": run}))
+            np.testing.assert_allclose(values, want)
+        else:
+            assert end - start < 0.95 * len(stream.valid)
+    # the zero-filled data itself would look like impacts: kurtosis far above Gaussian 3
+    worst = max(holed, key=lambda w: (~w.streams["accel"].valid).sum())
+    naive = StreamWindow(worst.streams["accel"].samples, ACCEL_FS, ("x", "y", "z"), 0,
+                         np.ones(len(worst.streams["accel"].valid), bool))
+    naive_values, _ = extractor.extract(AnalysisWindow(worst.t_end_ns, 1.0, {"accel": naive}))
+    kurtosis = extractor.feature_names.index("accel_x.kurtosis")
+    assert naive_values[kurtosis] > np.log(3.0)  # the discontinuity the extractor now refuses
+
+
+def test_a_gap_at_the_edge_uses_the_gap_free_stretch():
+    extractor = FeatureExtractor(FeatureConfig(min_coverage=0.95))
+    window = _window()
+    accel = window.streams["accel"]
+    valid = np.ones(len(accel.valid), bool)
+    valid[:512] = False  # the window's first chunk was lost: 98 % left, contiguous
+    samples = accel.samples.copy()
+    samples[:512] = 0.0
+    holed = StreamWindow(samples, ACCEL_FS, accel.channel_names, 0, valid)
+    trimmed = StreamWindow(accel.samples[512:], ACCEL_FS, accel.channel_names, 0,
+                           np.ones(len(valid) - 512, bool))
+    got, present = extractor.extract(AnalysisWindow(1_000_000_000, 1.0, {"accel": holed}))
+    want, _ = extractor.extract(AnalysisWindow(1_000_000_000, 1.0, {"accel": trimmed}))
+    accel_slice = extractor.sensor_slice("accel_x")
+    assert present[accel_slice].all()
+    np.testing.assert_allclose(got, want)

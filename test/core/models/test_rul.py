@@ -76,6 +76,8 @@ def test_calibrated_band_widens_the_interval():
     _feed(calibrated, times, values)
     a, b = plain.estimate(), calibrated.estimate()
     assert a.rul_s == b.rul_s
+    assert not a.calibrated and a.evidence == "not_calibrated"  # never published as valid
+    assert b.calibrated and b.evidence == "condition_based"
     assert b.lower_s == pytest.approx(min(a.lower_s, (a.rul_s + 1) * np.exp(-0.1) - 1))
     assert b.upper_s == pytest.approx(max(a.upper_s, (a.rul_s + 1) * np.exp(0.1) - 1))
     assert b.upper_s - b.lower_s > a.upper_s - a.lower_s

@@ -58,3 +58,20 @@ def test_defects_are_clear_errors_naming_the_file(tmp_path, defect):
     with pytest.raises(ModelLoadError) as err:
         load_weights(Tiny, path, expected_model=expected)
     assert "tiny" in str(err.value)
+
+
+def test_released_model_versions_do_not_carry_the_dirty_mark():
+    """The shipped real-data models were saved from a working tree with changes: their
+    metadata says "<commit>-dirty" (provenance, kept); what the monitor shows does not."""
+    from pathlib import Path
+
+    from pm_monitor.core.model_set.descriptor import read_descriptor
+    from pm_monitor.core.models.weights import release_version
+    from pm_monitor.core.realdata.profile import load_profile
+
+    assert release_version("0873886-dirty") == "0873886"
+    assert release_version("0873886") == "0873886"
+    profile = load_profile(read_descriptor(
+        Path(__file__).resolve().parents[3] / "models" / "real_data"))
+    assert "-dirty" not in profile.version
+    assert not any("-dirty" in line for line in profile.describe())

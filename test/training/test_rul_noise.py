@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pm_monitor.core.rul.noise import GAUSSIAN_SIGMA, SALT_PEPPER_FRACTION, perturb
+from pm_monitor.training.rul_noise import GAUSSIAN_SIGMA, SALT_PEPPER_FRACTION, perturb
 
 
 def test_noise_levels_are_relative_to_the_window_range():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pm_monitor.core.rul import scoring
+from pm_monitor.training import rul_scoring as scoring
 
 
 def test_phm_accuracy_hand_computed():
@@ -30,9 +30,9 @@ def test_score_keeps_pairs_never_sorts():
 
 def test_bad_inputs_raise():
     with pytest.raises(ValueError):
-        scoring.phm_accuracy(0.0, 10.0)
+        scoring.phm_score(np.array([0.0]), np.array([10.0]))
     with pytest.raises(ValueError):
-        scoring.phm_accuracy(10.0, np.nan)
+        scoring.phm_score(np.array([10.0]), np.array([np.nan]))
     with pytest.raises(ValueError):
         scoring.mae(np.zeros(2), np.zeros(3))
 

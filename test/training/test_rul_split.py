@@ -8,13 +8,13 @@ from rul_fakes import fake_bearing
 from pm_monitor.core.rul.ensemble import SequenceConfig
 from pm_monitor.core.rul.network import NetConfig
 from pm_monitor.core.rul.snapshot import SnapshotConfig
-from pm_monitor.core.rul.split import (
+from pm_monitor.datasets.femto import ALL_BEARINGS
+from pm_monitor.training.rul_split import (
     Fold,
     LeakageError,
     leave_one_bearing_out,
     member_holdouts,
 )
-from pm_monitor.datasets.femto import ALL_BEARINGS
 from pm_monitor.training.rul_train import TrainConfig, train_ensemble
 
 

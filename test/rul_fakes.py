@@ -40,3 +40,19 @@ def vibration(n: int, amplitude: float, seed: int) -> np.ndarray:
     tone = amplitude * np.sin(2 * np.pi * 3000.0 * t)
     return np.stack([tone + 0.1 * rng.normal(size=n), tone + 0.1 * rng.normal(size=n)],
                     axis=1).astype(np.float32)
+
+
+def small_prognosis(calibrated: bool = True, reference_s: float = 60.0):
+    """A hand-made prognosis model over rms_h / rms_v: thresholds log(2) (the RMS doubled)."""
+    from pm_monitor.core.rul.onset import OnsetConfig
+    from pm_monitor.core.rul.prior import WeibullPrior
+    from pm_monitor.core.rul.prognosis import PrognosisModel
+
+    z = tuple(float(v) for v in np.linspace(-1.5, 1.5, 99))
+    return PrognosisModel(
+        prior=WeibullPrior("test_bearing", shape=2.0, scale=3600.0, reference="seconds"),
+        onset=OnsetConfig(indicators=("rms_h", "rms_v"), thresholds=(0.69, 0.69),
+                          reference_s=reference_s, smooth_s=20.0, persist_s=20.0),
+        failure_levels=(2.0, 2.0), post_onset_log_mean=float(np.log(600.0)),
+        post_onset_log_std=0.5,
+        calibration={"population_prior": z, "condition_based": z} if calibrated else {})

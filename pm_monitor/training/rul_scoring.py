@@ -1,4 +1,4 @@
-"""Metrics of RUL predictions: MAE / RMSE of normalised RUL and the IEEE PHM 2012 score.
+"""Metrics of RUL predictions (offline): MAE / RMSE of normalised RUL and the IEEE PHM 2012 score.
 
 PHM 2012 challenge (Nectoux et al.): for each evaluation point the percent error is
     Er = 100 (ActRUL - RUL_hat) / ActRUL
@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-_LN_HALF = float(np.log(0.5))
+from pm_monitor.core.rul.distribution import phm_accuracy
+
+__all__ = ["coverage", "mae", "percent_error", "phm_accuracy", "phm_score", "rmse"]
 
 
 def percent_error(actual_rul: np.ndarray | float, predicted_rul: np.ndarray | float) -> np.ndarray:
@@ -24,15 +26,9 @@ def percent_error(actual_rul: np.ndarray | float, predicted_rul: np.ndarray | fl
     return 100.0 * (actual - predicted) / actual
 
 
-def phm_accuracy(actual_rul: np.ndarray | float, predicted_rul: np.ndarray | float) -> np.ndarray:
-    """Per-point accuracy A in (0, 1]."""
-    err = percent_error(actual_rul, predicted_rul)
-    late = err <= 0
-    return np.where(late, np.exp(-_LN_HALF * err / 5.0), np.exp(_LN_HALF * err / 20.0))
-
-
 def phm_score(actual_rul: np.ndarray, predicted_rul: np.ndarray) -> float:
     """Mean accuracy over the evaluation points (in the given order; nothing is sorted)."""
+    percent_error(actual_rul, predicted_rul)  # refuses NaN predictions and actual RUL <= 0
     accuracy = phm_accuracy(actual_rul, predicted_rul)
     if accuracy.size == 0:
         raise ValueError("no evaluation points")

@@ -1,0 +1,1 @@
+"""Asset descriptions: what the monitor must know about a machine it was never trained on."""

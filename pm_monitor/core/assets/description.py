@@ -1,0 +1,170 @@
+"""Asset description (config/assets/*.yaml): schema, validation and loading.
+
+One file per asset: its id, how the shaft speed is known (fixed, a topic such as a tachometer
+publishing std_msgs/Float64 in rpm, or estimated from the signal's shaft harmonics near a
+nominal value), its bearings (geometry, or defect-frequency orders as the maker's catalogue
+gives them), which sensor axis sits on which bearing, its ISO 10816-3 machine group and
+foundation, and how long commissioning lasts. Validated with the project's parameter
+validation (`core.config_schema`): every problem is reported at once, with the file name.
+
+    asset:
+      id: pump_7
+      iso: {machine_group: 2, foundation: rigid}
+      shaft_speed: {source: estimated, nominal_rpm: 1480.0, search_fraction: 0.05}
+      commissioning: {duration_s: 600.0}
+      bearings:
+        drive_end: {geometry: {n_balls: 9, ball_diameter_mm: 7.94, pitch_diameter_mm: 39.04}}
+        fan_end: {orders: {outer_race: 3.05, inner_race: 4.95, ball: 3.99, cage: 0.38}}
+      axes: {DE: drive_end, FE: fan_end}
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from pm_monitor.core.condition.defects import DefectOrders
+from pm_monitor.core.config_schema import ConfigError, ParamSpec, problems_of
+from pm_monitor.core.signals.bearing import BearingGeometry
+
+SPEED_SOURCES = ("fixed", "topic", "estimated")
+
+ASSET_TABLE: dict[str, ParamSpec] = {
+    "id": ParamSpec("", "asset id (names the reference file; A-Z a-z 0-9 _ . -)"),
+    "description": ParamSpec("", "free text"),
+    "iso.machine_group": ParamSpec(2, "ISO 10816-3 machine group (1: 300 kW-50 MW, "
+                                      "2: 15-300 kW)", (1, 2)),
+    "iso.foundation": ParamSpec("rigid", "ISO 10816-3 foundation", choices=("rigid", "flexible")),
+    "shaft_speed.source": ParamSpec("fixed", "how the shaft speed is known",
+                                    choices=SPEED_SOURCES),
+    "shaft_speed.nominal_rpm": ParamSpec(1500.0, "nameplate speed (fixed value, or the centre "
+                                                 "of the estimate's search)", (1.0, 100000.0)),
+    "shaft_speed.search_fraction": ParamSpec(0.05, "estimated: search +- this fraction of "
+                                                   "nominal", (0.0, 0.5)),
+    "shaft_speed.topic": ParamSpec("", "topic: std_msgs/Float64 speed in rpm"),
+    "commissioning.duration_s": ParamSpec(600.0, "seconds of data the reference learns from",
+                                          (1.0, 86400.0)),
+    "unit": ParamSpec("g", "accelerometer unit", choices=("g", "m/s^2")),
+}
+GEOMETRY_TABLE: dict[str, ParamSpec] = {
+    "n_balls": ParamSpec(9, "rolling elements", (1, 200)),
+    "ball_diameter_mm": ParamSpec(7.94, "ball diameter d", (0.1, 1000.0)),
+    "pitch_diameter_mm": ParamSpec(39.04, "pitch diameter D", (0.1, 5000.0)),
+    "contact_angle_deg": ParamSpec(0.0, "contact angle", (0.0, 89.0)),
+}
+ORDERS_TABLE: dict[str, ParamSpec] = {
+    name: ParamSpec(1.0, f"{name} defect frequency / shaft frequency", (0.01, 100.0))
+    for name in ("outer_race", "inner_race", "ball", "cage")}
+
+
+@dataclass(frozen=True)
+class ShaftSpeed:
+    source: str
+    nominal_rpm: float
+    search_fraction: float
+    topic: str
+
+    @property
+    def nominal_hz(self) -> float:
+        return self.nominal_rpm / 60.0
+
+
+@dataclass(frozen=True)
+class AssetDescription:
+    asset_id: str
+    description: str
+    iso_group: int
+    iso_foundation: str
+    shaft_speed: ShaftSpeed
+    bearings: dict[str, DefectOrders]
+    axes: dict[str, str]  # sensor axis name -> bearing name
+    commissioning_s: float
+    unit: str
+    source: str = ""
+
+    def bearings_of(self, axis: str) -> dict[str, DefectOrders]:
+        """Bearings an axis sits on; every bearing when the axis is not mapped."""
+        name = self.axes.get(axis)
+        return {name: self.bearings[name]} if name else dict(self.bearings)
+
+
+def _flatten(values: Mapping, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out
+
+
+def parse(data: Mapping, source: str = "") -> AssetDescription:
+    """An AssetDescription from the `asset:` mapping; ConfigError listing every problem."""
+    problems: list[str] = []
+    if not isinstance(data, Mapping) or not isinstance(data.get("asset"), Mapping):
+        raise ConfigError(["the file must hold one mapping `asset:`"], source)
+    asset = dict(data["asset"])
+    bearings_raw = asset.pop("bearings", None)
+    axes_raw = asset.pop("axes", None) or {}
+    flat = _flatten(asset)
+    problems += problems_of(flat, ASSET_TABLE)
+    values = {name: flat.get(name, spec.default) for name, spec in ASSET_TABLE.items()}
+    if not values["id"]:
+        problems.append("id: required")
+    if values["shaft_speed.source"] == "topic" and not values["shaft_speed.topic"]:
+        problems.append("shaft_speed.topic: required when source is topic")
+    bearings: dict[str, DefectOrders] = {}
+    if not isinstance(bearings_raw, Mapping) or not bearings_raw:
+        problems.append("bearings: at least one bearing (geometry or orders) is required")
+        bearings_raw = {}
+    for name, spec in bearings_raw.items():
+        where = f"bearings.{name}"
+        if not isinstance(spec, Mapping) or len(spec) != 1 or not (
+                "geometry" in spec or "orders" in spec):
+            problems.append(f"{where}: give exactly one of geometry: or orders:")
+            continue
+        kind, table = ("geometry", GEOMETRY_TABLE) if "geometry" in spec else ("orders",
+                                                                                ORDERS_TABLE)
+        given = spec[kind] if isinstance(spec[kind], Mapping) else {}
+        found = [f"{where}.{kind}.{p}" for p in problems_of(given, table)]
+        missing = [f"{where}.{kind}.{k}: required" for k in table
+                   if k not in given and k != "contact_angle_deg"]
+        problems += found + missing
+        if found or missing:
+            continue
+        try:
+            bearings[name] = (DefectOrders.from_geometry(BearingGeometry(**given))
+                              if kind == "geometry" else DefectOrders(**given))
+        except (TypeError, ValueError) as exc:
+            problems.append(f"{where}: {exc}")
+    if not isinstance(axes_raw, Mapping):
+        problems.append("axes: a mapping axis -> bearing")
+        axes_raw = {}
+    for axis, bearing in axes_raw.items():
+        if bearing not in bearings_raw:
+            problems.append(f"axes.{axis}: unknown bearing {bearing!r}")
+    if problems:
+        raise ConfigError(problems, source)
+    return AssetDescription(
+        asset_id=str(values["id"]), description=str(values["description"]),
+        iso_group=int(values["iso.machine_group"]), iso_foundation=str(values["iso.foundation"]),
+        shaft_speed=ShaftSpeed(str(values["shaft_speed.source"]),
+                               float(values["shaft_speed.nominal_rpm"]),
+                               float(values["shaft_speed.search_fraction"]),
+                               str(values["shaft_speed.topic"])),
+        bearings=bearings, axes={str(k): str(v) for k, v in axes_raw.items()},
+        commissioning_s=float(values["commissioning.duration_s"]), unit=str(values["unit"]),
+        source=source)
+
+
+def load(path: str | Path) -> AssetDescription:
+    """Read and validate one config/assets/*.yaml."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError([f"cannot read: {exc}"], str(path)) from exc
+    return parse(data, str(path))

@@ -1,0 +1,92 @@
+"""Health states from observable degradation relative to the asset's own reference.
+
+The health indicator (HI) is the level of the window over the commissioning reference: for each
+axis the median, over broadband RMS and the high-frequency bands (>= 2.2 kHz, where bearing
+impacts ring the structure), of value / reference median; the HI is the largest axis. States
+follow the recognised stages of rolling-bearing damage (e.g. SKF / Berry's four stages: stage 1-2
+high-frequency impacts with the overall level near baseline, stage 3 defect tones and a rising
+broadband level, stage 4 broadband noise, level several times the baseline) and the alert/alarm
+practice of ISO 13381-1 (prognostics: thresholds on a trended indicator against its baseline,
+with confirmation). Levels in multiples of the baseline, as in vibration practice (+6 dB alert):
+
+- Pre-Warning: HI >= 2 (+6 dB) confirmed by `persistence` consecutive windows;
+- Warning: HI >= 4 (+12 dB) confirmed, or Pre-Warning with a named defect tone (stage 3);
+- Failure: HI >= 10 (+20 dB) confirmed, or ISO 10816-3 zone D.
+A window dominated by an isolated impact (kurtosis over `impulsive_kurtosis_ratio` x the
+reference) neither confirms nor clears a state: early-life debris or contact events are not
+the sustained level change that marks damage. States never fall back on their own (a bearing
+does not heal; `reset` after maintenance), so an alert once raised is never dropped.
+Before commissioning completes, the state is judged by the ISO zone alone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pm_monitor.core.alarms.severity_zones import IsoZone, zone_health_state
+from pm_monitor.core.types import HealthState
+
+
+@dataclass(frozen=True)
+class HealthRules:
+    pre_warning_ratio: float = 2.0
+    warning_ratio: float = 4.0
+    failure_ratio: float = 10.0
+    persistence: int = 3
+    impulsive_kurtosis_ratio: float = 5.0
+    hf_band_min_hz: float = 2200.0
+
+
+def level_features(feature_names: list[str] | tuple[str, ...],
+                   hf_band_min_hz: float = HealthRules.hf_band_min_hz) -> list[int]:
+    """Indices of the features the HI uses: broadband RMS and bands starting >= hf_band_min_hz."""
+    out = [feature_names.index("rms_g")]
+    for i, name in enumerate(feature_names):
+        if name.startswith("band_"):
+            low_khz = float(name.split("_")[1])
+            if low_khz * 1000.0 >= hf_band_min_hz:
+                out.append(i)
+    return out
+
+
+def health_indicator(values: np.ndarray, reference_levels: np.ndarray, indices: list[int]) -> float:
+    """max over axes of median over `indices` of value / reference level."""
+    ratios = np.asarray(values)[:, indices] / np.maximum(reference_levels[:, indices], 1e-12)
+    return float(np.max(np.median(ratios, axis=1)))
+
+
+class HealthStateMachine:
+    """Confirmed, latching states from the HI, the diagnosis and the ISO zone."""
+
+    def __init__(self, rules: HealthRules | None = None) -> None:
+        self.rules = rules or HealthRules()
+        self.state = HealthState.NORMAL
+        self._counts = {HealthState.PRE_WARNING: 0, HealthState.WARNING: 0,
+                        HealthState.FAILURE: 0}
+
+    def reset(self) -> None:
+        self.__init__(self.rules)
+
+    def update(self, hi: float | None, impulsive: bool, defect_named: bool,
+               zone: IsoZone) -> HealthState:
+        """One window. `hi` None = no reference yet (ISO zones only)."""
+        zone_state = zone_health_state(zone) or HealthState.NORMAL
+        if impulsive and hi is not None:
+            return self.state  # an isolated impact neither confirms nor clears
+        candidate = zone_state
+        if hi is not None:
+            r = self.rules
+            if hi >= r.failure_ratio:
+                candidate = max(candidate, HealthState.FAILURE)
+            elif hi >= r.warning_ratio:
+                candidate = max(candidate, HealthState.WARNING)
+            elif hi >= r.pre_warning_ratio:
+                candidate = max(candidate, HealthState.WARNING if defect_named
+                                else HealthState.PRE_WARNING)
+        for level in self._counts:
+            self._counts[level] = self._counts[level] + 1 if candidate >= level else 0
+        confirmed = max((lvl for lvl, n in self._counts.items()
+                         if n >= self.rules.persistence), default=HealthState.NORMAL)
+        self.state = HealthState(max(self.state, confirmed))
+        return self.state

@@ -1,0 +1,193 @@
+"""One asset, judged by physics against its own commissioning reference.
+
+`AssetMonitor.process` takes a window of 1..N accelerometer axes at any supported rate and
+returns an `Assessment`: health state, health indicator (level over the reference), anomaly
+distance over the reference model's threshold, ISO zone, shaft speed and, when the signal says
+so, the bearing fault type with its evidence. While commissioning runs, windows feed the
+reference (stored after every window, so a restart or the robot's next visit resumes) and the
+state is judged by ISO zones only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pm_monitor.core.alarms.severity_zones import IsoZone, ZoneTable
+from pm_monitor.core.assets.description import AssetDescription
+from pm_monitor.core.condition import defects, envelope, features, reference, shaft_speed
+from pm_monitor.core.condition.health import (
+    HealthRules,
+    HealthStateMachine,
+    health_indicator,
+    level_features,
+)
+from pm_monitor.core.types import HealthState
+
+MAX_ENVELOPE_HZ_ORDERS = 3.5  # envelope spectrum up to 3.5 x the highest defect order x speed
+
+
+@dataclass(frozen=True)
+class Assessment:
+    state: HealthState
+    commissioning: bool
+    progress: float  # commissioning progress 0..1
+    health_indicator: float  # level over the reference (nan while commissioning)
+    anomaly: float  # anomaly distance / reference threshold (> 1: anomalous); nan commissioning
+    impulsive: bool
+    velocity_mm_s: float
+    zone: IsoZone
+    shaft_hz: float
+    diagnosis: defects.Diagnosis | None
+    summary: str
+    # robust z of each log feature against the reference ("axis/feature" order of
+    # AssetMonitor.feature_labels); empty while commissioning
+    z: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def anomalous(self) -> bool:
+        return bool(np.isfinite(self.anomaly) and self.anomaly > 1.0)
+
+
+class AssetMonitor:
+    """Per-asset commissioning + physics rules. Not thread-safe (one per asset per node)."""
+
+    def __init__(self, asset: AssetDescription, axes: list[str], rate_hz: float,
+                 store: reference.ReferenceStore | None = None,
+                 rules: HealthRules | None = None,
+                 diagnosis_config: defects.DiagnosisConfig | None = None) -> None:
+        features.check_rate(rate_hz)
+        self.asset, self.axes, self.rate_hz = asset, list(axes), float(rate_hz)
+        self.store, self.rules = store, rules or HealthRules()
+        self.diagnosis_config = diagnosis_config or defects.DiagnosisConfig()
+        self.names = list(features.feature_names(rate_hz))
+        self.zones = ZoneTable.iso_10816_3(asset.iso_group, asset.iso_foundation)
+        self.machine = HealthStateMachine(self.rules)
+        self._levels = level_features(self.names, self.rules.hf_band_min_hz)
+        top_order = max(max(o.inner_race, o.outer_race, o.ball) for o in asset.bearings.values())
+        self.max_envelope_hz = MAX_ENVELOPE_HZ_ORDERS * top_order * asset.shaft_speed.nominal_hz \
+            * (1 + asset.shaft_speed.search_fraction)
+        loaded = store.load(asset.asset_id) if store is not None else None
+        if loaded is not None:
+            builder = reference.ReferenceBuilder(loaded)
+            why = builder.compatible(rate_hz, self.axes, self.names)
+            if why:
+                raise ValueError(f"stored reference of {asset.asset_id} does not fit: {why}; "
+                                 "reset commissioning to learn it again")
+            self.builder = builder
+        else:
+            self.builder = self._new_builder()
+
+    def _new_builder(self) -> reference.ReferenceBuilder:
+        return reference.ReferenceBuilder.new(self.asset.asset_id, self.rate_hz, self.axes,
+                                              self.names, self.asset.commissioning_s)
+
+    @property
+    def reference(self) -> reference.Reference:
+        return self.builder.reference
+
+    @property
+    def feature_labels(self) -> list[str]:
+        return [f"{axis}/{name}" for axis in self.axes for name in self.names]
+
+    @property
+    def commissioned(self) -> bool:
+        return self.reference.complete
+
+    def reset(self) -> None:
+        """Forget the reference (after maintenance) and start commissioning again."""
+        if self.store is not None:
+            self.store.reset(self.asset.asset_id)
+        self.builder = self._new_builder()
+        self.machine.reset()
+
+    def restart_states(self) -> None:
+        """Clear the latched health state, keeping the reference (a new run of the asset)."""
+        self.machine.reset()
+
+    def shaft_hz(self, samples: np.ndarray, given_rpm: float | None) -> float:
+        speed = self.asset.shaft_speed
+        if given_rpm is not None and np.isfinite(given_rpm) and given_rpm > 0:
+            return float(given_rpm) / 60.0
+        if speed.source == "estimated":
+            return shaft_speed.estimate_shaft_hz(samples[:, 0], self.rate_hz, speed.nominal_hz,
+                                                 speed.search_fraction).shaft_hz
+        return speed.nominal_hz
+
+    def _envelope(self, x: np.ndarray, shaft_hz: float) -> envelope.EnvelopeSpectrum:
+        cfg = self.diagnosis_config
+        top = max(max(o.inner_race, o.outer_race) for o in self.asset.bearings.values())
+        min_bw = max(2.0 * (cfg.harmonics * top + 1.0) * shaft_hz, 1000.0)
+        band = envelope.select_band(x, self.rate_hz, min(min_bw, 0.4 * self.rate_hz - 500.0))
+        return envelope.envelope_spectrum(x, self.rate_hz, band, self.max_envelope_hz)
+
+    def _line_snrs(self, data_g: np.ndarray, shaft_hz: float):
+        spectra, snrs = {}, {}
+        for i, axis in enumerate(self.axes):
+            spec = self._envelope(data_g[:, i], shaft_hz)
+            spectra[axis] = spec
+            for key, values in defects.line_snrs(spec, shaft_hz, self.asset.bearings_of(axis),
+                                                  self.diagnosis_config).items():
+                snrs[f"{axis}/{key}"] = values
+        return spectra, snrs
+
+    def process(self, samples: np.ndarray, unit: str | None = None,
+                shaft_rpm: float | None = None, new_s: float | None = None) -> Assessment:
+        """Judge one window (n, n_axes) in `unit` (default: the asset's unit). `new_s`: seconds
+        of samples not seen in an earlier window (overlapping windows; default: all of it),
+        which is what commissioning progress counts."""
+        data = np.asarray(samples, dtype=np.float64)
+        data = data[:, None] if data.ndim == 1 else data
+        win = features.window_features(data, self.rate_hz, tuple(self.axes),
+                                       unit or self.asset.unit)
+        data_g = data * features.acceleration_scale(unit or self.asset.unit, "g")
+        velocity = float(np.nanmax(win.values[:, self.names.index("velocity_rms_mm_s")]))
+        zone = self.zones.classify(velocity)
+        shaft_hz = self.shaft_hz(data_g, shaft_rpm)
+        duration = data.shape[0] / self.rate_hz if new_s is None else float(new_s)
+        if not self.commissioned:
+            _, snrs = self._line_snrs(data_g, shaft_hz)
+            done = self.builder.add(win.values, duration, snrs)
+            if self.store is not None:
+                self.store.save(self.reference)
+            state = self.machine.update(None, False, False, zone)
+            # the completing window taught the reference too: it is not judged against it
+            return Assessment(state, True, self.reference.progress, float("nan"),
+                              float("nan"), False, velocity, zone, shaft_hz, None,
+                              f"commissioning {self.reference.progress:.0%}"
+                              + (" (complete)" if done else "")
+                              + f"; ISO zone {zone.label or '?'} only")
+        ref = self.reference
+        levels = np.exp(np.asarray(ref.median)).reshape(len(self.axes), len(self.names))
+        hi = health_indicator(win.values, levels, self._levels)
+        kurt = self.names.index("kurtosis")
+        impulsive = bool(np.any(win.values[:, kurt] > self.rules.impulsive_kurtosis_ratio
+                                * levels[:, kurt]))
+        anomaly = reference.anomaly_distance(ref, win.values) / max(ref.threshold, 1e-9)
+        # Envelope analysis only when the level or the anomaly model says something changed: a
+        # healthy window has no defect to name, and the kurtogram is the costly step.
+        diagnosis = None
+        if (hi >= self.rules.pre_warning_ratio or anomaly > 1.0
+                or self.machine.state != HealthState.NORMAL):
+            spectra, _ = self._line_snrs(data_g, shaft_hz)
+            diagnosis = self._diagnose(spectra, shaft_hz)
+        named = diagnosis is not None and diagnosis.fault_type != defects.UNCERTAIN
+        state = self.machine.update(hi, impulsive, named, zone)
+        summary = f"level {hi:.1f}x reference, anomaly {anomaly:.1f}x threshold"
+        if diagnosis is not None:
+            summary += "; " + diagnosis.summary()
+        return Assessment(state, False, 1.0, hi, anomaly, impulsive, velocity, zone, shaft_hz,
+                          diagnosis, summary, reference.robust_z(ref, win.values))
+
+    def _diagnose(self, spectra: dict, shaft_hz: float) -> defects.Diagnosis:
+        """The most confident axis's diagnosis against the reference's line ratios."""
+        best = None
+        for axis, spec in spectra.items():
+            prefix = f"{axis}/"
+            ref_snr = {k[len(prefix):]: v for k, v in self.reference.line_snr_median.items()
+                       if k.startswith(prefix)}
+            d = defects.diagnose(spec, shaft_hz, self.asset.bearings_of(axis), ref_snr,
+                                 self.diagnosis_config, band_kurtosis=spec.band.kurtosis)
+            if best is None or d.confidence > best.confidence:
+                best = d
+        return best

@@ -1,0 +1,137 @@
+"""The physics path as the Stage 1 of a model set (pm_monitor.core.stages.contract.Stage1):
+per-asset commissioning + physics rules on an analysis window's accelerometer, 1..N named axes
+at any rate the asset supports.
+
+While the asset's reference is being learned it abstains (`Abstention.commissioning` = windows
+learned, windows needed): the window carries no model decision, and the ISO zone alarm alone
+follows the measured velocity. Windows come from the monitor's synchroniser, overlapping by
+window - hop: commissioning counts only the seconds not seen in the previous window. An input
+it cannot take (rate below 5 kHz, axes other than the stored reference's, a gappy window)
+raises InputRefusedError with the reason: it does not vote.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from pm_monitor.core.assets.description import AssetDescription
+from pm_monitor.core.condition.defects import FAULT_TYPES, UNCERTAIN
+from pm_monitor.core.condition.features import RateError
+from pm_monitor.core.condition.monitor import Assessment, AssetMonitor
+from pm_monitor.core.condition.reference import ReferenceStore
+from pm_monitor.core.stages.contract import Abstention, InputRefusedError, Stage1Decision
+from pm_monitor.core.sync.window import AnalysisWindow
+from pm_monitor.core.types import ACCEL, HealthState
+
+MIN_COVERAGE = 0.95  # gaps are zero-filled by the synchroniser: they would fake a level drop
+FAULT_NAMES = ("none", *FAULT_TYPES, UNCERTAIN)
+
+
+class PhysicsStage1:
+    name = "asset_physics"
+    required_inputs = (ACCEL,)
+
+    def __init__(self, asset: AssetDescription, store: ReferenceStore | None,
+                 unit: str | None = None, hop_s: float = 0.5) -> None:
+        self.asset, self.store = asset, store
+        self.unit = unit or asset.unit  # the unit the pipeline delivers the stream in
+        self.hop_s = float(hop_s)
+        self.monitor: AssetMonitor | None = None
+        self.last: Assessment | None = None
+        # measured speed (a tachometer topic, or a fixed override); None: the asset's source
+        self.given_rpm: float | None = None
+        self._last_end_ns: int | None = None
+
+    # --- commissioning -----------------------------------------------------------------
+    def reference(self):
+        if self.monitor is not None:
+            return self.monitor.reference
+        return self.store.load(self.asset.asset_id) if self.store is not None else None
+
+    @property
+    def progress(self) -> float:
+        ref = self.reference()
+        return ref.progress if ref is not None else 0.0
+
+    def commissioning_counts(self) -> tuple[int, int]:
+        """(windows learned, windows needed) at this set's hop."""
+        ref = self.reference()
+        done = len(ref.rows) if ref is not None else 0
+        if ref is not None and ref.complete:
+            return done, done
+        left = self.asset.commissioning_s - (ref.collected_s if ref is not None else 0.0)
+        return done, done + max(math.ceil(left / self.hop_s - 1e-9), 1)
+
+    def reset_commissioning(self) -> None:
+        """After maintenance: forget the reference and learn again."""
+        if self.monitor is not None:
+            self.monitor.reset()
+        elif self.store is not None:
+            self.store.reset(self.asset.asset_id)
+
+    # --- Stage1 ------------------------------------------------------------------------
+    def reset(self) -> None:
+        """A new run (stream restart): states and window overlap start again; the reference
+        is kept (reset_commissioning forgets it)."""
+        if self.monitor is not None:
+            self.monitor.restart_states()
+        self._last_end_ns = None
+
+    def status(self) -> dict[str, object]:
+        done, needed = self.commissioning_counts()
+        values: dict[str, object] = {
+            "asset_id": self.asset.asset_id, "commissioning_progress": round(self.progress, 3),
+            "commissioning_windows": f"{done}/{needed}"}
+        if self.store is not None:
+            values["reference_file"] = str(self.store.path(self.asset.asset_id))
+        if self.last is not None and not self.last.commissioning:
+            values["level_over_reference"] = round(self.last.health_indicator, 3)
+            values["shaft_hz"] = round(self.last.shaft_hz, 2)
+        return values
+
+    def _monitor_for(self, axes: list[str], rate_hz: float) -> AssetMonitor:
+        m = self.monitor
+        if m is None or m.axes != axes or abs(m.rate_hz - rate_hz) > 1e-6 * rate_hz:
+            try:
+                self.monitor = m = AssetMonitor(self.asset, axes, rate_hz, self.store)
+            except (RateError, ValueError) as err:
+                raise InputRefusedError(ACCEL, str(err)) from None
+        return m
+
+    def decide(self, window: AnalysisWindow) -> Stage1Decision | Abstention:
+        sw = window.streams[ACCEL]
+        if sw.coverage < MIN_COVERAGE:
+            raise InputRefusedError(ACCEL, f"covers {sw.coverage:.0%} of the window "
+                                           f"(needs {MIN_COVERAGE:.0%})")
+        monitor = self._monitor_for(list(sw.channel_names), float(sw.sample_rate))
+        new_s = window.duration_s
+        if self._last_end_ns is not None and window.t_end_ns > self._last_end_ns:
+            new_s = min(new_s, (window.t_end_ns - self._last_end_ns) / 1e9)
+        self._last_end_ns = window.t_end_ns
+        try:
+            a = monitor.process(sw.samples, self.unit, shaft_rpm=self.given_rpm, new_s=new_s)
+        except ValueError as err:
+            raise InputRefusedError(ACCEL, str(err)) from None
+        self.last = a
+        if a.commissioning:
+            return Abstention(f"commissioning {self.asset.asset_id}: {a.summary}",
+                              self.commissioning_counts())
+        return self._decision(a, monitor)
+
+    def _decision(self, a: Assessment, monitor: AssetMonitor) -> Stage1Decision:
+        probabilities = np.zeros(len(HealthState), np.float32)
+        probabilities[int(a.state)] = 1.0  # a rule, not a classifier: all on the state
+        diagnosis = a.diagnosis
+        fault = "none"
+        if a.state != HealthState.NORMAL or a.anomalous:
+            fault = diagnosis.fault_type if diagnosis is not None else UNCERTAIN
+        ref = monitor.reference
+        evidence = (a.summary,) if fault != "none" else ()  # level + defect lines
+        return Stage1Decision(
+            state_probabilities=probabilities,
+            fault_type_probabilities={name: float(name == fault) for name in FAULT_NAMES},
+            fault_type=fault, attention=np.ones(1, np.float32),
+            sequence=a.z[None, :].astype(np.float32),
+            anomaly_score=float(a.anomaly * ref.threshold), anomaly_threshold=ref.threshold,
+            anomalous=a.anomalous, health_index=a.health_indicator, evidence=evidence)

@@ -1,0 +1,344 @@
+"""Evaluate the default RUL model (prior + onset + condition-based) on FEMTO, three ways.
+
+python -m pm_monitor.training.rul_evaluate [--out results/rul_femto] [--folds Bearing1_3 ...]
+
+(a) official PHM 2012 protocol: fit on the 6 learning bearings only, predict the 5 test
+    bearings at their truncation points, challenge score per bearing (official label; Bearing1_4
+    also under the end-of-record label);
+(b) leave-one-bearing-out over all 11: at the truncation points and at 25/50/75/90 % of life:
+    PHM score, normalised MAE, 80 % interval coverage and median width; coverage also over every
+    minute of every held-out life; onset: fraction of life, minutes before failure, first half;
+(c) the simulated rig: not evaluated here (see docs/sections/rul.md).
+Beside: "always 10 s", the median life of the same condition (training bearings), the
+calibrated survival prior alone, and the shipped paper-002 ensemble (its stored
+leave-one-bearing-out predictions, results/rul_femto/predictions.npz, converted to seconds the
+way the live estimator did; not re-run: 28 min of training).
+
+No leakage: the evaluated bearing never enters the prior, thresholds, failure levels or the
+calibration of the model that predicts it (rul_fit.fit_model sees the training list only).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from pm_monitor.core.rul.distribution import RulDistribution, phm_accuracy
+from pm_monitor.core.rul.prior import OperatingCondition
+from pm_monitor.core.rul.prognosis import PrognosisModel
+from pm_monitor.core.rul.targets import (
+    OnsetRule,
+    detect_onset,
+    rul_s_from_linear,
+    rul_s_from_piecewise,
+)
+from pm_monitor.datasets.femto import ALL_BEARINGS, LEARNING_BEARINGS, TEST_FULL_BEARINGS
+from pm_monitor.training.rul_fit import FitConfig, History, fit_model, run_tracker
+from pm_monitor.training.rul_indicators import REPO_ROOT, load_records
+
+LIFE_FRACTIONS = (0.25, 0.5, 0.75, 0.9)
+COVERAGE_STEP_S = 60.0
+METHODS = ("default", "default_phm_optimal", "prior_alone", "median_life_same_condition",
+           "always_10s", "shipped_paper002")
+SHIPPED_PREDICTIONS = REPO_ROOT / "results" / "rul_femto" / "predictions.npz"
+
+
+def histories() -> tuple[dict[str, History], dict]:
+    records = load_records(ALL_BEARINGS)
+    return {n: History(n, r.t_s, r.indicators, OperatingCondition(r.rpm, r.load_n), r.life_s)
+            for n, r in records.items()}, records
+
+
+def prior_alone(model: PrognosisModel, condition: OperatingCondition,
+                elapsed_s: float) -> RulDistribution:
+    """The calibrated population prior, ignoring every measurement."""
+    mu, sigma = model.prior.residual(elapsed_s, condition).log_moments()
+    z = np.asarray(model.calibration["population_prior"])
+    return RulDistribution(np.exp(mu + sigma * z) - 1.0, "population_prior")
+
+
+def median_life_rul(train: list[History], history: History, elapsed_s: float) -> float:
+    same = [h.life_s for h in train if h.condition == history.condition]
+    return max(float(np.median(same)) - elapsed_s, 0.0) if same else np.nan
+
+
+class Shipped:
+    """The shipped ensemble's stored LOBO predictions -> seconds, as the live path converted."""
+
+    def __init__(self, records) -> None:
+        self.available = SHIPPED_PREDICTIONS.is_file()
+        self.rows = {}
+        if not self.available:
+            return
+        with np.load(SHIPPED_PREDICTIONS) as z:
+            for name, rec in records.items():
+                t = z[f"{name}/t_s"]
+                onset, decided = detect_onset(rec.t_s, rec.indicator("rms_h"), OnsetRule())
+                lin = rul_s_from_linear(z[f"{name}/mean_linear"], t)
+                if onset is not None:
+                    pw = rul_s_from_piecewise(z[f"{name}/mean_piecewise"], t, onset)
+                    lin = np.where(t >= decided, pw, lin)
+                self.rows[name] = (t, lin)
+
+    def at(self, name: str, elapsed_s: float) -> float:
+        if not self.available:
+            return np.nan
+        t, rul = self.rows[name]
+        i = max(int(np.searchsorted(t, elapsed_s, side="right")) - 1, 0)
+        return float(rul[i])
+
+
+def evaluate_points(model: PrognosisModel, train: list[History], history: History,
+                    points: dict[str, tuple[float, float]], shipped: Shipped) -> list[dict]:
+    """points: label -> (elapsed s, true RUL s). One row per point with every method."""
+    labels = list(points)
+    at = np.array([points[k][0] for k in labels])
+    estimates = run_tracker(model, history, at)
+    rows = []
+    for label, est in zip(labels, estimates, strict=True):
+        elapsed, truth = points[label]
+        truth += elapsed - est.elapsed_s  # the snapshot at or before the asked time
+        prior = prior_alone(model, history.condition, est.elapsed_s)
+        p_lo, p_hi = prior.interval(model.coverage)
+        rows.append({
+            "bearing": history.name, "point": label, "elapsed_s": est.elapsed_s,
+            "life_s": history.life_s, "true_rul_s": truth, "evidence": est.evidence,
+            "valid": est.valid, "onset_s": est.onset_s,
+            "default": est.rul_s, "default_phm_optimal": est.distribution.phm_optimal_s(),
+            "default_lower": est.lower_s, "default_upper": est.upper_s,
+            "prior_alone": prior.phm_optimal_s(), "prior_lower": p_lo, "prior_upper": p_hi,
+            "median_life_same_condition": median_life_rul(train, history, est.elapsed_s),
+            "always_10s": 10.0, "shipped_paper002": shipped.at(history.name, est.elapsed_s)})
+    return rows
+
+
+def coverage_track(model: PrognosisModel, history: History) -> dict:
+    at = np.arange(history.t_s[0] + model.onset.reference_s, history.life_s, COVERAGE_STEP_S)
+    ests = run_tracker(model, history, at, with_point=False)
+    t = np.array([e.elapsed_s for e in ests])
+    truth = history.life_s - t
+    lo, hi = np.array([e.lower_s for e in ests]), np.array([e.upper_s for e in ests])
+    return {"t_s": t, "truth": truth, "median": np.array([e.median_s for e in ests]),
+            "lower": lo, "upper": hi, "covered": (lo <= truth) & (truth <= hi),
+            "width": hi - lo, "evidence": [e.evidence for e in ests]}
+
+
+def summarise(rows: list[dict]) -> dict:
+    out = {}
+    for method in METHODS:
+        pred = np.array([r[method] for r in rows], dtype=float)
+        truth = np.array([r["true_rul_s"] for r in rows])
+        life = np.array([r["life_s"] for r in rows])
+        ok = np.isfinite(pred)
+        if not ok.any():
+            continue
+        out[method] = {"phm_score": float(phm_accuracy(truth[ok], pred[ok]).mean()),
+                       "nmae": float(np.mean(np.abs(pred[ok] - truth[ok]) / life[ok])),
+                       "n": int(ok.sum())}
+    for method, lo, hi in (("default", "default_lower", "default_upper"),
+                           ("prior_alone", "prior_lower", "prior_upper")):
+        lower = np.array([r[lo] for r in rows])
+        upper = np.array([r[hi] for r in rows])
+        truth = np.array([r["true_rul_s"] for r in rows])
+        out[method]["coverage"] = float(np.mean((lower <= truth) & (truth <= upper)))
+        out[method]["median_width_s"] = float(np.median(upper - lower))
+    return out
+
+
+def run(out: Path, folds: list[str]) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    hist, records = histories()
+    shipped = Shipped(records)
+    config = FitConfig()
+    result: dict = {"config": config.__dict__, "shipped_predictions": str(SHIPPED_PREDICTIONS),
+                    "shipped_available": shipped.available}
+
+    # (a) official protocol
+    print("(a) official PHM 2012 protocol: fitting on the 6 learning bearings", flush=True)
+    train = [hist[n] for n in LEARNING_BEARINGS]
+    model = fit_model(train, config)
+    model.save(out / "prognosis_official_model.json")
+    official = []
+    for name in TEST_FULL_BEARINGS:
+        rec = records[name]
+        t = float(rec.t_s[rec.truncation_pos])
+        points = {"truncation_official": (t, float(rec.official_rul_s))}
+        if name == "Bearing1_4":
+            points["truncation_end_of_record"] = (t, rec.life_s - t)
+        official += evaluate_points(model, train, hist[name], points, shipped)
+        print(f"  {name}: " + ", ".join(f"{r['point']} true {r['true_rul_s']:.0f} s, default "
+                                        f"{r['default']:.0f} s ({r['evidence']})"
+                                        for r in official if r["bearing"] == name), flush=True)
+    official_rows = [r for r in official if r["point"] == "truncation_official"]
+    result["official"] = {"rows": official, "summary": summarise(official_rows),
+                          "summary_end_of_record_1_4": summarise(
+                              [r for r in official if not (
+                                  r["bearing"] == "Bearing1_4"
+                                  and r["point"] == "truncation_official")])}
+
+    # (b) leave one bearing out
+    lobo_rows, onsets, tracks = [], {}, {}
+    for k, name in enumerate(folds):
+        fold_start = time.time()
+        train = [hist[n] for n in ALL_BEARINGS if n != name]
+        model = fit_model(train, config)
+        h, rec = hist[name], records[name]
+        points = {f"life_{int(f * 100)}": (f * h.life_s, h.life_s - f * h.life_s)
+                  for f in LIFE_FRACTIONS}
+        if rec.truncation_pos is not None:
+            t = float(rec.t_s[rec.truncation_pos])
+            points["truncation_official"] = (t, float(rec.official_rul_s))
+            points["truncation_end_of_record"] = (t, h.life_s - t)
+        lobo_rows += evaluate_points(model, train, h, points, shipped)
+        track = coverage_track(model, h)
+        tracks[name] = track
+        last = run_tracker(model, h, np.array([h.life_s]), with_point=False)[-1]
+        onset = last.onset_s
+        onsets[name] = {"onset_s": onset, "trigger": last.onset_trigger,
+                        "life_fraction": None if onset is None else onset / h.life_s,
+                        "minutes_before_end": None if onset is None
+                        else (h.life_s - onset) / 60.0,
+                        "first_half": bool(onset is not None and onset < 0.5 * h.life_s)}
+        print(f"(b) LOBO {k + 1}/{len(folds)} {name}: onset "
+              f"{'none' if onset is None else f'{onset / h.life_s:.0%} of life'}, coverage "
+              f"{track['covered'].mean():.2f} ({time.time() - fold_start:.0f} s)", flush=True)
+    result["lobo"] = {"rows": lobo_rows, "onsets": onsets}
+    by_point = {}
+    for label in ("truncation_official", "truncation_end_of_record",
+                  *(f"life_{int(f * 100)}" for f in LIFE_FRACTIONS)):
+        rows = [r for r in lobo_rows if r["point"] == label]
+        if rows:
+            by_point[label] = summarise(rows)
+    result["lobo"]["by_point"] = by_point
+    covered = [tracks[n]["covered"] for n in tracks]
+    result["lobo"]["coverage_every_minute"] = {
+        "mean_over_bearings": float(np.mean([c.mean() for c in covered])),
+        "pooled": float(np.concatenate(covered).mean()),
+        "median_width_s": float(np.median(np.concatenate([tracks[n]["width"] for n in tracks]))),
+        "per_bearing": {n: float(tracks[n]["covered"].mean()) for n in tracks}}
+    n_first_half = sum(o["first_half"] for o in onsets.values())
+    result["lobo"]["false_onset_first_half"] = {"bearings": n_first_half, "of": len(onsets)}
+    result["seconds"] = time.time() - started
+    (out / "prognosis_metrics.json").write_text(json.dumps(result, indent=1, default=float))
+    (out / "prognosis_metrics.md").write_text(markdown(result))
+    plot_tracks(tracks, onsets, out)
+    plot_scores(result, out / "prognosis_scores.png")
+    print(markdown(result))
+    return result
+
+
+def _fmt(v) -> str:
+    return "-" if v is None or (isinstance(v, float) and not np.isfinite(v)) else f"{v:.3f}"
+
+
+def markdown(result: dict) -> str:
+    lines = ["# RUL on FEMTO: prior + onset + condition-based (default) vs baselines", "",
+             "## (a) Official PHM 2012 protocol (fit on the 6 learning bearings)", "",
+             "| bearing | true RUL s | default (median) | PHM-optimal point | 80 % interval | "
+             "evidence | A default | A prior alone | A median life | A 10 s | A shipped |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in result["official"]["rows"]:
+        accs = [phm_accuracy(r["true_rul_s"], r[m]) if np.isfinite(r[m]) else np.nan
+                for m in ("default", "prior_alone", "median_life_same_condition", "always_10s",
+                          "shipped_paper002")]
+        lines.append(f"| {r['bearing']} ({r['point']}) | {r['true_rul_s']:.0f} | "
+                     f"{r['default']:.0f} | {r['default_phm_optimal']:.0f} | "
+                     f"[{r['default_lower']:.0f}, {r['default_upper']:.0f}] | {r['evidence']} | "
+                     + " | ".join(_fmt(float(a)) for a in accs) + " |")
+    lines += ["", "| summary (5 bearings, official label) | PHM score | normalised MAE |",
+              "|---|---|---|"]
+    for title, summary in (("official label", result["official"]["summary"]),
+                           ("Bearing1_4 end-of-record label",
+                            result["official"]["summary_end_of_record_1_4"])):
+        for method, m in summary.items():
+            lines.append(f"| {title}: {method} | {m['phm_score']:.3f} | {m['nmae']:.3f} |")
+    lines += ["", "## (b) Leave one bearing out (all 11)", "",
+              "| points | method | PHM score | normalised MAE | 80 % coverage | median width s |",
+              "|---|---|---|---|---|---|"]
+    for label, summary in result["lobo"]["by_point"].items():
+        for method, m in summary.items():
+            lines.append(f"| {label} | {method} | {m['phm_score']:.3f} | {m['nmae']:.3f} | "
+                         f"{_fmt(m.get('coverage'))} | "
+                         f"{m['median_width_s']:.0f} |" if "coverage" in m else
+                         f"| {label} | {method} | {m['phm_score']:.3f} | {m['nmae']:.3f} | - | - |")
+    cov = result["lobo"]["coverage_every_minute"]
+    lines += ["", f"80 % interval over every minute of every held-out life (after the 600 s "
+              f"reference): coverage {cov['mean_over_bearings']:.2f} (mean of bearings), "
+              f"{cov['pooled']:.2f} pooled; median width {cov['median_width_s']:.0f} s.", "",
+              "| bearing | onset (fraction of life) | minutes before end | first half | "
+              "trigger | coverage |", "|---|---|---|---|---|---|"]
+    for name, o in result["lobo"]["onsets"].items():
+        lines.append(f"| {name} | {_fmt(o['life_fraction'])} | {_fmt(o['minutes_before_end'])} "
+                     f"| {o['first_half']} | {o['trigger']} | {cov['per_bearing'][name]:.2f} |")
+    fo = result["lobo"]["false_onset_first_half"]
+    lines += ["", f"Onset declared in the first half of life: {fo['bearings']} of {fo['of']} "
+              "bearings (target 0).", "", f"Run time {result['seconds']:.0f} s."]
+    return "\n".join(lines) + "\n"
+
+
+def plot_tracks(tracks: dict, onsets: dict, out: Path) -> None:
+    n = len(tracks)
+    cols = 3
+    fig, axes = plt.subplots((n + cols - 1) // cols, cols, figsize=(15, 3.2 * ((n + 2) // 3)),
+                             squeeze=False)
+    for ax, (name, tr) in zip(axes.ravel()[:n], tracks.items(), strict=True):
+        t = tr["t_s"] / 3600
+        prior = np.array([e == "population_prior" for e in tr["evidence"]])
+        ax.plot(t, tr["truth"] / 3600, "k--", label="true RUL")
+        ax.fill_between(t, tr["lower"] / 3600, tr["upper"] / 3600, color="tab:blue", alpha=0.2,
+                        label="80 % interval")
+        ax.plot(t[prior], tr["median"][prior] / 3600, ".", color="tab:gray", ms=2,
+                label="prior (median)")
+        ax.plot(t[~prior], tr["median"][~prior] / 3600, ".", color="tab:red", ms=2,
+                label="condition-based (median)")
+        if onsets[name]["onset_s"] is not None:
+            ax.axvline(onsets[name]["onset_s"] / 3600, color="tab:orange", label="onset")
+        ax.set_ylim(0, max(tr["truth"].max() / 3600 * 1.6, 0.1))
+        ax.set_title(f"{name} (held out)")
+        ax.set_xlabel("operating time (h)")
+        ax.set_ylabel("RUL (h)")
+    axes.ravel()[0].legend(fontsize=7)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(out / "prognosis_lobo_timelines.png", dpi=90)
+    plt.close(fig)
+
+
+def plot_scores(result: dict, path: Path) -> None:
+    summary = result["official"]["summary"]
+    lobo = result["lobo"]["by_point"].get("truncation_official", {})
+    methods = [m for m in METHODS if m in summary]
+    x = np.arange(len(methods))
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.bar(x - 0.2, [summary[m]["phm_score"] for m in methods], 0.4, label="official protocol")
+    ax.bar(x + 0.2, [lobo.get(m, {}).get("phm_score", 0.0) for m in methods], 0.4,
+           label="LOBO at truncation")
+    ax.axhline(0.31, color="k", ls="--", label="2012 winner (0.31)")
+    ax.set_xticks(x, methods, rotation=15, fontsize=8)
+    ax.set_ylabel("PHM 2012 score (5 test bearings)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "rul_femto")
+    parser.add_argument("--folds", nargs="*", default=list(ALL_BEARINGS))
+    args = parser.parse_args(argv)
+    run(args.out, args.folds)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,51 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pm_monitor.core.assets.description import load, parse
+from pm_monitor.core.config_schema import ConfigError
+
+ASSETS = sorted(Path("config/assets").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", ASSETS, ids=[p.stem for p in ASSETS])
+def test_every_shipped_asset_file_is_valid(path):
+    asset = load(path)
+    assert asset.asset_id == path.stem
+    assert set(asset.axes.values()) <= set(asset.bearings)
+
+
+def test_examples_cover_femto_cwru_and_the_rig():
+    assert {p.stem for p in ASSETS} >= {"cwru_motor", "femto_bearing", "rig_motor"}
+    femto = load("config/assets/femto_bearing.yaml")
+    assert femto.bearings["test_bearing"].outer_race == pytest.approx(13 / 2 * (1 - 3.5 / 25.6))
+
+
+def test_every_problem_is_reported_at_once():
+    data = yaml.safe_load(Path("config/assets/cwru_motor.yaml").read_text())
+    data["asset"]["iso"]["machine_group"] = 5
+    data["asset"]["shaft_speed"]["source"] = "guess"
+    data["asset"]["bearings"]["drive_end"]["geometry"].pop("n_balls")
+    data["asset"]["axes"]["DE"] = "nowhere"
+    data["asset"]["speling"] = 1
+    with pytest.raises(ConfigError) as err:
+        parse(data, "x.yaml")
+    text = str(err.value)
+    for part in ("machine_group", "guess", "n_balls: required", "unknown bearing", "speling"):
+        assert part in text
+    assert "x.yaml" in text
+
+
+def test_orders_instead_of_geometry_and_topic_speed():
+    asset = parse({"asset": {
+        "id": "pump_7", "shaft_speed": {"source": "topic", "topic": "/pump_7/rpm",
+                                        "nominal_rpm": 1480.0},
+        "bearings": {"de": {"orders": {"outer_race": 3.05, "inner_race": 4.95, "ball": 3.99,
+                                       "cage": 0.38}}}}})
+    assert asset.shaft_speed.topic == "/pump_7/rpm"
+    assert asset.bearings_of("any_axis") == asset.bearings
+    with pytest.raises(ConfigError, match="topic: required"):
+        parse({"asset": {"id": "p", "shaft_speed": {"source": "topic"},
+                         "bearings": {"de": {"orders": {"outer_race": 3.0, "inner_race": 5.0,
+                                                        "ball": 4.0, "cage": 0.4}}}}})

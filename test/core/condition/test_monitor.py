@@ -1,0 +1,43 @@
+import numpy as np
+
+from pm_monitor.core.assets.description import load
+from pm_monitor.core.condition.monitor import AssetMonitor
+from pm_monitor.core.condition.reference import ReferenceStore
+from pm_monitor.core.types import HealthState
+
+RATE = 20000.0
+
+
+def _cwru_like(tmp_path):
+    asset = load("config/assets/cwru_motor.yaml")
+    return AssetMonitor(asset, ["DE"], RATE, ReferenceStore(tmp_path))
+
+
+def test_iso_only_until_commissioned_then_physics_names_the_fault(tmp_path, bearing_signal):
+    mon = _cwru_like(tmp_path)
+    shaft = 29.3
+    for seed in range(6):
+        a = mon.process(bearing_signal(RATE, 0.5, None, shaft, seed=seed))
+        if not mon.commissioned:
+            assert a.commissioning and "ISO zone" in a.summary
+    assert mon.commissioned
+    bpfo = mon.asset.bearings["drive_end"].outer_race * shaft
+    states = []
+    for seed in range(4):
+        a = mon.process(bearing_signal(RATE, 0.5, bpfo, shaft, impact_g=2.0, seed=10 + seed),
+                        shaft_rpm=shaft * 60)
+        states.append(a.state)
+    assert a.anomalous and states[-1] >= HealthState.WARNING
+    assert a.diagnosis.fault_type == "outer_race" and a.diagnosis.bearing == "drive_end"
+    assert "outer race fault on drive_end" in a.summary
+
+
+def test_restart_reloads_the_reference(tmp_path, bearing_signal):
+    mon = _cwru_like(tmp_path)
+    for seed in range(6):
+        mon.process(bearing_signal(RATE, 0.5, None, 29.3, seed=seed))
+    again = _cwru_like(tmp_path)
+    assert again.commissioned
+    np.testing.assert_allclose(again.reference.median, mon.reference.median)
+    again.reset()
+    assert not again.commissioned and not ReferenceStore(tmp_path).path("cwru_motor").exists()

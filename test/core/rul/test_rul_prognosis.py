@@ -1,0 +1,100 @@
+"""The default RUL model's contract: nothing valid that is not calibrated; evidence kinds;
+estimate(history) is a pure function of the indicator history; the model file round-trips."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from rul_fakes import small_prognosis
+
+from pm_monitor.core.rul.prior import OperatingCondition
+from pm_monitor.core.rul.prognosis import (
+    PrognosisModel,
+    PrognosisModelError,
+    PrognosisTracker,
+    estimate,
+)
+
+NONE = OperatingCondition()
+
+
+def history(degrade_at_s: float | None, end_s: float = 600.0):
+    t = np.arange(0.0, end_s, 10.0)
+    level = np.ones_like(t)
+    if degrade_at_s is not None:
+        level = np.where(t < degrade_at_s, 1.0, 1.0 + (t - degrade_at_s) / 30.0)
+    return t, np.column_stack([level, level])
+
+
+@pytest.mark.parametrize("degrade_at_s", [None, 200.0])
+def test_uncalibrated_evidence_is_never_valid(degrade_at_s):
+    t, rows = history(degrade_at_s)
+    for calibration in ({}, {"population_prior": small_prognosis().calibration[
+            "population_prior"]}):
+        model = replace(small_prognosis(), calibration=calibration)
+        out = estimate(model, NONE, t, rows)
+        assert out.valid == (out.evidence in calibration)
+        if not out.valid:
+            assert out.distribution.evidence == "not_calibrated"
+
+
+def test_prior_before_onset_condition_based_after():
+    model = small_prognosis()
+    healthy = estimate(model, NONE, *history(None))
+    assert healthy.evidence == "population_prior" and healthy.onset_s is None and healthy.valid
+    worn = estimate(model, NONE, *history(200.0))
+    assert worn.evidence == "condition_based" and worn.onset_s is not None and worn.valid
+    assert set(worn.parts) == {"prior", "duration", "trend"}
+    assert worn.median_s < healthy.median_s  # damage shortens the expected life
+    assert worn.lower_s <= worn.median_s <= worn.upper_s
+    assert worn.health_index < healthy.health_index
+
+
+def test_estimate_is_pure_and_equals_the_tracker():
+    model = small_prognosis()
+    t, rows = history(200.0)
+    first = estimate(model, NONE, t, rows)
+    assert estimate(model, NONE, t, rows).median_s == first.median_s
+    tracker = PrognosisTracker(model, NONE)
+    for ti, row in zip(t, rows, strict=True):
+        tracker.update(float(ti), row)
+    assert tracker.estimate().median_s == pytest.approx(first.median_s)
+    perturbed = rows.copy()
+    perturbed[-10:] *= 2.0  # attribution perturbs inputs and sees the estimate move
+    assert estimate(model, NONE, t, perturbed).median_s != first.median_s
+
+
+def test_point_kind_selects_the_published_point():
+    t, rows = history(200.0)
+    median = estimate(small_prognosis(), NONE, t, rows)
+    optimal = estimate(replace(small_prognosis(), point_kind="phm_optimal"), NONE, t, rows)
+    assert median.rul_s == pytest.approx(median.median_s)
+    assert optimal.rul_s == pytest.approx(optimal.distribution.phm_optimal_s())
+    assert optimal.rul_s <= median.rul_s
+
+
+def test_bad_inputs_are_refused():
+    tracker = PrognosisTracker(small_prognosis(), NONE)
+    tracker.update(0.0, np.ones(2))
+    with pytest.raises(ValueError, match="increase"):
+        tracker.update(0.0, np.ones(2))
+    with pytest.raises(ValueError, match="finite"):
+        tracker.update(10.0, np.array([1.0, np.nan]))
+
+
+def test_model_file_round_trip_and_clear_errors(tmp_path):
+    path = tmp_path / "m.json"
+    small_prognosis().save(path)
+    assert PrognosisModel.load(path) == small_prognosis()
+    with pytest.raises(PrognosisModelError, match="absent"):
+        PrognosisModel.load(tmp_path / "absent.json")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(PrognosisModelError, match=r"bad\.json"):
+        PrognosisModel.load(tmp_path / "bad.json")
+    data = json.loads(path.read_text())
+    data["version"] = 99
+    (tmp_path / "v99.json").write_text(json.dumps(data))
+    with pytest.raises(PrognosisModelError, match="version"):
+        PrognosisModel.load(tmp_path / "v99.json")

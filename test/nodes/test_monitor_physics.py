@@ -1,0 +1,161 @@
+"""The monitor node on a machine no model was trained on: a single-axis accelerometer at
+20 kHz (a CWRU drive-end channel resampled from 12 kHz), the physics model set with only an
+asset description. Commissioning first (HealthStatus says so), then an inner-race fault named
+with its defect line; the reference survives a restart; `~/commission` reports and resets; the
+CLI on a recording of the same chunks stores the same reference as the live node."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from scipy.signal import resample_poly
+
+from pm_monitor.commission import commission
+from pm_monitor.core.condition.reference import ReferenceStore
+from pm_monitor.core.recording.mcap_bag import McapRecorder
+from pm_monitor.core.recording.typestore import typestore
+from pm_monitor.datasets import DataNotFoundError, cwru
+from pm_monitor.msg import Alert, HealthStatus, SensorChunk
+from pm_monitor.nodes import conversions as conv
+from pm_monitor.nodes.monitor_node import MonitorNode
+from pm_monitor.nodes.monitor_outputs import ALERT_QOS
+from pm_monitor.srv import Commission
+
+FS, CHUNK = 20000.0, 2000  # 0.1 s chunks
+EPOCH_NS = 1_700_000_000 * 10**9
+ASSET = """asset:
+  id: pump_7
+  unit: g
+  shaft_speed: {source: estimated, nominal_rpm: 1760.0, search_fraction: 0.05}
+  commissioning: {duration_s: 2.5}
+  bearings:
+    drive_end: {geometry: {n_balls: 9, ball_diameter_mm: 7.94, pitch_diameter_mm: 39.04}}
+  axes: {DE: drive_end}
+"""
+
+
+def _de_20khz(label: str) -> np.ndarray:
+    try:
+        rec = next(r for r in cwru.list_records() if r.load_hp == 0 and r.label == label)
+        x = cwru.load_record(rec).samples[:, 0]
+    except DataNotFoundError as err:
+        pytest.skip(str(err))
+    return resample_poly(x, 5, 3).astype(np.float32)
+
+
+def _chunks(x: np.ndarray, first: int = 0):
+    for k in range(x.size // CHUNK):
+        i = first + k
+        msg = SensorChunk()
+        msg.header = conv.make_header(EPOCH_NS + round(i * CHUNK / FS * 1e9), "pump_7")
+        msg.sample_rate, msg.channel_names, msg.unit = FS, ["DE"], "g"
+        msg.first_sample_index = i * CHUNK
+        msg.samples = x[k * CHUNK:(k + 1) * CHUNK]
+        yield msg
+
+
+class Harness:
+    def __init__(self, context, executor, tmp_path) -> None:
+        asset_file = tmp_path / "pump_7.yaml"
+        asset_file.write_text(ASSET)
+        self.monitor = MonitorNode(context=context, parameter_overrides=[
+            Parameter("asset_file", value=str(asset_file)),
+            Parameter("reference_dir", value=str(tmp_path / "refs")),
+            Parameter("asset_id", value="pump_7"),
+            Parameter("alert_log_path", value=str(tmp_path / "alerts.jsonl"))])
+        self.client = Node("physics_client", context=context)
+        self.health: list[HealthStatus] = []
+        self.alerts: list[Alert] = []
+        self.client.create_subscription(HealthStatus, "/pm_monitor/health", self.health.append,
+                                        500)
+        self.client.create_subscription(Alert, "/pm_monitor/alert", self.alerts.append,
+                                        ALERT_QOS)
+        self.commission = self.client.create_client(Commission, "/pm_monitor/commission")
+        self.executor = executor
+        for node in (self.monitor, self.client):
+            executor.add_node(node)
+        end = time.monotonic() + 5.0
+        while (time.monotonic() < end
+               and self.client.count_publishers("/pm_monitor/health") == 0):
+            executor.spin_once(timeout_sec=0.05)
+        self.spin(0.3)
+
+    def spin(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.executor.spin_once(timeout_sec=0.02)
+
+    def feed(self, chunks) -> None:
+        for msg in chunks:
+            self.monitor._on_chunk("accel", msg)
+        self.spin(1.0)
+
+    def call(self, command: str) -> Commission.Response:
+        assert self.commission.wait_for_service(timeout_sec=5.0)
+        future = self.commission.call_async(Commission.Request(command=command))
+        end = time.monotonic() + 5.0
+        while not future.done() and time.monotonic() < end:
+            self.executor.spin_once(timeout_sec=0.02)
+        return future.result()
+
+    def close(self) -> None:
+        for node in (self.monitor, self.client):
+            self.executor.remove_node(node)
+            node.destroy_node()
+
+
+def test_single_axis_20khz_commissions_then_names_the_fault_and_survives_restart(
+        ros_context, executor, tmp_path):
+    normal, fault = _de_20khz("NORMAL"), _de_20khz("IR007")
+    h = Harness(ros_context, executor, tmp_path)
+    try:
+        assert h.monitor.active, h.monitor.last_error
+        assert h.call("progress").progress == 0.0
+        h.feed(_chunks(normal[: int(5.0 * FS)]))
+        learning = [m for m in h.health if m.commissioning_needed]
+        progress = [m.commissioning_progress for m in learning]
+        assert progress == sorted(progress) and progress[0] < 1.0 and progress[-1] == 1.0
+        assert [m.commissioning_done for m in learning] == list(range(1, len(learning) + 1))
+        decided = [m for m in h.health if not m.commissioning_needed]
+        assert decided and all(m.state == 0 and m.commissioning_progress == 1.0
+                               for m in decided)
+        response = h.call("progress")
+        assert response.success and response.complete and response.asset_id == "pump_7"
+        assert h.alerts == []
+        n_before = len(h.health)
+        h.feed(_chunks(fault[: int(6.0 * FS)], first=int(5.0 * FS) // CHUNK))
+        raised = [a for a in h.alerts if a.event == Alert.EVENT_RAISED]
+        assert raised, [m.notes for m in h.health[n_before:]][-3:]
+        assert any("inner race fault on drive_end" in a.summary for a in raised)
+    finally:
+        h.close()
+    live = ReferenceStore(tmp_path / "refs").load("pump_7")
+    assert live.complete and live.rate_hz == FS and live.axes == ["DE"]
+
+    again = Harness(ros_context, executor, tmp_path)  # restart: the reference is reloaded
+    try:
+        assert again.call("progress").complete
+        assert again.call("reset").success and not again.call("progress").complete
+    finally:
+        again.close()
+
+    # the CLI on a recording of the same chunks builds the same reference as the live node
+    types = typestore().types
+    chunk_t = types["pm_monitor/msg/SensorChunk"]
+    header_t, time_t = types["std_msgs/msg/Header"], types["builtin_interfaces/msg/Time"]
+    with McapRecorder(tmp_path / "bag") as bag:
+        for msg in _chunks(normal[: int(5.0 * FS)]):
+            stamp = time_t(sec=msg.header.stamp.sec, nanosec=msg.header.stamp.nanosec)
+            bag.write_message("/pm/accel", chunk_t(
+                header=header_t(stamp=stamp, frame_id="pump_7"), sample_rate=FS,
+                channel_names=["DE"], unit="g", first_sample_index=msg.first_sample_index,
+                samples=np.asarray(msg.samples, np.float32)),
+                msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec)
+    commission(tmp_path / "bag", tmp_path / "pump_7.yaml", tmp_path / "cli")
+    cli = ReferenceStore(tmp_path / "cli").load("pump_7")
+    assert cli.complete and len(cli.rows) == len(live.rows)
+    np.testing.assert_allclose(cli.median, live.median, rtol=1e-9)
+    np.testing.assert_allclose(cli.precision, live.precision, rtol=1e-9, atol=1e-12)

@@ -1,0 +1,84 @@
+"""Fitting the default RUL model: only the given histories are used (no leakage), thresholds
+keep the healthy halves silent, the calibration is nested, the tracker and the fit's onset
+rule agree."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from pm_monitor.core.rul.indicators import INDICATOR_NAMES
+from pm_monitor.core.rul.prior import OperatingCondition
+from pm_monitor.training import rul_fit
+from pm_monitor.training.rul_fit import FitConfig, History, first_onset, fit_model, onset_scores
+
+CONFIG = replace(FitConfig(), indicators=("rms_h", "rms_v"), reference_s=100.0,
+                 calibration_step_s=30.0)
+
+
+def synthetic(name: str, life_s: float, onset_fraction: float, seed: int) -> History:
+    rng = np.random.default_rng(seed)
+    t = np.arange(0.0, life_s + 1, 10.0)
+    rise = np.clip((t - onset_fraction * life_s) / ((1 - onset_fraction) * life_s), 0, None)
+    level = np.exp(3.0 * rise ** 2) * (1 + 0.05 * rng.normal(size=t.size))
+    rows = np.ones((t.size, len(INDICATOR_NAMES)))
+    rows[:, INDICATOR_NAMES.index("rms_h")] = level
+    rows[:, INDICATOR_NAMES.index("rms_v")] = level
+    return History(name, t, rows, OperatingCondition(1800.0, 4000.0), float(t[-1]))
+
+
+HISTORIES = [synthetic(f"b{i}", life, frac, i) for i, (life, frac) in
+             enumerate([(3000, 0.7), (5000, 0.8), (4000, 0.6), (6000, 0.75), (3500, 0.8)])]
+
+
+def test_fit_uses_only_the_given_histories(monkeypatch):
+    seen = set()
+    original = rul_fit.onset_scores
+
+    def spy(history, config):
+        seen.add(history.name)
+        return original(history, config)
+
+    monkeypatch.setattr(rul_fit, "onset_scores", spy)
+    fit_model(HISTORIES[:4], CONFIG)
+    assert seen == {"b0", "b1", "b2", "b3"}  # b4, the "held-out" one, never read
+
+
+def test_fitted_model_is_calibrated_and_silent_in_healthy_halves():
+    model = fit_model(HISTORIES, CONFIG)
+    assert set(model.calibration) == {"population_prior", "condition_based"}
+    assert all(np.all(np.diff(z) >= 0) for z in model.calibration.values())
+    for h in HISTORIES:
+        t, s = onset_scores(h, CONFIG)
+        onset = first_onset(t, s, np.array(model.onset.thresholds), CONFIG.persist_s)
+        assert onset is None or onset > 0.5 * h.life_s
+    assert model.prior.reference == "rating_life" and model.prior.n_histories == 5
+    assert model.post_onset_log_mean is not None
+
+
+def test_first_onset_agrees_with_the_tracker():
+    model = fit_model(HISTORIES[:3], CONFIG)
+    h = HISTORIES[4]
+    t, s = onset_scores(h, CONFIG)
+    fast = first_onset(t, s, np.array(model.onset.thresholds), CONFIG.persist_s)
+    tracked = rul_fit.run_tracker(model, h, np.array([h.life_s]))[-1].onset_s
+    assert fast == pytest.approx(tracked)
+
+
+def test_too_few_histories_is_an_error():
+    with pytest.raises(ValueError, match="two histories"):
+        rul_fit.fit_uncalibrated(HISTORIES[:1], CONFIG)
+
+
+def test_life_exponent_option_fits_a_weibull_aft_on_the_rating_life():
+    rng = np.random.default_rng(1)
+    conditions = [OperatingCondition(1800.0, 4000.0), OperatingCondition(1500.0, 5000.0)] * 6
+    # lives proportional to L10^2 around a common Weibull: the fit should find exponent ~2
+    from pm_monitor.core.rul.prior import rating_life_s
+    lives = [rating_life_s(c, 4000.0) ** 2 / 3e4 * rng.weibull(4.0) for c in conditions]
+    prior = rul_fit.fit_prior(lives, conditions, [True] * 12,
+                              replace(FitConfig(), fit_life_exponent=True))
+    assert prior.exponent == pytest.approx(2.0, abs=0.5)
+    iso = rul_fit.fit_prior(lives, conditions, [True] * 12, FitConfig())
+    assert iso.exponent == 1.0
