@@ -44,16 +44,18 @@ import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from pm_monitor.core.alarms import AlarmManager  # noqa: E402
-from pm_monitor.core.cascade import Cascade  # noqa: E402
+from pm_monitor.core.explain.explainer import Explainer  # noqa: E402
 from pm_monitor.core.imaging.codec import encode, from_celsius  # noqa: E402
 from pm_monitor.core.inference import (  # noqa: E402
-    CascadeModels,
     InferenceConfig,
+    NetworkSet,
     cascade_specs,
     export_onnx,
+    rig_network_set,
 )
 from pm_monitor.core.inference.cascade_models import cascade_torch_models  # noqa: E402
 from pm_monitor.core.inference.runners import OnnxRuntimeRunner  # noqa: E402
+from pm_monitor.core.model_set.rig import rig_cascade  # noqa: E402
 from pm_monitor.core.models.bundle import load_bundle  # noqa: E402
 from pm_monitor.core.pipeline import MonitorPipeline, monitor_assembler  # noqa: E402
 from pm_monitor.sim import (  # noqa: E402
@@ -89,7 +91,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
             "p99": float(np.percentile(array, 99)), "max": float(array.max())}
 
 
-def run_pipelines(bundle, models: dict[str, CascadeModels], duration_s: float,
+def run_pipelines(bundle, models: dict[str, NetworkSet], duration_s: float,
                   explain_every: int) -> dict[str, dict[str, list[float]]]:
     """One pass of the rig, every message handed to one MonitorPipeline per backend in turn
     (the order alternates per message), so load from other processes hits all backends alike.
@@ -98,8 +100,9 @@ def run_pipelines(bundle, models: dict[str, CascadeModels], duration_s: float,
     clock = RigClock(RigSimulator(RigConfig(), FaultSchedule((fault,)), seed=11), 10**18,
                      chunk_s=0.02, camera_hz=30.0, thermal_hz=9.0)
     lanes = {}
+    explainer = Explainer.from_bundle(bundle)  # explanations run on torch for every backend
     for backend, backend_models in models.items():
-        cascade = Cascade(bundle, inference=backend_models)
+        cascade = rig_cascade(bundle, backend_models)
         pipeline = MonitorPipeline(monitor_assembler(bundle.window_s, bundle.hop_s, 0.1, 2.0),
                                    cascade, AlarmManager("rig_1"))
         lanes[backend] = (cascade, pipeline, {stage: [] for stage in STAGES}, [0])
@@ -136,8 +139,9 @@ def run_pipelines(bundle, models: dict[str, CascadeModels], duration_s: float,
                     _record(samples, output.result, elapsed_ms / len(outputs),
                             cpu_ms / len(outputs))
                     if explain_every and windows[0] % explain_every == 0:
-                        explanation = cascade.explain(output.result)
-                        samples["explanation"].append(explanation.computation_ms)
+                        begun = time.perf_counter()
+                        explainer.explain(output.result)
+                        samples["explanation"].append((time.perf_counter() - begun) * 1e3)
     return {backend: lane[2] for backend, lane in lanes.items()}
 
 
@@ -170,7 +174,7 @@ def time_call(fn, repeats: int) -> list[float]:
     return laps
 
 
-def batched_throughput(models: CascadeModels, real, repeats: int) -> dict[str, dict]:
+def batched_throughput(models: NetworkSet, real, repeats: int) -> dict[str, dict]:
     """Per model and batch size: p50 / p99 ms per batch and windows per second."""
     table: dict[str, dict] = {}
     for model in ("stage1", "anomaly", "thermal"):
@@ -188,7 +192,7 @@ def batched_throughput(models: CascadeModels, real, repeats: int) -> dict[str, d
 def thread_study(bundle, real, cache_dir: Path, repeats: int) -> dict[str, dict]:
     """Stage 1 and thermal at batch 1 and 32 with 1 and 2 threads, torch and ONNX Runtime."""
     results: dict[str, dict] = {}
-    torch_models = CascadeModels.create(bundle)
+    torch_models = rig_network_set(bundle)
     for threads in (1, 2):
         torch.set_num_threads(threads)
         for model in ("stage1", "thermal"):
@@ -346,7 +350,7 @@ def main() -> None:
     models = {}
     for backend in backends:
         config = InferenceConfig(backend=backend, engine_cache_dir=str(cache_dir))
-        models[backend] = CascadeModels.create(bundle, config)
+        models[backend] = rig_network_set(bundle, config)
         print(f"== {backend}: {models[backend].summary()}")
         for line in models[backend].report:
             print("   ", line)

@@ -1,6 +1,6 @@
 """Model inputs from the simulated rig runs the shipped rig bundle was trained on.
 
-Parity tests, INT8 calibration (injected into core's CascadeModels.create) and the benchmarks
+Parity tests, INT8 calibration (injected into core's rig_network_set) and the benchmarks
 need inputs the models actually see, not
 random tensors: these are built window by window exactly as the cascade builds them (the same
 feature extractor, scaler, left-padded history and thermal normalisation), from training runs
@@ -106,7 +106,7 @@ def collect_rig_model_inputs(
 
 def rig_int8_calibration(bundle: ModelBundle) -> CalibrationSource:
     """INT8 calibration batches from real rig windows, generated once on first use; pass it as
-    CascadeModels.create(bundle, config, calibration=rig_int8_calibration(bundle))."""
+    rig_network_set(bundle, config, calibration=rig_int8_calibration(bundle))."""
 
     @functools.cache
     def inputs() -> RigModelInputs:  # generated lazily: only INT8 builds need them

@@ -1,7 +1,10 @@
-"""Prepare the cascade's models on a backend ahead of time and say what was chosen.
+"""Prepare a model set's networks on a backend ahead of time and say what was chosen.
 
 python -m pm_monitor.core.inference --model-dir models/rig_baseline --backend tensorrt \
     --precision fp16 [--cache-dir DIR] [--force-engine-update]
+
+--model-dir: any model set (a directory with model_set.json: models/rig_baseline,
+models/real_data); it is loaded as the monitor loads it, so its report is the node's.
 
 Exports the ONNX graphs, builds (or loads) TensorRT engines, warms up, prints the selection
 report and how long each step took. Run it once after installing on a robot so the node
@@ -17,8 +20,6 @@ from pathlib import Path
 import torch
 
 from pm_monitor.core.inference.backend import BACKENDS, PRECISIONS, InferenceConfig
-from pm_monitor.core.inference.cascade_models import CascadeModels
-from pm_monitor.core.models.bundle import load_bundle
 
 
 def main() -> None:
@@ -33,15 +34,17 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.torch_threads)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    bundle = load_bundle(Path(args.model_dir))
     config = InferenceConfig(backend=args.backend, precision=args.precision,
                              engine_cache_dir=args.cache_dir,
                              force_engine_update=args.force_engine_update)
+    # imported here: the model sets sit above the inference layer
+    from pm_monitor.core.model_set import load_model_set
+
     start = time.monotonic()
-    models = CascadeModels.create(bundle, config)
+    models = load_model_set(Path(args.model_dir), config)
     print(f"prepared in {time.monotonic() - start:.1f} s (cache {config.cache_dir}): "
-          f"{models.summary()}")
-    for line in models.report:
+          f"{models.backend_summary()}")
+    for line in models.describe():
         print("  " + line)
 
 

@@ -25,7 +25,7 @@ from pm_monitor.core.inference.specs import ModelSpec
 
 LOG = logging.getLogger("pm_monitor.inference")
 # Bump when a wrapper's graph changes in a way the weights hash cannot see.
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2  # 2: thermal CAM via wrappers.class_maps (no 1 / (h w) factor)
 
 
 class ExportError(RuntimeError):

@@ -21,6 +21,7 @@ one spec, and a wrapper only if the graph should carry post-processing:
 """
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +30,13 @@ from typing import Literal
 import numpy as np
 from torch import nn
 
-from pm_monitor.core.inference.wrappers import AnomalyExport, Stage1Export, ThermalCamExport
+from pm_monitor.core.inference.wrappers import (
+    AnomalyExport,
+    CameraCamExport,
+    SpectrogramErrorExport,
+    Stage1Export,
+    ThermalCamExport,
+)
 
 ShapeChoice = Literal["min", "opt", "max"]
 _CHOICE_INDEX = {"min": 0, "opt": 1, "max": 2}
@@ -64,6 +71,7 @@ class ModelSpec:
     wrap: Callable[[nn.Module], nn.Module]  # torch model -> module whose outputs match `outputs`
     dim_ranges: Mapping[str, tuple[int, int, int]] = field(default_factory=dict)
     opset: int = 17
+    variant: str = ""  # which graph `wrap` builds when it has options (part of cache keys)
 
     def __post_init__(self) -> None:
         for tensor in self.inputs:
@@ -111,6 +119,7 @@ class ModelSpec:
             "outputs": list(self.outputs),
             "dim_ranges": {k: list(v) for k, v in sorted(self.dim_ranges.items())},
             "opset": self.opset,
+            "variant": self.variant,
         }, sort_keys=True)
 
     def check_inputs(self, inputs: Mapping[str, np.ndarray]) -> None:
@@ -128,9 +137,10 @@ class ModelSpec:
                 )
 
 
-def stage1_spec(sequence_length: int, n_features: int) -> ModelSpec:
+def stage1_spec(sequence_length: int, n_features: int, name: str = "stage1") -> ModelSpec:
+    """HealthStateBiLSTM (rig Stage 1, FEMTO Stage 1)."""
     return ModelSpec(
-        name="stage1",
+        name=name,
         inputs=(TensorSpec("sequence", ("batch", sequence_length, n_features)),),
         outputs=("state_probabilities", "fault_probabilities", "attention"),
         wrap=Stage1Export,
@@ -138,9 +148,10 @@ def stage1_spec(sequence_length: int, n_features: int) -> ModelSpec:
     )
 
 
-def anomaly_spec(n_features: int) -> ModelSpec:
+def anomaly_spec(n_features: int, name: str = "anomaly") -> ModelSpec:
+    """FeatureAutoencoder (rig anomaly model, FEMTO feature autoencoder)."""
     return ModelSpec(
-        name="anomaly",
+        name=name,
         inputs=(
             TensorSpec("features", ("batch", n_features)),
             TensorSpec("present", ("batch", n_features)),  # 1.0 measured, 0.0 absent
@@ -151,16 +162,45 @@ def anomaly_spec(n_features: int) -> ModelSpec:
     )
 
 
-def thermal_spec(frame_hw: tuple[int, int] = DEFAULT_FRAME_HW) -> ModelSpec:
+def thermal_spec(frame_hw: tuple[int, int] = DEFAULT_FRAME_HW, name: str = "thermal",
+                 cam_at_input: bool = True) -> ModelSpec:
+    """ThermalResNet: the rig's localiser or the thermal_motor classifier.
+
+    frame_hw: the model input's usual size (TensorRT's optimum; other sizes work).
+    cam_at_input: `cam` upsampled to the input and scaled (rig: the input is the frame); else
+    at feature resolution for `cam_heatmap` (thermal_motor: the input is a downscaled frame)."""
     height, width = frame_hw
     return ModelSpec(
-        name="thermal",
+        name=name,
         inputs=(TensorSpec("image", ("batch", 1, "height", "width")),),
         outputs=("location_probabilities", "spatial_attention", "cam"),
-        wrap=ThermalCamExport,
+        wrap=functools.partial(ThermalCamExport, cam_at_input=cam_at_input),
+        variant="cam_at_input" if cam_at_input else "cam_at_features",
         dim_ranges={
             "batch": (1, 1, MAX_BATCH),
             "height": (32, height, max(height, 480)),
             "width": (32, width, max(width, 640)),
         },
+    )
+
+
+def camera_spec(image_size: int, name: str = "camera") -> ModelSpec:
+    """CameraDefectNet (NEU): the frame is resized to image_size square before the network."""
+    return ModelSpec(
+        name=name,
+        inputs=(TensorSpec("image", ("batch", 1, image_size, image_size)),),
+        outputs=("location_probabilities", "cam"),
+        wrap=CameraCamExport,
+        dim_ranges={"batch": (1, 1, MAX_BATCH)},
+    )
+
+
+def acoustic_spec(n_bands: int, n_frames: int, name: str = "acoustic") -> ModelSpec:
+    """SpectrogramAutoencoder (MIMII): per-patch reconstruction error of log-mel patches."""
+    return ModelSpec(
+        name=name,
+        inputs=(TensorSpec("patches", ("batch", 1, n_bands, n_frames)),),
+        outputs=("patch_error",),
+        wrap=SpectrogramErrorExport,
+        dim_ranges={"batch": (1, 1, MAX_BATCH)},
     )

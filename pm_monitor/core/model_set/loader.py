@@ -26,7 +26,7 @@ PHYSICS_KIND = "asset_physics"  # builder: pm_monitor.core.model_set.physics
 def load_model_set(model_dir: Path | str, inference: InferenceConfig | None = None,
                    fusion_model_path: str = "", shaft_speed_rpm: float = 0.0,
                    asset_file: str = "", reference_dir: str = "") -> CascadeModelSet:
-    """inference: backends of the rig networks; fusion_model_path: the rig explanations'
+    """inference: backends of the set's networks; fusion_model_path: the rig explanations'
     fusion gates ("" = the shipped one beside the set, "none" = off); shaft_speed_rpm: the
     monitored shaft's speed where the set's features depend on it (0 = the descriptor's);
     asset_file / reference_dir: the physics set's asset description ("" = the descriptor's)
@@ -39,7 +39,8 @@ def load_model_set(model_dir: Path | str, inference: InferenceConfig | None = No
         from pm_monitor.core.model_set.real_data import build_real_data_set
 
         return build_real_data_set(descriptor,
-                                   shaft_speed_rpm if shaft_speed_rpm > 0 else None)
+                                   shaft_speed_rpm if shaft_speed_rpm > 0 else None,
+                                   inference=inference)
     if kind == PHYSICS_KIND:
         from pm_monitor.core.model_set.physics import build_physics_set
 

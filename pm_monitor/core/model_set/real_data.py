@@ -10,32 +10,35 @@ from the shared stage blocks:
 
 FEMTO has no fault labels, so the fault type is named honestly: the descriptor's stage1
 fault_type ("bearing_degradation") when the state is not Normal. No RUL stage: on FEMTO it
-comes from rul_node (the monitor's rul_in input). Stage 1 networks run through TorchNetworks
-(the export wrappers, so ONNX runners can take their place); the image models' Grad-CAM and
-the acoustic score on torch.
+comes from rul_node (the monitor's rul_in input). All five networks run through the inference
+layer's NetworkSet (pm_monitor.core.inference.realdata_networks), so `backend` (torch / ONNX
+Runtime / TensorRT / auto) applies to them as to the rig's; on torch the image localisers keep
+autograd Grad-CAM of the whole frame, elsewhere the graphs' class maps give the same heatmaps.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from pm_monitor.core.cascade import Cascade, CascadeConfig
 from pm_monitor.core.explain.background import HealthyBackground
 from pm_monitor.core.explain.explainer import ExplainerConfig
-from pm_monitor.core.inference.wrappers import AnomalyExport, Stage1Export
+from pm_monitor.core.inference import InferenceConfig, NetworkSet, real_data_networks
 from pm_monitor.core.model_set.contract import CascadeModelSet, with_required_by
 from pm_monitor.core.model_set.descriptor import ModelSetDescriptor
 from pm_monitor.core.realdata.explain import build_real_explainer
 from pm_monitor.core.realdata.images import (
     CameraInput,
     ThermalInput,
+    camera_model_input,
     grey_pixels,
+    thermal_model_input,
     thermal_pixels,
 )
 from pm_monitor.core.realdata.profile import RealDataProfile, load_profile
 from pm_monitor.core.realdata.sound import AcousticScorer
 from pm_monitor.core.realdata.stage1 import FemtoStage1
 from pm_monitor.core.stages.localizer import ImageLocalizer
-from pm_monitor.core.stages.networks import TorchNetwork, TorchNetworks
 from pm_monitor.core.types import CAMERA, THERMAL
 
 __all__ = ["build_real_data_set", "real_data_cascade"]
@@ -44,39 +47,45 @@ __all__ = ["build_real_data_set", "real_data_cascade"]
 def build_real_data_set(descriptor: ModelSetDescriptor, shaft_rpm: float | None = None,
                         config: CascadeConfig | None = None,
                         background: HealthyBackground | None = None,
-                        explainer_config: ExplainerConfig | None = None) -> CascadeModelSet:
+                        explainer_config: ExplainerConfig | None = None,
+                        inference: InferenceConfig | None = None) -> CascadeModelSet:
+    """inference: backends of the five networks (default torch); building non-torch backends
+    exports / compiles and warms up here."""
     # torch intra-op threads: one, as the monitor always ran these models (process-wide)
     torch.set_num_threads(1)
     profile = load_profile(descriptor, shaft_rpm)
-    cascade = real_data_cascade(profile, config, tuple(descriptor.inputs))
+    networks = NetworkSet.create(real_data_networks(profile), inference)
+    cascade = real_data_cascade(profile, config, tuple(descriptor.inputs), networks)
     explainer = build_real_explainer(profile, background, explainer_config)
     return CascadeModelSet(
         descriptor.name, profile.version, descriptor.window_s, descriptor.hop_s,
         with_required_by(descriptor.inputs, cascade), cascade, explainer,
-        profile.describe(), cascade.stage1.networks.summary)
+        [*profile.describe(), *networks.report], networks.summary)
 
 
 def real_data_cascade(profile: RealDataProfile, config: CascadeConfig | None = None,
-                      inputs: tuple[str, ...] = ()) -> Cascade:
+                      inputs: tuple[str, ...] = (), networks: NetworkSet | None = None
+                      ) -> Cascade:
+    """networks: the profile's networks on a backend (default: torch)."""
     config = config or CascadeConfig()
-    thermal = ThermalInput(profile.thermal.model, profile.thermal.assumed_span_c,
-                           profile.thermal.downscale).eval()
-    camera = CameraInput(profile.camera.model, profile.camera.image_size).eval()
-    networks = TorchNetworks({
-        "stage1": TorchNetwork(Stage1Export(profile.stage1), ("sequence",),
-                               ("state_probabilities", "fault_probabilities", "attention")),
-        "anomaly": TorchNetwork(AnomalyExport(profile.autoencoder), ("features", "present"),
-                                ("anomaly_score",)),
-        "thermal": TorchNetwork(thermal, ("image",), ("logits", "spatial_attention")),
-        "camera": TorchNetwork(camera, ("image",), ("logits",)),
-    })
-    stage1 = FemtoStage1(profile, networks)
+    if networks is None:
+        networks = NetworkSet.create(real_data_networks(profile))
+    else:
+        networks.require({name: spec for name, (spec, _) in
+                          real_data_networks(profile).items()})
+    t, c = profile.thermal, profile.camera
     localizers = [
-        ImageLocalizer("thermal_classifier", THERMAL, "thermal", networks, thermal,
-                       thermal_pixels, profile.thermal.class_names,
-                       region_fraction=config.region_fraction),
-        ImageLocalizer("camera_defect", CAMERA, "camera", networks, camera, grey_pixels,
-                       profile.camera.class_names, region_fraction=config.region_fraction),
+        ImageLocalizer("thermal_classifier", THERMAL, "thermal", networks,
+                       ThermalInput(t.model, t.assumed_span_c, t.downscale).eval(),
+                       thermal_pixels, t.class_names, region_fraction=config.region_fraction,
+                       network_input=lambda frame: thermal_model_input(
+                           frame, t.assumed_span_c, t.downscale)),
+        ImageLocalizer("camera_defect", CAMERA, "camera", networks,
+                       CameraInput(c.model, c.image_size).eval(), grey_pixels, c.class_names,
+                       region_fraction=config.region_fraction,
+                       network_input=lambda grey: camera_model_input(
+                           grey.astype(np.uint8), c.image_size)),
     ]
-    return Cascade(stage1, localizers, [AcousticScorer(profile.acoustic)], None, inputs,
-                   config, stage1.sequence_shape)
+    stage1 = FemtoStage1(profile, networks)
+    return Cascade(stage1, localizers, [AcousticScorer(profile.acoustic, networks)], None,
+                   inputs, config, stage1.sequence_shape)

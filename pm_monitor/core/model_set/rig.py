@@ -15,7 +15,12 @@ from typing import Any
 
 from pm_monitor.core.cascade import Cascade, CascadeConfig
 from pm_monitor.core.explain.explainer import Explainer
-from pm_monitor.core.inference import CascadeModels, InferenceConfig
+from pm_monitor.core.inference import (
+    InferenceConfig,
+    NetworkSet,
+    cascade_specs,
+    rig_network_set,
+)
 from pm_monitor.core.model_set.contract import CascadeModelSet, with_required_by
 from pm_monitor.core.model_set.descriptor import DESCRIPTOR_FORMAT, ModelSetDescriptor
 from pm_monitor.core.models.bundle import ModelBundle, ModelLoadError, load_bundle
@@ -61,7 +66,7 @@ def build_rig_set(descriptor: ModelSetDescriptor, inference: InferenceConfig | N
                                f"{descriptor.hop_s:g} differ from the bundle's "
                                f"{bundle.window_s:g} / {bundle.hop_s:g}")
     _check_kinds(descriptor)
-    networks = CascadeModels.create(bundle, inference)
+    networks = rig_network_set(bundle, inference)
     cascade = rig_cascade(bundle, networks, config, tuple(descriptor.inputs),
                           localize=bool(stages.get("localizers")), rul=bool(stages.get("rul")))
     report = list(networks.report)
@@ -84,17 +89,17 @@ def build_rig_set(descriptor: ModelSetDescriptor, inference: InferenceConfig | N
                            report, networks.summary)
 
 
-def rig_cascade(bundle: ModelBundle, networks: CascadeModels | InferenceConfig | None = None,
+def rig_cascade(bundle: ModelBundle, networks: NetworkSet | InferenceConfig | None = None,
                 config: CascadeConfig | None = None,
                 inputs: tuple[str, ...] = (ACCEL, MIC, THERMAL), localize: bool = True,
                 rul: bool = True) -> Cascade:
     """The generic cascade over a bundle's stages. networks: ready runners of the bundle (or
     how to build them; default torch). Building non-torch backends exports / compiles and
     warms up here, so construct the cascade before going live."""
-    if isinstance(networks, CascadeModels):
-        networks.check_fits(bundle)
+    if isinstance(networks, NetworkSet):
+        networks.require(cascade_specs(bundle))  # built for this bundle's inputs, or refused
     else:
-        networks = CascadeModels.create(bundle, networks)
+        networks = rig_network_set(bundle, networks)
     config = config or CascadeConfig()
     stage1 = RigStage1(bundle.eval(), networks)
     localizers = [ImageLocalizer(

@@ -99,6 +99,15 @@ def clip_score(model: SpectrogramAutoencoder, standardiser: BandStandardiser,
                              patch_hop)
 
 
+def clip_patches(standardiser: BandStandardiser, samples: np.ndarray,
+                 spec_config: SpectrogramConfig, n_frames: int, patch_hop: int) -> np.ndarray:
+    """(n_patches, 1, n_mels, n_frames) float32: a clip as the model takes it (clip_score's
+    input, for a runner of the inference layer)."""
+    patches = patches_of(standardiser(log_mel_spectrogram(samples, spec_config)), n_frames,
+                         patch_hop)
+    return patches[:, None].astype(np.float32)
+
+
 def spectrogram_score(model: SpectrogramAutoencoder, standardiser: BandStandardiser,
                       log_mel: np.ndarray, patch_hop: int) -> float:
     """`clip_score` of an already computed (n_mels, frames) log-mel spectrogram."""

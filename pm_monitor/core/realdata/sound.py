@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from pm_monitor.core.models.acoustic_anomaly import clip_score
+from pm_monitor.core.models.acoustic_anomaly import clip_patches
 from pm_monitor.core.realdata.profile import AcousticStage2
-from pm_monitor.core.stages.contract import InputRefusedError
+from pm_monitor.core.stages.contract import InputRefusedError, NetworkRunner
 from pm_monitor.core.sync.window import AnalysisWindow, StreamWindow
 from pm_monitor.core.types import MIC, NS_PER_S
 
@@ -88,8 +88,11 @@ class AcousticScorer:
     name = "mic_anomaly"
     modality = MIC
 
-    def __init__(self, acoustic: AcousticStage2) -> None:
+    def __init__(self, acoustic: AcousticStage2, networks: NetworkRunner,
+                 network: str = "acoustic") -> None:
+        """networks: runs `network` (patches -> patch_error, inference.specs.acoustic_spec)."""
         self.acoustic = acoustic
+        self.networks, self.network = networks, network
         self.ring = SampleRing(acoustic.clip_samples, acoustic.spectrogram.sample_rate_hz)
 
     def add(self, mic: StreamWindow) -> None:
@@ -108,8 +111,10 @@ class AcousticScorer:
         if not self.ring.full:
             return None
         a = self.acoustic
-        return clip_score(a.model, a.standardiser, self.ring.samples(), a.spectrogram,
-                          a.patch_hop)
+        # clip_score with the network on the set's backend
+        patches = clip_patches(a.standardiser, self.ring.samples(), a.spectrogram,
+                               a.model.n_frames, a.patch_hop)
+        return float(self.networks.run(self.network, {"patches": patches})["patch_error"].mean())
 
     def scores(self) -> dict[str, float]:
         score = self.score()

@@ -8,9 +8,8 @@ cannot decide (inputs missing, baseline still being commissioned) returns an Abs
 window then carries no decision, and the alarm manager neither raises nor clears on it.
 
 Networks run through one interface, NetworkRunner: named networks, `run(name, feeds)` with
-named numpy inputs and outputs (pm_monitor.core.inference.CascadeModels is one, and
-pm_monitor.core.stages.networks.TorchNetworks another), so an inference backend plugs in
-under any stage without the stage changing.
+named numpy inputs and outputs (pm_monitor.core.inference.NetworkSet, on torch / ONNX Runtime /
+TensorRT), so an inference backend plugs in under any stage without the stage changing.
 """
 from __future__ import annotations
 

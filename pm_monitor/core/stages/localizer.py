@@ -2,8 +2,9 @@
 
 The same block serves the rig's thermal localiser and the real-data thermal / camera models.
 With a torch backend the map is Grad-CAM on torch autograd (`torch_model.gradcam_layer`);
-with another backend it comes from the exported graph's CAM output (identical maps, see
-pm_monitor/core/inference/wrappers.py), through the model set's NetworkRunner.
+with another backend it comes from the exported graph's CAM output, upsampled to the frame by
+`cam_heatmap` (identical maps, see pm_monitor/core/inference/wrappers.py), through the model
+set's NetworkRunner.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from torch import nn
 
 from pm_monitor.core.cascade import Localization
 from pm_monitor.core.explain.gradcam import grad_cam, hotspot_and_region
+from pm_monitor.core.inference.wrappers import cam_heatmap
 from pm_monitor.core.stages.contract import InputRefusedError, NetworkRunner
 from pm_monitor.core.sync.window import FrameSample
 
@@ -24,12 +26,15 @@ class ImageLocalizer:
     the network takes (raises ValueError for a frame it cannot take); class_names: its
     outputs; heatmap_classes: the classes the map may show (e.g. the rig shows the most likely
     bearing also when the frame looks healthy: "where would it be" is still useful); None =
-    the predicted class."""
+    the predicted class. network_input: preprocess's output -> the graph's image, where the
+    torch model takes more than the network (e.g. a whole frame it downscales itself); the map
+    always has preprocess's output size."""
 
     def __init__(self, name: str, modality: str, network: str, networks: NetworkRunner,
                  torch_model: nn.Module, preprocess: Callable[[np.ndarray], np.ndarray],
                  class_names: tuple[str, ...], heatmap_classes: tuple[str, ...] | None = None,
-                 region_fraction: float = 0.5) -> None:
+                 region_fraction: float = 0.5,
+                 network_input: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         self.name, self.modality, self.network = name, modality, network
         self.networks = networks
         self.torch_model = torch_model
@@ -38,6 +43,7 @@ class ImageLocalizer:
         self.candidates = (None if heatmap_classes is None else
                            [class_names.index(c) for c in heatmap_classes])
         self.region_fraction = region_fraction
+        self.network_input = network_input
 
     @property
     def required_inputs(self) -> tuple[str, ...]:
@@ -59,12 +65,16 @@ class ImageLocalizer:
             probabilities, heatmap = cam.probabilities, cam.heatmap
             hotspot_xy, region = cam.hotspot_xy, cam.region
         else:
+            try:
+                graph_image = image if self.network_input is None else self.network_input(image)
+            except ValueError as err:  # a frame the network's preprocessing refuses
+                raise InputRefusedError(self.modality, str(err)) from None
             # The graph returns every class's CAM: take the one grad_cam would explain.
-            out = self.networks.run(self.network, {"image": image[None, None]})
+            out = self.networks.run(self.network, {"image": graph_image[None, None]})
             probabilities = out["location_probabilities"][0]
             pool = self.candidates if self.candidates is not None else range(len(probabilities))
             target = max(pool, key=lambda i: float(probabilities[i]))
-            heatmap = out["cam"][0, target]
+            heatmap = cam_heatmap(out["cam"][0, target], image.shape[:2])
             hotspot_xy, region = hotspot_and_region(heatmap, self.region_fraction)
         predicted = int(np.argmax(probabilities))
         return Localization(modality=self.modality, frame_id=frame.frame_id, heatmap=heatmap,

@@ -232,6 +232,19 @@ def test_prepare_command_exports_and_reports(tmp_path, monkeypatch, capsys):
     assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 3
 
 
+def test_prepare_command_takes_the_real_data_model_set(tmp_path, monkeypatch, capsys):
+    from pm_monitor.core.inference.__main__ import main
+
+    model_dir = Path(__file__).resolve().parents[3] / "models" / "real_data"
+    monkeypatch.setattr("sys.argv", ["prepare", "--model-dir", str(model_dir), "--backend",
+                                     "onnxruntime", "--cache-dir", str(tmp_path)])
+    main()
+    out = capsys.readouterr().out
+    for name in ("stage1", "anomaly", "thermal", "camera", "acoustic"):
+        assert f"{name}=onnxruntime(CPUExecutionProvider)" in out
+    assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 5
+
+
 def test_unwritable_cache_falls_back_to_torch_with_the_reason(anomaly, tmp_path):
     not_a_folder = tmp_path / "cache"
     not_a_folder.write_text("a file where the cache folder should be")
@@ -257,10 +270,10 @@ def test_unexpected_backend_error_is_reported_not_raised(anomaly, tmp_path, monk
 def test_cascade_refuses_models_built_for_another_bundle(bundle):
     from dataclasses import replace
 
-    from pm_monitor.core.inference import CascadeModels
+    from pm_monitor.core.inference import rig_network_set
     from pm_monitor.core.model_set.rig import rig_cascade
 
-    models = CascadeModels.create(bundle)
+    models = rig_network_set(bundle)
     rig_cascade(bundle, models)  # the same bundle: fine
     longer = replace(bundle, sequence_length=bundle.sequence_length + 2)
     with pytest.raises(ValueError, match="stage1 runner was built for"):

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from pm_monitor.core.explain.gradcam import grad_cam
-from pm_monitor.core.inference import CascadeModels, InferenceConfig
+from pm_monitor.core.inference import InferenceConfig, rig_network_set
 from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
 from pm_monitor.sim import FaultSchedule, RigConfig, RigSimulator, ScheduledFault
@@ -60,14 +60,14 @@ def real_inputs(shipped_bundle):
 
 @pytest.fixture(scope="module")
 def torch_models(shipped_bundle):
-    return CascadeModels.create(shipped_bundle)
+    return rig_network_set(shipped_bundle)
 
 
 @pytest.fixture(scope="module")
 def ort_models(shipped_bundle, tmp_path_factory):
     cache = tmp_path_factory.mktemp("inference_cache")
     config = InferenceConfig(backend="onnxruntime", engine_cache_dir=str(cache))
-    models = CascadeModels.create(shipped_bundle, config)
+    models = rig_network_set(shipped_bundle, config)
     assert {models.backend_of(m) for m in ("stage1", "anomaly", "thermal")} == {"onnxruntime"}
     return models
 
@@ -165,7 +165,7 @@ def _tensorrt_ready() -> bool:
 def test_tensorrt_fp16_matches_torch(shipped_bundle, torch_models, real_inputs, model,
                                      tmp_path_factory):
     cache = tmp_path_factory.mktemp(f"trt_{model}")
-    trt_models = CascadeModels.create(
+    trt_models = rig_network_set(
         shipped_bundle, InferenceConfig(backend="tensorrt", precision="fp16",
                                         engine_cache_dir=str(cache)))
     assert trt_models.backend_of(model) == "tensorrt", trt_models.report

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from pm_monitor.core.cascade import Cascade
+from pm_monitor.core.inference import NetworkSet, real_data_networks
 from pm_monitor.core.model_set import read_descriptor
 from pm_monitor.core.model_set.real_data import real_data_cascade
 from pm_monitor.core.realdata.profile import RealDataProfile, load_profile
@@ -30,9 +31,15 @@ def profile() -> RealDataProfile:
     return load_profile(read_descriptor(REAL_DATA_SET))
 
 
+@cache
+def networks() -> NetworkSet:
+    """The real-data networks on torch (the reference backend)."""
+    return NetworkSet.create(real_data_networks(profile()))
+
+
 def cascade() -> Cascade:
     """A fresh cascade of the real-data model set (its models loaded once)."""
-    return real_data_cascade(profile())
+    return real_data_cascade(profile(), networks=networks())
 
 
 def need_data() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from realdata_windows import START_NS, mic_window, need_data, profile
+from realdata_windows import START_NS, mic_window, need_data, networks, profile
 
 from pm_monitor.core.realdata.sound import AcousticScorer, SampleRing
 from pm_monitor.core.types import NS_PER_S
@@ -46,7 +46,7 @@ def test_ring_restarts_after_a_gap_or_invalid_samples() -> None:
 
 
 def test_wrong_mic_sample_rate_is_refused_clearly() -> None:
-    scorer = AcousticScorer(profile().acoustic)
+    scorer = AcousticScorer(profile().acoustic, networks())
     with pytest.raises(ValueError, match="mic sample rate 44100 Hz, the acoustic model was "
                                          "trained at 16000 Hz"):
         scorer.add(mic_window(np.zeros(4410), START_NS, rate=44100.0))
@@ -61,7 +61,7 @@ def test_ring_length_is_one_model_patch() -> None:
 def test_score_of_the_ring_equals_the_shipped_reference_score() -> None:
     need_data()
     meta = json.loads((REPO / "models/machine_sound/fan_id_00.json").read_text())
-    scorer = AcousticScorer(profile().acoustic)
+    scorer = AcousticScorer(profile().acoustic, networks())
     clips = {c.file: c for c in machine_sound.list_clips()}
     for ref in meta["reference_scores"]:
         scorer.reset()

@@ -1,5 +1,6 @@
 """The generic cascade with stand-in stages: the gate, inputs that never vote, refused inputs,
-abstention (commissioning) and the one result type; TorchNetworks behind the runner call."""
+abstention (commissioning) and the one result type; the inference layer's NetworkSet behind
+the runner call."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,8 @@ import torch
 from torch import nn
 
 from pm_monitor.core.cascade import Cascade, Localization
+from pm_monitor.core.inference import ModelSpec, NetworkSet, TensorSpec
 from pm_monitor.core.stages import Abstention, InputRefusedError, NetworkRunner, Stage1Decision
-from pm_monitor.core.stages.networks import TorchNetwork, TorchNetworks
 from pm_monitor.core.sync.window import AnalysisWindow, FrameSample, StreamWindow
 from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL, HealthState
 
@@ -105,17 +106,19 @@ def test_normal_state_keeps_the_gate_closed():
     assert result.modalities_missing == (MIC, THERMAL)
 
 
-def test_torch_networks_run_by_name_with_named_outputs():
+def test_network_set_runs_by_name_with_named_outputs():
     class Twice(nn.Module):
         def forward(self, x):
             return x * 2, x.sum(dim=-1)
 
-    networks = TorchNetworks({"twice": TorchNetwork(Twice(), ("x",), ("double", "total"))})
+    spec = ModelSpec("twice", (TensorSpec("x", ("batch", 3)),), ("double", "total"),
+                     wrap=lambda model: model, dim_ranges={"batch": (1, 1, 4)})
+    networks = NetworkSet.create({"twice": (spec, Twice())})  # default backend: torch
     assert isinstance(networks, NetworkRunner)
     out = networks.run("twice", {"x": np.ones((1, 3), np.float32)})
     np.testing.assert_array_equal(out["double"], [[2, 2, 2]])
     assert out["total"].tolist() == [3.0] and networks.backend_of("twice") == "torch"
     assert networks.summary() == "twice=torch(cpu)"
-    with pytest.raises(KeyError, match="no network named"):
+    with pytest.raises(KeyError, match="no network 'other'"):
         networks.backend_of("other")
     assert torch.is_grad_enabled()  # run() leaves grad mode as it was
