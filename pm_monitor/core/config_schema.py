@@ -167,13 +167,13 @@ def _did_you_mean(name: str, table: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _flatten(values: Mapping[str, object], prefix: str = "") -> dict[str, object]:
+def flatten(values: Mapping[str, object], prefix: str = "") -> dict[str, object]:
     """Nested YAML maps are dotted parameter names in ROS (`qos_overrides./x.depth`)."""
     flat: dict[str, object] = {}
     for key, value in values.items():
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
-            flat.update(_flatten(value, f"{name}."))
+            flat.update(flatten(value, f"{name}."))
         else:
             flat[name] = value
     return flat
@@ -212,7 +212,7 @@ def load_params_file(path: str | Path, node_name: str,
             problems.append(f"{selector}: ros__parameters must be a map")
             continue
         if selector_matches(str(selector), node_name, namespace):
-            values.update(_flatten(body["ros__parameters"] or {}))
+            values.update(flatten(body["ros__parameters"] or {}))
     if problems:
         raise ConfigError(problems, str(path))
     return values

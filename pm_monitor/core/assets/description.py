@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 
 from pm_monitor.core.condition.defects import DefectOrders
-from pm_monitor.core.config_schema import ConfigError, ParamSpec, problems_of
+from pm_monitor.core.config_schema import ConfigError, ParamSpec, flatten, problems_of
 from pm_monitor.core.signals.bearing import BearingGeometry
 
 SPEED_SOURCES = ("fixed", "topic", "estimated")
@@ -90,17 +90,6 @@ class AssetDescription:
         return {name: self.bearings[name]} if name else dict(self.bearings)
 
 
-def _flatten(values: Mapping, prefix: str = "") -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in values.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(_flatten(value, f"{name}."))
-        else:
-            out[name] = value
-    return out
-
-
 def parse(data: Mapping, source: str = "") -> AssetDescription:
     """An AssetDescription from the `asset:` mapping; ConfigError listing every problem."""
     problems: list[str] = []
@@ -109,7 +98,7 @@ def parse(data: Mapping, source: str = "") -> AssetDescription:
     asset = dict(data["asset"])
     bearings_raw = asset.pop("bearings", None)
     axes_raw = asset.pop("axes", None) or {}
-    flat = _flatten(asset)
+    flat = flatten(asset)
     problems += problems_of(flat, ASSET_TABLE)
     values = {name: flat.get(name, spec.default) for name, spec in ASSET_TABLE.items()}
     if not values["id"]:
