@@ -96,12 +96,7 @@ def _attention_lrp(attention: nn.MultiheadAttention, x: torch.Tensor) -> torch.T
 def rulnet_logits_lrp(net: RulNet, images: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
     """RulNet.forward up to the head's logits (before the sigmoid) with the LRP rules above;
     the values equal the network's (the rules change gradients only)."""
-    batch, steps = images.shape[0], images.shape[1]
-    cfg = net.cfg
-    flat = images.reshape(batch * steps, 1, cfg.levels, cfg.image_width)
-    image_code = net.image_branch(flat).reshape(batch, steps, cfg.branch_dim)
-    feature_code = net.feature_branch(features.transpose(1, 2)).transpose(1, 2)
-    fused = torch.cat([image_code, feature_code], dim=2)
+    fused = net.fuse(images, features)
     sequence = _layer_norm_lrp(net.norm, _lstm_lrp(net.lstm, fused) + net.lstm_skip(fused))
     sequence = _layer_norm_lrp(net.attention_norm, sequence + _attention_lrp(net.attention,
                                                                            sequence))

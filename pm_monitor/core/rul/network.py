@@ -143,13 +143,18 @@ class RulNet(nn.Module):
             nn.Linear(cfg.lstm_hidden, 32), nn.ReLU(), nn.Dropout(cfg.dropout),
             nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, len(OUTPUT_NAMES)))
 
-    def forward(self, images: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    def fuse(self, images: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """(batch, steps, 2 x branch_dim): each snapshot's image and feature codes side by
+        side, the sequence the LSTM reads (also the start of the LRP pass)."""
         batch, steps = images.shape[0], images.shape[1]
         cfg = self.cfg
         flat = images.reshape(batch * steps, 1, cfg.levels, cfg.image_width)
         image_code = self.image_branch(flat).reshape(batch, steps, cfg.branch_dim)
         feature_code = self.feature_branch(features.transpose(1, 2)).transpose(1, 2)
-        fused = torch.cat([image_code, feature_code], dim=2)
+        return torch.cat([image_code, feature_code], dim=2)
+
+    def forward(self, images: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        fused = self.fuse(images, features)
         sequence, _ = self.lstm(fused)
         sequence = self.norm(sequence + self.lstm_skip(fused))
         attended, _ = self.attention(sequence, sequence, sequence, need_weights=False)
