@@ -339,6 +339,12 @@ def _fmt(v) -> str:
     return f"{v:.2f}" if isinstance(v, float) else str(v)
 
 
+def _femto_rule_row(rule: str, s: dict, units: int) -> str:
+    """One row of the FEMTO rule table (ours, ours on one split, the reference rule)."""
+    return (f"| {rule} | {s['first_half_alarms']} | {s['max_first_half_not_normal_pct']:.2f} | "
+            f"{s['alarmed']}/{units} | {s['median_lead_min']:.1f} |")
+
+
 def report(summary: dict) -> str:
     lines = ["# Any machine, day one: evaluation", "",
              "Command: `nice -n 10 python -m pm_monitor.evaluation.any_machine`", ""]
@@ -353,19 +359,12 @@ def report(summary: dict) -> str:
                          f"{_fmt(r['alarm_fraction_of_life'])} | {_fmt(r['lead_min'])} |")
         lines += ["", "| rule | first-half alarms | max 1st-half not-Normal % | alarmed |"
                   " median lead min |", "|---|---|---|---|---|"]
-        s = f["summary"]["ours"]
-        lines.append(f"| physics (ours), all 11 | {s['first_half_alarms']} | "
-                     f"{s['max_first_half_not_normal_pct']:.2f} | {s['alarmed']}/11 | "
-                     f"{s['median_lead_min']:.1f} |")
+        lines.append(_femto_rule_row("physics (ours), all 11", f["summary"]["ours"], 11))
         for part in ("learning", "test_full"):
             s = f["summary"][f"ours_{part}"]
-            lines.append(f"| physics (ours), {part} only | {s['first_half_alarms']} | "
-                         f"{s['max_first_half_not_normal_pct']:.2f} | {s['alarmed']}/"
-                         f"{s['units']} | {s['median_lead_min']:.1f} |")
+            lines.append(_femto_rule_row(f"physics (ours), {part} only", s, s["units"]))
         for z, s in f["summary"]["reference_rule"].items():
-            lines.append(f"| horizontal RMS robust z > {z}, 3 in a row | "
-                         f"{s['first_half_alarms']} | {s['max_first_half_not_normal_pct']:.2f}"
-                         f" | {s['alarmed']}/11 | {s['median_lead_min']:.1f} |")
+            lines.append(_femto_rule_row(f"horizontal RMS robust z > {z}, 3 in a row", s, 11))
         lines.append("")
     if "cwru" in summary:
         lines += ["## CWRU (drive end, 12 kHz, 0.5 s windows, hop 0.25 s)", "",
