@@ -80,7 +80,7 @@ def node_run(dataset: str, speed: float, seconds: float, chunk_s: float = 0.02) 
 
     from pm_monitor.msg import SensorChunk
     from pm_monitor.nodes import conversions as conv
-    from pm_monitor.nodes.replay_node import CHUNK_QOS
+    from pm_monitor.nodes.qos import CHUNK_QOS
 
     source = build_source(dataset, Selection(), SourceOptions(frame_period_s=FRAME_PERIOD_S))
     expected = sum(1 for _ in replay_messages(

@@ -62,14 +62,10 @@ from pm_monitor.nodes.params import (
     declare_from_table,
     values_of,
 )
+from pm_monitor.nodes.qos import CHUNK_QOS
 from pm_monitor.nodes.ros_logging import muted, summarize_model_report
 from pm_monitor.sync.monitor_messages import sync_drops_msg
 
-# Sensor data: best effort as ROS drivers publish it, but deep enough that a node starved of
-# CPU for seconds loses no chunk (5 s of 200 chunks/s, as the rig sends at 4x; ~30 MB full).
-CHUNK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
-                       reliability=qos_profile_sensor_data.reliability,
-                       durability=qos_profile_sensor_data.durability)
 INPUTS = (ACCEL, MIC, THERMAL, CAMERA)
 # Queued explanations beyond this are dropped and counted (an alert storm must not pile up
 # seconds of integrated gradients behind the alerts).

@@ -14,21 +14,16 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-
 from pm_monitor.core.alarms import AlarmEvent, AlarmManager
 from pm_monitor.core.explain.live_explainer import ExplainedAlert, LiveExplainer
 from pm_monitor.core.pipeline import WindowOutput
 from pm_monitor.core.types import CAMERA
 from pm_monitor.msg import Alert, Explanation, HealthStatus, RulEstimate
 from pm_monitor.nodes import conversions as conv
+from pm_monitor.nodes.qos import ALERT_QOS
 from pm_monitor.nodes.visualization import HeatmapPublisher, MarkerPublisher
 from pm_monitor.sync.monitor_messages import fill_health_clocks
 
-# Alerts must never be lost: reliable, and kept for late joiners (transient local).
-ALERT_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100,
-                       reliability=ReliabilityPolicy.RELIABLE,
-                       durability=DurabilityPolicy.TRANSIENT_LOCAL)
 # Every alert about an active condition is followed by a heatmap (cheap, and only rendered
 # while someone subscribes); an explanation (integrated gradients + counterfactual, ~100 ms
 # of CPU) follows a raise or an escalation, when what the operator must know changes. On

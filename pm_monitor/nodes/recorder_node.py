@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import serialize_message
 from sensor_msgs.msg import Image
 
 from pm_monitor.core.recording.mcap_bag import McapRecorder
 from pm_monitor.msg import Alert, Explanation, HealthStatus, RigGroundTruth, RulEstimate
 from pm_monitor.nodes import conversions as conv
+from pm_monitor.nodes.qos import ALERT_QOS
 from pm_monitor.report.detection import (
     AlertRecord,
     HealthSample,
@@ -30,13 +30,6 @@ from pm_monitor.report.detection import (
     summarise,
 )
 from pm_monitor.report.timeline_plot import plot_timeline
-
-# What the monitor offers for ~/alert (reliable, transient local, depth 100): a late-joining
-# recorder still gets the alerts already sent. Kept here so the recorder does not import the
-# monitor node (and its models).
-ALERT_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100,
-                       reliability=ReliabilityPolicy.RELIABLE,
-                       durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 def ros_type_name(msg_type: type) -> str:

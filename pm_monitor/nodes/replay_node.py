@@ -13,7 +13,7 @@ import time
 
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
-from rclpy.qos import HistoryPolicy, QoSProfile, qos_profile_sensor_data
+from rclpy.qos import qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image
 
@@ -24,6 +24,7 @@ from pm_monitor.msg import SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.node_main import run_node
 from pm_monitor.nodes.params import start_up_overrides
+from pm_monitor.nodes.qos import CHUNK_QOS
 from pm_monitor.replay import (
     ChunkPayload,
     ReplayConfig,
@@ -37,11 +38,6 @@ from pm_monitor.replay import (
 from pm_monitor.replay.datasets import parse_names, parse_records
 from pm_monitor.replay.schedule import loop_period_ns
 
-# The monitor's subscription profiles (monitor_node.CHUNK_QOS / qos_profile_sensor_data):
-# best effort, deep enough for bursts of chunks at high speed factors.
-CHUNK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
-                       reliability=qos_profile_sensor_data.reliability,
-                       durability=qos_profile_sensor_data.durability)
 TICK_S = 0.005
 MAX_MESSAGES_PER_TICK = 100  # bounds a burst (well below the chunk queue depth)
 LAG_WARNING_S = 1.0

@@ -9,7 +9,7 @@ from sensor_msgs.msg import Image
 from pm_monitor.core.imaging.codec import from_celsius
 from pm_monitor.msg import SensorChunk
 from pm_monitor.nodes import conversions as conv
-from pm_monitor.nodes.monitor_node import CHUNK_QOS
+from pm_monitor.nodes.qos import CHUNK_QOS
 from pm_monitor.sim.config import RigConfig
 from pm_monitor.sim.fault_schedule import FaultSchedule
 from pm_monitor.sim.simulator import RigSimulator

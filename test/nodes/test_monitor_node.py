@@ -17,7 +17,7 @@ from pm_monitor.core.types import HealthState
 from pm_monitor.msg import Alert, Explanation, HealthStatus, SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.monitor_node import MonitorNode
-from pm_monitor.nodes.monitor_outputs import ALERT_QOS
+from pm_monitor.nodes.qos import ALERT_QOS
 from pm_monitor.sim.fault_schedule import FaultSchedule
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

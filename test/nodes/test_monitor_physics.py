@@ -21,7 +21,7 @@ from pm_monitor.datasets import DataNotFoundError, cwru
 from pm_monitor.msg import Alert, HealthStatus, SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.monitor_node import MonitorNode
-from pm_monitor.nodes.monitor_outputs import ALERT_QOS
+from pm_monitor.nodes.qos import ALERT_QOS
 from pm_monitor.srv import Commission
 
 FS, CHUNK = 20000.0, 2000  # 0.1 s chunks

@@ -26,7 +26,8 @@ from pm_monitor.core.recording.typestore import typestore
 from pm_monitor.core.types import NS_PER_S
 from pm_monitor.msg import Alert, Explanation, HealthStatus, RigGroundTruth, RulEstimate
 from pm_monitor.nodes import conversions as conv
-from pm_monitor.nodes.recorder_node import ALERT_QOS, RunRecorder
+from pm_monitor.nodes.qos import ALERT_QOS
+from pm_monitor.nodes.recorder_node import RunRecorder
 from pm_monitor.nodes.visualization import HeatmapPublisher
 from pm_monitor.report.__main__ import main as report_main
 from pm_monitor.report.run_data import load_run

@@ -15,7 +15,8 @@ from pm_monitor.core.imaging.codec import from_celsius
 from pm_monitor.datasets import DataNotFoundError, cwru, data_root, thermal_motor
 from pm_monitor.msg import SensorChunk
 from pm_monitor.nodes import conversions as conv
-from pm_monitor.nodes.replay_node import CHUNK_QOS, ReplayNode
+from pm_monitor.nodes.qos import CHUNK_QOS
+from pm_monitor.nodes.replay_node import ReplayNode
 
 START_S = 1_800_000_000.0
 
