@@ -126,17 +126,22 @@ def rul_msg(result, asset_id: str, frame_id: str) -> RulEstimate:  # result: Cas
     return msg
 
 
+def _fill_window_scores(msg: HealthStatus | Alert, result) -> None:
+    """What the window's Stage 1 said: same field names in HealthStatus and Alert."""
+    msg.confidence = float(result.confidence)
+    msg.state_probabilities = [float(p) for p in result.state_probabilities]
+    msg.anomaly_score = float(result.anomaly_score)
+    msg.anomaly_threshold = float(result.anomaly_threshold)
+    msg.anomalous = bool(result.anomalous)
+
+
 def health_msg(result, asset_id: str, frame_id: str,
                active_alert_id: str | None) -> HealthStatus:
     msg = HealthStatus()
     msg.header = make_header(result.t_end_ns, frame_id)
     msg.asset_id = asset_id
     msg.state = int(result.state)
-    msg.confidence = float(result.confidence)
-    msg.state_probabilities = [float(p) for p in result.state_probabilities]
-    msg.anomaly_score = float(result.anomaly_score)
-    msg.anomaly_threshold = float(result.anomaly_threshold)
-    msg.anomalous = bool(result.anomalous)
+    _fill_window_scores(msg, result)
     msg.fault_type = result.fault_type
     msg.health_index = float(result.rul.health_index) if result.rul is not None else 1.0
     msg.stage2_ran = bool(result.stage2_ran)
@@ -165,13 +170,9 @@ def alert_msg(result, update, asset_id: str, frame_id: str, model_version: str,
     msg.alert_id = update.alert_id
     msg.asset_id = asset_id
     msg.state = int(update.severity)
-    msg.confidence = float(result.confidence)
-    msg.state_probabilities = [float(p) for p in result.state_probabilities]
+    _fill_window_scores(msg, result)
     msg.event = int(update.event)
     msg.sequence = int(update.sequence)
-    msg.anomaly_score = float(result.anomaly_score)
-    msg.anomaly_threshold = float(result.anomaly_threshold)
-    msg.anomalous = bool(result.anomalous)
     # an alarm is about one fault: its own fault type, whatever this one window said
     msg.fault_type = update.fault_type or result.fault_type
     msg.fault_type_confidence = float(result.fault_type_probabilities.get(msg.fault_type, 0.0))
