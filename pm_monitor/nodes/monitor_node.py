@@ -21,7 +21,9 @@ All logic is in pm_monitor.core.pipeline.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from diagnostic_msgs.msg import DiagnosticArray
@@ -229,13 +231,19 @@ class MonitorNode(LifecycleNode):
         self.get_logger().error(reason)
         return TransitionCallbackReturn.ERROR
 
+    def _destroy(self, attribute: str, destroy: Callable[[Any], object]) -> None:
+        """Destroy the ROS entity (subscription, service, timer, publisher) the attribute
+        holds, if any, and forget it, so releasing twice is harmless."""
+        entity = getattr(self, attribute)
+        if entity is not None:
+            destroy(entity)
+            setattr(self, attribute, None)
+
     def _unsubscribe(self) -> None:
         for subscription in self._input_subscriptions:
             self.destroy_subscription(subscription)
         self._input_subscriptions = []
-        if self._rul_subscription is not None:
-            self.destroy_subscription(self._rul_subscription)
-            self._rul_subscription = None
+        self._destroy("_rul_subscription", self.destroy_subscription)
         self.active = False
 
     def physics_stage(self) -> PhysicsStage1 | None:
@@ -259,19 +267,13 @@ class MonitorNode(LifecycleNode):
                                                                 on_speed, 10)
 
     def _release_physics_inputs(self) -> None:
-        if self._commission_service is not None:
-            self.destroy_service(self._commission_service)
-            self._commission_service = None
-        if self._speed_subscription is not None:
-            self.destroy_subscription(self._speed_subscription)
-            self._speed_subscription = None
+        self._destroy("_commission_service", self.destroy_service)
+        self._destroy("_speed_subscription", self.destroy_subscription)
 
     def _release(self) -> None:
         self._release_physics_inputs()
         self._unsubscribe()
-        if self._diag_timer is not None:
-            self.destroy_timer(self._diag_timer)
-            self._diag_timer = None
+        self._destroy("_diag_timer", self.destroy_timer)
         if self.alarm_services is not None:
             self.alarm_services.destroy()
             self.alarm_services = None
@@ -280,12 +282,8 @@ class MonitorNode(LifecycleNode):
             for publisher in self.outputs.publishers():
                 self.destroy_lifecycle_publisher(publisher)
             self.outputs = None
-        if self._diagnostics_pub is not None:
-            self.destroy_publisher(self._diagnostics_pub)
-            self._diagnostics_pub = None
-        if self._sync_drops_pub is not None:
-            self.destroy_publisher(self._sync_drops_pub)
-            self._sync_drops_pub = None
+        self._destroy("_diagnostics_pub", self.destroy_publisher)
+        self._destroy("_sync_drops_pub", self.destroy_publisher)
         if self.pipeline is not None:
             self.pipeline.alarms.close()  # flushes and closes the alert log
             self.pipeline = None
