@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+# ros_context: one rclpy context fixture for the in-process node suites (test/nodes, test/sync)
+pytest_plugins = ("ros_fixtures",)
+
 
 @pytest.fixture(autouse=True)
 def isolated_ros_home(tmp_path_factory, monkeypatch):

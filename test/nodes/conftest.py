@@ -10,15 +10,6 @@ from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 
 
 @pytest.fixture
-def ros_context():
-    """A private rclpy context per test (no global init; parallel-safe)."""
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    yield context
-    rclpy.try_shutdown(context=context)
-
-
-@pytest.fixture
 def executor(ros_context):
     ex = SingleThreadedExecutor(context=ros_context)
     yield ex
