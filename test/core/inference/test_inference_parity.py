@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from gpu_skips import needs_tensorrt
 
 from pm_monitor.core.explain.gradcam import grad_cam
 from pm_monitor.core.inference import InferenceConfig, rig_network_set
@@ -152,15 +153,7 @@ def test_cascade_on_onnxruntime_gives_the_torch_answers(shipped_bundle, ort_mode
     assert want.stage2_ran  # the run ends in a severe fault: Stage 2 was compared
 
 
-def _tensorrt_ready() -> bool:
-    try:
-        import tensorrt  # noqa: F401
-    except ImportError:
-        return False
-    return torch.cuda.is_available()
-
-
-@pytest.mark.skipif(not _tensorrt_ready(), reason="needs the tensorrt package and a CUDA GPU")
+@needs_tensorrt
 @pytest.mark.parametrize("model", ["stage1", "anomaly", "thermal"])
 def test_tensorrt_fp16_matches_torch(shipped_bundle, torch_models, real_inputs, model,
                                      tmp_path_factory):

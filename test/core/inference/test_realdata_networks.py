@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from gpu_skips import needs_tensorrt
 
 from pm_monitor.core.explain.gradcam import grad_cam
 from pm_monitor.core.features.bearing_window import window_features
@@ -340,15 +341,7 @@ def test_real_data_cascade_on_onnxruntime_gives_the_torch_answers(ort_nets):
     assert compared >= 8  # the microphone ring filled: the score was compared too
 
 
-def _tensorrt_ready() -> bool:
-    try:
-        import tensorrt  # noqa: F401
-    except ImportError:
-        return False
-    return torch.cuda.is_available()
-
-
-@pytest.mark.skipif(not _tensorrt_ready(), reason="needs the tensorrt package and a CUDA GPU")
+@needs_tensorrt
 @pytest.mark.parametrize("name", REAL_DATA_NETWORKS)
 def test_tensorrt_fp16_matches_torch(torch_nets, femto_inputs, request, name, tmp_path_factory):
     cache_dir = tmp_path_factory.mktemp(f"trt_realdata_{name}")
