@@ -1,6 +1,6 @@
 import numpy as np
 
-from pm_monitor.evaluation.any_machine import first_alarm, reference_rule
+from pm_monitor.evaluation.any_machine.femto_eval import first_alarm, reference_rule
 
 
 def test_first_alarm_reports_fraction_of_life_lead_and_first_half_calls():
