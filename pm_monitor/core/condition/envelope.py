@@ -6,18 +6,24 @@ band-passed signal is most impulsive, measured by the spectral kurtosis of the c
 (Antoni & Randall, MSSP 20 (2006) 308-331: the kurtogram). `select_band` computes the
 STFT-based kurtogram (spectral kurtosis over frequency for several window lengths, one
 scipy.signal.stft each) and returns the most impulsive band, widened so it carries the defect
-harmonics and their sidebands; `envelope_spectrum` demodulates it
-(Butterworth band-pass, scipy.signal.hilbert) and returns the envelope's amplitude spectrum.
+harmonics and their sidebands; `envelope_spectrum` demodulates it and returns the envelope's
+amplitude spectrum. Band-pass, Hilbert envelope, spectral kurtosis and amplitude spectrum are
+the one implementation in `core.features.vibration`, shared with the trained feature path.
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
+
+from pm_monitor.core.features import vibration
 
 _EPS = 1e-20
+# The envelope of a band of width B has spectral content up to B: sample it at 2 x B.
+ENVELOPE_OVERSAMPLE = 2
+# Zero-phase Butterworth band-pass (order 4, applied forward and backward): a brick-wall band
+# rings (sinc) and smears each impact over many cycles, which lowers the band's kurtosis.
+BAND_ORDER = 4
 
 
 @dataclass(frozen=True)
@@ -31,31 +37,18 @@ class Band:
         return 0.5 * (self.low_hz + self.high_hz)
 
 
-@functools.lru_cache(maxsize=512)
-def _bandpass(rate_hz: float, low_hz: float, high_hz: float) -> np.ndarray:
-    # Designed once per (rate, band): the design costs more than filtering a short window.
-    return signal.butter(4, (low_hz, high_hz), btype="bandpass", fs=rate_hz, output="sos")
-
-
-def _analytic(x: np.ndarray, rate_hz: float, low_hz: float, high_hz: float) -> np.ndarray:
-    return signal.hilbert(signal.sosfiltfilt(_bandpass(rate_hz, low_hz, high_hz), x))
-
-
 def envelope_kurtosis(x: np.ndarray, rate_hz: float, low_hz: float, high_hz: float) -> float:
     """SK of the band = E|c|^4 / (E|c|^2)^2 - 2 for the complex envelope c (0 for Gaussian)."""
-    c = _analytic(x, rate_hz, low_hz, high_hz)
-    power = np.abs(c) ** 2
+    env, _ = vibration.band_envelope(x, rate_hz, (low_hz, high_hz), ENVELOPE_OVERSAMPLE,
+                                      BAND_ORDER)
+    power = env**2
     return float(np.mean(power**2) / max(np.mean(power) ** 2, _EPS) - 2.0)
 
 
 def spectral_kurtosis_map(x: np.ndarray, rate_hz: float, nperseg: int
                           ) -> tuple[np.ndarray, np.ndarray]:
-    """(frequencies, SK(f)) from one STFT (Antoni 2006: SK = E|X|^4 / (E|X|^2)^2 - 2)."""
-    freqs, _, z = signal.stft(x, fs=rate_hz, nperseg=nperseg, noverlap=3 * nperseg // 4,
-                              boundary=None, padded=False)
-    power = np.abs(z) ** 2
-    sk = np.mean(power**2, axis=1) / np.maximum(np.mean(power, axis=1) ** 2, _EPS) - 2.0
-    return freqs, sk
+    """(frequencies, SK(f)) from one STFT with 3/4 overlap (kurtogram row)."""
+    return vibration.spectral_kurtosis_map(x, rate_hz, nperseg, noverlap=3 * nperseg // 4)
 
 
 def select_band(x: np.ndarray, rate_hz: float, min_bandwidth_hz: float,
@@ -103,11 +96,11 @@ def envelope_spectrum(x: np.ndarray, rate_hz: float, band: Band,
     """Amplitude spectrum of the envelope of x in `band` (Hann window, zero-padded x4 so peak
     positions are interpolated), truncated at `max_freq_hz`."""
     x = np.asarray(x, dtype=np.float64) - np.mean(x)
-    env = np.abs(_analytic(x, rate_hz, band.low_hz, band.high_hz))
+    env, env_rate = vibration.band_envelope(x, rate_hz, (band.low_hz, band.high_hz),
+                                            ENVELOPE_OVERSAMPLE, BAND_ORDER)
     nfft = int(2 ** np.ceil(np.log2(4 * env.size)))
-    freqs, power = signal.periodogram(env, fs=rate_hz, window="hann", nfft=nfft,
-                                      detrend="constant", scaling="spectrum")
-    amp = np.sqrt(2.0 * power)
+    amp, bin_hz = vibration.amplitude_spectrum(env, env_rate, hann=True, nfft=nfft)
+    freqs = np.arange(amp.size) * bin_hz
     if max_freq_hz is not None:
         keep = freqs <= max_freq_hz
         freqs, amp = freqs[keep], amp[keep]

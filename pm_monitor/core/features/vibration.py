@@ -5,6 +5,8 @@ values; the extractor decides on compression.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import fft as sp_fft
 from scipy import signal
@@ -31,47 +33,99 @@ def teager_kaiser_energy(x: np.ndarray) -> float:
     return float(np.mean(x[1:-1] * x[1:-1] - x[:-2] * x[2:]))
 
 
-def spectral_kurtosis(x: np.ndarray, sample_rate: float, nperseg: int = 64) -> float:
-    """Maximum over frequency of the spectral kurtosis SK(f) = E|X|^4 / (E|X|^2)^2 - 2.
+def spectral_kurtosis_map(x: np.ndarray, sample_rate: float, nperseg: int,
+                          noverlap: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(frequencies, SK(f)) from one STFT: SK(f) = E|X|^4 / (E|X|^2)^2 - 2 (Antoni 2006).
 
-    SK(f) is ~0 for stationary Gaussian noise and large in bands excited by repetitive transients,
-    so its maximum flags impacts that the overall kurtosis can miss under broadband noise.
+    SK(f) is ~0 for stationary Gaussian noise and large in bands excited by repetitive
+    transients. The DC and Nyquist bins are real-valued, so Gaussian noise has SK = 1 there.
     """
-    _, _, stft = signal.stft(
-        x, fs=sample_rate, nperseg=nperseg, noverlap=0, boundary=None, padded=False
+    freqs, _, stft = signal.stft(
+        x, fs=sample_rate, nperseg=nperseg, noverlap=noverlap, boundary=None, padded=False
     )
-    # Skip DC and Nyquist: those bins are real-valued, so Gaussian noise has SK = 1 there, not 0.
-    power = (stft.real**2 + stft.imag**2)[1:-1]  # (n_freqs, n_frames)
+    power = stft.real**2 + stft.imag**2  # (n_freqs, n_frames)
     mean_power = power.mean(axis=1)
-    sk = (power**2).mean(axis=1) / np.maximum(mean_power**2, _EPS) - 2.0
-    return float(sk.max())
+    return freqs, (power**2).mean(axis=1) / np.maximum(mean_power**2, _EPS) - 2.0
+
+
+def spectral_kurtosis(x: np.ndarray, sample_rate: float, nperseg: int = 64) -> float:
+    """Maximum over frequency (DC and Nyquist skipped) of the spectral kurtosis SK(f): it flags
+    impacts that the overall kurtosis can miss under broadband noise."""
+    return float(spectral_kurtosis_map(x, sample_rate, nperseg)[1][1:-1].max())
+
+
+@functools.lru_cache(maxsize=256)
+def _butterworth_gain(sample_rate: float, n: int, band_hz: tuple[float, float],
+                      order: int) -> tuple[int, np.ndarray]:
+    """(first bin, |H|^2 over the bins where it exceeds -60 dB) of a Butterworth band-pass of
+    `order` applied forward and backward (what scipy.signal.sosfiltfilt applies)."""
+    sos = signal.butter(order, band_hz, btype="bandpass", fs=sample_rate, output="sos")
+    freqs = np.arange(n // 2 + 1) * (sample_rate / n)
+    _, h = signal.sosfreqz(sos, worN=freqs, fs=sample_rate)
+    gain = np.abs(h) ** 2
+    keep = np.flatnonzero(gain > 1e-6)
+    lo, hi = max(int(keep[0]), 1), min(int(keep[-1]), n // 2 - (n % 2 == 0))
+    return lo, gain[lo : hi + 1]
+
+
+def band_envelope(x: np.ndarray, sample_rate: float, band_hz: tuple[float, float],
+                  oversample: int = 1, butterworth_order: int = 0) -> tuple[np.ndarray, float]:
+    """Hilbert envelope of x band-passed to band_hz, and the rate it is sampled at.
+
+    Band-pass and Hilbert transform are done in one step in the frequency domain: keeping only
+    the positive-frequency bins inside the band gives the analytic signal of the band-passed x
+    (a band-pass followed by scipy.signal.hilbert). Because |analytic signal| does not change
+    when the band is shifted to 0 Hz, the inverse FFT runs only over the band's bins (complex
+    demodulation): same envelope, sampled at about the band width instead of the full rate,
+    which makes it several times cheaper.
+    - butterworth_order 0: an ideal (brick-wall) band, what the trained feature path uses;
+      > 0: the gain of a zero-phase Butterworth band-pass of that order (sosfiltfilt), whose
+      short impulse response keeps impacts sharp (the kurtogram's band kurtosis).
+    - oversample: the envelope's own spectrum reaches the band width, so 2 (zero-padding)
+      samples it without aliasing; 1 is what the trained feature path uses.
+    The scale is (n / 2m) of the envelope in input units (n samples in, m out): envelope
+    analysis works with ratios.
+    """
+    n = x.size
+    spectrum = sp_fft.rfft(x)
+    bin_hz = sample_rate / n
+    if butterworth_order > 0:
+        lo, gain = _butterworth_gain(float(sample_rate), n, (float(band_hz[0]),
+                                                            float(band_hz[1])), butterworth_order)
+        band = spectrum[lo : lo + gain.size] * gain
+    else:
+        lo = max(int(np.ceil(band_hz[0] / bin_hz)), 1)
+        hi = min(int(np.floor(band_hz[1] / bin_hz)), spectrum.size - 1)
+        band = spectrum[lo : hi + 1]
+    m = sp_fft.next_fast_len(oversample * band.size)
+    baseband = sp_fft.ifft(band, n=m)
+    return np.abs(baseband), m * sample_rate / n
+
+
+def amplitude_spectrum(x: np.ndarray, sample_rate: float, hann: bool = False,
+                       nfft: int | None = None) -> tuple[np.ndarray, float]:
+    """One-sided amplitude spectrum of x with its mean removed, and its bin width in Hz.
+
+    Scaled by the window's coherent gain, so a sine of amplitude A reads A at its bin. `hann`
+    trades leakage for resolution; `nfft` > x.size zero-pads (interpolated peak positions).
+    """
+    x = x - x.mean()
+    gain = float(x.size)
+    if hann:
+        window = signal.get_window("hann", x.size)
+        x = x * window
+        gain = float(window.sum())
+    nfft = nfft or x.size
+    return np.abs(sp_fft.rfft(x, n=nfft)) * (2.0 / gain), sample_rate / nfft
 
 
 def envelope_spectrum(
     x: np.ndarray, sample_rate: float, band_hz: tuple[float, float]
 ) -> tuple[np.ndarray, float]:
-    """Amplitude spectrum of the Hilbert envelope of x band-passed to band_hz.
-
-    Returns (amplitudes, bin width in Hz). Band-pass and Hilbert transform are done in one step in
-    the frequency domain: keeping only the positive-frequency bins inside the band gives the
-    analytic signal of the band-passed x (an ideal band-pass followed by scipy.signal.hilbert).
-    Because |analytic signal| does not change when the band is shifted to 0 Hz, the inverse FFT
-    runs only over the band's bins (complex demodulation): same envelope, sampled at the band
-    width instead of the full rate, which makes it several times cheaper.
-    """
-    n = x.size
-    spectrum = sp_fft.rfft(x)
-    bin_hz = sample_rate / n
-    lo = max(int(np.ceil(band_hz[0] / bin_hz)), 1)
-    hi = min(int(np.floor(band_hz[1] / bin_hz)), spectrum.size - 1)
-    band = spectrum[lo : hi + 1]
-    m = sp_fft.next_fast_len(band.size)
-    baseband = sp_fft.ifft(band, n=m)  # envelope sampled at m / duration Hz
-    envelope = np.abs(baseband)
-    envelope -= envelope.mean()
-    env_spectrum = np.abs(sp_fft.rfft(envelope)) * (2.0 / m)
-    duration_s = n / sample_rate
-    return env_spectrum, 1.0 / duration_s
+    """Amplitude spectrum of the Hilbert envelope of x band-passed to band_hz (`band_envelope`,
+    no window, no padding): (amplitudes, bin width in Hz = 1 / window duration)."""
+    envelope, envelope_rate = band_envelope(x, sample_rate, band_hz)
+    return amplitude_spectrum(envelope, envelope_rate)
 
 
 def envelope_peak_ratio(
