@@ -64,6 +64,9 @@ class AssetMonitor:
         self.zones = ZoneTable.iso_10816_3(asset.iso_group, asset.iso_foundation)
         self.machine = HealthStateMachine(self.rules)
         self._levels = level_features(self.names, self.rules.hf_band_min_hz)
+        speed = asset.shaft_speed
+        self._speed = shaft_speed.SpeedTracker(self.rate_hz, speed.nominal_hz,
+                                               speed.search_fraction)
         top_order = max(max(o.inner_race, o.outer_race, o.ball) for o in asset.bearings.values())
         self.max_envelope_hz = MAX_ENVELOPE_HZ_ORDERS * top_order * asset.shaft_speed.nominal_hz \
             * (1 + asset.shaft_speed.search_fraction)
@@ -100,18 +103,21 @@ class AssetMonitor:
             self.store.reset(self.asset.asset_id)
         self.builder = self._new_builder()
         self.machine.reset()
+        self._speed.reset()
 
     def restart_states(self) -> None:
-        """Clear the latched health state, keeping the reference (a new run of the asset)."""
+        """Clear the latched health state and the speed history, keeping the reference (a new
+        run of the asset)."""
         self.machine.reset()
+        self._speed.reset()
 
-    def shaft_hz(self, samples: np.ndarray, given_rpm: float | None) -> float:
+    def shaft_hz(self, samples: np.ndarray, given_rpm: float | None,
+                 new_s: float | None = None) -> float:
         speed = self.asset.shaft_speed
         if given_rpm is not None and np.isfinite(given_rpm) and given_rpm > 0:
             return float(given_rpm) / 60.0
-        if speed.source == "estimated":
-            return shaft_speed.estimate_shaft_hz(samples[:, 0], self.rate_hz, speed.nominal_hz,
-                                                 speed.search_fraction).shaft_hz
+        if speed.source == "estimated":  # over the last seconds of the stream (SpeedTracker)
+            return self._speed.update(samples[:, 0], new_s).shaft_hz
         return speed.nominal_hz
 
     def _envelope(self, x: np.ndarray, shaft_hz: float) -> envelope.EnvelopeSpectrum:
@@ -143,7 +149,7 @@ class AssetMonitor:
         data_g = data * features.acceleration_scale(unit or self.asset.unit, "g")
         velocity = float(np.nanmax(win.values[:, self.names.index("velocity_rms_mm_s")]))
         zone = self.zones.classify(velocity)
-        shaft_hz = self.shaft_hz(data_g, shaft_rpm)
+        shaft_hz = self.shaft_hz(data_g, shaft_rpm, new_s)
         duration = data.shape[0] / self.rate_hz if new_s is None else float(new_s)
         if not self.commissioned:
             _, snrs = self._line_snrs(data_g, shaft_hz)

@@ -6,7 +6,12 @@ import json
 
 from pm_monitor.evaluation import any_machine
 from pm_monitor.evaluation.any_machine.common import OUT
-from pm_monitor.evaluation.any_machine.cwru_eval import cwru_lines, cwru_section, cwru_summary
+from pm_monitor.evaluation.any_machine.cwru_eval import (
+    cwru_lines,
+    cwru_section,
+    cwru_summary,
+    plot_types,
+)
 from pm_monitor.evaluation.any_machine.femto_eval import femto_lines, femto_section, summarise
 from pm_monitor.evaluation.any_machine.mimii_eval import mimii_lines, mimii_section
 from pm_monitor.evaluation.any_machine.rig_eval import rig_lines, rig_section
@@ -39,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     if "cwru" in parts:
         res = cwru_section()
         summary["cwru"] = {"results": res, "summary": cwru_summary(res)}
+        plot_types(summary["cwru"]["summary"])
     if "femto" in parts:
         f = femto_section()
         ours = f["ours"]
