@@ -47,3 +47,11 @@ def test_confusion_counts_windows_by_truth_and_call():
     assert m[2, cwru_eval.CALLS.index("outer_race")] == 5
     assert m[2, cwru_eval.CALLS.index("other bearing")] == 2
     assert m.sum() == 46  # "none" (an undetected window) has no column
+
+
+def test_cross_load_counts_what_a_reference_calls_anomalous_elsewhere():
+    asset = dataclasses.replace(load(ASSETS / "cwru_motor.yaml"), commissioning_s=1.0)
+    mon = cwru_eval._commissioned(asset, "t", [_healthy(2.0, 3)])
+    out = cwru_eval.cross_load(mon, {0: _healthy(1.0, 4), 3: 4.0 * _healthy(1.0, 5)})
+    assert out["0"] == {"windows": 21, "anomalous": 0}
+    assert out["3"] == {"windows": 21, "anomalous": 21}  # 4x the level: another condition
