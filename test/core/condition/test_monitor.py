@@ -41,3 +41,21 @@ def test_restart_reloads_the_reference(tmp_path, bearing_signal):
     np.testing.assert_allclose(again.reference.median, mon.reference.median)
     again.reset()
     assert not again.commissioned and not ReferenceStore(tmp_path).path("cwru_motor").exists()
+
+
+def _harmonics(shaft_hz: float, seconds: float, seed: int) -> np.ndarray:
+    t = np.arange(int(RATE * seconds)) / RATE
+    x = sum(np.sin(2 * np.pi * k * shaft_hz * t) / k for k in range(1, 5))
+    return (x + 0.5 * np.random.default_rng(seed).standard_normal(t.size))[:, None]
+
+
+def test_the_speed_is_tracked_over_the_stream_and_forgotten_on_restart(tmp_path):
+    mon = _cwru_like(tmp_path)  # estimated speed, nominal 1760 rpm +- 5 %
+    x = _harmonics(28.8, 3.0, seed=0)
+    w, hop = int(0.5 * RATE), int(0.25 * RATE)
+    for k, st in enumerate(range(0, x.shape[0] - w + 1, hop)):
+        hz = mon.shaft_hz(x[st:st + w], None, new_s=None if k == 0 else 0.25)
+    assert abs(hz - 28.8) < 0.05
+    mon.restart_states()  # a new run: the old stream must not pull the new estimate
+    assert abs(mon.shaft_hz(_harmonics(30.2, 0.5, seed=1), None) - 30.2) < 0.3
+    assert mon.shaft_hz(x[:w], 1700.0) == 1700.0 / 60.0  # a given speed wins
