@@ -54,7 +54,9 @@ def spectral_kurtosis(x: np.ndarray, sample_rate: float, nperseg: int = 64) -> f
     return float(spectral_kurtosis_map(x, sample_rate, nperseg)[1][1:-1].max())
 
 
-@functools.lru_cache(maxsize=256)
+# Designed once per (rate, window length, band): the design costs more than a short window's
+# FFT. Bounded: a gain holds the band's bins (under 1 MB even for 10 s at 100 kHz).
+@functools.lru_cache(maxsize=64)
 def _butterworth_gain(sample_rate: float, n: int, band_hz: tuple[float, float],
                       order: int) -> tuple[int, np.ndarray]:
     """(first bin, |H|^2 over the bins where it exceeds -60 dB) of a Butterworth band-pass of

@@ -69,8 +69,9 @@ def test_spectral_kurtosis_flags_transients_not_noise():
 
 
 # Numbers of the trained feature path (rig / real-data / CWRU models), frozen from the
-# implementation the shipped models were trained with, before the envelope pieces were shared
-# with the physics path (core.condition.envelope): they must not move by a single bit.
+# implementation the shipped models were trained with (commit b054578), before the envelope
+# pieces were shared with the physics path (core.condition.envelope): they must not move by a
+# single bit.
 GOLDEN = Path(__file__).resolve().parents[2] / "fixtures/envelope_trained_features.npz"
 FIXTURES = GOLDEN.parent
 
