@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     if "femto" in parts:
         f = femto_section()
         ours = f["ours"]
-        f["summary"] = {"ours": summarise(ours),
+        f["summary"] = {"lobo": summarise(f["lobo"]), "ours": summarise(ours),
+                        "level_only": summarise(f["level_only"]),
                         "ours_learning": summarise([r for r in ours if r["split"] == "learning"]),
                         "ours_test_full": summarise([r for r in ours if r["split"] == "test_full"]),
                         "reference_rule": {z: summarise(v) for z, v in
