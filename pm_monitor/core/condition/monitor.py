@@ -47,6 +47,9 @@ class Assessment:
     # lowest level sustained since commissioning; health.py); empty / nan while commissioning
     axis_levels: np.ndarray = field(default_factory=lambda: np.zeros(0))
     rise: float = float("nan")
+    # per-axis crest factor over the reference's and its rise (health.py); nan commissioning
+    axis_crest: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    crest_rise: float = float("nan")
 
     @property
     def anomalous(self) -> bool:
@@ -165,7 +168,8 @@ class AssetMonitor:
         levels = np.exp(np.asarray(ref.median)).reshape(len(self.axes), len(self.names))
         per_axis = axis_levels(win.values, levels, self._levels)
         hi = float(np.max(per_axis))
-        kurt = self.names.index("kurtosis")
+        kurt, crest_i = self.names.index("kurtosis"), self.names.index("crest")
+        crest = win.values[:, crest_i] / np.maximum(levels[:, crest_i], 1e-12)
         impulsive = bool(np.any(win.values[:, kurt] > self.rules.impulsive_kurtosis_ratio
                                 * levels[:, kurt]))
         anomaly = reference.anomaly_distance(ref, win.values) / max(ref.threshold, 1e-9)
@@ -177,15 +181,17 @@ class AssetMonitor:
             spectra, _ = self._line_snrs(data_g, shaft_hz)
             diagnosis = self._diagnose(spectra, shaft_hz)
         named = diagnosis is not None and diagnosis.fault_type != defects.UNCERTAIN
-        state = self.machine.update(hi, impulsive, named, zone, per_axis)
+        state = self.machine.update(hi, impulsive, named, zone, per_axis, crest)
         summary = f"level {hi:.1f}x reference, anomaly {anomaly:.1f}x threshold"
         if self.machine.rise >= self.rules.trend_ratio:  # say so when the trend rule speaks
             summary += f"; every axis {self.machine.rise:.1f}x its lowest sustained level"
+        if self.machine.crest_rise >= self.rules.crest_trend_ratio:
+            summary += f"; crest factor on every axis {self.machine.crest_rise:.1f}x its lowest"
         if diagnosis is not None:
             summary += "; " + diagnosis.summary()
         return Assessment(state, False, 1.0, hi, anomaly, impulsive, velocity, zone, shaft_hz,
                           diagnosis, summary, reference.robust_z(ref, win.values), per_axis,
-                          self.machine.rise)
+                          self.machine.rise, crest, self.machine.crest_rise)
 
     def _diagnose(self, spectra: dict, shaft_hz: float) -> defects.Diagnosis:
         """The most confident axis's diagnosis against the reference's line ratios."""

@@ -28,8 +28,11 @@ from pm_monitor.datasets import femto
 from pm_monitor.evaluation.any_machine.common import ASSETS, OUT, fmt, log
 
 FEMTO_COMMISSION_S = 6.0  # 60 snapshots of 0.1 s: the first 10 min (20 min when thinned k=2)
-CACHE_VERSION = 2  # bump when the features or the cached fields change
-TREND_GRID_DB = tuple(range(2, 13))  # trend-rise ratios tried, in 1 dB steps (+2 .. +12 dB)
+CACHE_VERSION = 3  # bump when the features or the cached fields change
+INF = float("inf")  # a rise rule switched off
+# trend-rise ratios tried, in 1 dB steps: level rise +2..+12 dB, crest rise +6..+18 dB, or off
+LEVEL_GRID = (*(round(10 ** (db / 20.0), 3) for db in range(2, 13)), INF)
+CREST_GRID = (*(round(10 ** (db / 20.0), 3) for db in range(6, 19)), INF)
 MAX_FIRST_HALF_NOT_NORMAL_PCT = 1.0
 
 
@@ -47,7 +50,8 @@ def femto_run(bearing: femto.FemtoBearing) -> dict:
         return {k: z[k] for k in z.files}
     mon = AssetMonitor(femto_asset(bearing), ["horizontal", "vertical"], bearing.fs)
     acc = bearing.acc_g
-    states, his, anomalies, rms_h, levels, impulsive, zones, named, rises = ([] for _ in range(9))
+    states, his, anomalies, rms_h, levels, impulsive, zones, named, rises, crest = (
+        [] for _ in range(10))
     for i in range(acc.shape[0]):
         a = mon.process(acc[i])
         states.append(int(a.state) if not a.commissioning else -1)
@@ -59,10 +63,11 @@ def femto_run(bearing: femto.FemtoBearing) -> dict:
         zones.append(int(a.zone))
         named.append(a.diagnosis is not None and a.diagnosis.fault_type != defects.UNCERTAIN)
         rises.append(a.rise)
+        crest.append(a.axis_crest if a.axis_crest.size else np.full(2, np.nan))
     out = {"t_s": bearing.t_s, "state": np.array(states), "hi": np.array(his),
            "anomaly": np.array(anomalies), "rms_h": np.array(rms_h), "levels": np.array(levels),
            "impulsive": np.array(impulsive), "zone": np.array(zones), "named": np.array(named),
-           "rise": np.array(rises)}
+           "rise": np.array(rises), "crest": np.array(crest)}
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, **out)
     return out
@@ -87,8 +92,9 @@ def replay_states(r: dict, rules: HealthRules) -> np.ndarray:
         commissioning = bool(r["state"][i] < 0)
         hi = None if commissioning else float(r["hi"][i])
         levels = None if commissioning else r["levels"][i]
+        crest = None if commissioning else r["crest"][i]
         state = machine.update(hi, bool(r["impulsive"][i]), bool(r["named"][i]),
-                               IsoZone(int(r["zone"][i])), levels)
+                               IsoZone(int(r["zone"][i])), levels, crest)
         out.append(-1 if commissioning else int(state))
     return np.array(out)
 
@@ -98,29 +104,58 @@ def _acceptable(rows: list[dict]) -> bool:
                and r["first_half_not_normal_pct"] <= MAX_FIRST_HALF_NOT_NORMAL_PCT for r in rows)
 
 
-def choose_trend_ratio(results: dict[str, dict[float, dict]], names: list[str]) -> float | None:
-    """The most sensitive grid ratio with 0 first-half alarms and <= 1 % first-half not-Normal
-    on the bearings `names` (None when no grid ratio is acceptable)."""
-    for ratio in sorted(next(iter(results.values()))):
-        if _acceptable([results[n][ratio] for n in names]):
-            return ratio
-    return None
+Pair = tuple[float, float]  # (trend_ratio, crest_trend_ratio)
 
 
-def lobo_rows(runs: dict[str, dict], splits: dict[str, str]) -> tuple[list[dict], float | None,
-                                                                       dict]:
-    """Leave-one-bearing-out rows, the ratio chosen on all bearings, and the per-ratio rows."""
-    grid = [round(10 ** (db / 20.0), 3) for db in TREND_GRID_DB]
-    results = {name: {ratio: first_alarm(r["t_s"], replay_states(
-        r, dataclasses.replace(HealthRules(), trend_ratio=ratio)) >= int(HealthState.PRE_WARNING))
-        for ratio in grid} for name, r in runs.items()}
-    rows = []
-    for name, r in runs.items():
-        ratio = choose_trend_ratio(results, [n for n in runs if n != name])
-        rows.append({"bearing": name, "split": splits[name], "life_min": float(r["t_s"][-1] / 60),
-                     "trend_ratio": ratio, **results[name][ratio]})
-    per_ratio = {str(ratio): [{"bearing": n, **results[n][ratio]} for n in runs] for ratio in grid}
-    return rows, choose_trend_ratio(results, list(runs)), per_ratio
+def _median_lead(rows: list[dict]) -> float:
+    return float(np.median([r["lead_min"] or 0.0 for r in rows]))
+
+
+def choose_pair(results: dict[str, dict[Pair, dict]], names: list[str],
+                pairs: list[Pair]) -> Pair | None:
+    """Among `pairs` with 0 first-half alarms and <= 1 % first-half not-Normal on the bearings
+    `names`, the one with the longest median lead on them; ties: the less sensitive pair."""
+    ok = [p for p in pairs if _acceptable([results[n][p] for n in names])]
+    if not ok:
+        return None
+    best = max(_median_lead([results[n][p] for n in names]) for p in ok)
+    return max(p for p in ok if _median_lead([results[n][p] for n in names]) == best)
+
+
+def choose_most_sensitive(results: dict[str, dict[Pair, dict]], names: list[str],
+                          pairs: list[Pair]) -> Pair | None:
+    """The most sensitive of `pairs` (one rule's ratios, ascending) acceptable on `names`."""
+    return next((p for p in pairs if _acceptable([results[n][p] for n in names])), None)
+
+
+def lobo_rows(runs: dict[str, dict], splits: dict[str, str]) -> dict:
+    """Leave-one-bearing-out rows for the joint choice (headline) and each rise rule alone,
+    the pairs chosen on all bearings, and every bearing's result per pair."""
+    pairs = [(a, b) for a in LEVEL_GRID for b in CREST_GRID]
+    results = {name: {p: first_alarm(r["t_s"], replay_states(r, dataclasses.replace(
+        HealthRules(), trend_ratio=p[0], crest_trend_ratio=p[1])) >= int(HealthState.PRE_WARNING))
+        for p in pairs} for name, r in runs.items()}
+    protocols = {"joint": lambda ns: choose_pair(results, ns, pairs),
+                 "level_rise_only": lambda ns: choose_most_sensitive(
+                     results, ns, [(a, INF) for a in LEVEL_GRID]),
+                 "crest_rise_only": lambda ns: choose_most_sensitive(
+                     results, ns, [(INF, b) for b in CREST_GRID])}
+    out: dict = {"chosen_on_all": {}, "rows": {}}
+    for key, choose in protocols.items():
+        rows = []
+        for name, r in runs.items():
+            pair = choose([n for n in runs if n != name])
+            rows.append({"bearing": name, "split": splits[name],
+                         "life_min": float(r["t_s"][-1] / 60), "trend_ratio": pair[0],
+                         "crest_trend_ratio": pair[1], **results[name][pair]})
+        out["rows"][key] = rows
+        out["chosen_on_all"][key] = choose(list(runs))
+    default = HealthRules()
+    out["sweep_level"] = {str(a): [{"bearing": n, **results[n][(a, default.crest_trend_ratio)]}
+                                   for n in runs] for a in LEVEL_GRID}
+    out["sweep_crest"] = {str(b): [{"bearing": n, **results[n][(default.trend_ratio, b)]}
+                                   for n in runs] for b in CREST_GRID}
+    return out
 
 
 def reference_rule(t: np.ndarray, rms_h: np.ndarray, z_threshold: float) -> np.ndarray:
@@ -136,7 +171,7 @@ def reference_rule(t: np.ndarray, rms_h: np.ndarray, z_threshold: float) -> np.n
 def femto_section() -> dict:
     rows, rule_rows, timelines, level_only, splits = [], {5.0: [], 10.0: [], 20.0: [], 40.0: []}, \
         {}, [], {}
-    no_trend = dataclasses.replace(HealthRules(), trend_ratio=float("inf"))
+    no_trend = dataclasses.replace(HealthRules(), trend_ratio=INF, crest_trend_ratio=INF)
     for name in femto.ALL_BEARINGS:
         log(f"FEMTO {name}")
         b = femto.load_bearing(name)
@@ -154,12 +189,14 @@ def femto_section() -> dict:
             lst.append({"bearing": name, **first_alarm(r["t_s"],
                                                        reference_rule(r["t_s"], r["rms_h"], z))})
         timelines[name] = r
-    lobo, chosen_all, per_ratio = lobo_rows(timelines, splits)
+    lobo = lobo_rows(timelines, splits)
     _femto_plot(timelines)
-    return {"lobo": lobo, "ours": rows, "level_only": level_only,
-            "trend_ratio_default": HealthRules().trend_ratio,
-            "trend_ratio_chosen_on_all": chosen_all,
-            "per_trend_ratio": per_ratio,
+    return {"lobo": lobo["rows"]["joint"], "lobo_level_rise_only": lobo["rows"]["level_rise_only"],
+            "lobo_crest_rise_only": lobo["rows"]["crest_rise_only"], "ours": rows,
+            "level_only": level_only,
+            "default_pair": [HealthRules().trend_ratio, HealthRules().crest_trend_ratio],
+            "chosen_on_all": lobo["chosen_on_all"], "sweep_level": lobo["sweep_level"],
+            "sweep_crest": lobo["sweep_crest"],
             "reference_rule": {str(k): v for k, v in rule_rows.items()}}
 
 
@@ -201,41 +238,50 @@ def _femto_plot(timelines: dict) -> None:
 def femto_lines(section: dict) -> list[str]:
     """The report lines of the femto section (section)."""
     f = section
+    chosen = f["chosen_on_all"]
     lines = ["## FEMTO (11 bearings; commissioning on each bearing's first 60 snapshots)", "",
-             "Headline: leave-one-bearing-out (LOBO). The trend-rise ratio judging bearing k is "
-             "the most sensitive ratio of a 1 dB grid with 0 first-half alarms and <= 1 % "
-             "first-half not-Normal on the other 10 bearings. Shipped default "
-             f"(HealthRules.trend_ratio): {f['trend_ratio_default']}; chosen on all 11: "
-             f"{f['trend_ratio_chosen_on_all']}.", "",
-             "| bearing | split | life min | LOBO trend ratio | 1st-half alarms | 1st-half "
-             "not-Normal % | first alarm (fraction of life) | lead min | default: lead min |"
-             " level rule only: lead min |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "Headline: leave-one-bearing-out (LOBO). Bearing k is judged with the (level rise, "
+             "crest rise) ratio pair chosen on the other 10 bearings from a 1 dB grid: among the "
+             "pairs with 0 first-half alarms and <= 1 % first-half not-Normal windows on those "
+             "10, the longest median lead on them (ties: the less sensitive pair). Shipped "
+             f"default (HealthRules): {tuple(f['default_pair'])}; chosen on all 11: "
+             f"{tuple(chosen['joint'])}. 'inf' = that rise rule off.", "",
+             "| bearing | split | life min | LOBO pair | 1st-half alarms | 1st-half not-Normal % "
+             "| first alarm (fraction of life) | lead min | default: lead min | level rule only "
+             "(no rises): lead min |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r, d, lv in zip(f["lobo"], f["ours"], f["level_only"], strict=True):
         lines.append(f"| {r['bearing']} | {r['split']} | {r['life_min']:.0f} | "
-                     f"{fmt(r['trend_ratio'])} | {r['first_half_alarms']} | "
+                     f"{r['trend_ratio']}, {r['crest_trend_ratio']} | {r['first_half_alarms']} | "
                      f"{r['first_half_not_normal_pct']:.2f} | "
                      f"{fmt(r['alarm_fraction_of_life'])} | {fmt(r['lead_min'])} | "
                      f"{fmt(d['lead_min'])} | {fmt(lv['lead_min'])} |")
     lines += ["", "| rule | first-half alarms | max 1st-half not-Normal % | alarmed |"
               " median lead min |", "|---|---|---|---|---|"]
-    lines.append(_femto_rule_row("physics, LOBO trend ratio (headline)", f["summary"]["lobo"], 11))
-    lines.append(_femto_rule_row(f"physics, default trend ratio {f['trend_ratio_default']}",
-                                 f["summary"]["ours"], 11))
+    summary = f["summary"]
+    lines.append(_femto_rule_row("physics, LOBO pair (headline)", summary["lobo"], 11))
+    lines.append(_femto_rule_row("physics, LOBO level rise only (most sensitive on the 10)",
+                                 summary["lobo_level_rise_only"], 11))
+    lines.append(_femto_rule_row("physics, LOBO crest rise only (most sensitive on the 10)",
+                                 summary["lobo_crest_rise_only"], 11))
+    lines.append(_femto_rule_row(f"physics, default pair {tuple(f['default_pair'])} (chosen on "
+                                 "all 11)", summary["ours"], 11))
     for part in ("learning", "test_full"):
-        s = f["summary"][f"ours_{part}"]
+        s = summary[f"ours_{part}"]
         lines.append(_femto_rule_row(f"physics, default, {part} only", s, s["units"]))
-    lines.append(_femto_rule_row("physics, level rule only (no trend rise)",
-                                 f["summary"]["level_only"], 11))
-    for z, s in f["summary"]["reference_rule"].items():
+    lines.append(_femto_rule_row("physics, level rule only (no rises)", summary["level_only"], 11))
+    for z, s in summary["reference_rule"].items():
         lines.append(_femto_rule_row(f"horizontal RMS robust z > {z}, 3 in a row", s, 11))
-    lines += ["", "Trend-ratio sweep (all 11 bearings, replayed; lead min per bearing):", "",
-              "| trend ratio | first-half alarms | max 1st-half not-Normal % | median lead min |"
-              " leads |", "|---|---|---|---|---|"]
-    for ratio, rows in f["per_trend_ratio"].items():
-        s = summarise(rows)
-        lines.append(f"| {ratio} | {s['first_half_alarms']} | "
-                     f"{s['max_first_half_not_normal_pct']:.2f} | {s['median_lead_min']:.1f} | "
-                     + ", ".join(f"{fmt(r['lead_min'])}" for r in rows) + " |")
+    for key, title in (("sweep_level", "level-rise ratio (crest rise at its default)"),
+                       ("sweep_crest", "crest-rise ratio (level rise at its default)")):
+        lines += ["", f"Sweep of the {title}, all 11 bearings replayed; lead min per bearing:",
+                  "", "| ratio | first-half alarms | max 1st-half not-Normal % | median lead min |"
+                  " leads |", "|---|---|---|---|---|"]
+        for ratio, rows in f[key].items():
+            s = summarise(rows)
+            lines.append(f"| {ratio} | {s['first_half_alarms']} | "
+                         f"{s['max_first_half_not_normal_pct']:.2f} | "
+                         f"{s['median_lead_min']:.1f} | "
+                         + ", ".join(f"{fmt(r['lead_min'])}" for r in rows) + " |")
     lines.append("")
     return lines
 

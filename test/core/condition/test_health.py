@@ -98,3 +98,28 @@ def test_axis_levels_are_the_median_ratio_over_the_level_features():
     values = np.array([[2.0, 9.0, 4.0, 8.0], [1.0, 9.0, 1.0, 1.0]])
     ref = np.ones((2, 4))
     assert axis_levels(values, ref, [0, 2, 3]).tolist() == [4.0, 1.0]
+
+
+def _run_crest(machine, crest, impulsive):
+    """Windows at the reference level whose crest factor (x reference) is `crest` on each axis."""
+    return [machine.update(1.0, impulsive, False, IsoZone.A, np.ones(2), np.asarray(c, float))
+            for c in crest]
+
+
+def test_a_sustained_crest_rise_on_every_axis_counts_even_in_impulsive_windows():
+    m = HealthStateMachine(HealthRules(persistence=3, crest_trend_ratio=3.981))
+    assert _run_crest(m, [[1.0, 1.0]] * 5, impulsive=False)[-1] == HealthState.NORMAL
+    # impacts ring the structure while the level stays at the reference (stage 1-2 damage)
+    assert _run_crest(m, [[4.5, 4.5]] * 2, impulsive=True)[-1] == HealthState.NORMAL
+    assert _run_crest(m, [[4.5, 4.5]], impulsive=True)[-1] == HealthState.PRE_WARNING
+    assert m.crest_rise == pytest.approx(4.5)
+
+
+def test_an_impulsive_window_without_a_crest_rise_on_every_axis_is_still_ignored():
+    m = HealthStateMachine(HealthRules(persistence=3, crest_trend_ratio=3.981))
+    _run_crest(m, [[1.0, 1.0]] * 5, impulsive=False)
+    # one axis only (a knock near one sensor): neither confirms nor clears
+    assert _run_crest(m, [[6.0, 1.0]] * 10, impulsive=True)[-1] == HealthState.NORMAL
+    _run_levels(m, [[2.5, 2.5]] * 2)
+    _run_crest(m, [[6.0, 1.0]], impulsive=True)
+    assert _run_levels(m, [[2.5, 2.5]])[-1] == HealthState.PRE_WARNING  # the count was kept

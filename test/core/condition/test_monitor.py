@@ -41,3 +41,16 @@ def test_restart_reloads_the_reference(tmp_path, bearing_signal):
     np.testing.assert_allclose(again.reference.median, mon.reference.median)
     again.reset()
     assert not again.commissioned and not ReferenceStore(tmp_path).path("cwru_motor").exists()
+
+
+def test_healthy_windows_after_commissioning_report_per_axis_levels_and_rises(tmp_path,
+                                                                              bearing_signal):
+    mon = _cwru_like(tmp_path)
+    for seed in range(12):
+        a = mon.process(bearing_signal(RATE, 0.5, None, 29.3, seed=seed))
+    assert not a.commissioning and a.state == HealthState.NORMAL
+    assert a.axis_levels.shape == (1,) and a.axis_crest.shape == (1,)
+    assert a.health_indicator == float(a.axis_levels.max())
+    # the floors exist after `persistence` judged windows; healthy windows stay near them
+    assert 0.5 < a.rise < mon.rules.trend_ratio
+    assert 0.5 < a.crest_rise < mon.rules.crest_trend_ratio
