@@ -145,6 +145,8 @@ def lobo_rows(runs: dict[str, dict], splits: dict[str, str]) -> dict:
         rows = []
         for name, r in runs.items():
             pair = choose([n for n in runs if n != name])
+            if pair is None:
+                raise RuntimeError(f"{key}: no grid pair is acceptable without {name}")
             rows.append({"bearing": name, "split": splits[name],
                          "life_min": float(r["t_s"][-1] / 60), "trend_ratio": pair[0],
                          "crest_trend_ratio": pair[1], **results[name][pair]})
