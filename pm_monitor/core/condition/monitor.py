@@ -19,7 +19,7 @@ from pm_monitor.core.condition import defects, envelope, features, reference, sh
 from pm_monitor.core.condition.health import (
     HealthRules,
     HealthStateMachine,
-    health_indicator,
+    axis_levels,
     level_features,
 )
 from pm_monitor.core.types import HealthState
@@ -43,6 +43,13 @@ class Assessment:
     # robust z of each log feature against the reference ("axis/feature" order of
     # AssetMonitor.feature_labels); empty while commissioning
     z: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # per-axis level over the reference and the trend rise (min over axes of the level over the
+    # lowest level sustained since commissioning; health.py); empty / nan while commissioning
+    axis_levels: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    rise: float = float("nan")
+    # per-axis crest factor over the reference's and its rise (health.py); nan commissioning
+    axis_crest: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    crest_rise: float = float("nan")
 
     @property
     def anomalous(self) -> bool:
@@ -165,8 +172,10 @@ class AssetMonitor:
                               + f"; ISO zone {zone.label or '?'} only")
         ref = self.reference
         levels = np.exp(np.asarray(ref.median)).reshape(len(self.axes), len(self.names))
-        hi = health_indicator(win.values, levels, self._levels)
-        kurt = self.names.index("kurtosis")
+        per_axis = axis_levels(win.values, levels, self._levels)
+        hi = float(np.max(per_axis))
+        kurt, crest_i = self.names.index("kurtosis"), self.names.index("crest")
+        crest = win.values[:, crest_i] / np.maximum(levels[:, crest_i], 1e-12)
         impulsive = bool(np.any(win.values[:, kurt] > self.rules.impulsive_kurtosis_ratio
                                 * levels[:, kurt]))
         anomaly = reference.anomaly_distance(ref, win.values) / max(ref.threshold, 1e-9)
@@ -178,12 +187,17 @@ class AssetMonitor:
             spectra, _ = self._line_snrs(data_g, shaft_hz)
             diagnosis = self._diagnose(spectra, shaft_hz)
         named = diagnosis is not None and diagnosis.fault_type != defects.UNCERTAIN
-        state = self.machine.update(hi, impulsive, named, zone)
+        state = self.machine.update(hi, impulsive, named, zone, per_axis, crest)
         summary = f"level {hi:.1f}x reference, anomaly {anomaly:.1f}x threshold"
+        if self.machine.rise >= self.rules.trend_ratio:  # say so when the trend rule speaks
+            summary += f"; every axis {self.machine.rise:.1f}x its lowest sustained level"
+        if self.machine.crest_rise >= self.rules.crest_trend_ratio:
+            summary += f"; crest factor on every axis {self.machine.crest_rise:.1f}x its lowest"
         if diagnosis is not None:
             summary += "; " + diagnosis.summary()
         return Assessment(state, False, 1.0, hi, anomaly, impulsive, velocity, zone, shaft_hz,
-                          diagnosis, summary, reference.robust_z(ref, win.values))
+                          diagnosis, summary, reference.robust_z(ref, win.values), per_axis,
+                          self.machine.rise, crest, self.machine.crest_rise)
 
     def _diagnose(self, spectra: dict, shaft_hz: float) -> defects.Diagnosis:
         """The most confident axis's diagnosis against the reference's line ratios."""

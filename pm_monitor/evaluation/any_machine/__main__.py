@@ -48,7 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     if "femto" in parts:
         f = femto_section()
         ours = f["ours"]
-        f["summary"] = {"ours": summarise(ours),
+        f["summary"] = {"lobo": summarise(f["lobo"]),
+                        "lobo_level_rise_only": summarise(f["lobo_level_rise_only"]),
+                        "lobo_crest_rise_only": summarise(f["lobo_crest_rise_only"]),
+                        "ours": summarise(ours),
+                        "level_only": summarise(f["level_only"]),
                         "ours_learning": summarise([r for r in ours if r["split"] == "learning"]),
                         "ours_test_full": summarise([r for r in ours if r["split"] == "test_full"]),
                         "reference_rule": {z: summarise(v) for z, v in

@@ -1,5 +1,13 @@
+import numpy as np
+import pytest
+
 from pm_monitor.core.alarms.severity_zones import IsoZone
-from pm_monitor.core.condition.health import HealthRules, HealthStateMachine, level_features
+from pm_monitor.core.condition.health import (
+    HealthRules,
+    HealthStateMachine,
+    axis_levels,
+    level_features,
+)
 from pm_monitor.core.types import HealthState
 
 
@@ -38,3 +46,80 @@ def test_before_commissioning_only_iso_zones_judge():
 def test_level_features_are_rms_and_high_frequency_bands():
     names = ["rms_g", "kurtosis", "band_0.01_1khz_g", "band_2.2_5khz_g", "band_5_10khz_g"]
     assert level_features(names) == [0, 3, 4]
+
+
+def _run_levels(machine, levels):
+    """Windows with per-axis levels; the HI is their max, as AssetMonitor computes it."""
+    return [machine.update(float(max(lv)), False, False, IsoZone.A, np.asarray(lv, float))
+            for lv in levels]
+
+
+def test_a_rise_over_the_lowest_sustained_level_on_every_axis_is_pre_warning():
+    m = HealthStateMachine(HealthRules(persistence=3, trend_ratio=1.778))
+    # run-in: both axes settle at half the commissioning level, then rise back to it: the HI
+    # (1.0) never reaches the 2x level rule, but the rise over the settled level is 2x
+    assert _run_levels(m, [[0.5, 0.5]] * 10)[-1] == HealthState.NORMAL
+    assert _run_levels(m, [[1.0, 1.0]] * 2)[-1] == HealthState.NORMAL  # not yet confirmed
+    assert _run_levels(m, [[1.0, 1.0]])[-1] == HealthState.PRE_WARNING
+    assert m.rise == pytest.approx(2.0)
+    assert _run_levels(m, [[0.5, 0.5]] * 3)[-1] == HealthState.PRE_WARNING  # latched
+
+
+def test_a_rise_on_one_axis_only_is_not_a_trend_alarm():
+    m = HealthStateMachine(HealthRules(persistence=3, trend_ratio=1.778))
+    _run_levels(m, [[0.5, 0.5]] * 10)
+    assert _run_levels(m, [[1.5, 0.5]] * 10)[-1] == HealthState.NORMAL
+    assert m.rise == pytest.approx(1.0)
+
+
+def test_an_isolated_low_window_does_not_lower_the_floor():
+    m = HealthStateMachine(HealthRules(persistence=3, trend_ratio=1.778))
+    _run_levels(m, [[1.0, 1.0]] * 5 + [[0.2, 0.2]] + [[1.0, 1.0]] * 5)
+    assert m.state == HealthState.NORMAL
+    assert m.rise == pytest.approx(1.0)
+
+
+def test_the_floor_is_never_below_trend_floor_min():
+    m = HealthStateMachine(HealthRules(persistence=3, trend_ratio=1.778, trend_floor_min=0.25))
+    _run_levels(m, [[0.01, 0.01]] * 5)  # a near-dead sensor
+    _run_levels(m, [[0.3, 0.3]] * 5)
+    assert m.rise == pytest.approx(0.3 / 0.25)
+    assert m.state == HealthState.NORMAL
+
+
+def test_without_levels_or_with_bad_levels_only_the_level_rule_judges():
+    m = HealthStateMachine(HealthRules(persistence=1, trend_ratio=1.1))
+    assert _run(m, [1.5, 1.5])[-1] == HealthState.NORMAL
+    assert np.isnan(m.rise)
+    assert _run_levels(m, [[np.nan, 1.0]] * 3)[-1] == HealthState.NORMAL
+
+
+def test_axis_levels_are_the_median_ratio_over_the_level_features():
+    values = np.array([[2.0, 9.0, 4.0, 8.0], [1.0, 9.0, 1.0, 1.0]])
+    ref = np.ones((2, 4))
+    assert axis_levels(values, ref, [0, 2, 3]).tolist() == [4.0, 1.0]
+
+
+def _run_crest(machine, crest, impulsive):
+    """Windows at the reference level whose crest factor (x reference) is `crest` on each axis."""
+    return [machine.update(1.0, impulsive, False, IsoZone.A, np.ones(2), np.asarray(c, float))
+            for c in crest]
+
+
+def test_a_sustained_crest_rise_on_every_axis_counts_even_in_impulsive_windows():
+    m = HealthStateMachine(HealthRules(persistence=3, crest_trend_ratio=3.981))
+    assert _run_crest(m, [[1.0, 1.0]] * 5, impulsive=False)[-1] == HealthState.NORMAL
+    # impacts ring the structure while the level stays at the reference (stage 1-2 damage)
+    assert _run_crest(m, [[4.5, 4.5]] * 2, impulsive=True)[-1] == HealthState.NORMAL
+    assert _run_crest(m, [[4.5, 4.5]], impulsive=True)[-1] == HealthState.PRE_WARNING
+    assert m.crest_rise == pytest.approx(4.5)
+
+
+def test_an_impulsive_window_without_a_crest_rise_on_every_axis_is_still_ignored():
+    m = HealthStateMachine(HealthRules(persistence=3, crest_trend_ratio=3.981))
+    _run_crest(m, [[1.0, 1.0]] * 5, impulsive=False)
+    # one axis only (a knock near one sensor): neither confirms nor clears
+    assert _run_crest(m, [[6.0, 1.0]] * 10, impulsive=True)[-1] == HealthState.NORMAL
+    _run_levels(m, [[2.5, 2.5]] * 2)
+    _run_crest(m, [[6.0, 1.0]], impulsive=True)
+    assert _run_levels(m, [[2.5, 2.5]])[-1] == HealthState.PRE_WARNING  # the count was kept

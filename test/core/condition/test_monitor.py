@@ -59,3 +59,16 @@ def test_the_speed_is_tracked_over_the_stream_and_forgotten_on_restart(tmp_path)
     mon.restart_states()  # a new run: the old stream must not pull the new estimate
     assert abs(mon.shaft_hz(_harmonics(30.2, 0.5, seed=1), None) - 30.2) < 0.3
     assert mon.shaft_hz(x[:w], 1700.0) == 1700.0 / 60.0  # a given speed wins
+
+
+def test_healthy_windows_after_commissioning_report_per_axis_levels_and_rises(tmp_path,
+                                                                              bearing_signal):
+    mon = _cwru_like(tmp_path)
+    for seed in range(12):
+        a = mon.process(bearing_signal(RATE, 0.5, None, 29.3, seed=seed))
+    assert not a.commissioning and a.state == HealthState.NORMAL
+    assert a.axis_levels.shape == (1,) and a.axis_crest.shape == (1,)
+    assert a.health_indicator == float(a.axis_levels.max())
+    # the floors exist after `persistence` judged windows; healthy windows stay near them
+    assert 0.5 < a.rise < mon.rules.trend_ratio
+    assert 0.5 < a.crest_rise < mon.rules.crest_trend_ratio
