@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -70,7 +72,7 @@ MIC_RATE = 16000.0
 def _mic_asset(tmp_path):
     import yaml
 
-    data = yaml.safe_load(open("config/assets/cwru_motor.yaml").read())
+    data = yaml.safe_load(Path("config/assets/cwru_motor.yaml").read_text())
     data["asset"]["microphone"] = {"enabled": True}
     path = tmp_path / "cwru_motor_mic.yaml"
     path.write_text(yaml.safe_dump(data))
