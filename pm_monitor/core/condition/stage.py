@@ -185,6 +185,13 @@ class PhysicsStage1:
             return None, ((MIC, str(err)),)
         return self.last_acoustic, ()
 
+    def _sequence(self, a: Assessment, acoustic: AcousticAssessment | None) -> np.ndarray:
+        """(1, D): the vibration features' robust z, then the microphone's when it was judged
+        (what PhysicsExplainer attributes)."""
+        z = a.z if acoustic is None or acoustic.commissioning else np.concatenate(
+            [a.z, acoustic.z])
+        return z[None, :].astype(np.float32)
+
     def _decision(self, a: Assessment, monitor: AssetMonitor,
                   acoustic: AcousticAssessment | None = None,
                   mic_state: HealthState = HealthState.NORMAL,
@@ -205,7 +212,7 @@ class PhysicsStage1:
             state_probabilities=probabilities,
             fault_type_probabilities={name: float(name == fault) for name in FAULT_NAMES},
             fault_type=fault, attention=np.ones(1, np.float32),
-            sequence=a.z[None, :].astype(np.float32),
+            sequence=self._sequence(a, acoustic),
             anomaly_score=float(a.anomaly * ref.threshold), anomaly_threshold=ref.threshold,
             anomalous=a.anomalous, health_index=a.health_indicator, evidence=tuple(evidence),
             refused_inputs=refused)

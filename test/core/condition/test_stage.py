@@ -130,6 +130,14 @@ def test_mic_commissions_beside_vibration_and_its_sound_change_alone_needs_persi
     last = _healthy(stage, 20, bearing_signal, _hum(0.5, 70, whine=True))
     assert not last.anomalous  # the window's anomaly flag stays the vibration's
     assert any("raised the state" in e for e in last.evidence)
+    from types import SimpleNamespace
+
+    from pm_monitor.core.condition.explain import PhysicsExplainer
+    why = PhysicsExplainer(stage).explain(SimpleNamespace(
+        t_end_ns=0, state=HealthState.PRE_WARNING, stage1_input=last.sequence))
+    assert set(why.modality_weights) == {"accel", "mic"}
+    top = max(why.feature_importance, key=why.feature_importance.get)
+    assert top.startswith("mic_mic/share_")  # the whine's band explains it
     stage.reset_commissioning()
     assert not (ref_dir / "acoustic" / "cwru_motor.reference.json").exists()
 
