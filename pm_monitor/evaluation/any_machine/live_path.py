@@ -9,7 +9,7 @@ cut by hand; this one shows what a user running the node would get, beside it.
     nice -n 10 python -m pm_monitor.evaluation.any_machine.live_path [--only cwru,femto]
         [--femto Bearing1_3,Bearing2_3]   # a subset (default: all 11)
 
-Writes results/any_machine/live_path.md and live_path.json.
+Writes results/any_machine/live_path.md, live_path.json and live_path_femto.png.
 """
 from __future__ import annotations
 
@@ -278,6 +278,33 @@ def report(section: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def plot(section: dict, path: Path) -> None:
+    """FEMTO: where in life each path alarms (live state, direct state, live alert)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = section["femto"]
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.5))
+    for k, (key, label, marker) in enumerate((("direct_state", "direct: state", "o"),
+                                              ("live_state", "live: state", "x"),
+                                              ("live_alerts", "live: first alert", "|"))):
+        y = [i + 0.2 * (k - 1) for i in range(len(rows))]
+        x = [r[key]["alarm_fraction_of_life"] or np.nan for r in rows]
+        ax.plot(x, y, marker, ls="none", ms=8, label=label)
+    ax.axvline(0.5, color="0.6", ls="--", lw=1, label="half of life")
+    ax.set_yticks(range(len(rows)), [r["bearing"] for r in rows])
+    ax.set_xlim(0, 1.02)
+    ax.set_xlabel("fraction of life at the first alarm (Pre-Warning or above)")
+    ax.set_title("FEMTO through the live path (node pipeline) vs the direct path")
+    ax.legend(loc="lower left", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="cwru,femto")
@@ -298,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     text = report(section)
     (OUT / "live_path.md").write_text(text)
     (OUT / "live_path.json").write_text(json.dumps(section, indent=1, default=str))
+    if section.get("femto"):
+        plot(section, OUT / "live_path_femto.png")
     print(text)
     return 0
 
