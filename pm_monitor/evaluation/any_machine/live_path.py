@@ -296,7 +296,8 @@ def plot(section: dict, path: Path) -> None:
     ax.axvline(0.5, color="0.6", ls="--", lw=1, label="half of life")
     ax.set_yticks(range(len(rows)), [r["bearing"] for r in rows])
     ax.set_xlim(0, 1.02)
-    ax.set_xlabel("fraction of life at the first alarm (Pre-Warning or above)")
+    ax.set_xlabel("fraction of life at the first alarm (state: Pre-Warning or above; alert: "
+                  "any the alarm manager raises, anomaly-only ones included)")
     ax.set_title("FEMTO through the live path (node pipeline) vs the direct path")
     ax.legend(loc="lower left", fontsize=8)
     ax.grid(alpha=0.3)
