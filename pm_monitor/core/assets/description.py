@@ -52,6 +52,9 @@ ASSET_TABLE: dict[str, ParamSpec] = {
     "microphone.enabled": ParamSpec(False, "the asset has a microphone (any rate >= 8 kHz): its "
                                            "acoustic reference is commissioned beside the "
                                            "vibration one; without it no mic is expected"),
+    "microphone.alone_s": ParamSpec(30.0, "seconds of consecutive anomalous sound for the "
+                                          "microphone alone to raise Pre-Warning",
+                                    (1.0, 86400.0)),
     "analysis.window_s": ParamSpec(0.0, "analysis window (s); 0 = the model set's",
                                    (0.0, 60.0)),
     "analysis.hop_s": ParamSpec(0.0, "analysis hop (s); 0 = the model set's", (0.0, 60.0)),
@@ -92,6 +95,7 @@ class AssetDescription:
     unit: str
     source: str = ""
     microphone: bool = False
+    microphone_alone_s: float = 30.0
     window_s: float = 0.0  # 0: the model set's (e.g. 0.1 s for FEMTO's 0.1 s snapshots)
     hop_s: float = 0.0
 
@@ -165,6 +169,7 @@ def parse(data: Mapping, source: str = "") -> AssetDescription:
         bearings=bearings, axes={str(k): str(v) for k, v in axes_raw.items()},
         commissioning_s=float(values["commissioning.duration_s"]), unit=str(values["unit"]),
         source=source, microphone=bool(values["microphone.enabled"]),
+        microphone_alone_s=float(values["microphone.alone_s"]),
         window_s=float(values["analysis.window_s"]), hop_s=float(values["analysis.hop_s"]))
 
 

@@ -60,7 +60,8 @@ class PhysicsStage1:
         # the microphone (assets that declare one): its own reference and latched vote
         self.acoustic_store = store.part(ACOUSTIC_PART) if store is not None else None
         self.acoustic: AcousticMonitor | None = None
-        self.vote = AcousticVote(acoustic_rules)
+        self.vote = AcousticVote(acoustic_rules
+                                 or AcousticRules(alone_s=asset.microphone_alone_s))
         self.last_acoustic: AcousticAssessment | None = None
 
     # --- commissioning -----------------------------------------------------------------

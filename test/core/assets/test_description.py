@@ -59,6 +59,9 @@ def test_microphone_and_analysis_window_are_optional_and_checked():
     full = parse({"asset": {**base, "microphone": {"enabled": True},
                             "analysis": {"window_s": 0.1, "hop_s": 0.1}}})
     assert full.microphone and (full.window_s, full.hop_s) == (0.1, 0.1)
+    assert full.microphone_alone_s == 30.0
+    with pytest.raises(ConfigError, match=r"microphone\.alone_s"):
+        parse({"asset": {**base, "microphone": {"enabled": True, "alone_s": 0.0}}})
     with pytest.raises(ConfigError, match="both window_s and hop_s"):
         parse({"asset": {**base, "analysis": {"window_s": 0.1}}})
     with pytest.raises(ConfigError, match="longer than window_s"):
