@@ -1,14 +1,15 @@
 """Build an asset's commissioning reference from a recording, exactly as the live node would.
 
     python -m pm_monitor.commission <recording.mcap | bag folder> --asset pump_7 \
-        [--asset-file config/assets/pump_7.yaml] [--topic /pm/accel] \
+        [--asset-file config/assets/pump_7.yaml] [--topic /pm/accel] [--mic-topic /pm/mic] \
         [--reference-dir ~/.ros/pm_monitor/references] [--model-dir models/physics] [--reset]
 
 Reads the SensorChunk messages of `--topic` in log-time order and feeds them, with their header
 stamps, through the same pipeline the monitor node runs (MonitorPipeline: input checks, unit
 conversion, the synchroniser's windows, the physics model set); the reference is stored
 (atomically) when commissioning completes, or kept partial (resumable on the next recording or
-the robot's next visit) when the recording is too short.
+the robot's next visit) when the recording is too short. An asset whose description declares
+a microphone learns its acoustic reference from `--mic-topic` the same way, beside it.
 """
 from __future__ import annotations
 
@@ -20,19 +21,17 @@ from pm_monitor.core.alarms import AlarmManager
 from pm_monitor.core.condition.reference import ReferenceStore, default_reference_dir
 from pm_monitor.core.condition.stage import PhysicsStage1
 from pm_monitor.core.model_set import load_model_set
-from pm_monitor.core.pipeline import InputRejectedError, MonitorPipeline, monitor_assembler
+from pm_monitor.core.pipeline import InputRejectedError, offline_pipeline
 from pm_monitor.core.recording.mcap_bag import read_messages
-from pm_monitor.core.types import ACCEL
+from pm_monitor.core.types import ACCEL, MIC
 from pm_monitor.launch_plan import share_dir
 
 PHYSICS_MODEL_DIR = share_dir() / "models" / "physics"  # installed share, else the source tree
-# the monitor node's defaults (pm_monitor.nodes.params; not imported: no rclpy needed here)
-IMAGE_SLOP_S, MODALITY_TIMEOUT_S = 0.1, 2.0
 
 
 def commission(recording: str | Path, asset_file: str | Path, reference_dir: str | Path,
                topic: str = "/pm/accel", model_dir: str | Path = PHYSICS_MODEL_DIR,
-               reset: bool = False) -> PhysicsStage1:
+               reset: bool = False, mic_topic: str = "/pm/mic") -> PhysicsStage1:
     models = load_model_set(model_dir, asset_file=str(asset_file),
                             reference_dir=str(reference_dir))
     stage = models.cascade.stage1
@@ -40,22 +39,30 @@ def commission(recording: str | Path, asset_file: str | Path, reference_dir: str
         raise SystemExit(f"{model_dir} is not a physics model set")
     if reset:
         stage.reset_commissioning()
-    pipeline = MonitorPipeline(
-        monitor_assembler(models.window_s, models.hop_s, IMAGE_SLOP_S, MODALITY_TIMEOUT_S,
-                          models.accel_channels),
-        models, AlarmManager(stage.asset.asset_id), accel_unit=models.accel_unit,
-        sample_rates=models.sample_rates)
-    for message in read_messages(recording, [topic]):
+    pipeline = offline_pipeline(models, AlarmManager(stage.asset.asset_id))
+    inputs = {topic: ACCEL}
+    if stage.asset.microphone and mic_topic:
+        inputs[mic_topic] = MIC
+    for message in read_messages(recording, list(inputs)):
         msg = message.decode()
         stamp_ns = int(msg.header.stamp.sec) * 10**9 + int(msg.header.stamp.nanosec)
         try:
-            pipeline.on_chunk(ACCEL, stamp_ns, float(msg.sample_rate), list(msg.channel_names),
-                              int(msg.first_sample_index), msg.samples, unit=msg.unit)
+            pipeline.on_chunk(inputs[message.topic], stamp_ns, float(msg.sample_rate),
+                              list(msg.channel_names), int(msg.first_sample_index),
+                              msg.samples, unit=msg.unit)
         except InputRejectedError as err:
             print(f"skipped a chunk: {err}", file=sys.stderr)
-        if stage.monitor is not None and stage.monitor.commissioned:
+        if _complete(stage):
             break
     return stage
+
+
+def _complete(stage: PhysicsStage1) -> bool:
+    """Every reference the asset has is learned (the microphone's too, when it declares one)."""
+    if stage.monitor is None or not stage.monitor.commissioned:
+        return False
+    return not stage.asset.microphone or (stage.acoustic is not None
+                                          and stage.acoustic.reference.complete)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--asset-file", help="default: config/assets/<asset>.yaml (here, "
                         "else the installed one)")
     parser.add_argument("--topic", default="/pm/accel")
+    parser.add_argument("--mic-topic", default="/pm/mic", help="the microphone's SensorChunks "
+                        "(used when the asset declares a microphone)")
     parser.add_argument("--reference-dir", default="", help="default: the node's, "
                         "$ROS_HOME/pm_monitor/references")
     parser.add_argument("--model-dir", default=str(PHYSICS_MODEL_DIR))
@@ -75,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         asset_file = str(share_dir() / "config" / "assets" / f"{args.asset}.yaml")
     reference_dir = args.reference_dir or default_reference_dir()
     stage = commission(args.recording, asset_file, reference_dir, args.topic, args.model_dir,
-                       args.reset)
+                       args.reset, args.mic_topic)
     if stage.asset.asset_id != args.asset:
         print(f"--asset {args.asset} does not match {asset_file} (id {stage.asset.asset_id})",
               file=sys.stderr)
@@ -89,6 +98,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{ref.required_s:.1f} s, {len(ref.rows)} windows at {ref.rate_hz:g} Hz on "
           f"{', '.join(ref.axes)}; ISO velocity {ref.velocity_mm_s:.2f} mm/s; stored in "
           f"{ReferenceStore(reference_dir).path(ref.asset_id)}")
+    mic = stage.acoustic_reference()
+    if stage.asset.microphone:
+        print(f"{ref.asset_id} microphone: " + ("no usable data on " + args.mic_topic
+              if mic is None else f"{'complete' if mic.complete else 'partial'}, "
+              f"{mic.collected_s:.1f} of {mic.required_s:.1f} s at {mic.rate_hz:g} Hz"))
     return 0
 
 

@@ -235,7 +235,8 @@ REAL_DATA_START_S = 1_700_000_000.0 + 0.5 / 25600.0
 def real_data_plan(bearing: str = "Bearing1_3", speed_factor: float = 1.0,
                    start_stamp_s: float = REAL_DATA_START_S, duration_s: float = 0.0,
                    wait_for_subscribers: bool = False,
-                   monitor_parameters: dict[str, object] | None = None) -> list[NodeSpec]:
+                   monitor_parameters: dict[str, object] | None = None,
+                   datasets: str = REAL_DATA_STREAMS) -> list[NodeSpec]:
     """Recorded real data through the monitor running the real-data profile.
 
     FEMTO snapshots are played back to back (compress_gaps: one 0.1 s snapshot per window, as
@@ -243,9 +244,10 @@ def real_data_plan(bearing: str = "Bearing1_3", speed_factor: float = 1.0,
     recordings feed the Stage 2 models on the same timeline. Bearing1_3 is the bearing the
     shipped health-state model never saw (its fold's test bearing). duration_s: stop the
     replay then (the bearing's snapshots x 0.1 s: the sound and image sets last longer);
-    0 = play every selected recording to its end."""
+    0 = play every selected recording to its end. datasets: which recordings the replay plays
+    (e.g. "femto" alone: a machine with nothing but its accelerometers)."""
     replay = NodeSpec("replay_node", "replay", "", (),
-                      {"dataset": REAL_DATA_STREAMS, "bearing": bearing,
+                      {"dataset": datasets, "bearing": bearing,
                        "compress_gaps": True, "accel_unit": "g",
                        "machine": "fan/id_00", "frame_period_s": 0.5,
                        "speed_factor": float(speed_factor), "duration_s": float(duration_s),

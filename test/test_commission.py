@@ -56,3 +56,55 @@ def test_an_asset_id_that_does_not_match_the_file_is_refused(tmp_path):
     asset.write_text(ASSET)
     assert main([str(_record(tmp_path / "bag", 1.0)), "--asset", "fan_2", "--asset-file",
                  str(asset), "--reference-dir", str(tmp_path / "refs")]) == 2
+
+
+MIC_RATE, MIC_CHUNK = 16000.0, 1600
+
+
+def _record_with_mic(folder, seconds: float):
+    """Accelerometer and microphone chunks of 0.1 s on the same clock, as a robot records."""
+    rng = np.random.default_rng(7)
+    types = typestore().types
+    chunk_t = types["pm_monitor/msg/SensorChunk"]
+    header_t, time_t = types["std_msgs/msg/Header"], types["builtin_interfaces/msg/Time"]
+    chunks = []
+    with McapRecorder(folder) as bag:
+        for i in range(int(seconds * 10)):
+            t_ns = 1_700_000_000 * 10**9 + i * 100_000_000
+            header = header_t(stamp=time_t(sec=t_ns // 10**9, nanosec=t_ns % 10**9),
+                              frame_id="pump_7")
+            for topic, rate, n, name, unit in (("/pm/accel", RATE, CHUNK, "DE", "g"),
+                                               ("/pm/mic", MIC_RATE, MIC_CHUNK, "mic", "")):
+                samples = (0.05 * rng.standard_normal(n)).astype(np.float32)
+                bag.write_message(topic, chunk_t(header=header, sample_rate=rate,
+                                                 channel_names=[name], unit=unit,
+                                                 first_sample_index=i * n, samples=samples),
+                                  t_ns)
+                chunks.append((topic, t_ns, rate, name, i * n, samples, unit))
+    return folder, chunks
+
+
+def test_the_cli_learns_the_microphone_reference_as_the_node_pipeline_does(tmp_path, capsys):
+    from pm_monitor.commission import PHYSICS_MODEL_DIR
+    from pm_monitor.core.alarms import AlarmManager
+    from pm_monitor.core.model_set import load_model_set
+    from pm_monitor.core.pipeline import offline_pipeline
+
+    asset = tmp_path / "pump_7.yaml"
+    asset.write_text(ASSET + "  microphone: {enabled: true}\n")
+    bag, chunks = _record_with_mic(tmp_path / "bag", 6.0)
+    assert main([str(bag), "--asset", "pump_7", "--asset-file", str(asset),
+                 "--reference-dir", str(tmp_path / "cli")]) == 0
+    assert "microphone: complete" in capsys.readouterr().out
+    # the node's pipeline fed the same chunks (what the monitor node runs on each message)
+    models = load_model_set(PHYSICS_MODEL_DIR, asset_file=str(asset),
+                            reference_dir=str(tmp_path / "live"))
+    pipeline = offline_pipeline(models, AlarmManager("pump_7"))
+    for topic, t_ns, rate, name, first, samples, unit in chunks:
+        pipeline.on_chunk(topic.rsplit("/", 1)[1], t_ns, rate, [name], first, samples,
+                          unit=unit)
+    cli = ReferenceStore(tmp_path / "cli").part("acoustic").load("pump_7")
+    live = ReferenceStore(tmp_path / "live").part("acoustic").load("pump_7")
+    assert cli.complete and live.complete and cli.rate_hz == MIC_RATE
+    assert cli.rows == live.rows[: len(cli.rows)] and len(cli.rows) == len(live.rows)
+    np.testing.assert_allclose(cli.median, live.median, rtol=1e-12)

@@ -172,6 +172,9 @@ class Cascade:
         if isinstance(outcome, Abstention):
             return self._no_decision(window, outcome, timings, start, notes, refused)
         timings.update(outcome.timings_ms)
+        for modality, reason in outcome.refused_inputs:
+            notes.append(str(InputRefusedError(modality, reason)))
+            refused.add(modality)
 
         state = HealthState(int(np.argmax(outcome.state_probabilities)))
         gate_open = state != HealthState.NORMAL or (
@@ -243,7 +246,10 @@ class Cascade:
                     ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         present = set(window.present) - refused
         used = tuple(m for m in self.inputs if m in present)
-        missing = set(window.missing) | refused | {m for m in self.inputs if m not in present}
+        # only the set's own inputs can be missing: a stream the models do not take (the
+        # synchroniser's microphone on an asset without one) is no gap worth a note
+        missing = {m for m in set(window.missing) | refused if m in self.inputs}
+        missing |= {m for m in self.inputs if m not in present}
         return used, tuple(sorted(missing))
 
     def _no_decision(self, window: AnalysisWindow, outcome: Abstention,

@@ -74,6 +74,21 @@ def monitor_assembler(window_s: float, hop_s: float, image_slop_s: float,
         image_latency_budget_s=image_latency_budget_s, drop_warn_after_s=drop_warn_after_s))
 
 
+# The monitor node's defaults (pm_monitor.nodes.params; not imported here: core has no rclpy),
+# for the offline tools that replay recordings through the node's own pipeline.
+NODE_IMAGE_SLOP_S, NODE_MODALITY_TIMEOUT_S = 0.1, 2.0
+
+
+def offline_pipeline(models, alarms: AlarmManager) -> MonitorPipeline:
+    """The monitor node's pipeline (input checks, unit conversion, synchroniser windows, the
+    model set, the alarm manager) with the node's default parameters, without ROS: what
+    `python -m pm_monitor.commission` and the live-path evaluation feed recordings through."""
+    return MonitorPipeline(
+        monitor_assembler(models.window_s, models.hop_s, NODE_IMAGE_SLOP_S,
+                          NODE_MODALITY_TIMEOUT_S, models.accel_channels),
+        models, alarms, accel_unit=models.accel_unit, sample_rates=models.sample_rates)
+
+
 def assembler_diagnostics(assembler: WindowAssembler, clocks: ClockOffsets | None = None
                           ) -> dict[str, object]:
     """Flat key/values of the synchroniser for /diagnostics (clock models when given)."""

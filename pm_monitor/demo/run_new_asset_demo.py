@@ -2,12 +2,15 @@
 
 python -m pm_monitor.demo.run_new_asset_demo [--bearing Bearing3_3] [--speed 1] [--out DIR]
 
-The real-data plan (pm_monitor.launch_plan.real_data_plan: replay_node + monitor_node) with
-the monitor running the physics model set (models/physics) on an asset description written
-for the bearing and an EMPTY reference dir: the monitor commissions from the recording's first
-snapshots (HealthStatus commissioning_progress, "commissioning ..." notes), then judges the
-rest of the life against that reference and raises alarms whose Alert summary carries the
-physics evidence. FEMTO snapshots are played back to back (0.1 s each), so the asset's
+The real-data plan (pm_monitor.launch_plan.real_data_plan: replay_node + monitor_node) playing
+only what this machine has (the bearing's two accelerometers: no microphone, no camera), with
+the monitor running the shipped physics model set (models/physics) on an asset description
+written for the bearing and an EMPTY reference dir: the monitor commissions from the
+recording's first snapshots (HealthStatus commissioning_progress, "commissioning ..." notes),
+then judges the rest of the life against that reference and raises alarms whose Alert summary
+carries the physics evidence. FEMTO snapshots are played back to back (0.1 s each): the asset
+file sets one snapshot per window (`analysis: {window_s: 0.1, hop_s: 0.1}`; the shipped 1 s
+window would join ten snapshots taken 10 s apart, which is not one signal), and its
 commissioning is 6 s of stream = the first 60 snapshots = the first 10 minutes of its life,
 as in the any-machine evaluation (docs/sections/any_machine.md).
 """
@@ -41,25 +44,16 @@ COMMISSIONING_STREAM_S = 6.0
 
 def write_asset_file(bearing: str, out_dir: Path) -> Path:
     """The PRONOSTIA asset description (config/assets/femto_bearing.yaml) as this bearing's
-    own asset, commissioning on the first 60 snapshots of the back-to-back replay."""
+    own asset: its id, one snapshot per analysis window, commissioning on the first 60
+    snapshots of the back-to-back replay. What a user writes for their machine."""
     asset = yaml.safe_load((share_dir() / "config" / "assets" / "femto_bearing.yaml")
                            .read_text())
     asset["asset"]["id"] = f"femto_{bearing}"
     asset["asset"]["commissioning"] = {"duration_s": COMMISSIONING_STREAM_S}
+    asset["asset"]["analysis"] = {"window_s": SNAPSHOT_S, "hop_s": SNAPSHOT_S}
     path = out_dir / f"asset_femto_{bearing}.yaml"
     path.write_text(yaml.safe_dump(asset, sort_keys=False))
     return path
-
-
-def write_model_set(out_dir: Path) -> Path:
-    """models/physics with one FEMTO snapshot per window (0.1 s window and hop): the shipped
-    1 s window would join ten snapshots taken 10 s apart, which is not one signal."""
-    descriptor = json.loads((share_dir() / "models" / "physics" / "model_set.json").read_text())
-    descriptor.update({"window_s": SNAPSHOT_S, "hop_s": SNAPSHOT_S})
-    folder = out_dir / "model_set"
-    folder.mkdir(exist_ok=True)
-    (folder / "model_set.json").write_text(json.dumps(descriptor, indent=1))
-    return folder
 
 
 def life_fraction(stamp_ns: int, bearing: femto.FemtoBearing) -> float:
@@ -87,6 +81,9 @@ def summarise(recorder: RunRecorder, bearing: femto.FemtoBearing) -> dict:
             if done is not None else None),
         "max_commissioning_progress": max((r[4] for r in rows), default=0.0),
         "alarms_raised": len(raised),
+        # the replay plays only what the asset has: no input may be reported missing
+        "windows_with_missing_inputs": sum(bool(m.modalities_missing) for m in recorder.health),
+        "inputs_used": sorted({name for m in recorder.health for name in m.modalities_used}),
         "first_alarm_life_fraction": (life_fraction(conv.stamp_to_ns(first.header.stamp),
                                                     bearing) if first else None),
         "first_alarm_evidence": first.summary if first else None,
@@ -139,9 +136,10 @@ def run(bearing_name: str, speed: float, out_dir: Path, duration_s: float = 0.0)
     replay_spec, monitor_spec = real_data_plan(
         bearing_name, speed, START_STAMP_S, duration_s, wait_for_subscribers=True,
         monitor_parameters={"alert_log_path": str(alert_log),
-                            "model_dir": str(write_model_set(out_dir).resolve()),
+                            "model_dir": str(share_dir() / "models" / "physics"),
                             "asset_file": str(asset_file.resolve()),
-                            "reference_dir": str(reference_dir.resolve())})
+                            "reference_dir": str(reference_dir.resolve())},
+        datasets="femto")  # only the streams this machine has
     recorder, codes, _ = record_run(
         monitor_spec, "replay", replay_spec, log_dir, duration_s / speed,
         f"new asset: FEMTO {bearing_name} through the physics set with an empty reference, "

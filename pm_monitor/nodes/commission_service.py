@@ -38,6 +38,10 @@ def fill_response(stage: PhysicsStage1, command: str, response: Commission.Respo
         response.message = (f"{command}: {stage.asset.asset_id} commissioning "
                             + ("complete" if response.complete else
                                f"{response.progress:.0%} of {response.required_s:g} s"))
+        if stage.asset.microphone:  # the acoustic reference learns beside it
+            mic = stage.acoustic_reference()
+            response.message += (f"; microphone {mic.progress:.0%}" if mic is not None
+                                 else "; microphone: no data yet")
     return response
 
 

@@ -21,6 +21,9 @@ def test_new_asset_commissions_from_the_recording_and_writes_the_summary(tmp_pat
     # the 0.1 s windows hold one snapshot each: 60 snapshots learn the reference
     assert summary["commissioning_windows"] >= round(COMMISSIONING_STREAM_S / 0.1) - 1
     assert summary["windows"] > summary["commissioning_windows"]
+    # only the bearing's accelerometers are played, and nothing is reported missing
+    assert summary["inputs_used"] == ["accel"] and summary["windows_with_missing_inputs"] == 0
+    assert not (tmp_path / "model_set").exists()  # the shipped model set, no copied descriptor
     written = json.loads((tmp_path / "summary.json").read_text())
     assert written["commissioning_done_life_fraction"] == summary[
         "commissioning_done_life_fraction"]

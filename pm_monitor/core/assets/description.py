@@ -16,6 +16,8 @@ validation (`core.config_schema`): every problem is reported at once, with the f
         drive_end: {geometry: {n_balls: 9, ball_diameter_mm: 7.94, pitch_diameter_mm: 39.04}}
         fan_end: {orders: {outer_race: 3.05, inner_race: 4.95, ball: 3.99, cage: 0.38}}
       axes: {DE: drive_end, FE: fan_end}
+      microphone: {enabled: true}       # optional: an acoustic reference beside the vibration
+      analysis: {window_s: 1.0, hop_s: 0.5}  # optional: else the model set's
 """
 from __future__ import annotations
 
@@ -47,6 +49,15 @@ ASSET_TABLE: dict[str, ParamSpec] = {
     "commissioning.duration_s": ParamSpec(600.0, "seconds of data the reference learns from",
                                           (1.0, 86400.0)),
     "unit": ParamSpec("g", "accelerometer unit", choices=("g", "m/s^2")),
+    "microphone.enabled": ParamSpec(False, "the asset has a microphone (any rate >= 8 kHz): its "
+                                           "acoustic reference is commissioned beside the "
+                                           "vibration one; without it no mic is expected"),
+    "microphone.alone_s": ParamSpec(30.0, "seconds of consecutive anomalous sound for the "
+                                          "microphone alone to raise Pre-Warning",
+                                    (1.0, 86400.0)),
+    "analysis.window_s": ParamSpec(0.0, "analysis window (s); 0 = the model set's",
+                                   (0.0, 60.0)),
+    "analysis.hop_s": ParamSpec(0.0, "analysis hop (s); 0 = the model set's", (0.0, 60.0)),
 }
 GEOMETRY_TABLE: dict[str, ParamSpec] = {
     "n_balls": ParamSpec(9, "rolling elements", (1, 200)),
@@ -83,6 +94,10 @@ class AssetDescription:
     commissioning_s: float
     unit: str
     source: str = ""
+    microphone: bool = False
+    microphone_alone_s: float = 30.0
+    window_s: float = 0.0  # 0: the model set's (e.g. 0.1 s for FEMTO's 0.1 s snapshots)
+    hop_s: float = 0.0
 
     def bearings_of(self, axis: str) -> dict[str, DefectOrders]:
         """Bearings an axis sits on; every bearing when the axis is not mapped."""
@@ -135,6 +150,13 @@ def parse(data: Mapping, source: str = "") -> AssetDescription:
     for axis, bearing in axes_raw.items():
         if bearing not in bearings_raw:
             problems.append(f"axes.{axis}: unknown bearing {bearing!r}")
+    window, hop = values["analysis.window_s"], values["analysis.hop_s"]
+    if not all(isinstance(v, int | float) for v in (window, hop)):
+        pass  # already reported as a wrong type
+    elif (hop > 0) != (window > 0):
+        problems.append("analysis: give both window_s and hop_s, or neither")
+    elif hop > window:
+        problems.append("analysis.hop_s: longer than window_s (samples would be skipped)")
     if problems:
         raise ConfigError(problems, source)
     return AssetDescription(
@@ -146,7 +168,9 @@ def parse(data: Mapping, source: str = "") -> AssetDescription:
                                str(values["shaft_speed.topic"])),
         bearings=bearings, axes={str(k): str(v) for k, v in axes_raw.items()},
         commissioning_s=float(values["commissioning.duration_s"]), unit=str(values["unit"]),
-        source=source)
+        source=source, microphone=bool(values["microphone.enabled"]),
+        microphone_alone_s=float(values["microphone.alone_s"]),
+        window_s=float(values["analysis.window_s"]), hop_s=float(values["analysis.hop_s"]))
 
 
 def load(path: str | Path) -> AssetDescription:

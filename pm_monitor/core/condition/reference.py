@@ -173,10 +173,16 @@ def anomaly_distance(ref: Reference, features: np.ndarray) -> float:
 
 
 class ReferenceStore:
-    """One JSON file per asset under `root`; atomic writes; partial references resume."""
+    """One JSON file per asset under `root`; atomic writes; partial references resume.
+    A sensor's own reference beside the vibration one (the microphone's) lives in a
+    sub-folder named after it (`part`): asset ids hold no '/', so parts never collide."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+
+    def part(self, name: str) -> ReferenceStore:
+        """The store of one part (e.g. "acoustic") of every asset's reference."""
+        return ReferenceStore(self.root / check_asset_id(name))
 
     def path(self, asset_id: str) -> Path:
         return self.root / f"{check_asset_id(asset_id)}.reference.json"

@@ -8,6 +8,12 @@ follows the measured velocity. Windows come from the monitor's synchroniser, ove
 window - hop: commissioning counts only the seconds not seen in the previous window. An input
 it cannot take (rate below 5 kHz, axes other than the stored reference's, a gappy window)
 raises InputRefusedError with the reason: it does not vote.
+
+A microphone is optional (only for an asset whose description declares one): its acoustic
+reference commissions beside the vibration one (same store, its `acoustic` part), its anomaly
+is reported in every decided window's evidence, and it may raise Pre-Warning by the rules of
+`core.condition.acoustic.AcousticVote` (corroboration, or persistence alone). A missing or
+refused microphone never votes and never blocks the vibration decision.
 """
 from __future__ import annotations
 
@@ -16,13 +22,21 @@ import math
 import numpy as np
 
 from pm_monitor.core.assets.description import AssetDescription
+from pm_monitor.core.condition.acoustic import (
+    ACOUSTIC_PART,
+    AcousticAssessment,
+    AcousticMonitor,
+    AcousticRules,
+    AcousticVote,
+    MicRateError,
+)
 from pm_monitor.core.condition.defects import FAULT_TYPES, UNCERTAIN
 from pm_monitor.core.condition.features import RateError
 from pm_monitor.core.condition.monitor import Assessment, AssetMonitor
 from pm_monitor.core.condition.reference import ReferenceStore
 from pm_monitor.core.stages.contract import Abstention, InputRefusedError, Stage1Decision
 from pm_monitor.core.sync.window import AnalysisWindow
-from pm_monitor.core.types import ACCEL, HealthState
+from pm_monitor.core.types import ACCEL, MIC, HealthState
 
 MIN_COVERAGE = 0.95  # gaps are zero-filled by the synchroniser: they would fake a level drop
 FAULT_NAMES = ("none", *FAULT_TYPES, UNCERTAIN)
@@ -33,7 +47,8 @@ class PhysicsStage1:
     required_inputs = (ACCEL,)
 
     def __init__(self, asset: AssetDescription, store: ReferenceStore | None,
-                 unit: str | None = None, hop_s: float = 0.5) -> None:
+                 unit: str | None = None, hop_s: float = 0.5,
+                 acoustic_rules: AcousticRules | None = None) -> None:
         self.asset, self.store = asset, store
         self.unit = unit or asset.unit  # the unit the pipeline delivers the stream in
         self.hop_s = float(hop_s)
@@ -42,6 +57,12 @@ class PhysicsStage1:
         # measured speed (a tachometer topic, or a fixed override); None: the asset's source
         self.given_rpm: float | None = None
         self._last_end_ns: int | None = None
+        # the microphone (assets that declare one): its own reference and latched vote
+        self.acoustic_store = store.part(ACOUSTIC_PART) if store is not None else None
+        self.acoustic: AcousticMonitor | None = None
+        self.vote = AcousticVote(acoustic_rules
+                                 or AcousticRules(alone_s=asset.microphone_alone_s))
+        self.last_acoustic: AcousticAssessment | None = None
 
     # --- commissioning -----------------------------------------------------------------
     def reference(self):
@@ -69,6 +90,11 @@ class PhysicsStage1:
             self.monitor.reset()
         elif self.store is not None:
             self.store.reset(self.asset.asset_id)
+        if self.acoustic is not None:
+            self.acoustic.reset()
+        elif self.acoustic_store is not None:
+            self.acoustic_store.reset(self.asset.asset_id)
+        self.vote.reset()
 
     # --- Stage1 ------------------------------------------------------------------------
     def reset(self) -> None:
@@ -76,6 +102,7 @@ class PhysicsStage1:
         is kept (reset_commissioning forgets it)."""
         if self.monitor is not None:
             self.monitor.restart_states()
+        self.vote.reset()
         self._last_end_ns = None
 
     def status(self) -> dict[str, object]:
@@ -88,7 +115,19 @@ class PhysicsStage1:
         if self.last is not None and not self.last.commissioning:
             values["level_over_reference"] = round(self.last.health_indicator, 3)
             values["shaft_hz"] = round(self.last.shaft_hz, 2)
+        if self.asset.microphone:
+            ref = self.acoustic_reference()
+            values["mic_commissioning_progress"] = round(ref.progress, 3) if ref else 0.0
+            if self.last_acoustic is not None and not self.last_acoustic.commissioning:
+                values["mic_anomaly_over_threshold"] = round(self.last_acoustic.anomaly, 3)
         return values
+
+    def acoustic_reference(self):
+        if self.acoustic is not None:
+            return self.acoustic.reference
+        if self.acoustic_store is not None:
+            return self.acoustic_store.load(self.asset.asset_id)
+        return None
 
     def _monitor_for(self, axes: list[str], rate_hz: float) -> AssetMonitor:
         m = self.monitor
@@ -114,24 +153,67 @@ class PhysicsStage1:
         except ValueError as err:
             raise InputRefusedError(ACCEL, str(err)) from None
         self.last = a
+        acoustic, refused = self._listen(window, new_s)
         if a.commissioning:
             return Abstention(f"commissioning {self.asset.asset_id}: {a.summary}",
                               self.commissioning_counts())
-        return self._decision(a, monitor)
+        vibration_anomalous = a.anomalous or (
+            np.isfinite(a.health_indicator)
+            and a.health_indicator >= monitor.rules.pre_warning_ratio)
+        mic_state = self.vote.update(acoustic, vibration_anomalous, new_s)
+        return self._decision(a, monitor, acoustic, mic_state, refused)
 
-    def _decision(self, a: Assessment, monitor: AssetMonitor) -> Stage1Decision:
+    def _listen(self, window: AnalysisWindow, new_s: float
+                ) -> tuple[AcousticAssessment | None, tuple[tuple[str, str], ...]]:
+        """The microphone's assessment of this window (None: no mic, or refused: the reason
+        goes back with the decision, which stands on the accelerometer)."""
+        self.last_acoustic = None
+        sw = window.streams.get(MIC)
+        if not self.asset.microphone or sw is None:
+            return None, ()
+        if sw.coverage < MIN_COVERAGE:
+            return None, ((MIC, f"covers {sw.coverage:.0%} of the window (needs "
+                                f"{MIN_COVERAGE:.0%})"),)
+        channels, rate = list(sw.channel_names), float(sw.sample_rate)
+        m = self.acoustic
+        try:
+            if m is None or m.channels != channels or abs(m.rate_hz - rate) > 1e-6 * rate:
+                self.acoustic = m = AcousticMonitor(self.asset.asset_id, channels, rate,
+                                                    self.acoustic_store,
+                                                    self.asset.commissioning_s)
+            self.last_acoustic = m.process(sw.samples, new_s)
+        except (MicRateError, ValueError) as err:
+            return None, ((MIC, str(err)),)
+        return self.last_acoustic, ()
+
+    def _sequence(self, a: Assessment, acoustic: AcousticAssessment | None) -> np.ndarray:
+        """(1, D): the vibration features' robust z, then the microphone's when it was judged
+        (what PhysicsExplainer attributes)."""
+        z = a.z if acoustic is None or acoustic.commissioning else np.concatenate(
+            [a.z, acoustic.z])
+        return z[None, :].astype(np.float32)
+
+    def _decision(self, a: Assessment, monitor: AssetMonitor,
+                  acoustic: AcousticAssessment | None = None,
+                  mic_state: HealthState = HealthState.NORMAL,
+                  refused: tuple[tuple[str, str], ...] = ()) -> Stage1Decision:
+        state = max(a.state, mic_state)
         probabilities = np.zeros(len(HealthState), np.float32)
-        probabilities[int(a.state)] = 1.0  # a rule, not a classifier: all on the state
+        probabilities[int(state)] = 1.0  # a rule, not a classifier: all on the state
         diagnosis = a.diagnosis
         fault = "none"
-        if a.state != HealthState.NORMAL or a.anomalous:
+        if state != HealthState.NORMAL or a.anomalous:
             fault = diagnosis.fault_type if diagnosis is not None else UNCERTAIN
         ref = monitor.reference
-        evidence = (a.summary,) if fault != "none" else ()  # level + defect lines
+        evidence = [a.summary] if fault != "none" else []  # level + defect lines
+        if acoustic is not None:
+            raised = " (raised the state)" if mic_state > a.state else ""
+            evidence.append(acoustic.summary + raised)
         return Stage1Decision(
             state_probabilities=probabilities,
             fault_type_probabilities={name: float(name == fault) for name in FAULT_NAMES},
             fault_type=fault, attention=np.ones(1, np.float32),
-            sequence=a.z[None, :].astype(np.float32),
+            sequence=self._sequence(a, acoustic),
             anomaly_score=float(a.anomaly * ref.threshold), anomaly_threshold=ref.threshold,
-            anomalous=a.anomalous, health_index=a.health_indicator, evidence=evidence)
+            anomalous=a.anomalous, health_index=a.health_indicator, evidence=tuple(evidence),
+            refused_inputs=refused)

@@ -8,7 +8,10 @@ training data; pm_monitor.core.condition), on the one generic Cascade.
 
 The asset file (the node's `asset_file` parameter, else the descriptor's) gives the axes, the
 unit, the bearings and the ISO group; the accelerometer's rate is free (5-100 kHz). The
-reference is stored per asset under `reference_dir` (atomic JSON, resumable).
+reference is stored per asset under `reference_dir` (atomic JSON, resumable). The set takes a
+microphone (any rate >= 8 kHz, optional: never required for a decision) only when the asset
+declares one (`microphone: {enabled: true}`), and the asset's `analysis:` window / hop replace
+the descriptor's (e.g. one 0.1 s snapshot per window for FEMTO recordings).
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from pm_monitor.core.condition.stage import PhysicsStage1
 from pm_monitor.core.config_schema import ConfigError
 from pm_monitor.core.model_set.contract import CascadeModelSet, with_required_by
 from pm_monitor.core.model_set.descriptor import InputSpec, ModelSetDescriptor
-from pm_monitor.core.types import ACCEL
+from pm_monitor.core.types import ACCEL, MIC
 
 
 def build_physics_set(descriptor: ModelSetDescriptor, asset_file: str = "",
@@ -39,7 +42,11 @@ def build_physics_set(descriptor: ModelSetDescriptor, asset_file: str = "",
         raise descriptor.error(str(err)) from None
     store = ReferenceStore(reference_dir) if reference_dir else None
     inputs = {ACCEL: InputSpec(ACCEL, asset.unit, tuple(asset.axes) or ("x",), None)}
-    stage1 = PhysicsStage1(asset, store, asset.unit, descriptor.hop_s)
+    if asset.microphone:
+        inputs[MIC] = InputSpec(MIC, "", ("mic",), None)
+    window_s, hop_s = ((asset.window_s, asset.hop_s) if asset.window_s > 0
+                       else (descriptor.window_s, descriptor.hop_s))
+    stage1 = PhysicsStage1(asset, store, asset.unit, hop_s)
     if shaft_speed_rpm > 0:
         stage1.given_rpm = float(shaft_speed_rpm)
     cascade = Cascade(stage1, (), (), None, tuple(inputs), config)
@@ -47,7 +54,9 @@ def build_physics_set(descriptor: ModelSetDescriptor, asset_file: str = "",
               f"{', '.join(asset.bearings)}; speed {asset.shaft_speed.source} "
               f"{asset.shaft_speed.nominal_rpm:g} rpm; ISO 10816-3 group {asset.iso_group} "
               f"{asset.iso_foundation}; commissioning {asset.commissioning_s:g} s; "
+              f"{'microphone (optional) and ' if asset.microphone else ''}window "
+              f"{window_s:g} s / hop {hop_s:g} s{' (asset file)' if asset.window_s > 0 else ''}; "
               f"reference {store.path(asset.asset_id) if store else 'in memory only'}"]
-    return CascadeModelSet(descriptor.name, f"physics-{asset.asset_id}", descriptor.window_s,
-                           descriptor.hop_s, with_required_by(inputs, cascade), cascade,
+    return CascadeModelSet(descriptor.name, f"physics-{asset.asset_id}", window_s,
+                           hop_s, with_required_by(inputs, cascade), cascade,
                            PhysicsExplainer(stage1), report, lambda: "numpy/scipy")

@@ -49,6 +49,9 @@ class Stage1Decision:
     # what the decision rests on, in words (e.g. the physics set's defect lines and level over
     # the asset's reference); the cascade puts it first in the result's notes and summary
     evidence: tuple[str, ...] = ()
+    # optional inputs the stage could not use in this window, (modality, reason): the decision
+    # stands on the others (a refused microphone never blocks the vibration decision)
+    refused_inputs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -49,3 +49,20 @@ def test_orders_instead_of_geometry_and_topic_speed():
         parse({"asset": {"id": "p", "shaft_speed": {"source": "topic"},
                          "bearings": {"de": {"orders": {"outer_race": 3.0, "inner_race": 5.0,
                                                         "ball": 4.0, "cage": 0.4}}}}})
+
+
+def test_microphone_and_analysis_window_are_optional_and_checked():
+    base = {"id": "p", "bearings": {"b": {"orders": {"outer_race": 3.0, "inner_race": 5.0,
+                                                     "ball": 2.0, "cage": 0.4}}}}
+    plain = parse({"asset": base})
+    assert not plain.microphone and plain.window_s == 0.0
+    full = parse({"asset": {**base, "microphone": {"enabled": True},
+                            "analysis": {"window_s": 0.1, "hop_s": 0.1}}})
+    assert full.microphone and (full.window_s, full.hop_s) == (0.1, 0.1)
+    assert full.microphone_alone_s == 30.0
+    with pytest.raises(ConfigError, match=r"microphone\.alone_s"):
+        parse({"asset": {**base, "microphone": {"enabled": True, "alone_s": 0.0}}})
+    with pytest.raises(ConfigError, match="both window_s and hop_s"):
+        parse({"asset": {**base, "analysis": {"window_s": 0.1}}})
+    with pytest.raises(ConfigError, match="longer than window_s"):
+        parse({"asset": {**base, "analysis": {"window_s": 0.1, "hop_s": 0.2}}})

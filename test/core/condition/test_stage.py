@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -61,3 +63,104 @@ def test_inputs_it_cannot_take_are_refused_with_the_reason(tmp_path):
         stage.decide(_window(np.zeros(10000), 1.0, valid_fraction=0.5))
     with pytest.raises(InputRefusedError, match="below 5000 Hz"):
         stage.decide(_window(np.zeros(4000), 1.0, rate=4000.0))
+
+
+# --- the optional microphone ----------------------------------------------------------------
+MIC_RATE = 16000.0
+
+
+def _mic_asset(tmp_path):
+    import yaml
+
+    data = yaml.safe_load(Path("config/assets/cwru_motor.yaml").read_text())
+    data["asset"]["microphone"] = {"enabled": True}
+    path = tmp_path / "cwru_motor_mic.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return load(path)
+
+
+def _with_mic(window: AnalysisWindow, sound: np.ndarray | None, rate: float = MIC_RATE,
+              valid_fraction: float = 1.0) -> AnalysisWindow:
+    if sound is None:
+        return window
+    valid = np.arange(sound.size) < valid_fraction * sound.size
+    mic = StreamWindow(sound[:, None].astype(np.float32), rate, ("mic",),
+                       window.t_end_ns - int(sound.size / rate * 1e9), valid)
+    return AnalysisWindow(window.t_end_ns, window.duration_s,
+                          {**window.streams, "mic": mic})
+
+
+def _hum(seconds: float, seed: int, whine: bool = False, rate: float = MIC_RATE) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    x = 0.1 * rng.standard_normal(t.size) + 0.05 * np.sin(2 * np.pi * 120.0 * t)
+    return x + (0.1 * np.sin(2 * np.pi * 3000.0 * t) if whine else 0.0)
+
+
+def _mic_stage(tmp_path, alone_s: float = 30.0) -> PhysicsStage1:
+    from pm_monitor.core.condition.acoustic import AcousticRules
+
+    stage = PhysicsStage1(_mic_asset(tmp_path), ReferenceStore(tmp_path / "refs"), hop_s=0.5,
+                          acoustic_rules=AcousticRules(alone_s=alone_s))
+    stage.given_rpm = 29.3 * 60
+    return stage
+
+
+def _healthy(stage, k: int, bearing_signal, sound: np.ndarray | None, **mic):
+    return stage.decide(_with_mic(_window(bearing_signal(RATE, 0.5, None, 29.3, seed=k),
+                                          0.5 + 0.5 * k), sound, **mic))
+
+
+def test_mic_commissions_beside_vibration_and_its_sound_change_alone_needs_persistence(
+        tmp_path, bearing_signal):
+    stage = _mic_stage(tmp_path, alone_s=3.0)
+    for k in range(8):  # 2.5 s of both: both references complete
+        _healthy(stage, k, bearing_signal, _hum(0.5, k))
+    ref_dir = tmp_path / "refs"
+    assert (ref_dir / "cwru_motor.reference.json").is_file()
+    assert (ref_dir / "acoustic" / "cwru_motor.reference.json").is_file()
+    assert stage.status()["mic_commissioning_progress"] == 1.0
+    d = _healthy(stage, 8, bearing_signal, _hum(0.5, 8))
+    assert isinstance(d, Stage1Decision) and np.argmax(d.state_probabilities) == 0
+    assert any(e.startswith("mic anomaly") for e in d.evidence)
+    states = [np.argmax(_healthy(stage, 9 + k, bearing_signal, _hum(0.5, 50 + k, whine=True))
+                        .state_probabilities) for k in range(7)]
+    # vibration stays healthy: the whine alone raises Pre-Warning only after 3 s (6 windows)
+    assert states[:5] == [0] * 5 and states[5] == HealthState.PRE_WARNING
+    last = _healthy(stage, 20, bearing_signal, _hum(0.5, 70, whine=True))
+    assert not last.anomalous  # the window's anomaly flag stays the vibration's
+    assert any("raised the state" in e for e in last.evidence)
+    from types import SimpleNamespace
+
+    from pm_monitor.core.condition.explain import PhysicsExplainer
+    why = PhysicsExplainer(stage).explain(SimpleNamespace(
+        t_end_ns=0, state=HealthState.PRE_WARNING, stage1_input=last.sequence))
+    assert set(why.modality_weights) == {"accel", "mic"}
+    top = max(why.feature_importance, key=why.feature_importance.get)
+    assert top.startswith("mic_mic/share_")  # the whine's band explains it
+    stage.reset_commissioning()
+    assert not (ref_dir / "acoustic" / "cwru_motor.reference.json").exists()
+
+
+def test_missing_or_refused_mic_never_blocks_the_vibration_decision(tmp_path, bearing_signal):
+    stage = _mic_stage(tmp_path)
+    for k in range(8):
+        _healthy(stage, k, bearing_signal, None)  # commissioned without ever hearing the mic
+    d = _healthy(stage, 8, bearing_signal, None)
+    assert isinstance(d, Stage1Decision) and d.refused_inputs == ()
+    low = _healthy(stage, 9, bearing_signal, np.zeros(2000), rate=4000.0)
+    assert isinstance(low, Stage1Decision)
+    assert low.refused_inputs[0][0] == "mic" and "below 8000 Hz" in low.refused_inputs[0][1]
+    gappy = _healthy(stage, 10, bearing_signal, _hum(0.5, 1), valid_fraction=0.5)
+    assert isinstance(gappy, Stage1Decision) and "50%" in gappy.refused_inputs[0][1]
+    late = _healthy(stage, 11, bearing_signal, _hum(0.5, 2))  # a mic appearing later commissions
+    assert isinstance(late, Stage1Decision)
+    assert any("mic commissioning" in e for e in late.evidence)
+
+
+def test_mic_of_an_asset_without_one_is_ignored(tmp_path, bearing_signal):
+    stage = _stage(tmp_path)
+    for k in range(12):
+        d = _healthy(stage, k, bearing_signal, _hum(0.5, k, whine=k > 9))
+    assert isinstance(d, Stage1Decision) and d.evidence == () and stage.acoustic is None
+    assert not (tmp_path / "acoustic").exists()

@@ -63,3 +63,32 @@ def test_a_missing_or_invalid_asset_file_names_the_problem(tmp_path):
     bad.write_text("asset: {id: p, bearings: {}}\n")
     with pytest.raises(ModelLoadError, match="bearings"):
         load_model_set("models/physics", asset_file=str(bad))
+
+
+def test_microphone_and_analysis_window_come_from_the_asset_file(tmp_path, bearing_signal):
+    path = asset_file(tmp_path)
+    path.write_text(path.read_text() + "  microphone: {enabled: true}\n"
+                    "  analysis: {window_s: 0.5, hop_s: 0.25}\n")
+    models = load_model_set("models/physics", asset_file=str(path),
+                            reference_dir=str(tmp_path / "refs"))
+    assert set(models.inputs) == {"accel", "mic"}
+    assert models.inputs["mic"].required_by == ()  # optional: never needed for a decision
+    assert (models.window_s, models.hop_s) == (0.5, 0.25)
+    results = [models.process(_window(bearing_signal(RATE, 0.5, None, 29.3, seed=k),
+                                      0.5 + 0.25 * k)) for k in range(12)]
+    assert results[-1].decided  # no microphone came: the vibration decides alone
+    assert results[-1].modalities_missing == ("mic",)  # the asset has one: an honest note
+    window = _window(bearing_signal(RATE, 0.5, None, 29.3, seed=40), 4.0)
+    mic = StreamWindow(np.zeros((2000, 1), np.float32), 4000.0, ("mic",),
+                       window.t_end_ns - 500_000_000, np.ones(2000, bool))
+    refused = models.process(AnalysisWindow(window.t_end_ns, 0.5, {**window.streams,
+                                                                    "mic": mic}))
+    assert refused.decided and "mic" in refused.modalities_missing
+    assert any(n.startswith("mic refused") and "8000 Hz" in n for n in refused.notes)
+
+
+def test_without_a_microphone_only_the_accelerometer_can_be_missing(tmp_path, bearing_signal):
+    models = load_model_set("models/physics", asset_file=str(asset_file(tmp_path)))
+    assert set(models.inputs) == {"accel"}
+    r = models.process(_window(bearing_signal(RATE, 1.0, None, 29.3), 1.0))
+    assert r.modalities_missing == () and "missing" not in r.summary

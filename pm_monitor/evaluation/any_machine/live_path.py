@@ -1,0 +1,336 @@
+"""The any-machine evaluation through the live path: every unit is played as SensorChunk fields
+(0.1 s chunks, header stamps, sample indices, unit) through the monitor node's own pipeline
+(`core.pipeline.offline_pipeline`, what `python -m pm_monitor.commission` runs: input checks,
+unit conversion, the synchroniser's windows, the physics model set loaded from models/physics
+with an asset file, the alarm manager), with nothing but the unit's asset description and its
+own commissioning data. The direct path (femto_eval / cwru_eval) drives AssetMonitor on windows
+cut by hand; this one shows what a user running the node would get, beside it.
+
+    nice -n 10 python -m pm_monitor.evaluation.any_machine.live_path [--only cwru,femto]
+        [--femto Bearing1_3,Bearing2_3]   # a subset (default: all 11)
+
+Writes results/any_machine/live_path.md, live_path.json and live_path_femto.png.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from pm_monitor.core.alarms import AlarmConfig, AlarmManager
+from pm_monitor.core.alarms.lifecycle import AlarmEvent
+from pm_monitor.core.condition import defects
+from pm_monitor.core.condition.stage import PhysicsStage1
+from pm_monitor.core.model_set import load_model_set
+from pm_monitor.core.pipeline import offline_pipeline
+from pm_monitor.core.types import ACCEL, HealthState
+from pm_monitor.datasets import cwru, femto
+from pm_monitor.evaluation.any_machine import cwru_eval, femto_eval
+from pm_monitor.evaluation.any_machine.common import ASSETS, OUT, fmt, log
+
+PHYSICS_MODELS = Path("models/physics")
+CHUNK_S = 0.1
+GRID_S = 1_700_000_000  # a whole second: on every window grid (0.1, 0.25, 0.5 s hops)
+
+
+@dataclass(frozen=True)
+class LiveWindow:
+    """What the node published for one window (the fields the evaluation scores)."""
+
+    t_end_ns: int
+    first_sample: int  # index in the played stream of the window's first sample
+    decided: bool
+    state: int  # -1 without a decision (commissioning)
+    anomalous: bool
+    fault: str  # the decision's fault type ("none" while Normal and not anomalous)
+    raised: bool  # the alarm manager raised an alert on this window
+
+
+def write_asset(base: str, out_dir: Path, asset_id: str, **changes) -> Path:
+    """config/assets/<base>.yaml as this unit's own asset file (id, speed, commissioning,
+    analysis window): what a user writes for their machine."""
+    data = yaml.safe_load((ASSETS / f"{base}.yaml").read_text())
+    data["asset"]["id"] = asset_id
+    for key, value in changes.items():
+        data["asset"][key] = value
+    path = out_dir / f"{asset_id}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+class LiveUnit:
+    """One asset's physics set behind the node's pipeline; `play` is one run (a record, a
+    life) from a fresh synchroniser and alarm manager, the stored reference kept."""
+
+    def __init__(self, asset_file: Path, reference_dir: Path, zone_alarms: bool = True) -> None:
+        self.models = load_model_set(PHYSICS_MODELS, asset_file=str(asset_file),
+                                     reference_dir=str(reference_dir))
+        self.stage: PhysicsStage1 = self.models.cascade.stage1
+        self.alarm_config = AlarmConfig(zone_alarm_enabled=zone_alarms)
+
+    def play(self, x: np.ndarray, rate: float, channels: list[str], unit: str = "g",
+             epoch_s: float = GRID_S) -> list[LiveWindow]:
+        """Stream `x` (n, n_channels) as 0.1 s chunks stamped from half a sample after
+        `epoch_s` (so windows end between samples, never on one)."""
+        self.models.reset()  # a new run: states and window overlap restart, reference kept
+        pipeline = offline_pipeline(self.models, AlarmManager(self.stage.asset.asset_id,
+                                                              self.alarm_config))
+        t0_ns = round(epoch_s * 1e9) + round(0.5e9 / rate)
+        n = round(CHUNK_S * rate)
+        out: list[LiveWindow] = []
+        for first in range(0, x.shape[0] - n + 1, n):
+            stamp = t0_ns + round(first / rate * 1e9)
+            chunk = np.ascontiguousarray(x[first:first + n], dtype=np.float32).ravel()
+            for w in pipeline.on_chunk(ACCEL, stamp, rate, channels, first, chunk, unit=unit):
+                r = w.result
+                probs = r.fault_type_probabilities
+                fault = max(probs, key=probs.get) if probs and max(probs.values()) > 0 \
+                    else "none"
+                start = w.window.streams[ACCEL].t_start_ns
+                out.append(LiveWindow(
+                    r.t_end_ns, round((start - t0_ns) * rate / 1e9), r.decided,
+                    int(r.state) if r.decided else -1, bool(r.anomalous), fault,
+                    any(d.event == AlarmEvent.RAISED for d in w.decisions)))
+        return out
+
+
+def windows_of(x: np.ndarray, rate: float, window_s: float, hop_s: float
+               ) -> Iterator[tuple[int, np.ndarray]]:
+    """(first sample, window) as the direct path cuts them."""
+    w, h = round(window_s * rate), round(hop_s * rate)
+    for st in range(0, x.shape[0] - w + 1, h):
+        yield st, x[st:st + w]
+
+
+# --- CWRU ----------------------------------------------------------------------------------
+def cwru_live(work: Path) -> dict:
+    """Per load, as a live machine runs: the (nearest) normal record is one stream; the monitor
+    commissions on its first 2.5 s of new data (the asset file's duration), then judges the
+    rest: held-back windows are the decided ones that share no sample with a commissioning
+    window. Fault records are separate runs against that reference (detection, fault type)."""
+    records = cwru.list_records()
+    normals = {r.load_hp: r for r in records if r.label == "NORMAL"}
+    rate = cwru.RATE_12K_HZ
+    results = {}
+    for load_hp in sorted({r.load_hp for r in records}):
+        ref_load = load_hp if load_hp in normals else min(normals,
+                                                          key=lambda k: abs(k - load_hp))
+        log(f"CWRU load {load_hp} through the live path")
+        asset = write_asset("cwru_motor", work, f"cwru_{load_hp}hp",
+                            analysis={"window_s": cwru_eval.CWRU_WINDOW_S,
+                                      "hop_s": cwru_eval.CWRU_HOP_S})
+        unit = LiveUnit(asset, work / "refs")
+        normal = unit.play(cwru.load_record(normals[ref_load]).samples, rate, ["DE"])
+        learned = [w for w in normal if not w.decided]
+        learned_end = learned[-1].first_sample + round(cwru_eval.CWRU_WINDOW_S * rate)
+        held = [w for w in normal if w.decided and w.first_sample >= learned_end] \
+            if ref_load == load_hp else []
+        per_record = []
+        for rec in (r for r in records if r.load_hp == load_hp and r.label != "NORMAL"):
+            outs = [w for w in unit.play(cwru.load_record(rec).samples, rate, ["DE"])
+                    if w.decided]
+            truth = cwru_eval.TYPE_OF_LABEL[rec.label[:2]]
+            calls = [w.fault for w in outs]
+            per_record.append({
+                "record": rec.record, "label": rec.label, "truth": truth, "windows": len(outs),
+                "detected": sum(w.anomalous for w in outs),
+                "not_normal": sum(w.state > 0 for w in outs),
+                "alerts_raised": sum(w.raised for w in outs),
+                "right": sum(c == truth for c in calls),
+                "uncertain": sum(c == defects.UNCERTAIN for c in calls),
+                "majority": Counter(calls).most_common(1)[0][0] if calls else "none"})
+        results[str(load_hp)] = {
+            "reference_load_hp": ref_load, "commissioning_windows": len(learned),
+            "commissioned": unit.stage.monitor.commissioned,
+            "commissioning_s_of_record": learned_end / rate,
+            "held_out_normal_windows": len(held),
+            "false_windows": int(sum(w.anomalous for w in held)),
+            "held_out_alerts_raised": int(sum(w.raised for w in held)),
+            "records": per_record}
+    return results
+
+
+# --- FEMTO ---------------------------------------------------------------------------------
+def femto_live(work: Path, bearings: list[str]) -> list[dict]:
+    """Per bearing, as femto_eval: snapshots back to back (0.1 s windows = one snapshot each),
+    commissioning on the first 60 snapshots; alarm = state >= Pre-Warning, and separately the
+    first alert the alarm manager raises (ISO zone alarms off, as in the demo: PRONOSTIA is no
+    ISO 10816-3 machine)."""
+    rows = []
+    for name in bearings:
+        log(f"FEMTO {name} through the live path")
+        b = femto.load_bearing(name)
+        asset = write_asset("femto_bearing", work, f"femto_{name}",
+                            shaft_speed={"source": "fixed", "nominal_rpm": float(b.rpm)},
+                            commissioning={"duration_s": femto_eval.FEMTO_COMMISSION_S},
+                            analysis={"window_s": 0.1, "hop_s": 0.1})
+        unit = LiveUnit(asset, work / "refs", zone_alarms=False)
+        n_snap, per, _ = b.acc_g.shape
+        windows = unit.play(b.acc_g.reshape(n_snap * per, -1), b.fs,
+                            ["horizontal", "vertical"])
+        state = np.full(n_snap, -1)
+        raised = np.zeros(n_snap, bool)
+        for w in windows:
+            j = w.first_sample // per
+            if w.first_sample % per == 0 and j < n_snap:  # one whole snapshot per window
+                state[j], raised[j] = w.state, w.raised
+        direct = femto_eval.femto_run(b)
+        both = (state >= 0) & (direct["state"] >= 0)
+        rows.append({
+            "bearing": name, "split": b.split, "life_min": float(b.t_s[-1] / 60),
+            "live_state": femto_eval.first_alarm(b.t_s, state >= HealthState.PRE_WARNING),
+            "live_alerts": femto_eval.first_alarm(b.t_s, np.maximum.accumulate(raised)),
+            "direct_state": femto_eval.first_alarm(
+                b.t_s, direct["state"] >= HealthState.PRE_WARNING),
+            "snapshots_judged_live": int((state >= 0).sum()),
+            "snapshots_judged_direct": int((direct["state"] >= 0).sum()),
+            "state_agreement_pct": float(100.0 * np.mean(state[both] == direct["state"][both]))
+            if both.any() else None})
+    return rows
+
+
+def cwru_direct_summary() -> dict:
+    """cwru_eval's numbers (the direct path), from its stored report when there is one."""
+    stored = OUT / "summary.json"
+    if stored.is_file():
+        data = json.loads(stored.read_text())
+        if "cwru" in data:
+            return data["cwru"]["summary"]
+    res = cwru_eval.cwru_section()
+    return cwru_eval.cwru_summary(res)
+
+
+def report(section: dict) -> str:
+    lines = ["# Any machine, day one: the evaluation through the live path", "",
+             "Command: `nice -n 10 python -m pm_monitor.evaluation.any_machine.live_path"
+             + (f" --femto {','.join(section['femto_bearings'])}`"
+                if section.get("femto_subset") else "`"), "",
+             "Every unit is played as 0.1 s SensorChunks through the monitor node's pipeline "
+             "(`core.pipeline.offline_pipeline`: input checks, unit conversion, synchroniser "
+             "windows, the physics model set from models/physics + a per-unit asset file, "
+             "the alarm manager). Direct = the AssetMonitor-driven evaluation "
+             "(`python -m pm_monitor.evaluation.any_machine`).", ""]
+    if "cwru" in section:
+        live, direct = cwru_eval.cwru_summary(section["cwru"]), section["cwru_direct"]
+        lines += ["## CWRU (drive end, 12 kHz, 0.5 s windows / 0.25 s hop from the asset file)",
+                  "", "| load hp | path | detected % | false % (held-out windows) | IR/OR "
+                  "007+021 majority right | their windows right % | right % | uncertain % |"
+                  " confidently wrong % |", "|---|---|---|---|---|---|---|---|---|"]
+        for load_hp in live:
+            if load_hp == "all":
+                continue
+            for path, s, held in (("live", live[load_hp],
+                                   section["cwru"][load_hp]["held_out_normal_windows"]),
+                                  ("direct", direct.get(load_hp), None)):
+                if s is None:
+                    continue
+                held = s.get("held_out_normal_windows", held)
+                lines.append(f"| {load_hp} | {path} | {s['detected_pct']:.1f} | "
+                             f"{fmt(s['false_pct'])} ({held}) | "
+                             f"{s['race_007_021_majority_right']}/{s['race_007_021_records']} |"
+                             f" {s['race_007_021_window_right_pct']:.1f} | {s['right_pct']:.1f}"
+                             f" | {s['uncertain_pct']:.1f} | {s['confidently_wrong_pct']:.1f} |")
+        a, d = live["all"], direct.get("all", {})
+        lines += ["", f"All loads, live: right {a['right_pct']:.1f} %, right or uncertain "
+                  f"{a['right_or_uncertain_pct']:.1f} %, confidently wrong "
+                  f"{a['confidently_wrong_pct']:.1f} % (direct: "
+                  f"{fmt(d.get('right_pct'))} / {fmt(d.get('right_or_uncertain_pct'))} / "
+                  f"{fmt(d.get('confidently_wrong_pct'))}).", ""]
+        spans = ", ".join(f"{k} hp: {r['commissioning_windows']} windows, first "
+                          f"{r['commissioning_s_of_record']:.2f} s"
+                          for k, r in section["cwru"].items())
+        lines.append("Live commissioning on the normal record's stream (the asset file's 2.5 s "
+                     f"of new data): {spans}. Held-back = the later windows sharing no sample "
+                     "with them (direct: the record's second half).")
+        alerts = sum(r["held_out_alerts_raised"] for r in section["cwru"].values())
+        lines += [f"Alerts the alarm manager raised on held-back normal data: {alerts}.", ""]
+    if "femto" in section:
+        lines += ["## FEMTO (commissioning on the first 60 snapshots; 0.1 s windows from the "
+                  "asset file)", "",
+                  "| bearing | split | life min | live: 1st-half alarms / not-Normal % / "
+                  "alarm at life / lead min | direct: same | live alerts (alarm manager): "
+                  "1st-half / lead min | state agreement % |", "|---|---|---|---|---|---|---|"]
+        for r in section["femto"]:
+            ls, ds, la = r["live_state"], r["direct_state"], r["live_alerts"]
+            lines.append(
+                f"| {r['bearing']} | {r['split']} | {r['life_min']:.0f} | "
+                f"{ls['first_half_alarms']} / {ls['first_half_not_normal_pct']:.2f} / "
+                f"{fmt(ls['alarm_fraction_of_life'])} / {fmt(ls['lead_min'])} | "
+                f"{ds['first_half_alarms']} / {ds['first_half_not_normal_pct']:.2f} / "
+                f"{fmt(ds['alarm_fraction_of_life'])} / {fmt(ds['lead_min'])} | "
+                f"{la['first_half_alarms']} / {fmt(la['lead_min'])} | "
+                f"{fmt(r['state_agreement_pct'])} |")
+        for key, label in (("live_state", "live"), ("direct_state", "direct"),
+                           ("live_alerts", "live alerts")):
+            s = femto_eval.summarise([r[key] for r in section["femto"]])
+            lines.append(f"\n{label}: first-half alarms {s['first_half_alarms']}, max "
+                         f"first-half not-Normal {s['max_first_half_not_normal_pct']:.2f} %, "
+                         f"alarmed {s['alarmed']}/{s['units']}, median lead "
+                         f"{s['median_lead_min']:.1f} min")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def plot(section: dict, path: Path) -> None:
+    """FEMTO: where in life each path alarms (live state, direct state, live alert)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = section["femto"]
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.5))
+    for k, (key, label, marker) in enumerate((("direct_state", "direct: state", "o"),
+                                              ("live_state", "live: state", "x"),
+                                              ("live_alerts", "live: first alert", "|"))):
+        y = [i + 0.2 * (k - 1) for i in range(len(rows))]
+        x = [r[key]["alarm_fraction_of_life"] or np.nan for r in rows]
+        ax.plot(x, y, marker, ls="none", ms=8, label=label)
+    ax.axvline(0.5, color="0.6", ls="--", lw=1, label="half of life")
+    ax.set_yticks(range(len(rows)), [r["bearing"] for r in rows])
+    ax.set_xlim(0, 1.02)
+    ax.set_xlabel("fraction of life at the first alarm (state: Pre-Warning or above; alert: "
+                  "any the alarm manager raises, anomaly-only ones included)")
+    ax.set_title("FEMTO through the live path (node pipeline) vs the direct path")
+    ax.legend(loc="lower left", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="cwru,femto")
+    parser.add_argument("--femto", default="", help="bearings (default: all 11)")
+    args = parser.parse_args(argv)
+    parts = args.only.split(",")
+    bearings = args.femto.split(",") if args.femto else list(femto.ALL_BEARINGS)
+    section: dict = {"femto_bearings": bearings,
+                     "femto_subset": bool(args.femto) and len(bearings) < len(femto.ALL_BEARINGS)}
+    with tempfile.TemporaryDirectory(prefix="live_path_") as tmp:
+        work = Path(tmp)
+        if "cwru" in parts:
+            section["cwru"] = cwru_live(work)
+            section["cwru_direct"] = cwru_direct_summary()
+        if "femto" in parts:
+            section["femto"] = femto_live(work, bearings)
+    OUT.mkdir(parents=True, exist_ok=True)
+    text = report(section)
+    (OUT / "live_path.md").write_text(text)
+    (OUT / "live_path.json").write_text(json.dumps(section, indent=1, default=str))
+    if section.get("femto"):
+        plot(section, OUT / "live_path_femto.png")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

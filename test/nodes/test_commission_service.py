@@ -1,0 +1,44 @@
+"""~/commission's answer: the vibration reference's progress, and the microphone's beside it
+for an asset that declares one."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+pytest.importorskip("rclpy")
+srv = pytest.importorskip("pm_monitor.srv", reason="messages not built: run tools/setup_env.sh")
+
+from pm_monitor.core.assets.description import parse  # noqa: E402
+from pm_monitor.core.condition.reference import ReferenceStore  # noqa: E402
+from pm_monitor.core.condition.stage import PhysicsStage1  # noqa: E402
+from pm_monitor.core.sync.window import AnalysisWindow, StreamWindow  # noqa: E402
+from pm_monitor.nodes.commission_service import fill_response  # noqa: E402
+
+
+def _stage(tmp_path) -> PhysicsStage1:
+    data = yaml.safe_load(Path("config/assets/cwru_motor.yaml").read_text())
+    data["asset"]["microphone"] = {"enabled": True}
+    return PhysicsStage1(parse(data), ReferenceStore(tmp_path), hop_s=0.5)
+
+
+def _window(k: int) -> AnalysisWindow:
+    rng = np.random.default_rng(k)
+    t_end = int((1.0 + 0.5 * k) * 1e9)
+    accel = StreamWindow((0.05 * rng.standard_normal((10000, 1))).astype(np.float32), 20000.0,
+                         ("DE",), t_end - 500_000_000, np.ones(10000, bool))
+    mic = StreamWindow((0.1 * rng.standard_normal((8000, 1))).astype(np.float32), 16000.0,
+                       ("mic",), t_end - 500_000_000, np.ones(8000, bool))
+    return AnalysisWindow(t_end, 0.5, {"accel": accel, "mic": mic})
+
+
+def test_progress_names_the_microphone_and_reset_forgets_both(tmp_path):
+    stage = _stage(tmp_path)
+    answer = fill_response(stage, "progress", srv.Commission.Response())
+    assert answer.success and "microphone: no data yet" in answer.message
+    for k in range(2):
+        stage.decide(_window(k))
+    answer = fill_response(stage, "progress", srv.Commission.Response())
+    assert "commissioning 40% of 2.5 s; microphone 40%" in answer.message
+    answer = fill_response(stage, "reset", srv.Commission.Response())
+    assert answer.success and not any(tmp_path.rglob("*.reference.json"))
