@@ -33,15 +33,15 @@ import numpy as np
 from pm_monitor.core.rul.distribution import RulDistribution, phm_accuracy
 from pm_monitor.core.rul.prior import OperatingCondition
 from pm_monitor.core.rul.prognosis import PrognosisModel
-from pm_monitor.core.rul.targets import (
+from pm_monitor.datasets.femto import ALL_BEARINGS, LEARNING_BEARINGS, TEST_FULL_BEARINGS
+from pm_monitor.training.rul_fit import FitConfig, History, fit_model, run_tracker
+from pm_monitor.training.rul_indicators import REPO_ROOT, load_records
+from pm_monitor.training.rul_network.targets import (
     OnsetRule,
     detect_onset,
     rul_s_from_linear,
     rul_s_from_piecewise,
 )
-from pm_monitor.datasets.femto import ALL_BEARINGS, LEARNING_BEARINGS, TEST_FULL_BEARINGS
-from pm_monitor.training.rul_fit import FitConfig, History, fit_model, run_tracker
-from pm_monitor.training.rul_indicators import REPO_ROOT, load_records
 
 LIFE_FRACTIONS = (0.25, 0.5, 0.75, 0.9)
 COVERAGE_STEP_S = 60.0
@@ -52,7 +52,8 @@ SHIPPED_PREDICTIONS = REPO_ROOT / "results" / "rul_femto" / "predictions.npz"
 
 def histories() -> tuple[dict[str, History], dict]:
     records = load_records(ALL_BEARINGS)
-    return {n: History(n, r.t_s, r.indicators, OperatingCondition(r.rpm, r.load_n), r.life_s)
+    return {n: History(n, r.t_s, r.indicators, r.names, OperatingCondition(r.rpm, r.load_n),
+                       r.life_s)
             for n, r in records.items()}, records
 
 
@@ -80,7 +81,7 @@ class Shipped:
         with np.load(SHIPPED_PREDICTIONS) as z:
             for name, rec in records.items():
                 t = z[f"{name}/t_s"]
-                onset, decided = detect_onset(rec.t_s, rec.indicator("rms_h"), OnsetRule())
+                onset, decided = detect_onset(rec.t_s, rec.indicator("rms_g_h"), OnsetRule())
                 lin = rul_s_from_linear(z[f"{name}/mean_linear"], t)
                 if onset is not None:
                     pw = rul_s_from_piecewise(z[f"{name}/mean_piecewise"], t, onset)

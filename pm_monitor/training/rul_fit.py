@@ -19,13 +19,12 @@ import numpy as np
 import pandas as pd
 from lifelines import WeibullAFTFitter, WeibullFitter
 
-from pm_monitor.core.rul.indicators import INDICATOR_NAMES
 from pm_monitor.core.rul.onset import OnsetConfig, OnsetTracker
 from pm_monitor.core.rul.prior import OperatingCondition, WeibullPrior, rating_life_s
 from pm_monitor.core.rul.prognosis import EVIDENCE_KINDS, PrognosisModel, PrognosisTracker
 
-ONSET_INDICATORS = ("rms_h", "band_energy_h", "envelope_h", "rms_v", "band_energy_v",
-                    "envelope_v")
+ONSET_INDICATORS = ("rms_g_h", "band_2.2_5khz_g_h", "band_5_10khz_g_h", "rms_g_v",
+                    "band_2.2_5khz_g_v", "band_5_10khz_g_v")
 Z_POINTS = 99
 MIN_DURATION_LOG_STD = 0.3
 MIN_GROUP_POINTS = 20
@@ -33,17 +32,19 @@ MIN_GROUP_POINTS = 20
 
 @dataclass(frozen=True)
 class History:
-    """One asset's run: indicator rows (all INDICATOR_NAMES) per snapshot, and its end."""
+    """One asset's run: indicator rows per snapshot (columns `names`, see
+    core/rul/onset.indicator_names), and its end."""
 
     name: str
     t_s: np.ndarray
-    indicators: np.ndarray  # (n, len(INDICATOR_NAMES))
+    indicators: np.ndarray  # (n, len(names))
+    names: tuple[str, ...]
     condition: OperatingCondition
     life_s: float
     failed: bool = True  # False: stopped before failure (right-censored)
 
     def columns(self, names: Sequence[str]) -> np.ndarray:
-        return self.indicators[:, [INDICATOR_NAMES.index(n) for n in names]]
+        return self.indicators[:, [self.names.index(n) for n in names]]
 
 
 @dataclass(frozen=True)
