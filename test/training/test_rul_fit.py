@@ -83,3 +83,14 @@ def test_life_exponent_option_fits_a_weibull_aft_on_the_rating_life():
     assert prior.exponent == pytest.approx(2.0, abs=0.5)
     iso = rul_fit.fit_prior(lives, conditions, [True] * 12, FitConfig())
     assert iso.exponent == 1.0
+
+
+def test_damage_paths_are_first_passages_after_the_onset():
+    config = replace(CONFIG, similarity=True)
+    model = fit_model(HISTORIES[:4], config)
+    assert len(model.damage_paths) >= 2
+    for path in model.damage_paths:
+        assert np.all(np.diff(path.damage) > 0)  # each level reached for the first time
+        assert np.all(np.diff(path.rul_s) < 0)  # later, so less life left
+        assert len(path.damage) <= rul_fit.PATH_POINTS
+    assert fit_model(HISTORIES[:4], CONFIG).damage_paths == ()  # off by default
