@@ -10,7 +10,8 @@ growth (the distributions are below; they are this protocol's assumption, not me
 the accelerometer (x = horizontal, y = vertical, m/s^2 -> g) as 0.1 s snapshots every 10 s,
 and evaluates leave-one-run-out: the held-out run never enters the prior, thresholds, failure
 levels or calibration of the model that predicts it (rul_fit.fit_model sees the others only).
-Beside: "always 10 s", the median life of the training runs, the calibrated prior alone, and
+Beside: the default with the similarity view (rul_fit.FitConfig.similarity), "always 10 s",
+the median life of the training runs, the calibrated prior alone (its PHM-optimal point), and
 the shipped rig model (models/rul_rig/rul_prognosis.json, a prior fitted on the three demo
 schedules' lives).
 """
@@ -50,8 +51,8 @@ LIFE_SHAPE = 2.5
 MIN_LIFE_S = 1500.0
 ONSET_FRACTION = (0.5, 0.85)
 GROWTH = (1.0, 4.0)
-METHODS = ("default", "default_phm_optimal", "prior_alone", "median_life_of_training_runs",
-           "always_10s", "shipped_rig_prior")
+METHODS = ("default", "default_phm_optimal", "with_similarity", "prior_alone",
+           "median_life_of_training_runs", "always_10s", "shipped_rig_prior")
 
 
 def draw_schedule(k: int) -> FaultSchedule:
@@ -83,11 +84,13 @@ def simulate(k: int, config: RigConfig | None = None) -> History:
 
 
 def evaluate_run(model: PrognosisModel, train: list[History], held: History,
-                 shipped: PrognosisModel | None) -> list[dict]:
+                 shipped: PrognosisModel | None, similarity: PrognosisModel) -> list[dict]:
     at = np.array([f * held.life_s for f in LIFE_FRACTIONS])
     rows = []
     median_life = float(np.median([h.life_s for h in train]))
-    for f, est in zip(LIFE_FRACTIONS, run_tracker(model, held, at), strict=True):
+    with_similarity = [e.rul_s for e in run_tracker(similarity, held, at)]
+    for f, est, sim in zip(LIFE_FRACTIONS, run_tracker(model, held, at), with_similarity,
+                           strict=True):
         truth = held.life_s - est.elapsed_s
         prior = prior_alone(model, held.condition, est.elapsed_s)
         rows.append({
@@ -95,7 +98,7 @@ def evaluate_run(model: PrognosisModel, train: list[History], held: History,
             "life_s": held.life_s, "true_rul_s": truth, "evidence": est.evidence,
             "valid": est.valid, "default": est.rul_s,
             "default_phm_optimal": est.distribution.phm_optimal_s(),
-            "default_lower": est.lower_s, "default_upper": est.upper_s,
+            "default_lower": est.lower_s, "default_upper": est.upper_s, "with_similarity": sim,
             "prior_alone": prior.phm_optimal_s(),  # its best point for this score
             "median_life_of_training_runs": max(median_life - est.elapsed_s, 0.0),
             "always_10s": 10.0,
@@ -133,7 +136,8 @@ def run(out: Path, n_runs: int) -> dict:
     for held in runs:
         train = [h for h in runs if h.name != held.name]
         model = fit_model(train, RIG_FIT)
-        rows += evaluate_run(model, train, held, shipped)
+        similarity = fit_model(train, replace(RIG_FIT, similarity=True))
+        rows += evaluate_run(model, train, held, shipped, similarity)
         last = run_tracker(model, held, np.array([held.life_s]), with_point=False)[-1]
         true_onset = draw_schedule(runs.index(held)).faults[0].onset_s
         onsets[held.name] = {"onset_s": last.onset_s, "true_onset_s": true_onset,
