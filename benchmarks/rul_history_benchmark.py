@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from pm_monitor.core.explain.rul_relevance import RecentHistory
-from pm_monitor.core.rul.indicators import INDICATOR_NAMES, snapshot_indicators
+from pm_monitor.core.rul.onset import indicator_names, snapshot_indicators
 from pm_monitor.core.rul.prior import OperatingCondition
 from pm_monitor.core.rul.prognosis import PrognosisModel, PrognosisTracker
 from pm_monitor.datasets.femto import load_bearing
@@ -42,7 +42,8 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     model = PrognosisModel.load(args.model)
-    columns = [INDICATOR_NAMES.index(n) for n in model.indicator_names]
+    names = indicator_names(FS)
+    columns = [names.index(n) for n in model.indicator_names]
     rows = []
     for name in args.bearings:
         bearing = load_bearing(name)

@@ -27,11 +27,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from pm_monitor.core.explain.rul_relevance import explain_network
-from pm_monitor.core.rul.cwt_features import FEATURE_NAMES
-from pm_monitor.core.rul.ensemble import RulEnsemble, sequence_positions
 from pm_monitor.datasets.femto import load_bearing
 from pm_monitor.training.rul_data import compute_inputs
+from pm_monitor.training.rul_network.cwt_features import FEATURE_NAMES
+from pm_monitor.training.rul_network.ensemble import RulEnsemble, sequence_positions
+from pm_monitor.training.rul_network.relevance import explain_network
 
 ROOT = Path(__file__).resolve().parents[1]
 KS = (1, 3, 6)

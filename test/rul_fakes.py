@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pm_monitor.core.rul.ensemble import Calibration, RulEnsemble, SequenceConfig
-from pm_monitor.core.rul.network import OUTPUT_NAMES, NetConfig, RulNet
-from pm_monitor.core.rul.snapshot import SnapshotConfig
 from pm_monitor.training.rul_data import BearingInputs
+from pm_monitor.training.rul_network.ensemble import Calibration, RulEnsemble, SequenceConfig
+from pm_monitor.training.rul_network.network import OUTPUT_NAMES, NetConfig, RulNet
+from pm_monitor.training.rul_network.snapshot import SnapshotConfig
 
 FS = 25600.0
 # The models here are tiny: one thread avoids OpenMP contention on the shared 2-core machine.
@@ -43,7 +43,7 @@ def vibration(n: int, amplitude: float, seed: int) -> np.ndarray:
 
 
 def small_prognosis(calibrated: bool = True, reference_s: float = 60.0):
-    """A hand-made prognosis model over rms_h / rms_v: thresholds log(2) (the RMS doubled)."""
+    """A hand-made prognosis model over rms_g_h / rms_g_v: thresholds log(2) (the RMS doubled)."""
     from pm_monitor.core.rul.onset import OnsetConfig
     from pm_monitor.core.rul.prior import WeibullPrior
     from pm_monitor.core.rul.prognosis import PrognosisModel
@@ -51,7 +51,7 @@ def small_prognosis(calibrated: bool = True, reference_s: float = 60.0):
     z = tuple(float(v) for v in np.linspace(-1.5, 1.5, 99))
     return PrognosisModel(
         prior=WeibullPrior("test_bearing", shape=2.0, scale=3600.0, reference="seconds"),
-        onset=OnsetConfig(indicators=("rms_h", "rms_v"), thresholds=(0.69, 0.69),
+        onset=OnsetConfig(indicators=("rms_g_h", "rms_g_v"), thresholds=(0.69, 0.69),
                           reference_s=reference_s, smooth_s=20.0, persist_s=20.0),
         failure_levels=(2.0, 2.0), post_onset_log_mean=float(np.log(600.0)),
         post_onset_log_std=0.5,

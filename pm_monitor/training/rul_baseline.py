@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pm_monitor.core.models.rul import ExponentialRulEstimator, RulConfig
-from pm_monitor.core.rul.targets import OnsetRule
+from pm_monitor.training.rul_network.targets import OnsetRule
 
 MODEL_NAME = "rms_exponential_fit"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from pm_monitor.core.rul.snapshot import SnapshotConfig, rms, snapshot_inputs
 from pm_monitor.datasets.femto import HORIZONTAL, VERTICAL, FemtoBearing, load_bearing
+from pm_monitor.training.rul_network.snapshot import SnapshotConfig, rms, snapshot_inputs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = REPO_ROOT / "results" / "tmp" / "rul_femto_cache"

@@ -21,17 +21,6 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from pm_monitor.core.rul.ensemble import RulEnsemble, SequenceConfig, sequence_positions
-from pm_monitor.core.rul.network import OUTPUT_NAMES, NetConfig
-from pm_monitor.core.rul.snapshot import SnapshotConfig, snapshot_inputs
-from pm_monitor.core.rul.targets import (
-    OnsetRule,
-    detect_onset,
-    linear_target,
-    piecewise_target,
-    rul_s_from_linear,
-    rul_s_from_piecewise,
-)
 from pm_monitor.datasets.femto import (
     ALL_BEARINGS,
     HORIZONTAL,
@@ -43,6 +32,17 @@ from pm_monitor.datasets.femto import (
 from pm_monitor.training import rul_scoring as scoring
 from pm_monitor.training.rul_baseline import BaselineConfig, end_of_life_ratio, run_baseline
 from pm_monitor.training.rul_data import REPO_ROOT, BearingInputs, load_inputs
+from pm_monitor.training.rul_network.ensemble import RulEnsemble, SequenceConfig, sequence_positions
+from pm_monitor.training.rul_network.network import OUTPUT_NAMES, NetConfig
+from pm_monitor.training.rul_network.snapshot import SnapshotConfig, snapshot_inputs
+from pm_monitor.training.rul_network.targets import (
+    OnsetRule,
+    detect_onset,
+    linear_target,
+    piecewise_target,
+    rul_s_from_linear,
+    rul_s_from_piecewise,
+)
 from pm_monitor.training.rul_noise import NOISE_KINDS, perturb
 from pm_monitor.training.rul_split import Fold, leave_one_bearing_out
 from pm_monitor.training.rul_train import TrainConfig, targets_of, train_ensemble

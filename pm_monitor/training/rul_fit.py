@@ -5,7 +5,8 @@ bearings of a fold, never the held-out one. Steps:
 1. population prior: Weibull (lifelines) of lives in units of the ISO 281 rating life;
 2. onset thresholds: per indicator, the highest score the histories *sustained* for persist_s
    in their healthy part (the first ``healthy_fraction`` of life), times ``margin``;
-3. failure levels (score at the end of life, median) and post-onset durations (log-normal);
+3. failure levels (score at the end of life, median), post-onset durations (log-normal) and
+   the damage paths of the similarity view (remaining life at each first-reached damage);
 4. calibration: nested leave-one-history-out. Each history is predicted by a model fitted on the
    others (steps 1-3); the standardised errors z = (log(true + 1) - mu) / sigma, bearing-weighted,
    give the quantiles that turn (mu, sigma) into a calibrated distribution per evidence kind.
@@ -19,31 +20,38 @@ import numpy as np
 import pandas as pd
 from lifelines import WeibullAFTFitter, WeibullFitter
 
-from pm_monitor.core.rul.indicators import INDICATOR_NAMES
 from pm_monitor.core.rul.onset import OnsetConfig, OnsetTracker
 from pm_monitor.core.rul.prior import OperatingCondition, WeibullPrior, rating_life_s
-from pm_monitor.core.rul.prognosis import EVIDENCE_KINDS, PrognosisModel, PrognosisTracker
+from pm_monitor.core.rul.prognosis import (
+    EVIDENCE_KINDS,
+    DamagePath,
+    PrognosisModel,
+    PrognosisTracker,
+)
 
-ONSET_INDICATORS = ("rms_h", "band_energy_h", "envelope_h", "rms_v", "band_energy_v",
-                    "envelope_v")
+ONSET_INDICATORS = ("rms_g_h", "band_2.2_5khz_g_h", "band_5_10khz_g_h", "rms_g_v",
+                    "band_2.2_5khz_g_v", "band_5_10khz_g_v")
 Z_POINTS = 99
 MIN_DURATION_LOG_STD = 0.3
 MIN_GROUP_POINTS = 20
+PATH_POINTS = 24  # damage levels kept per similarity path (keeps the model file small)
 
 
 @dataclass(frozen=True)
 class History:
-    """One asset's run: indicator rows (all INDICATOR_NAMES) per snapshot, and its end."""
+    """One asset's run: indicator rows per snapshot (columns `names`, see
+    core/rul/onset.indicator_names), and its end."""
 
     name: str
     t_s: np.ndarray
-    indicators: np.ndarray  # (n, len(INDICATOR_NAMES))
+    indicators: np.ndarray  # (n, len(names))
+    names: tuple[str, ...]
     condition: OperatingCondition
     life_s: float
     failed: bool = True  # False: stopped before failure (right-censored)
 
     def columns(self, names: Sequence[str]) -> np.ndarray:
-        return self.indicators[:, [INDICATOR_NAMES.index(n) for n in names]]
+        return self.indicators[:, [self.names.index(n) for n in names]]
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,9 @@ class FitConfig:
     # Fit the exponent of the rating life (Weibull AFT on log L10) instead of ISO's 1; needs
     # histories under at least two operating conditions.
     fit_life_exponent: bool = False
+    # The similarity view after onset (library damage paths). Off by default: leave-one-out
+    # over the 6 learning bearings only (rul_evaluate section (0)) scored it lower.
+    similarity: bool = False
 
 
 def fit_prior(lives_s: Sequence[float], conditions: Sequence[OperatingCondition],
@@ -148,12 +159,13 @@ def fit_uncalibrated(histories: Sequence[History], config: FitConfig,
     onset = _onset_config(config, thresholds)
     levels = np.maximum(np.median(np.asarray(end_levels), axis=0), thresholds * 1.5) \
         if end_levels else thresholds * 3.0
-    durations = []
+    durations, paths = [], []
     for h in histories:
         t, s = scores[h.name]
         onset_s = first_onset(t, s, thresholds, config.persist_s)
         if h.failed and onset_s is not None:
             durations.append(max(h.life_s - onset_s, 10.0))
+            paths.append(damage_path(t, s, levels, onset_s, h.life_s))
     log_mean = log_std = None
     if len(durations) >= 2:
         logs = np.log(durations)
@@ -162,7 +174,22 @@ def fit_uncalibrated(histories: Sequence[History], config: FitConfig,
     return PrognosisModel(prior=prior, onset=onset, failure_levels=tuple(float(v) for v in levels),
                           post_onset_log_mean=log_mean, post_onset_log_std=log_std,
                           coverage=config.coverage, point_kind=config.point_kind,
-                          prior_after_onset=config.prior_after_onset)
+                          prior_after_onset=config.prior_after_onset,
+                          damage_paths=tuple(paths) if config.similarity else ())
+
+
+def damage_path(t_s: np.ndarray, scores: np.ndarray, levels: np.ndarray, onset_s: float,
+                life_s: float) -> DamagePath:
+    """The remaining life when the damage (as the tracker computes it) first reached each
+    level after the onset, kept at PATH_POINTS levels."""
+    after = t_s >= onset_s
+    peak = np.maximum.accumulate(np.max(scores[after] / levels, axis=1))
+    rul = life_s - t_s[after]
+    first = np.concatenate([[True], np.diff(peak) > 0])  # first passages only
+    peak, rul = peak[first], rul[first]
+    keep = np.unique(np.linspace(0, peak.size - 1, min(PATH_POINTS, peak.size)).round()
+                     .astype(int))
+    return DamagePath(tuple(peak[keep]), tuple(rul[keep]))
 
 
 def first_onset(t_s: np.ndarray, scores: np.ndarray, thresholds: np.ndarray,

@@ -1,17 +1,20 @@
 """FEMTO bearings -> per-snapshot health indicators, cached on disk (one npz per bearing).
 
-The cache lives under results/tmp/rul_indicators/ (gitignored), keyed by a hash of the
-IndicatorConfig so a changed setting never reads stale values."""
+The indicators are the any-machine features (core/condition/features.py through
+core/rul/onset.snapshot_indicators). The cache lives under results/tmp/rul_indicators/
+(gitignored), keyed by a hash of the indicator names and of features.py's source, so a changed
+feature never reads stale values."""
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from pm_monitor.core.rul.indicators import INDICATOR_NAMES, IndicatorConfig, snapshot_indicators
+from pm_monitor.core.condition import features
+from pm_monitor.core.rul.onset import indicator_names, snapshot_indicators
 from pm_monitor.datasets.femto import HORIZONTAL, VERTICAL, load_bearing
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +31,8 @@ class BearingRecord:
     load_n: float
     split: str
     t_s: np.ndarray  # (n,) elapsed operating time of each snapshot, s
-    indicators: np.ndarray  # (n, len(INDICATOR_NAMES)) physical units
+    indicators: np.ndarray  # (n, len(names)) physical units
+    names: tuple[str, ...]  # indicator_names(rate) of the record
     life_s: float  # end of record = failure time
     truncation_pos: int | None
     official_rul_s: float | None
@@ -38,29 +42,29 @@ class BearingRecord:
         return int(self.t_s.size)
 
     def indicator(self, name: str) -> np.ndarray:
-        return self.indicators[:, INDICATOR_NAMES.index(name)]
+        return self.indicators[:, self.names.index(name)]
 
 
-def _key(config: IndicatorConfig) -> str:
-    return hashlib.sha1(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()[:10]
+def _key(names: tuple[str, ...]) -> str:
+    source = Path(features.__file__).read_bytes()
+    return hashlib.sha1(json.dumps(names).encode() + source).hexdigest()[:10]
 
 
-def load_records(names: tuple[str, ...] | list[str],
-                 config: IndicatorConfig | None = None, cache_dir: Path = CACHE_DIR,
+def load_records(names: tuple[str, ...] | list[str], cache_dir: Path = CACHE_DIR,
                  verbose: bool = True) -> dict[str, BearingRecord]:
-    config = config or IndicatorConfig()
     cache_dir.mkdir(parents=True, exist_ok=True)
     out: dict[str, BearingRecord] = {}
     for name in names:
-        path = cache_dir / f"{name}_{_key(config)}.npz"
         bearing = load_bearing(name)
+        columns = indicator_names(bearing.fs)
+        path = cache_dir / f"{name}_{_key(columns)}.npz"
         if not path.is_file():
             if verbose:
                 print(f"indicators: computing {name} ({bearing.n_snapshots} snapshots)",
                       flush=True)
             acc = bearing.acc_g
-            values = np.stack([snapshot_indicators(s[:, HORIZONTAL], s[:, VERTICAL], bearing.fs,
-                                                   config) for s in acc])
+            values = np.stack([snapshot_indicators(s[:, HORIZONTAL], s[:, VERTICAL], bearing.fs)
+                               for s in acc])
             np.savez(path, indicators=values)
         with np.load(path) as z:
             values = z["indicators"]
@@ -70,7 +74,7 @@ def load_records(names: tuple[str, ...] | list[str],
         out[name] = BearingRecord(
             name=name, condition=bearing.condition, rpm=float(bearing.rpm),
             load_n=float(bearing.load_n), split=bearing.split, t_s=bearing.t_s,
-            indicators=values, life_s=bearing.life_s, truncation_pos=trunc,
+            indicators=values, names=columns, life_s=bearing.life_s, truncation_pos=trunc,
             official_rul_s=bearing.actual_rul_s)
     return out
 

@@ -7,15 +7,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from pm_monitor.core.rul.ensemble import (
+from pm_monitor.training.rul_data import BearingInputs
+from pm_monitor.training.rul_network.ensemble import (
     Calibration,
     RulEnsemble,
     SequenceConfig,
     sequence_positions,
 )
-from pm_monitor.core.rul.network import NetConfig, RulNet
-from pm_monitor.core.rul.snapshot import SnapshotConfig
-from pm_monitor.training.rul_data import BearingInputs
+from pm_monitor.training.rul_network.network import NetConfig, RulNet
+from pm_monitor.training.rul_network.snapshot import SnapshotConfig
 from pm_monitor.training.rul_split import check_disjoint, member_holdouts
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pm_monitor.core.rul.targets import OnsetRule
 from pm_monitor.training.rul_baseline import BaselineConfig, end_of_life_ratio, run_baseline
+from pm_monitor.training.rul_network.targets import OnsetRule
 
 
 def exponential_record() -> tuple[np.ndarray, np.ndarray]:

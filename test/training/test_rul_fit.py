@@ -8,12 +8,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from pm_monitor.core.rul.indicators import INDICATOR_NAMES
+from pm_monitor.core.rul.onset import indicator_names
 from pm_monitor.core.rul.prior import OperatingCondition
 from pm_monitor.training import rul_fit
 from pm_monitor.training.rul_fit import FitConfig, History, first_onset, fit_model, onset_scores
 
-CONFIG = replace(FitConfig(), indicators=("rms_h", "rms_v"), reference_s=100.0,
+NAMES = indicator_names(25600.0)
+CONFIG = replace(FitConfig(), indicators=("rms_g_h", "rms_g_v"), reference_s=100.0,
                  calibration_step_s=30.0)
 
 
@@ -22,10 +23,10 @@ def synthetic(name: str, life_s: float, onset_fraction: float, seed: int) -> His
     t = np.arange(0.0, life_s + 1, 10.0)
     rise = np.clip((t - onset_fraction * life_s) / ((1 - onset_fraction) * life_s), 0, None)
     level = np.exp(3.0 * rise ** 2) * (1 + 0.05 * rng.normal(size=t.size))
-    rows = np.ones((t.size, len(INDICATOR_NAMES)))
-    rows[:, INDICATOR_NAMES.index("rms_h")] = level
-    rows[:, INDICATOR_NAMES.index("rms_v")] = level
-    return History(name, t, rows, OperatingCondition(1800.0, 4000.0), float(t[-1]))
+    rows = np.ones((t.size, len(NAMES)))
+    rows[:, NAMES.index("rms_g_h")] = level
+    rows[:, NAMES.index("rms_g_v")] = level
+    return History(name, t, rows, NAMES, OperatingCondition(1800.0, 4000.0), float(t[-1]))
 
 
 HISTORIES = [synthetic(f"b{i}", life, frac, i) for i, (life, frac) in
@@ -82,3 +83,14 @@ def test_life_exponent_option_fits_a_weibull_aft_on_the_rating_life():
     assert prior.exponent == pytest.approx(2.0, abs=0.5)
     iso = rul_fit.fit_prior(lives, conditions, [True] * 12, FitConfig())
     assert iso.exponent == 1.0
+
+
+def test_damage_paths_are_first_passages_after_the_onset():
+    config = replace(CONFIG, similarity=True)
+    model = fit_model(HISTORIES[:4], config)
+    assert len(model.damage_paths) >= 2
+    for path in model.damage_paths:
+        assert np.all(np.diff(path.damage) > 0)  # each level reached for the first time
+        assert np.all(np.diff(path.rul_s) < 0)  # later, so less life left
+        assert len(path.damage) <= rul_fit.PATH_POINTS
+    assert fit_model(HISTORIES[:4], CONFIG).damage_paths == ()  # off by default

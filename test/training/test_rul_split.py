@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from rul_fakes import fake_bearing
 
-from pm_monitor.core.rul.ensemble import SequenceConfig
-from pm_monitor.core.rul.network import NetConfig
-from pm_monitor.core.rul.snapshot import SnapshotConfig
 from pm_monitor.datasets.femto import ALL_BEARINGS
+from pm_monitor.training.rul_network.ensemble import SequenceConfig
+from pm_monitor.training.rul_network.network import NetConfig
+from pm_monitor.training.rul_network.snapshot import SnapshotConfig
 from pm_monitor.training.rul_split import (
     Fold,
     LeakageError,

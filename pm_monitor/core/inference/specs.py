@@ -5,8 +5,8 @@ A spec names the graph's inputs (with their shapes; a string dimension is dynami
 min / opt / max) and the wrapper that turns the torch model into the exported graph. Everything
 else (export, caching, backends, parity checks) is generic over specs.
 
-Adding a model (e.g. the deep RUL model, inputs as in pm_monitor/core/rul/network.py) takes
-one spec, and a wrapper only if the graph should carry post-processing:
+Adding a model (e.g. the deep RUL model, inputs as in pm_monitor/training/rul_network/network.py)
+takes one spec, and a wrapper only if the graph should carry post-processing:
 
     RUL_SPEC = ModelSpec(
         name="rul_femto",

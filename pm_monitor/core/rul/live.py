@@ -1,9 +1,10 @@
 """Live RUL from an accelerometer sample stream, without ROS (the rul_node only converts).
 
 chunks -> contiguous sample buffer -> every `update_period_s` of stream time, the newest
-`window_s` of samples form a snapshot -> health indicators in physical units
-(core/rul/indicators.py, any sample rate) -> the prognosis tracker (core/rul/prognosis.py:
-population prior, onset detector, condition-based RUL) -> one estimate per snapshot.
+`window_s` of samples form a snapshot -> health indicators in physical units (the any-machine
+features of core/condition/features.py, via core/rul/onset.py; any sample rate >= 5 kHz) -> the
+prognosis tracker (core/rul/prognosis.py: population prior, onset detector, condition-based
+RUL) -> one estimate per snapshot.
 
 Time is message time (chunk stamps), so a replay at any speed gives the same estimates.
 Elapsed life = stream time since the first accepted chunk + `elapsed_at_start_s` (the age of
@@ -24,9 +25,10 @@ import numpy as np
 
 from pm_monitor.core.acceleration_units import acceleration_scale
 from pm_monitor.core.chunk_codec import ChunkDecodeError, decode_chunk
+from pm_monitor.core.condition.features import RateError
 from pm_monitor.core.explain.rul_relevance import RecentHistory
 from pm_monitor.core.pipeline import InputRejectedError, InputStats, PipelineStats
-from pm_monitor.core.rul.indicators import INDICATOR_NAMES, IndicatorConfig, snapshot_indicators
+from pm_monitor.core.rul.onset import indicator_names, snapshot_indicators
 from pm_monitor.core.rul.prior import OperatingCondition
 from pm_monitor.core.rul.prognosis import PrognosisEstimate, PrognosisModel, PrognosisTracker
 
@@ -68,13 +70,10 @@ class LiveEstimate:
 
 
 class LiveRulEstimator:
-    def __init__(self, model: PrognosisModel, config: LiveConfig | None = None,
-                 indicator_config: IndicatorConfig | None = None) -> None:
+    def __init__(self, model: PrognosisModel, config: LiveConfig | None = None) -> None:
         self.model = model
         self.config = config or LiveConfig()
-        self.indicator_config = indicator_config or IndicatorConfig()
         self.condition = OperatingCondition(self.config.rpm, self.config.load_n)
-        self._columns = [INDICATOR_NAMES.index(n) for n in model.indicator_names]
         self.reset()
 
     def reset(self) -> None:
@@ -86,6 +85,7 @@ class LiveRulEstimator:
         # estimate replays (core/explain/rul_relevance.py); a copy of the small tracker each time
         self.recent = RecentHistory()
         self.sample_rate: float | None = None  # of the stream (any rate; fixed per stream)
+        self._columns: list[int] = []  # of the model's indicators at the stream rate
         self.window = 0
         self._period_ns = 0.0
         self._buffer = np.zeros((0, 2), dtype=np.float32)
@@ -130,7 +130,12 @@ class LiveRulEstimator:
         if not (math.isfinite(sample_rate) and sample_rate > 0):
             raise reject(f"sample_rate {sample_rate} Hz is not a positive number")
         if self.sample_rate is None:
+            try:
+                columns = self._model_columns(float(sample_rate))
+            except RateError as err:
+                raise reject(str(err)) from None
             self._set_rate(float(sample_rate))
+            self._columns = columns
         elif abs(float(sample_rate) - self.sample_rate) > 1e-6 * self.sample_rate:
             raise reject(f"sample_rate {sample_rate} Hz differs from this stream's "
                          f"{self.sample_rate:g} Hz (reset the estimator for a new stream)")
@@ -146,6 +151,16 @@ class LiveRulEstimator:
         except ValueError as err:
             raise reject(str(err)) from None
         return frames
+
+    def _model_columns(self, sample_rate: float) -> list[int]:
+        """Where the model's indicators are among those computed at this rate."""
+        names = indicator_names(sample_rate)  # raises RateError below the analysable rate
+        missing = [n for n in self.model.indicator_names if n not in names]
+        if missing:
+            raise RateError(f"the model's indicators {missing} are not computed at "
+                            f"{sample_rate:g} Hz (a band above 0.45 x the rate, or a name that "
+                            f"core/rul/onset.indicator_names does not know: an older model?)")
+        return [names.index(n) for n in self.model.indicator_names]
 
     def _set_rate(self, sample_rate: float) -> None:
         self.sample_rate = sample_rate
@@ -185,8 +200,7 @@ class LiveRulEstimator:
         inference = self.stats.inference
         horizontal, vertical = self._buffer[:, 0], self._buffer[:, 1]
         try:
-            values = snapshot_indicators(horizontal, vertical, self.sample_rate,
-                                         self.indicator_config)[self._columns]
+            values = snapshot_indicators(horizontal, vertical, self.sample_rate)[self._columns]
             t_s = self._elapsed_s(end_ns)
             self.recent.before_update(self.tracker, t_s, values)
             self.tracker.update(t_s, values)

@@ -1,5 +1,10 @@
 """Degradation onset from health indicators relative to the asset's own early-life reference.
 
+The indicators are the any-machine vibration features (core/condition/features.py: RMS, peak,
+crest, kurtosis, ISO velocity, spectral kurtosis, band RMS in Hz-fixed bands), one set per
+axis, named ``<feature>_<axis>`` (e.g. ``rms_g_h``, ``band_5_10khz_g_v``): one implementation
+of vibration indicators for the health state and the remaining life.
+
 Causal and rate-aware (everything in seconds of operation, not in snapshot counts):
 - reference: the median of each indicator over the first ``reference_s`` seconds the asset is
   watched (its commissioning / running-in level); indicators are compared as log ratios to it,
@@ -21,12 +26,29 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from pm_monitor.core.condition.features import feature_names, window_features
+
+AXES = ("h", "v")  # horizontal, vertical: the two accelerometer axes the RUL path reads
 _FLOOR = 1e-12  # indicator values are >= 0 in physical units; log needs > 0
+
+
+def indicator_names(rate_hz: float) -> tuple[str, ...]:
+    """The columns of `snapshot_indicators` at this rate (bands above 0.45 fs are absent)."""
+    return tuple(f"{name}_{axis}" for axis in AXES for name in feature_names(rate_hz))
+
+
+def snapshot_indicators(horizontal: np.ndarray, vertical: np.ndarray,
+                        rate_hz: float) -> np.ndarray:
+    """Indicators of one snapshot (acceleration in g), in the order of `indicator_names`.
+    Raises core.condition.features.RateError when the rate cannot support the analysis."""
+    window = np.stack([np.asarray(horizontal, dtype=np.float64),
+                       np.asarray(vertical, dtype=np.float64)], axis=1)
+    return window_features(window, rate_hz, AXES).values.ravel()  # axis-major, as the names
 
 
 @dataclass(frozen=True)
 class OnsetConfig:
-    indicators: tuple[str, ...]  # names (see core/rul/indicators.INDICATOR_NAMES)
+    indicators: tuple[str, ...]  # names (see indicator_names)
     thresholds: tuple[float, ...]  # log-ratio threshold per indicator
     reference_s: float = 600.0
     smooth_s: float = 50.0

@@ -9,7 +9,12 @@ Evidence, in order of what is known:
      time already spent since this onset;
    - *trend*: a Kalman filter (filterpy, constant velocity) on the damage d = max over the
      indicators of (smoothed log ratio / its level at failure in the training histories),
-     extrapolated to d = 1, with its state uncertainty.
+     extrapolated to d = 1, with its state uncertainty;
+   - *similarity*: the library's damage paths (one per training history after its onset: the
+     remaining life when its damage first reached each level). The highest damage this asset
+     has reached since its onset is looked up in every path; the lives those histories had
+     left at that damage are the sample (a path that failed below that damage gives the life
+     it had left at its highest damage).
 Every published distribution is *calibrated*: the raw log-normal (mu, sigma) is replaced by
 mu + sigma * z_q with z_q the quantiles of standardised errors measured on held-out training
 histories (pm_monitor/training/rul_fit.py, nested leave-one-out). An evidence kind without
@@ -55,6 +60,28 @@ class TrendConfig:
 
 
 @dataclass(frozen=True)
+class DamagePath:
+    """One training history after its onset: the remaining life (s) when its damage first
+    reached each level (levels increasing, remaining lives decreasing)."""
+
+    damage: tuple[float, ...]
+    rul_s: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "damage", tuple(float(v) for v in self.damage))
+        object.__setattr__(self, "rul_s", tuple(float(v) for v in self.rul_s))
+        if not self.damage or len(self.damage) != len(self.rul_s):
+            raise ValueError("a damage path needs one remaining life per damage level")
+        if np.any(np.diff(self.damage) < 0):
+            raise ValueError("damage levels of a path must not decrease")
+
+    def rul_at(self, damage: float) -> float:
+        """Remaining life when the path first reached `damage` (its last one if it never did)."""
+        i = int(np.searchsorted(self.damage, damage, side="left"))
+        return self.rul_s[min(i, len(self.rul_s) - 1)]
+
+
+@dataclass(frozen=True)
 class PrognosisModel:
     prior: WeibullPrior
     onset: OnsetConfig
@@ -67,6 +94,7 @@ class PrognosisModel:
     prior_after_onset: bool = True  # fuse the population prior into condition-based estimates
     trend: TrendConfig = field(default_factory=TrendConfig)
     name: str = "rul_prognosis"
+    damage_paths: tuple[DamagePath, ...] = ()  # the similarity view (none: not used)
 
     def __post_init__(self) -> None:
         if self.point_kind not in POINT_KINDS:
@@ -96,6 +124,7 @@ class PrognosisModel:
                    trend=TrendConfig(**data.pop("trend")),
                    failure_levels=tuple(data.pop("failure_levels")),
                    calibration={k: tuple(v) for k, v in data.pop("calibration").items()},
+                   damage_paths=tuple(DamagePath(**p) for p in data.pop("damage_paths", ())),
                    **data)
 
     def save(self, path: Path) -> None:
@@ -145,6 +174,7 @@ class PrognosisTracker:
         self._kf: KalmanFilter | None = None
         self._last_t: float | None = None
         self.damage = 0.0
+        self.peak_damage = 0.0  # highest damage since the onset (the similarity view's key)
 
     @property
     def elapsed_s(self) -> float:
@@ -165,6 +195,7 @@ class PrognosisTracker:
         self.damage = float(np.max(self.onset.score / self._levels))
         if self.onset.onset_s is None:
             return
+        self.peak_damage = max(self.peak_damage, self.damage)
         if self._kf is None:
             self._kf = _damage_filter(self.damage, self.model.trend)
         else:
@@ -191,6 +222,9 @@ class PrognosisTracker:
             trend = self._trend_part()
             if trend is not None:
                 parts["trend"] = trend
+            similarity = self._similarity_part()
+            if similarity is not None:
+                parts["similarity"] = similarity
         else:
             evidence = "population_prior"
         mu, sigma = _fuse(list(parts.values()))
@@ -223,6 +257,13 @@ class PrognosisTracker:
         durations = np.exp(m + s * norm.ppf(floor + (1 - floor) * q))
         residual = np.maximum(durations - since_onset_s, 0.0)
         return RulDistribution(residual, "duration").log_moments()
+
+    def _similarity_part(self) -> tuple[float, float] | None:
+        paths = self.model.damage_paths
+        if len(paths) < 2:
+            return None
+        lives = [p.rul_at(self.peak_damage) for p in paths]
+        return RulDistribution(np.asarray(lives), "similarity").log_moments()
 
     def _trend_part(self) -> tuple[float, float] | None:
         if self._kf is None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pm_monitor.core.rul.indicators import INDICATOR_NAMES, snapshot_indicators
 from pm_monitor.core.rul.live import LiveConfig, LiveRulEstimator
+from pm_monitor.core.rul.onset import indicator_names, snapshot_indicators
 from pm_monitor.core.rul.prognosis import PrognosisModel, estimate
 from pm_monitor.datasets.paths import DataNotFoundError
 
@@ -36,7 +36,8 @@ def test_replayed_bearing_gives_the_offline_estimates():
         estimates += live.on_chunk(message.stamp_ns, p.sample_rate, list(p.channel_names),
                                    p.unit, p.first_sample_index, p.samples.reshape(-1))
     assert len(estimates) == SNAPSHOTS
-    columns = [INDICATOR_NAMES.index(n) for n in model.indicator_names]
+    names = indicator_names(bearing.fs)
+    columns = [names.index(n) for n in model.indicator_names]
     rows = np.stack([snapshot_indicators(s[:, 0], s[:, 1], bearing.fs)[columns]
                      for s in bearing.acc_g[:SNAPSHOTS]])
     offline = estimate(model, live.condition, bearing.t_s[:SNAPSHOTS] + 0.1, rows)

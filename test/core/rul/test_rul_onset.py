@@ -54,3 +54,22 @@ def test_config_checks():
     with pytest.raises(ValueError):
         OnsetConfig(indicators=("a", "b"), thresholds=(1.0,))
     assert OnsetConfig.from_dict(CONFIG.to_dict()) == CONFIG
+
+
+def test_snapshot_indicators_are_the_any_machine_features_named_per_axis():
+    """One implementation of vibration indicators: core/condition/features.py, per axis."""
+    from pm_monitor.core.condition.features import window_features
+    from pm_monitor.core.rul.onset import indicator_names, snapshot_indicators
+
+    rng = np.random.default_rng(0)
+    h, v = rng.normal(size=2560), 2.0 * rng.normal(size=2560)
+    values = snapshot_indicators(h, v, 25600.0)
+    names = indicator_names(25600.0)
+    assert values.shape == (len(names),)
+    features = window_features(np.stack([h, v], axis=1), 25600.0, ("h", "v"))
+    assert values[names.index("rms_g_v")] == pytest.approx(features.get("v", "rms_g"))
+    assert values[names.index("band_5_10khz_g_h")] == pytest.approx(
+        features.get("h", "band_5_10khz_g"))
+    # a band above 0.45 x the rate is absent at that rate, not shrunk
+    assert "band_5_10khz_g_h" not in indicator_names(12800.0)
+    assert "rms_g_h" in indicator_names(12800.0)

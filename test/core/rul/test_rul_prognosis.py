@@ -98,3 +98,29 @@ def test_model_file_round_trip_and_clear_errors(tmp_path):
     (tmp_path / "v99.json").write_text(json.dumps(data))
     with pytest.raises(PrognosisModelError, match="version"):
         PrognosisModel.load(tmp_path / "v99.json")
+
+
+def test_damage_path_lookup_is_the_first_passage():
+    from pm_monitor.core.rul.prognosis import DamagePath
+
+    path = DamagePath((0.2, 0.5, 1.0), (900.0, 400.0, 50.0))
+    assert path.rul_at(0.1) == 900.0 and path.rul_at(0.5) == 400.0
+    assert path.rul_at(0.7) == 50.0  # reached 1.0 with 50 s left
+    assert path.rul_at(3.0) == 50.0  # failed below that damage: its last remaining life
+    with pytest.raises(ValueError, match="must not decrease"):
+        DamagePath((0.5, 0.2), (1.0, 2.0))
+
+
+def test_similarity_view_joins_after_onset_and_round_trips(tmp_path):
+    from pm_monitor.core.rul.prognosis import DamagePath
+
+    paths = (DamagePath((0.3, 1.0, 2.0), (600.0, 200.0, 20.0)),
+             DamagePath((0.3, 1.0, 2.0), (900.0, 300.0, 30.0)))
+    model = replace(small_prognosis(), damage_paths=paths)
+    t, rows = history(200.0)
+    healthy = estimate(model, NONE, t[:15], rows[:15])
+    worn = estimate(model, NONE, t, rows)
+    assert "similarity" not in healthy.parts and "similarity" in worn.parts
+    assert worn.valid and worn.evidence == "condition_based"
+    model.save(tmp_path / "m.json")
+    assert PrognosisModel.load(tmp_path / "m.json").damage_paths == paths

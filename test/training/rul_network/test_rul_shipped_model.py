@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from pm_monitor.core.rul.ensemble import RulEnsemble
-from pm_monitor.core.rul.snapshot import snapshot_inputs
+from pm_monitor.training.rul_network.ensemble import RulEnsemble
+from pm_monitor.training.rul_network.snapshot import snapshot_inputs
 
 MODEL_DIR = Path(__file__).resolve().parents[3] / "models" / "rul_femto"
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from rul_fakes import fake_bearing, small_ensemble
 
-from pm_monitor.core.rul.ensemble import Calibration, RulEnsemble, RulModelError
+from pm_monitor.training.rul_network.ensemble import Calibration, RulEnsemble, RulModelError
 from pm_monitor.training.rul_train import gather
 
 

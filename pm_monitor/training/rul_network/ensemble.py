@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pm_monitor.core.rul.network import OUTPUT_NAMES, NetConfig, RulNet
-from pm_monitor.core.rul.snapshot import N_FEATURES, SnapshotConfig
+from pm_monitor.training.rul_network.network import OUTPUT_NAMES, NetConfig, RulNet
+from pm_monitor.training.rul_network.snapshot import N_FEATURES, SnapshotConfig
 
 FORMAT = "pm_monitor.rul_femto/1"
 BIN_EDGES = (0.0, 0.25, 0.5, 0.75, 1.0)

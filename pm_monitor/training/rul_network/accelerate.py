@@ -8,8 +8,8 @@ makes `RulEnsemble.member_outputs` use them. The torch members stay as the refer
 from __future__ import annotations
 
 from pm_monitor.core.inference import InferenceConfig, ModelSpec, TensorSpec, build_runner
-from pm_monitor.core.rul.ensemble import RulEnsemble
-from pm_monitor.core.rul.network import OUTPUT_NAMES, NetConfig
+from pm_monitor.training.rul_network.ensemble import RulEnsemble
+from pm_monitor.training.rul_network.network import OUTPUT_NAMES, NetConfig
 
 INPUT_NAMES = ("images", "features")
 OUTPUT_NAME = "rul_normalised"  # (batch, len(OUTPUT_NAMES)): piecewise and linear targets

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from pm_monitor.core.rul.cwt_features import FEATURE_NAMES, CwtConfig, cwt_features
-from pm_monitor.core.rul.raster import DEFAULT_LEVELS, rasterise
+from pm_monitor.training.rul_network.cwt_features import FEATURE_NAMES, CwtConfig, cwt_features
+from pm_monitor.training.rul_network.raster import DEFAULT_LEVELS, rasterise
 
 
 @dataclass(frozen=True)

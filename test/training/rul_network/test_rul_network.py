@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from pm_monitor.core.rul.network import OUTPUT_NAMES, NetConfig, RulNet
+from pm_monitor.training.rul_network.network import OUTPUT_NAMES, NetConfig, RulNet
 
 
 def inputs(batch: int, cfg: NetConfig) -> tuple[torch.Tensor, torch.Tensor]:

@@ -6,7 +6,7 @@ import numpy as np
 from test_rul_shipped_model import shipped_check_inputs
 
 from pm_monitor.core.inference import InferenceConfig
-from pm_monitor.core.rul.accelerate import accelerate
+from pm_monitor.training.rul_network.accelerate import accelerate
 
 PARITY_ATOL = 1e-4
 

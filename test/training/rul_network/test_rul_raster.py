@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pm_monitor.core.rul.raster import (
+from pm_monitor.training.rul_network.raster import (
     amplitude_levels,
     bresenham_line,
     minmax_normalise,

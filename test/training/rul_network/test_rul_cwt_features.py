@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pm_monitor.core.rul.cwt_features import FEATURE_NAMES, CwtConfig, cwt_features
+from pm_monitor.training.rul_network.cwt_features import FEATURE_NAMES, CwtConfig, cwt_features
 
 FS = 25600.0
 T = np.arange(2560) / FS

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pm_monitor.core.rul.targets import (
+from pm_monitor.training.rul_network.targets import (
     OnsetRule,
     detect_onset,
     linear_target,
