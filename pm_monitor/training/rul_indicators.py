@@ -2,8 +2,9 @@
 
 The indicators are the any-machine features (core/condition/features.py through
 core/rul/onset.snapshot_indicators). The cache lives under results/tmp/rul_indicators/
-(gitignored), keyed by a hash of the indicator names and of features.py's source, so a changed
-feature never reads stale values."""
+(gitignored), keyed by a hash of the indicator names and of the sources of
+core/condition/features.py and core/features/vibration.py, so a changed feature never reads
+stale values."""
 from __future__ import annotations
 
 import hashlib
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from pm_monitor.core.condition import features
+from pm_monitor.core.features import vibration
 from pm_monitor.core.rul.onset import indicator_names, snapshot_indicators
 from pm_monitor.datasets.femto import HORIZONTAL, VERTICAL, load_bearing
 
@@ -46,7 +48,7 @@ class BearingRecord:
 
 
 def _key(names: tuple[str, ...]) -> str:
-    source = Path(features.__file__).read_bytes()
+    source = b"".join(Path(m.__file__).read_bytes() for m in (features, vibration))
     return hashlib.sha1(json.dumps(names).encode() + source).hexdigest()[:10]
 
 
