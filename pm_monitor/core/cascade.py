@@ -88,6 +88,7 @@ class CascadeResult:
     temporal_attention: np.ndarray  # (T,) Stage 1 attention, sums to 1
     stage1_input: np.ndarray  # (T, D) standardised sequence; what the Explainer attributes
     notes: tuple[str, ...] = ()  # why an input was not used, why there is no decision
+    anomaly_alarms: bool = True  # Stage 1's word: may the anomaly alone raise an alarm
     commissioning: tuple[int, int] | None = None  # (done, needed) while a baseline is learned
 
     @property
@@ -212,7 +213,7 @@ class Cascade:
             state_probabilities=outcome.state_probabilities,
             confidence=float(outcome.state_probabilities[state]),
             anomaly_score=outcome.anomaly_score, anomaly_threshold=outcome.anomaly_threshold,
-            anomalous=outcome.anomalous,
+            anomalous=outcome.anomalous, anomaly_alarms=outcome.anomaly_alarms,
             fault_type="none" if state == HealthState.NORMAL else outcome.fault_type,
             fault_type_probabilities=outcome.fault_type_probabilities,
             localizations=tuple(localizations), scores=scores, rul=rul,

@@ -195,11 +195,12 @@ class AlarmManager:
     def update_result(self, result, velocity_mm_s: float | None = None,
                       asset_id: str | None = None) -> list[AlarmUpdate]:
         """update() from a cascade result (pm_monitor.core.cascade.CascadeResult); abnormal is
-        the cascade's gate: state above NORMAL or the anomaly score above its threshold. A
-        result without a decision (result.decided False) holds the model alarms."""
+        state above NORMAL, or the anomaly score above its threshold where Stage 1 lets the
+        anomaly alone alarm (result.anomaly_alarms). A result without a decision
+        (result.decided False) holds the model alarms."""
         state = HealthState(int(result.state))
-        return self.update(result.t_end_ns, state,
-                           state != HealthState.NORMAL or bool(result.anomalous),
+        alone = bool(result.anomalous) and bool(result.anomaly_alarms)
+        return self.update(result.t_end_ns, state, state != HealthState.NORMAL or alone,
                            float(result.anomaly_score), float(result.anomaly_threshold),
                            result.state_probabilities, result.fault_type, velocity_mm_s,
                            asset_id, decided=result.decided)

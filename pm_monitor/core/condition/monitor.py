@@ -187,7 +187,8 @@ class AssetMonitor:
             spectra, _ = self._line_snrs(data_g, shaft_hz)
             diagnosis = self._diagnose(spectra, shaft_hz)
         named = diagnosis is not None and diagnosis.fault_type != defects.UNCERTAIN
-        state = self.machine.update(hi, impulsive, named, zone, per_axis, crest)
+        state = self.machine.update(hi, impulsive, named, zone, per_axis, crest,
+                                    anomalous=anomaly > 1.0)
         summary = f"level {hi:.1f}x reference, anomaly {anomaly:.1f}x threshold"
         if self.machine.rise >= self.rules.trend_ratio:  # say so when the trend rule speaks
             summary += f"; every axis {self.machine.rise:.1f}x its lowest sustained level"

@@ -216,4 +216,4 @@ class PhysicsStage1:
             sequence=self._sequence(a, acoustic),
             anomaly_score=float(a.anomaly * ref.threshold), anomaly_threshold=ref.threshold,
             anomalous=a.anomalous, health_index=a.health_indicator, evidence=tuple(evidence),
-            refused_inputs=refused)
+            refused_inputs=refused, anomaly_alarms=False)

@@ -52,6 +52,10 @@ class Stage1Decision:
     # optional inputs the stage could not use in this window, (modality, reason): the decision
     # stands on the others (a refused microphone never blocks the vibration decision)
     refused_inputs: tuple[tuple[str, str], ...] = ()
+    # may the anomaly alone (state Normal) raise an alarm? False where the stage's states
+    # already weigh it and a bare deviation is advisory (physics set: run-in changes of a new
+    # asset deviate from its reference for hours without damage; `anomalous` is still reported)
+    anomaly_alarms: bool = True
 
 
 @dataclass(frozen=True)

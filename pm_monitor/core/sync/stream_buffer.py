@@ -40,6 +40,7 @@ from pm_monitor.core.sync.window import StreamWindow
 
 # Far above any accelerometer or microphone (192 kHz audio); the pipeline refuses the same.
 MAX_SAMPLE_RATE_HZ = 1_000_000.0
+MAX_SAMPLE_INDEX = 2**62  # sensor counters beyond this are refused (int64 ring arithmetic)
 
 _NS_PER_S = 1_000_000_000
 
@@ -150,6 +151,11 @@ class StreamRingBuffer:
             # gigabytes for capacity_s of stream: refuse both here, not only in the pipeline
             raise ValueError(f"{self.name}: sample rate must be finite and in "
                              f"(0, {MAX_SAMPLE_RATE_HZ:g}] Hz, got {sample_rate!r}")
+        if not 0 <= first_sample_index < MAX_SAMPLE_INDEX:
+            # the ring arithmetic runs in int64 numpy: a counter near 2**63 (a corrupt or
+            # uninitialised uint64 field) would overflow into negative positions
+            raise ValueError(f"{self.name}: first_sample_index must be in [0, 2**62), got "
+                             f"{first_sample_index}")
         self.stats.chunks += 1
         if len(block) == 0:
             return []

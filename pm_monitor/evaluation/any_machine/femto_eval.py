@@ -28,7 +28,7 @@ from pm_monitor.datasets import femto
 from pm_monitor.evaluation.any_machine.common import ASSETS, OUT, fmt, log
 
 FEMTO_COMMISSION_S = 6.0  # 60 snapshots of 0.1 s: the first 10 min (20 min when thinned k=2)
-CACHE_VERSION = 3  # bump when the features or the cached fields change
+CACHE_VERSION = 4  # bump when the features or the cached fields change
 INF = float("inf")  # a rise rule switched off
 # trend-rise ratios tried, in 1 dB steps: level rise +2..+12 dB, crest rise +6..+18 dB, or off
 LEVEL_GRID = (*(round(10 ** (db / 20.0), 3) for db in range(2, 13)), INF)
@@ -94,7 +94,8 @@ def replay_states(r: dict, rules: HealthRules) -> np.ndarray:
         levels = None if commissioning else r["levels"][i]
         crest = None if commissioning else r["crest"][i]
         state = machine.update(hi, bool(r["impulsive"][i]), bool(r["named"][i]),
-                               IsoZone(int(r["zone"][i])), levels, crest)
+                               IsoZone(int(r["zone"][i])), levels, crest,
+                               anomalous=bool(np.nan_to_num(r["anomaly"][i]) > 1.0))
         out.append(-1 if commissioning else int(state))
     return np.array(out)
 

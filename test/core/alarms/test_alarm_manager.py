@@ -238,6 +238,27 @@ def test_update_from_a_cascade_result_and_default_log_path(monkeypatch, tmp_path
     assert default_alert_log_path("press/1") == tmp_path / "pm_monitor" / "alerts_press_1.jsonl"
 
 
+def test_an_anomaly_alone_alarms_only_where_stage1_lets_it():
+    """The physics set's bare deviation (state Normal, score over threshold) is advisory:
+    run-in changes of a new asset deviate from its reference for hours without damage."""
+    from types import SimpleNamespace
+
+    def run(anomaly_alarms: bool) -> list:
+        manager = AlarmManager("a", AlarmConfig(zone_alarm_enabled=False))
+        updates = []
+        for i in range(6):
+            result = SimpleNamespace(t_end_ns=i + 1, state=S.NORMAL, anomalous=True,
+                                     anomaly_alarms=anomaly_alarms, anomaly_score=5.0,
+                                     anomaly_threshold=1.0,
+                                     state_probabilities=[1.0, 0.0, 0.0, 0.0],
+                                     fault_type="none", decided=True)
+            updates += manager.update_result(result, velocity_mm_s=None)
+        return updates
+
+    assert any(u.event == AlarmEvent.RAISED for u in run(True))
+    assert run(False) == []
+
+
 def test_windows_without_a_decision_neither_raise_nor_clear():
     """Missing inputs never vote: a window whose Stage 1 could not decide holds the model
     alarms (an active alarm stays up, a starting run does not go on)."""

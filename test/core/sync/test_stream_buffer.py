@@ -120,6 +120,17 @@ def test_one_dimensional_chunk_accepted_for_one_channel_and_wrong_shape_rejected
         buffer.add_chunk(T0, 0.0, 10, np.zeros(10))
 
 
+def test_sample_counter_beyond_the_int64_ring_is_refused_and_the_stream_goes_on():
+    # found by the fuzz test: a counter of 2**63 (a corrupt uint64 field) overflowed the ring
+    buffer = StreamRingBuffer("mic", 1)
+    add(buffer, 0, 100)
+    for bad in (2**63, 2**62, -1):
+        with pytest.raises(ValueError, match="first_sample_index"):
+            buffer.add_chunk(T0, RATE, bad, np.zeros(10))
+    add(buffer, 100, 100)
+    assert buffer.stats.samples == 200
+
+
 # ---------------------------------------------------------------------------- irregular input
 
 

@@ -64,7 +64,7 @@ def test_the_replay_is_the_state_machine_on_the_cached_inputs():
            "impulsive": np.zeros(n, bool), "named": np.zeros(n, bool),
            "zone": np.full(n, int(IsoZone.A)),
            "levels": np.r_[np.full((4, 2), np.nan), np.full((4, 2), 0.5), np.full((4, 2), 1.0)],
-           "crest": np.ones((n, 2))}
+           "crest": np.ones((n, 2)), "anomaly": np.zeros(n)}
     run["hi"][4:8] = 0.5
     states = replay_states(run, HealthRules(persistence=3, trend_ratio=1.778))
     assert (states[:4] == -1).all()
