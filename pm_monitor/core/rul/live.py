@@ -168,9 +168,12 @@ class LiveRulEstimator:
                 columns = self._model_columns(float(sample_rate))
             except RateError as err:
                 raise reject(str(err)) from None
+            try:  # e.g. a stored reference of another rate or axes: refused with the reason
+                monitor = self._new_monitor(float(sample_rate))
+            except ValueError as err:
+                raise reject(f"onset monitor: {err}") from None
             self._set_rate(float(sample_rate))
-            self._columns = columns
-            self.monitor = self._new_monitor(float(sample_rate))
+            self._columns, self.monitor = columns, monitor
         elif abs(float(sample_rate) - self.sample_rate) > 1e-6 * self.sample_rate:
             raise reject(f"sample_rate {sample_rate} Hz differs from this stream's "
                          f"{self.sample_rate:g} Hz (reset the estimator for a new stream)")
