@@ -28,7 +28,7 @@ from pm_monitor.datasets import femto
 from pm_monitor.evaluation.any_machine.common import ASSETS, OUT, fmt, log
 
 FEMTO_COMMISSION_S = 6.0  # 60 snapshots of 0.1 s: the first 10 min (20 min when thinned k=2)
-CACHE_VERSION = 4  # bump when the features or the cached fields change
+CACHE_VERSION = 5  # bump when the features or the cached fields change
 INF = float("inf")  # a rise rule switched off
 # trend-rise ratios tried, in 1 dB steps: level rise +2..+12 dB, crest rise +6..+18 dB, or off
 LEVEL_GRID = (*(round(10 ** (db / 20.0), 3) for db in range(2, 13)), INF)

@@ -41,9 +41,10 @@ def test_a_defect_tone_in_a_deviating_window_is_pre_warning_and_neither_alone_is
     def states(named, anomalous, impulsive=False, hi=1.2):
         m = HealthStateMachine(HealthRules(persistence=3))
         return [m.update(hi, impulsive, named, IsoZone.A, anomalous=anomalous)
-                for _ in range(3)]
+                for _ in range(5)]
+    # the tone holds 3 windows, then its Pre-Warning is confirmed like any rule
     assert states(True, True)[-1] == HealthState.PRE_WARNING
-    assert states(True, True)[1] == HealthState.NORMAL  # confirmed like any rule
+    assert states(True, True)[3] == HealthState.NORMAL
     assert states(False, True)[-1] == HealthState.NORMAL  # run-in deviation: advisory only
     assert states(True, False)[-1] == HealthState.NORMAL  # a line in a healthy spectrum
 
@@ -51,13 +52,17 @@ def test_a_defect_tone_in_a_deviating_window_is_pre_warning_and_neither_alone_is
 def test_impacts_repeating_at_a_defect_tone_are_not_isolated():
     # a spalled race: impulsive every window, level 3x, tone named while deviating
     m = HealthStateMachine(HealthRules(persistence=3))
-    for _ in range(3):
+    for _ in range(5):
         m.update(3.0, True, True, IsoZone.A, anomalous=True)
     assert m.state == HealthState.WARNING  # level >= 2 with a named tone
     quiet = HealthStateMachine(HealthRules(persistence=3))
-    for _ in range(3):
+    for _ in range(5):
         quiet.update(3.0, True, False, IsoZone.A, anomalous=True)
     assert quiet.state == HealthState.NORMAL  # no tone: isolated impacts, ignored
+    burst = HealthStateMachine(HealthRules(persistence=3))
+    for named in (True, False, True, False, True, False):  # sporadic lines inside a burst
+        burst.update(3.0, True, named, IsoZone.A, anomalous=True)
+    assert burst.state == HealthState.NORMAL
 
 
 def test_before_commissioning_only_iso_zones_judge():
