@@ -22,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from pm_monitor.core.assets.description import load as load_asset
 from pm_monitor.core.explain.rul_relevance import RecentHistory
+from pm_monitor.core.rul.live import judged_state, onset_monitor
 from pm_monitor.core.rul.onset import indicator_names, snapshot_indicators
 from pm_monitor.core.rul.prior import OperatingCondition
 from pm_monitor.core.rul.prognosis import PrognosisModel, PrognosisTracker
@@ -51,11 +53,15 @@ def main() -> None:
         tracker = PrognosisTracker(model, OperatingCondition(bearing.rpm, bearing.load_n))
         history = RecentHistory(window=24)
         indicators = [snapshot_indicators(s[:, 0], s[:, 1], FS)[columns] for s in acc]
+        # the onset: the any-machine monitor on the same snapshots, as the live estimator
+        monitor = onset_monitor(load_asset(ROOT / "config/assets/femto_bearing.yaml"),
+                                ["horizontal", "vertical"], FS, model.onset, 0.1, 10.0)
+        states = [judged_state(monitor.process(s, "g", bearing.rpm)) for s in acc]
         onset_at = None
         explained_at = set()
-        for i, (t, row) in enumerate(zip(t_s, indicators, strict=True)):
-            history.before_update(tracker, float(t), row)
-            tracker.update(float(t), row)
+        for i, (t, row, state) in enumerate(zip(t_s, indicators, states, strict=True)):
+            history.before_update(tracker, float(t), row, state)
+            tracker.update(float(t), row, state)
             if onset_at is None and tracker.onset.onset_s is not None:
                 onset_at = i
                 explained_at = set(np.linspace(i + 24, len(t_s) - 1, args.moments)

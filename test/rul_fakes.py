@@ -43,7 +43,8 @@ def vibration(n: int, amplitude: float, seed: int) -> np.ndarray:
 
 
 def small_prognosis(calibrated: bool = True, reference_s: float = 60.0):
-    """A hand-made prognosis model over rms_g_h / rms_g_v: thresholds log(2) (the RMS doubled)."""
+    """A hand-made prognosis model over rms_g_h / rms_g_v (damage 1 = the RMS x e^2); the onset
+    comes from the health states the caller feeds."""
     from pm_monitor.core.rul.onset import OnsetConfig
     from pm_monitor.core.rul.prior import WeibullPrior
     from pm_monitor.core.rul.prognosis import PrognosisModel
@@ -51,8 +52,16 @@ def small_prognosis(calibrated: bool = True, reference_s: float = 60.0):
     z = tuple(float(v) for v in np.linspace(-1.5, 1.5, 99))
     return PrognosisModel(
         prior=WeibullPrior("test_bearing", shape=2.0, scale=3600.0, reference="seconds"),
-        onset=OnsetConfig(indicators=("rms_g_h", "rms_g_v"), thresholds=(0.69, 0.69),
-                          reference_s=reference_s, smooth_s=20.0, persist_s=20.0),
+        onset=OnsetConfig(indicators=("rms_g_h", "rms_g_v"), reference_s=reference_s,
+                          smooth_s=20.0),
         failure_levels=(2.0, 2.0), post_onset_log_mean=float(np.log(600.0)),
         post_onset_log_std=0.5,
         calibration={"population_prior": z, "condition_based": z} if calibrated else {})
+
+
+def femto_asset():
+    """The FEMTO bearing's asset description (config/assets): what gives the live onset."""
+    from pathlib import Path
+
+    from pm_monitor.core.assets.description import load
+    return load(Path(__file__).resolve().parents[1] / "config" / "assets" / "femto_bearing.yaml")

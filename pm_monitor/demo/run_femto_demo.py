@@ -9,7 +9,7 @@ condition-based part, each with its 80 % interval, against the true remaining li
 index below) and a summary (error and interval coverage of the valid estimates, per evidence
 kind). The truth is the end-of-record label of the FEMTO loader (time left to the last
 snapshot). The shipped model was fitted on all 11 bearings, so the bearing is not held out
-here: the held-out numbers come from pm_monitor.training.rul_evaluate.
+here: the held-out numbers come from pm_monitor.evaluation.rul_evaluate.
 """
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ only when the model holds a calibration for that kind.
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -17,6 +18,8 @@ from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, qos_profile_sensor_data
 
+from pm_monitor.core.assets.description import load as load_asset
+from pm_monitor.core.condition.reference import ReferenceStore
 from pm_monitor.core.config_schema import as_spec
 from pm_monitor.core.pipeline import InputRejectedError
 from pm_monitor.core.rul.live import INPUT_NAME, LiveConfig, LiveEstimate, LiveRulEstimator
@@ -35,7 +38,15 @@ CHUNK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=200,
 
 def default_model_path() -> str:
     """Installed share/pm_monitor/models/rul_femto/rul_prognosis.json, else the source tree's."""
-    relative = Path("models") / "rul_femto" / "rul_prognosis.json"
+    return _shipped(Path("models") / "rul_femto" / "rul_prognosis.json")
+
+
+def default_asset_path() -> str:
+    """The FEMTO bearing's description (config/assets/femto_bearing.yaml), installed or not."""
+    return _shipped(Path("config") / "assets" / "femto_bearing.yaml")
+
+
+def _shipped(relative: Path) -> str:
     try:
         from ament_index_python.packages import get_package_share_directory
         return str(Path(get_package_share_directory("pm_monitor")) / relative)
@@ -50,6 +61,13 @@ PARAMETERS: dict[str, tuple] = {
     "asset_frame_id": ("asset", "Frame id of the RulEstimate header."),
     "model_path": ("", "RUL model file (.json, core/rul/prognosis.py); empty = the shipped "
                        "models/rul_femto model (FEMTO bearings)."),
+    "asset_file": ("", "Asset description (config/assets/*.yaml) of the any-machine monitor "
+                       "that gives the degradation onset (its first confirmed not-Normal "
+                       "state, judged on this node's own snapshots); empty = the shipped "
+                       "FEMTO bearing's; 'none' = no onset (population prior only)."),
+    "reference_dir": ("", "Where that monitor stores its commissioning reference (part "
+                          "'rul_snapshots' of a reference store, per asset_id); empty = not "
+                          "stored: commissioning on the first reference_s of each stream."),
     "update_period_s": (10.0, "Stream seconds between estimates (one snapshot each; FEMTO "
                               "took one every 10 s).", (0.01, 86400.0)),
     "window_s": (0.1, "Snapshot length in s (any sample rate; FEMTO: 0.1 s).", (0.001, 60.0)),
@@ -80,13 +98,19 @@ class RulNode(Node):
         if model.prior.reference == "rating_life" and not (p["rpm"] > 0 and p["load_n"] > 0):
             raise ValueError(f"{self.model_path}: its population prior scales with the "
                              "operating condition: set the rpm and load_n parameters")
+        asset_file = str(p["asset_file"] or default_asset_path())
+        asset = None
+        if asset_file != "none":
+            asset = replace(load_asset(asset_file), asset_id=self.asset_id)
+        store = (ReferenceStore(str(p["reference_dir"])).part("rul_snapshots")
+                 if p["reference_dir"] else None)
         self.estimator = LiveRulEstimator(model, LiveConfig(
             horizontal_channel=str(p["horizontal_channel"]),
             vertical_channel=str(p["vertical_channel"]),
             update_period_s=float(p["update_period_s"]), window_s=float(p["window_s"]),
             elapsed_at_start_s=float(p["elapsed_at_start_s"]),
             rpm=float(p["rpm"]) or None, load_n=float(p["load_n"]) or None,
-            model_name=model.name))
+            model_name=model.name), asset, store)
         self._last_evidence = "none yet"
         self.rul_pub = self.create_publisher(RulEstimate, "~/rul", 10)
         self.explain_every = int(p["explain_every"])
@@ -104,7 +128,10 @@ class RulNode(Node):
         self.subscription = self.create_subscription(SensorChunk, INPUT_NAME, self._on_chunk,
                                                      CHUNK_QOS)
         self.create_timer(float(p["diagnostics_period_s"]), self._publish_diagnostics)
-        self.get_logger().info(f"RUL model {self.model_path}; listening on "
+        self.get_logger().info(f"RUL model {self.model_path}; onset from "
+                               + (f"the any-machine monitor ({asset_file})" if asset else
+                                  "nowhere (asset_file none): population prior only")
+                               + "; listening on "
                                f"{self.subscription.topic_name}")
 
     def _on_chunk(self, msg: SensorChunk) -> None:

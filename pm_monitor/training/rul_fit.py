@@ -3,10 +3,13 @@
 Everything here sees only the histories it is given: the evaluation passes the training
 bearings of a fold, never the held-out one. Steps:
 1. population prior: Weibull (lifelines) of lives in units of the ISO 281 rating life;
-2. onset thresholds: per indicator, the highest score the histories *sustained* for persist_s
-   in their healthy part (the first ``healthy_fraction`` of life), times ``margin``;
-3. failure levels (score at the end of life, median), post-onset durations (log-normal) and
-   the damage paths of the similarity view (remaining life at each first-reached damage);
+2. onset: nothing to fit here. Each history carries the any-machine health state of every
+   snapshot (core/condition/monitor.py AssetMonitor with the rise ratios of
+   ``FitConfig.trend_ratio`` / ``crest_trend_ratio``, chosen by the caller on the training
+   histories only); the onset is its first confirmed not-Normal state (core/rul/onset.py);
+3. failure levels (damage score at the end of life, median), post-onset durations
+   (log-normal) and the damage paths of the similarity view (remaining life at each
+   first-reached damage);
 4. calibration: nested leave-one-history-out. Each history is predicted by a model fitted on the
    others (steps 1-3); the standardised errors z = (log(true + 1) - mu) / sigma, bearing-weighted,
    give the quantiles that turn (mu, sigma) into a calibrated distribution per evidence kind.
@@ -20,6 +23,7 @@ import numpy as np
 import pandas as pd
 from lifelines import WeibullAFTFitter, WeibullFitter
 
+from pm_monitor.core.condition.health import HealthRules
 from pm_monitor.core.rul.onset import OnsetConfig, OnsetTracker
 from pm_monitor.core.rul.prior import OperatingCondition, WeibullPrior, rating_life_s
 from pm_monitor.core.rul.prognosis import (
@@ -29,18 +33,21 @@ from pm_monitor.core.rul.prognosis import (
     PrognosisTracker,
 )
 
-ONSET_INDICATORS = ("rms_g_h", "band_2.2_5khz_g_h", "band_5_10khz_g_h", "rms_g_v",
+DAMAGE_INDICATORS = ("rms_g_h", "band_2.2_5khz_g_h", "band_5_10khz_g_h", "rms_g_v",
                     "band_2.2_5khz_g_v", "band_5_10khz_g_v")
 Z_POINTS = 99
 MIN_DURATION_LOG_STD = 0.3
 MIN_GROUP_POINTS = 20
 PATH_POINTS = 24  # damage levels kept per similarity path (keeps the model file small)
+MIN_FAILURE_LEVEL = 0.1  # damage score at failure is at least a 10 % rise (log ratio)
 
 
 @dataclass(frozen=True)
 class History:
     """One asset's run: indicator rows per snapshot (columns `names`, see
-    core/rul/onset.indicator_names), and its end."""
+    core/rul/onset.indicator_names), the any-machine health state judged on each snapshot
+    (core/types.HealthState values, -1 = not judged / commissioning; None = never judged, so
+    no onset), and its end."""
 
     name: str
     t_s: np.ndarray
@@ -49,6 +56,16 @@ class History:
     condition: OperatingCondition
     life_s: float
     failed: bool = True  # False: stopped before failure (right-censored)
+    states: np.ndarray | None = None
+
+    def state_rows(self) -> np.ndarray:
+        return (np.full(self.t_s.size, -1) if self.states is None
+                else np.asarray(self.states, dtype=int))
+
+    def onset_s(self) -> float | None:
+        """The first snapshot with a confirmed not-Normal state (what the tracker latches)."""
+        idx = np.flatnonzero(self.state_rows() >= 1)
+        return float(self.t_s[idx[0]]) if idx.size else None
 
     def columns(self, names: Sequence[str]) -> np.ndarray:
         return self.indicators[:, [self.names.index(n) for n in names]]
@@ -58,12 +75,13 @@ class History:
 class FitConfig:
     asset_type: str = "femto_pronostia"
     dynamic_load_rating_n: float | None = 4000.0  # FEMTO test bearing (README)
-    indicators: tuple[str, ...] = ONSET_INDICATORS
+    indicators: tuple[str, ...] = DAMAGE_INDICATORS
     reference_s: float = 600.0
     smooth_s: float = 50.0
-    persist_s: float = 60.0
-    healthy_fraction: float = 0.5
-    margin: float = 1.25
+    # the rise ratios the histories' health states were computed with (written to the model,
+    # so the live monitor runs the same rules)
+    trend_ratio: float = HealthRules.trend_ratio
+    crest_trend_ratio: float = HealthRules.crest_trend_ratio
     calibration_step_s: float = 60.0
     coverage: float = 0.8
     # Chosen by leave-one-out over the 6 learning bearings only (docs/sections/rul.md): the
@@ -105,10 +123,9 @@ def fit_prior(lives_s: Sequence[float], conditions: Sequence[OperatingCondition]
     return WeibullPrior(shape=float(fitter.rho_), scale=float(fitter.lambda_), **common)
 
 
-def onset_scores(history: History, config: FitConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(t, scores (m, k)) of the onset detector over a history (thresholds never reached)."""
-    onset = _onset_config(config, [np.inf] * len(config.indicators))
-    tracker = OnsetTracker(onset)
+def damage_scores(history: History, config: FitConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(t, damage scores (m, k)) over a history, as the tracker computes them."""
+    tracker = OnsetTracker(onset_config(config))
     times, scores = [], []
     for t, row in zip(history.t_s, history.columns(config.indicators), strict=True):
         tracker.update(float(t), row)
@@ -118,22 +135,10 @@ def onset_scores(history: History, config: FitConfig) -> tuple[np.ndarray, np.nd
     return np.asarray(times), np.asarray(scores).reshape(len(times), len(config.indicators))
 
 
-def held_levels(t_s: np.ndarray, scores: np.ndarray, persist_s: float) -> np.ndarray:
-    """Per time, the minimum score over the last persist_s (what was *sustained*)."""
-    held = np.full_like(scores, -np.inf)
-    start = 0
-    for i in range(t_s.size):
-        while t_s[start] < t_s[i] - persist_s:
-            start += 1
-        if t_s[i] - t_s[0] >= persist_s:
-            held[i] = scores[start:i + 1].min(axis=0)
-    return held
-
-
-def _onset_config(config: FitConfig, thresholds: Sequence[float]) -> OnsetConfig:
-    return OnsetConfig(indicators=config.indicators, thresholds=tuple(thresholds),
-                       reference_s=config.reference_s, smooth_s=config.smooth_s,
-                       persist_s=config.persist_s)
+def onset_config(config: FitConfig) -> OnsetConfig:
+    return OnsetConfig(indicators=config.indicators, reference_s=config.reference_s,
+                       smooth_s=config.smooth_s, trend_ratio=config.trend_ratio,
+                       crest_trend_ratio=config.crest_trend_ratio)
 
 
 def fit_uncalibrated(histories: Sequence[History], config: FitConfig,
@@ -142,27 +147,16 @@ def fit_uncalibrated(histories: Sequence[History], config: FitConfig,
     """Steps 1-3 (no calibration: such a model publishes nothing as valid)."""
     if len(histories) < 2:
         raise ValueError("need at least two histories to fit a RUL model")
-    scores = scores or {h.name: onset_scores(h, config) for h in histories}
+    scores = scores or {h.name: damage_scores(h, config) for h in histories}
     prior = fit_prior([h.life_s for h in histories], [h.condition for h in histories],
                       [h.failed for h in histories], config)
-    healthy_max = np.zeros(len(config.indicators))
-    end_levels = []
-    for h in histories:
-        t, s = scores[h.name]
-        held = held_levels(t, s, config.persist_s)
-        healthy = t <= config.healthy_fraction * h.life_s
-        if healthy.any():
-            healthy_max = np.maximum(healthy_max, held[healthy].max(axis=0))
-        if h.failed and t.size:
-            end_levels.append(s[-1])
-    thresholds = np.maximum(healthy_max, 0.05) * config.margin
-    onset = _onset_config(config, thresholds)
-    levels = np.maximum(np.median(np.asarray(end_levels), axis=0), thresholds * 1.5) \
-        if end_levels else thresholds * 3.0
+    end_levels = [scores[h.name][1][-1] for h in histories if h.failed and scores[h.name][0].size]
+    levels = (np.maximum(np.median(np.asarray(end_levels), axis=0), MIN_FAILURE_LEVEL)
+              if end_levels else np.full(len(config.indicators), 3.0 * MIN_FAILURE_LEVEL))
     durations, paths = [], []
     for h in histories:
         t, s = scores[h.name]
-        onset_s = first_onset(t, s, thresholds, config.persist_s)
+        onset_s = h.onset_s()
         if h.failed and onset_s is not None:
             durations.append(max(h.life_s - onset_s, 10.0))
             paths.append(damage_path(t, s, levels, onset_s, h.life_s))
@@ -171,7 +165,8 @@ def fit_uncalibrated(histories: Sequence[History], config: FitConfig,
         logs = np.log(durations)
         log_mean, log_std = float(logs.mean()), float(max(logs.std(ddof=1),
                                                             MIN_DURATION_LOG_STD))
-    return PrognosisModel(prior=prior, onset=onset, failure_levels=tuple(float(v) for v in levels),
+    return PrognosisModel(prior=prior, onset=onset_config(config),
+                          failure_levels=tuple(float(v) for v in levels),
                           post_onset_log_mean=log_mean, post_onset_log_std=log_std,
                           coverage=config.coverage, point_kind=config.point_kind,
                           prior_after_onset=config.prior_after_onset,
@@ -192,22 +187,6 @@ def damage_path(t_s: np.ndarray, scores: np.ndarray, levels: np.ndarray, onset_s
     return DamagePath(tuple(peak[keep]), tuple(rul[keep]))
 
 
-def first_onset(t_s: np.ndarray, scores: np.ndarray, thresholds: np.ndarray,
-                persist_s: float) -> float | None:
-    """The onset the tracker would declare on these scores (same rule, vectorised per time)."""
-    above_since: list[float | None] = [None] * scores.shape[1]
-    for t, row in zip(t_s, scores, strict=True):
-        for i, threshold in enumerate(thresholds):
-            if row[i] > threshold:
-                if above_since[i] is None:
-                    above_since[i] = float(t)
-                if t - above_since[i] >= persist_s:
-                    return above_since[i]
-            else:
-                above_since[i] = None
-    return None
-
-
 def run_tracker(model: PrognosisModel, history: History, at_s: np.ndarray,
                 with_point: bool = True) -> list:
     """Feed the history in order; one estimate per time in at_s, from the snapshot at or
@@ -217,9 +196,9 @@ def run_tracker(model: PrognosisModel, history: History, at_s: np.ndarray,
     tracker = PrognosisTracker(model, history.condition)
     wanted = set(int(i) for i in positions)
     out = {}
-    for i, (t, row) in enumerate(zip(history.t_s, history.columns(model.indicator_names),
-                                     strict=True)):
-        tracker.update(float(t), row)
+    for i, (t, row, state) in enumerate(zip(history.t_s, history.columns(model.indicator_names),
+                                            history.state_rows(), strict=True)):
+        tracker.update(float(t), row, int(state))
         if i in wanted:
             out[i] = tracker.estimate(with_point=with_point)
         if i >= positions.max():
@@ -242,7 +221,7 @@ def _weighted_quantiles(groups: list[np.ndarray], n_points: int) -> tuple[float,
 def fit_model(histories: Sequence[History], config: FitConfig = FitConfig(),
               verbose: bool = False) -> PrognosisModel:
     """Steps 1-4. The calibration uses only these histories (nested leave-one-out)."""
-    scores = {h.name: onset_scores(h, config) for h in histories}
+    scores = {h.name: damage_scores(h, config) for h in histories}
     model = fit_uncalibrated(histories, config, scores)
     z_groups: dict[str, list[np.ndarray]] = {kind: [] for kind in EVIDENCE_KINDS}
     for held_out in histories:

@@ -10,12 +10,13 @@ lived at least that long).
         [--censored] [--rpm 1480 --load-n 3000] [--history-id P-101]
     python -m pm_monitor.training.rul_library fit-prior --asset-type pump_bearing \
         [--rating-n 14000] --out models/rul_pump/rul_prognosis.json
-    python -m pm_monitor.training.rul_library fit-femto         # the shipped FEMTO model
+    python -m pm_monitor.evaluation.rul_evaluate --shipped-only  # the shipped FEMTO model
 
 fit-prior builds a prior-only model (no indicator histories: the onset never fires, every
 estimate is the population prior, calibrated by leave-one-history-out on the lives).
-fit-femto fits the full model (prior + onset + condition-based + calibration) on all 11 FEMTO
-bearings; its held-out quality is what pm_monitor.training.rul_evaluate measures.
+The full FEMTO model (prior + onset + condition-based + calibration) is fitted on all 11 FEMTO
+bearings by pm_monitor.evaluation.rul_evaluate (it needs the any-machine onset states of
+evaluation/any_machine/femto_eval), which also measures its held-out quality.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from pm_monitor.core.rul.onset import OnsetConfig
 from pm_monitor.core.rul.prior import OperatingCondition
 from pm_monitor.core.rul.prognosis import PrognosisModel
 from pm_monitor.datasets.femto import ALL_BEARINGS, load_bearing
-from pm_monitor.training.rul_fit import FitConfig, _weighted_quantiles, fit_model, fit_prior
+from pm_monitor.training.rul_fit import FitConfig, _weighted_quantiles, fit_prior
 from pm_monitor.training.rul_indicators import REPO_ROOT
 
 LIBRARY = REPO_ROOT / "models" / "rul_library" / "histories.jsonl"
@@ -102,23 +103,13 @@ def prior_only_model(entries: Sequence[dict], config: FitConfig) -> PrognosisMod
             mu, sigma = inner.residual(elapsed, conditions[j]).log_moments()
             z.append((np.log(lives[j] - elapsed + 1.0) - mu) / sigma)
         groups.append(np.asarray(z))
-    never = OnsetConfig(indicators=config.indicators,
-                        thresholds=(float("inf"),) * len(config.indicators))
+    never = OnsetConfig(indicators=config.indicators)  # no health states: never an onset
     return PrognosisModel(prior=prior, onset=never,
                           failure_levels=(1.0,) * len(config.indicators),
                           post_onset_log_mean=None, post_onset_log_std=None,
                           calibration={"population_prior": _weighted_quantiles(groups, 99)},
                           coverage=config.coverage, point_kind=config.point_kind,
                           name=f"rul_prior_{config.asset_type}")
-
-
-def fit_femto(out: Path = FEMTO_MODEL) -> PrognosisModel:
-    from pm_monitor.training.rul_evaluate import histories
-    hist, _ = histories()
-    model = fit_model([hist[n] for n in ALL_BEARINGS], FitConfig(), verbose=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    model.save(out)
-    return model
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,8 +129,6 @@ def main(argv: list[str] | None = None) -> int:
     fit.add_argument("--asset-type", required=True)
     fit.add_argument("--rating-n", type=float, help="dynamic load rating C (N), if known")
     fit.add_argument("--out", type=Path, required=True)
-    femto = sub.add_parser("fit-femto", help="the full FEMTO model (all 11 bearings)")
-    femto.add_argument("--out", type=Path, default=FEMTO_MODEL)
     args = parser.parse_args(argv)
     if args.command == "build":
         kept = [e for e in read_library(args.library)
@@ -163,9 +152,6 @@ def main(argv: list[str] | None = None) -> int:
         model.save(args.out)
         print(f"{args.out}: Weibull shape {model.prior.shape:.2f}, scale {model.prior.scale:.3g} "
               f"({model.prior.reference}) from {len(entries)} histories")
-    else:
-        model = fit_femto(args.out)
-        print(f"{args.out}: fitted on {', '.join(ALL_BEARINGS)}")
     return 0
 
 

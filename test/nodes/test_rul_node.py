@@ -87,6 +87,10 @@ def test_chunks_in_rul_estimate_out_and_bad_chunks_refused(ros_context, executor
         assert 0.0 <= last.health_index <= 1.0
         assert last.interval_coverage == pytest.approx(0.8)
         assert node.estimator.stats.inputs["accel"].rejected == 1
+        # the onset comes from the any-machine monitor on the shipped FEMTO asset description
+        assert node.estimator.monitor is not None
+        assert node.estimator.monitor.asset.asset_id == "b1"
+        assert node.estimator.diagnostics()["onset_source"] == "any-machine monitor (b1)"
         statuses = {s.name: s for s in diagnostics[-1].status}
         assert any("input accel" in name for name in statuses)
         # estimates are explained on the worker: indicators x time blocks of the recent window
@@ -124,6 +128,16 @@ def test_an_uncalibrated_model_publishes_nothing_valid(ros_context, executor,
         for n in (node, client):
             executor.remove_node(n)
             n.destroy_node()
+
+
+def test_asset_file_none_means_no_onset_source(ros_context, model_file):
+    node = RulNode(context=ros_context, parameter_overrides=[
+        Parameter("model_path", value=str(model_file)), Parameter("asset_file", value="none")])
+    try:
+        assert node.estimator.asset is None
+        assert node.estimator.diagnostics()["onset_source"] == "none"
+    finally:
+        node.destroy_node()
 
 
 def test_missing_model_file_is_a_clear_error(ros_context, tmp_path):

@@ -1,6 +1,6 @@
-"""Fitting the default RUL model: only the given histories are used (no leakage), thresholds
-keep the healthy halves silent, the calibration is nested, the tracker and the fit's onset
-rule agree."""
+"""Fitting the default RUL model: only the given histories are used (no leakage), the onset is
+the histories' first confirmed not-Normal health state (no second detector), the calibration is
+nested, the tracker and the fit agree on the onset, the model records the rise ratios."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -11,7 +11,7 @@ import pytest
 from pm_monitor.core.rul.onset import indicator_names
 from pm_monitor.core.rul.prior import OperatingCondition
 from pm_monitor.training import rul_fit
-from pm_monitor.training.rul_fit import FitConfig, History, first_onset, fit_model, onset_scores
+from pm_monitor.training.rul_fit import FitConfig, History, fit_model
 
 NAMES = indicator_names(25600.0)
 CONFIG = replace(FitConfig(), indicators=("rms_g_h", "rms_g_v"), reference_s=100.0,
@@ -26,7 +26,11 @@ def synthetic(name: str, life_s: float, onset_fraction: float, seed: int) -> His
     rows = np.ones((t.size, len(NAMES)))
     rows[:, NAMES.index("rms_g_h")] = level
     rows[:, NAMES.index("rms_g_v")] = level
-    return History(name, t, rows, NAMES, OperatingCondition(1800.0, 4000.0), float(t[-1]))
+    # the any-machine state: unjudged during the reference, Pre-Warning once the level is 1.5x
+    states = np.where(t < CONFIG.reference_s, -1, np.where(level > 1.5, 1, 0))
+    states = np.maximum.accumulate(states)  # latching, like the state machine
+    return History(name, t, rows, NAMES, OperatingCondition(1800.0, 4000.0), float(t[-1]),
+                   states=states)
 
 
 HISTORIES = [synthetic(f"b{i}", life, frac, i) for i, (life, frac) in
@@ -35,36 +39,40 @@ HISTORIES = [synthetic(f"b{i}", life, frac, i) for i, (life, frac) in
 
 def test_fit_uses_only_the_given_histories(monkeypatch):
     seen = set()
-    original = rul_fit.onset_scores
+    original = rul_fit.damage_scores
 
     def spy(history, config):
         seen.add(history.name)
         return original(history, config)
 
-    monkeypatch.setattr(rul_fit, "onset_scores", spy)
+    monkeypatch.setattr(rul_fit, "damage_scores", spy)
     fit_model(HISTORIES[:4], CONFIG)
     assert seen == {"b0", "b1", "b2", "b3"}  # b4, the "held-out" one, never read
 
 
-def test_fitted_model_is_calibrated_and_silent_in_healthy_halves():
+def test_fitted_model_is_calibrated_and_learns_durations_from_the_state_onsets():
     model = fit_model(HISTORIES, CONFIG)
     assert set(model.calibration) == {"population_prior", "condition_based"}
     assert all(np.all(np.diff(z) >= 0) for z in model.calibration.values())
-    for h in HISTORIES:
-        t, s = onset_scores(h, CONFIG)
-        onset = first_onset(t, s, np.array(model.onset.thresholds), CONFIG.persist_s)
-        assert onset is None or onset > 0.5 * h.life_s
+    durations = [h.life_s - h.onset_s() for h in HISTORIES]
+    assert model.post_onset_log_mean == pytest.approx(np.mean(np.log(durations)))
     assert model.prior.reference == "rating_life" and model.prior.n_histories == 5
-    assert model.post_onset_log_mean is not None
 
 
-def test_first_onset_agrees_with_the_tracker():
+def test_the_tracker_onset_is_the_first_not_normal_state():
     model = fit_model(HISTORIES[:3], CONFIG)
     h = HISTORIES[4]
-    t, s = onset_scores(h, CONFIG)
-    fast = first_onset(t, s, np.array(model.onset.thresholds), CONFIG.persist_s)
-    tracked = rul_fit.run_tracker(model, h, np.array([h.life_s]))[-1].onset_s
-    assert fast == pytest.approx(tracked)
+    tracked = rul_fit.run_tracker(model, h, np.array([h.life_s]))[-1]
+    assert tracked.onset_s == h.onset_s() == float(h.t_s[np.argmax(h.states >= 1)])
+    silent = replace(h, states=None)  # no health states: no onset, whatever the indicators
+    assert rul_fit.run_tracker(model, silent, np.array([h.life_s]))[-1].onset_s is None
+
+
+def test_the_model_records_the_rise_ratios_its_states_used():
+    config = replace(CONFIG, trend_ratio=2.239, crest_trend_ratio=float("inf"))
+    model = fit_model(HISTORIES[:3], config)
+    rules = model.onset.health_rules()
+    assert (rules.trend_ratio, rules.crest_trend_ratio) == (2.239, float("inf"))
 
 
 def test_too_few_histories_is_an_error():

@@ -149,7 +149,9 @@ def explain_history(estimate: Estimate, history: np.ndarray, t_s: np.ndarray,
 
 class RecentHistory:
     """What `explain_history` needs from a live estimator whose state is a tracker updated one
-    snapshot at a time (update(t_s, row), estimate()): the last `window` snapshots, the
+    snapshot at a time (update(t_s, row[, *context]), estimate()): the last `window` snapshots
+    (with the context each update got, e.g. the RUL tracker's health state, which a what-if on
+    the indicator rows replays unchanged), the
     tracker's state before the first of them, and the asset's healthy level (the median of the
     first `healthy_snapshots` rows it ever saw). An explanation replays only the window from
     that state, so its cost does not grow with the asset's age."""
@@ -161,19 +163,22 @@ class RecentHistory:
         self._states: list[object] = []
         self._times: list[float] = []
         self._rows: list[np.ndarray] = []
+        self._context: list[tuple] = []
         self._healthy: list[np.ndarray] = []
 
-    def before_update(self, tracker, t_s: float, row: np.ndarray) -> None:
-        """Call just before tracker.update(t_s, row). The copy shares the tracker's model (a
-        read-only parameter set) instead of copying it."""
+    def before_update(self, tracker, t_s: float, row: np.ndarray, *context) -> None:
+        """Call just before tracker.update(t_s, row, *context). The copy shares the tracker's
+        model (a read-only parameter set) instead of copying it."""
         model = getattr(tracker, "model", None)
         memo = {} if model is None else {id(model): model}
         self._states.append(copy.deepcopy(tracker, memo))
         self._times.append(float(t_s))
         self._rows.append(np.asarray(row, np.float64).copy())
+        self._context.append(tuple(context))
         if len(self._healthy) < self.healthy_snapshots:
             self._healthy.append(self._rows[-1])
         del self._states[:-self.window], self._times[:-self.window], self._rows[:-self.window]
+        del self._context[:-self.window]
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -183,6 +188,7 @@ class RecentHistory:
         copied = RecentHistory(self.window, self.healthy_snapshots)
         copied._states, copied._times = list(self._states), list(self._times)
         copied._rows, copied._healthy = list(self._rows), list(self._healthy)
+        copied._context = list(self._context)
         return copied
 
     def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -198,8 +204,8 @@ class RecentHistory:
         start_state = self._states[0]
         model = getattr(start_state, "model", None)
         tracker = copy.deepcopy(start_state, {} if model is None else {id(model): model})
-        for t, row in zip(self._times, rows, strict=True):
-            tracker.update(float(t), row)
+        for t, row, context in zip(self._times, rows, self._context, strict=True):
+            tracker.update(float(t), row, *context)
         return float(value_of(tracker))
 
     def explain(self, names: Sequence[str],

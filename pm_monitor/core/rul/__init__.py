@@ -1,11 +1,12 @@
 """Remaining useful life: pure core, no rclpy.
 
 Default model (prognosis): the any-machine vibration features (core/condition/features.py)
-named per axis (onset) -> onset (degradation onset against the asset's own reference) ->
-prognosis (population prior from prior, condition-based RUL after onset, calibrated
-distribution) -> distribution (median / PHM-optimal point, interval); live turns a sample
-stream into estimates.
+named per axis (onset: damage score against the asset's own reference) -> onset = the
+any-machine health state machine's first confirmed not-Normal state (core/condition/monitor.py
+AssetMonitor; onset.py only latches it) -> prognosis (population prior from prior,
+condition-based RUL after onset, calibrated distribution) -> distribution (median /
+PHM-optimal point, interval); live turns a sample stream into estimates.
 
 Paper 002's network is offline only: pm_monitor/training/rul_network (optional member of the
-comparison in pm_monitor.training.rul_evaluate).
+comparison in pm_monitor.evaluation.rul_evaluate).
 """

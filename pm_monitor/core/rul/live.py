@@ -2,9 +2,17 @@
 
 chunks -> contiguous sample buffer -> every `update_period_s` of stream time, the newest
 `window_s` of samples form a snapshot -> health indicators in physical units (the any-machine
-features of core/condition/features.py, via core/rul/onset.py; any sample rate >= 5 kHz) -> the
-prognosis tracker (core/rul/prognosis.py: population prior, onset detector, condition-based
-RUL) -> one estimate per snapshot.
+features of core/condition/features.py, via core/rul/onset.py; any sample rate >= 5 kHz) and the
+same snapshot judged by the any-machine `AssetMonitor` (core/condition/monitor.py, the asset's
+description, rules with the model's rise ratios, commissioning on the first
+`model.onset.reference_s` of the stream) -> the prognosis tracker (core/rul/prognosis.py:
+population prior, onset = the monitor's first confirmed not-Normal state, condition-based RUL)
+-> one estimate per snapshot.
+
+Without an asset description there is no health state: the onset is never declared and every
+estimate is the (calibrated, valid) population prior; diagnostics say `onset_source: none`.
+The monitor here is the RUL path's own, judged on its own snapshots (the one that the fitted
+model's onset statistics were learned from), not the monitor node's.
 
 Time is message time (chunk stamps), so a replay at any speed gives the same estimates.
 Elapsed life = stream time since the first accepted chunk + `elapsed_at_start_s` (the age of
@@ -19,18 +27,22 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from pm_monitor.core.acceleration_units import acceleration_scale
+from pm_monitor.core.assets.description import AssetDescription
 from pm_monitor.core.chunk_codec import ChunkDecodeError, decode_chunk
 from pm_monitor.core.condition.features import RateError
+from pm_monitor.core.condition.monitor import AssetMonitor
+from pm_monitor.core.condition.reference import ReferenceStore
 from pm_monitor.core.explain.rul_relevance import RecentHistory
 from pm_monitor.core.pipeline import InputRejectedError, InputStats, PipelineStats
-from pm_monitor.core.rul.onset import indicator_names, snapshot_indicators
+from pm_monitor.core.rul.onset import OnsetConfig, indicator_names, snapshot_indicators
 from pm_monitor.core.rul.prior import OperatingCondition
 from pm_monitor.core.rul.prognosis import PrognosisEstimate, PrognosisModel, PrognosisTracker
+from pm_monitor.core.types import HealthState
 
 INPUT_NAME = "accel"
 
@@ -69,10 +81,30 @@ class LiveEstimate:
         return getattr(self.estimate, name)
 
 
+def onset_monitor(asset: AssetDescription, axes: Sequence[str], rate_hz: float,
+                  onset: OnsetConfig, window_s: float, update_period_s: float,
+                  store: ReferenceStore | None = None) -> AssetMonitor:
+    """The any-machine monitor whose first confirmed not-Normal state is the RUL onset, fed one
+    `window_s` snapshot every `update_period_s` (live and in the offline histories alike).
+    Commissioning counts seconds of samples, so the model's reference_s of operation is
+    reference_s x window_s / update_period_s of samples; the rules carry the model's rise
+    ratios."""
+    asset = replace(asset, commissioning_s=onset.reference_s * window_s / update_period_s)
+    return AssetMonitor(asset, list(axes), rate_hz, store, rules=onset.health_rules())
+
+
+def judged_state(assessment) -> HealthState | None:
+    """The state an Assessment gives the onset (None while commissioning)."""
+    return None if assessment.commissioning else assessment.state
+
+
 class LiveRulEstimator:
-    def __init__(self, model: PrognosisModel, config: LiveConfig | None = None) -> None:
+    def __init__(self, model: PrognosisModel, config: LiveConfig | None = None,
+                 asset: AssetDescription | None = None,
+                 store: ReferenceStore | None = None) -> None:
         self.model = model
         self.config = config or LiveConfig()
+        self.asset, self.store = asset, store
         self.condition = OperatingCondition(self.config.rpm, self.config.load_n)
         self.reset()
 
@@ -86,6 +118,8 @@ class LiveRulEstimator:
         self.recent = RecentHistory()
         self.sample_rate: float | None = None  # of the stream (any rate; fixed per stream)
         self._columns: list[int] = []  # of the model's indicators at the stream rate
+        self.monitor: AssetMonitor | None = None  # built when the stream rate is known
+        self.last_assessment = None  # the monitor's last Assessment (None: no monitor)
         self.window = 0
         self._period_ns = 0.0
         self._buffer = np.zeros((0, 2), dtype=np.float32)
@@ -134,8 +168,12 @@ class LiveRulEstimator:
                 columns = self._model_columns(float(sample_rate))
             except RateError as err:
                 raise reject(str(err)) from None
+            try:  # e.g. a stored reference of another rate or axes: refused with the reason
+                monitor = self._new_monitor(float(sample_rate))
+            except ValueError as err:
+                raise reject(f"onset monitor: {err}") from None
             self._set_rate(float(sample_rate))
-            self._columns = columns
+            self._columns, self.monitor = columns, monitor
         elif abs(float(sample_rate) - self.sample_rate) > 1e-6 * self.sample_rate:
             raise reject(f"sample_rate {sample_rate} Hz differs from this stream's "
                          f"{self.sample_rate:g} Hz (reset the estimator for a new stream)")
@@ -161,6 +199,14 @@ class LiveRulEstimator:
                             f"{sample_rate:g} Hz (a band above 0.45 x the rate, or a name that "
                             f"core/rul/onset.indicator_names does not know: an older model?)")
         return [names.index(n) for n in self.model.indicator_names]
+
+    def _new_monitor(self, sample_rate: float) -> AssetMonitor | None:
+        if self.asset is None:
+            return None
+        cfg = self.config
+        return onset_monitor(self.asset, [cfg.horizontal_channel, cfg.vertical_channel],
+                             sample_rate, self.model.onset, cfg.window_s, cfg.update_period_s,
+                             self.store)
 
     def _set_rate(self, sample_rate: float) -> None:
         self.sample_rate = sample_rate
@@ -202,8 +248,14 @@ class LiveRulEstimator:
         try:
             values = snapshot_indicators(horizontal, vertical, self.sample_rate)[self._columns]
             t_s = self._elapsed_s(end_ns)
-            self.recent.before_update(self.tracker, t_s, values)
-            self.tracker.update(t_s, values)
+            state = None
+            if self.monitor is not None:
+                rpm = self.config.rpm if self.config.rpm else None
+                self.last_assessment = self.monitor.process(
+                    np.stack([horizontal, vertical], axis=1), "g", rpm)
+                state = judged_state(self.last_assessment)
+            self.recent.before_update(self.tracker, t_s, values, state)
+            self.tracker.update(t_s, values, state)
             estimate = LiveEstimate(end_ns, self.tracker.estimate(), self.config.model_name)
         except Exception as err:  # a live node reports and goes on
             inference.failures += 1
@@ -226,5 +278,9 @@ class LiveRulEstimator:
                 "onset_s": (self.tracker.onset.onset_s
                             if self.tracker.onset.onset_s is not None else -1.0),
                 "onset_trigger": self.tracker.onset.trigger or "",
+                "onset_source": "none" if self.asset is None else
+                f"any-machine monitor ({self.asset.asset_id})",
+                "health_state": ("" if self.last_assessment is None
+                                 else self.last_assessment.state.name.lower()),
                 "damage": self.tracker.damage,
                 "buffered_frames": len(self._buffer)}

@@ -1,32 +1,31 @@
-"""Degradation onset from health indicators relative to the asset's own early-life reference.
+"""Degradation onset and damage score of the RUL path.
 
-The indicators are the any-machine vibration features (core/condition/features.py: RMS, peak,
-crest, kurtosis, ISO velocity, spectral kurtosis, band RMS in Hz-fixed bands), one set per
-axis, named ``<feature>_<axis>`` (e.g. ``rms_g_h``, ``band_5_10khz_g_v``): one implementation
-of vibration indicators for the health state and the remaining life.
+Onset: ONE detector for the project. The onset of degradation is the first confirmed
+not-Normal state of the any-machine health state machine (core/condition/health.py
+`HealthStateMachine`, driven by core/condition/monitor.py `AssetMonitor` against the asset's
+commissioning reference: level rule, level rise, crest rise, latching, impulsive guard). This
+module does not detect anything: `OnsetTracker.update` is given that state with each snapshot
+and latches the first moment it is Pre-Warning or worse. The model carries the two rise ratios
+it was fitted with (`OnsetConfig.health_rules()`), so the live path runs the monitor with the
+same rules as the histories the model learned from.
 
-Causal and rate-aware (everything in seconds of operation, not in snapshot counts):
-- reference: the median of each indicator over the first ``reference_s`` seconds the asset is
-  watched (its commissioning / running-in level); indicators are compared as log ratios to it,
-  so the units cancel and one threshold serves any machine of the type;
-- smoothing: median of each log ratio over the last ``smooth_s`` seconds;
-- score: the smoothed log ratio above the lowest smoothed level seen so far (after running-in
-  many machines settle *below* their first readings: the healthiest level is the reference);
-- onset: the first moment an indicator's score has stayed above its threshold for
-  ``persist_s`` seconds (the onset time is the start of that run). Once declared it stays.
-
-The thresholds are learned from training histories (pm_monitor/training/rul_fit.py): for each
-indicator, the highest level that healthy periods of the training assets *sustained* for
-``persist_s``, times a margin, so the detector stays silent where those assets were healthy.
+Damage score (for the condition-based trend, not for the onset): the indicators are the
+any-machine vibration features (core/condition/features.py), one set per axis, named
+``<feature>_<axis>`` (e.g. ``rms_g_h``, ``band_5_10khz_g_v``). Per indicator: log ratio to the
+median of the first ``reference_s`` seconds (the commissioning level), smoothed (median over
+``smooth_s``), minus the lowest smoothed level seen so far (after running-in many machines
+settle below their first readings). Causal and in seconds of operation, not snapshot counts.
 """
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
 from pm_monitor.core.condition.features import feature_names, window_features
+from pm_monitor.core.condition.health import HealthRules
+from pm_monitor.core.types import HealthState
 
 AXES = ("h", "v")  # horizontal, vertical: the two accelerometer axes the RUL path reads
 _FLOOR = 1e-12  # indicator values are >= 0 in physical units; log needs > 0
@@ -48,19 +47,26 @@ def snapshot_indicators(horizontal: np.ndarray, vertical: np.ndarray,
 
 @dataclass(frozen=True)
 class OnsetConfig:
-    indicators: tuple[str, ...]  # names (see indicator_names)
-    thresholds: tuple[float, ...]  # log-ratio threshold per indicator
+    indicators: tuple[str, ...]  # damage-score indicator names (see indicator_names)
     reference_s: float = 600.0
     smooth_s: float = 50.0
-    persist_s: float = 60.0
+    # the health state machine's rise ratios the onset states were computed with
+    trend_ratio: float = HealthRules.trend_ratio
+    crest_trend_ratio: float = HealthRules.crest_trend_ratio
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "indicators", tuple(self.indicators))
-        object.__setattr__(self, "thresholds", tuple(float(v) for v in self.thresholds))
-        if len(self.indicators) != len(self.thresholds) or not self.indicators:
-            raise ValueError("need one threshold per indicator, at least one indicator")
-        if min(self.reference_s, self.smooth_s, self.persist_s) < 0:
-            raise ValueError("reference_s, smooth_s and persist_s must be >= 0")
+        if not self.indicators:
+            raise ValueError("need at least one damage indicator")
+        if min(self.reference_s, self.smooth_s) < 0:
+            raise ValueError("reference_s and smooth_s must be >= 0")
+        if not (self.trend_ratio > 1 and self.crest_trend_ratio > 1):
+            raise ValueError("rise ratios must be > 1 (inf: that rise rule off)")
+
+    def health_rules(self, base: HealthRules | None = None) -> HealthRules:
+        """The any-machine rules the onset comes from (base: the asset's other rules)."""
+        return replace(base or HealthRules(), trend_ratio=self.trend_ratio,
+                       crest_trend_ratio=self.crest_trend_ratio)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -70,31 +76,42 @@ class OnsetConfig:
         return cls(**data)
 
 
+def is_onset_state(state: HealthState | int | None) -> bool:
+    """A confirmed not-Normal state (None / negative: not judged yet, e.g. commissioning)."""
+    return state is not None and int(state) >= int(HealthState.PRE_WARNING)
+
+
 @dataclass
 class OnsetTracker:
-    """Feed (t, indicator values in config.indicators order) snapshot by snapshot."""
+    """Feed (t, indicator values in config.indicators order, health state) per snapshot."""
 
     config: OnsetConfig
     reference: np.ndarray | None = None
     onset_s: float | None = None
-    trigger: str | None = None  # the indicator that fired
+    trigger: str | None = None  # the health state that marked the onset
     _t0: float | None = None
     _early: list[np.ndarray] = field(default_factory=list)
     _recent: deque = field(default_factory=deque)
-    _above_since: list[float | None] = field(default_factory=list)
-    score: np.ndarray | None = None  # latest scores (None during the reference period)
+    score: np.ndarray | None = None  # latest damage scores (None during the reference period)
     _floor: np.ndarray | None = None
 
-    def update(self, t_s: float, values: np.ndarray) -> float | None:
+    def update(self, t_s: float, values: np.ndarray,
+               state: HealthState | int | None = None) -> float | None:
+        """state: the any-machine health state judged on this snapshot (None: not judged)."""
+        if self.onset_s is None and is_onset_state(state):
+            self.onset_s, self.trigger = float(t_s), HealthState(int(state)).name.lower()
+        self._update_score(t_s, values)
+        return self.onset_s
+
+    def _update_score(self, t_s: float, values: np.ndarray) -> None:
         values = np.maximum(np.asarray(values, dtype=np.float64), _FLOOR)
         cfg = self.config
         if self._t0 is None:
             self._t0 = t_s
-            self._above_since = [None] * len(cfg.indicators)
         if self.reference is None:
             if t_s - self._t0 < cfg.reference_s or not self._early:
                 self._early.append(values)
-                return None
+                return
             self.reference = np.median(np.stack(self._early), axis=0)
             self._early = []
         ratio = np.log(values / self.reference)
@@ -104,15 +121,3 @@ class OnsetTracker:
         smoothed = np.median(np.stack([r for _, r in self._recent]), axis=0)
         self._floor = smoothed if self._floor is None else np.minimum(self._floor, smoothed)
         self.score = smoothed - self._floor
-        if self.onset_s is not None:
-            return self.onset_s
-        for i, threshold in enumerate(cfg.thresholds):
-            if self.score[i] > threshold:
-                if self._above_since[i] is None:
-                    self._above_since[i] = t_s
-                if t_s - self._above_since[i] >= cfg.persist_s:
-                    self.onset_s, self.trigger = self._above_since[i], cfg.indicators[i]
-                    break
-            else:
-                self._above_since[i] = None
-        return self.onset_s

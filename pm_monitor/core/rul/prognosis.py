@@ -3,7 +3,10 @@
 Evidence, in order of what is known:
 1. ``population_prior``: no degradation seen. The residual life of the asset type given its
    elapsed operating time and operating condition (core/rul/prior.py).
-2. ``condition_based``: the onset detector (core/rul/onset.py) has fired. Two views of the
+2. ``condition_based``: the onset has been declared: the any-machine health state machine
+   (core/condition/health.py, run by core/condition/monitor.py AssetMonitor against the
+   asset's commissioning reference) confirmed a not-Normal state (core/rul/onset.py latches
+   it). Two views of the
    time left, fused (inverse-variance in log(RUL + 1 s)) with each other and the prior:
    - *duration*: how long training assets lasted after their onset (log-normal), given the
      time already spent since this onset;
@@ -22,7 +25,8 @@ calibration is never ``valid``.
 
 API for attribution / what-if analysis: ``estimate(model, condition, t_s, indicators)`` ->
 ``PrognosisEstimate`` is a pure function of the indicator history (rows = snapshots, columns
-= ``model.indicator_names``); perturb the inputs and call it again. The live path feeds the same
+= ``model.indicator_names``) and of the health states judged on those snapshots; perturb the
+inputs and call it again. The live path feeds the same
 ``PrognosisTracker`` one snapshot at a time.
 """
 from __future__ import annotations
@@ -39,10 +43,11 @@ from scipy.stats import norm
 from pm_monitor.core.rul.distribution import POINT_KINDS, RulDistribution
 from pm_monitor.core.rul.onset import OnsetConfig, OnsetTracker
 from pm_monitor.core.rul.prior import OperatingCondition, WeibullPrior
+from pm_monitor.core.types import HealthState
 
 EVIDENCE_KINDS = ("population_prior", "condition_based")
 NOT_CALIBRATED = "not_calibrated"
-MODEL_VERSION = 1
+MODEL_VERSION = 2  # 2: the onset comes from the any-machine health state (no thresholds)
 MAX_RUL_S = 30 * 24 * 3600.0  # a flat trend extrapolates to "beyond a month": cut it here
 _N_TREND_SAMPLES = 200
 
@@ -85,7 +90,7 @@ class DamagePath:
 class PrognosisModel:
     prior: WeibullPrior
     onset: OnsetConfig
-    failure_levels: tuple[float, ...]  # onset score at failure, per onset indicator
+    failure_levels: tuple[float, ...]  # damage score at failure, per damage indicator
     post_onset_log_mean: float | None  # log-normal of (failure - onset) time, s
     post_onset_log_std: float | None
     calibration: dict[str, tuple[float, ...]] = field(default_factory=dict)  # evidence -> z
@@ -162,7 +167,8 @@ class PrognosisEstimate:
 
 
 class PrognosisTracker:
-    """One asset's state: onset detector + damage Kalman filter. update() per snapshot."""
+    """One asset's state: onset latch + damage score + damage Kalman filter. update() per
+    snapshot, with the any-machine health state judged on that snapshot."""
 
     def __init__(self, model: PrognosisModel, condition: OperatingCondition,
                  elapsed_at_start_s: float = 0.0) -> None:
@@ -180,8 +186,12 @@ class PrognosisTracker:
     def elapsed_s(self) -> float:
         return self._last_t if self._last_t is not None else self.elapsed_at_start_s
 
-    def update(self, t_s: float, values: np.ndarray) -> None:
-        """t_s: operating time of the asset (s); values in model.indicator_names order."""
+    def update(self, t_s: float, values: np.ndarray,
+               state: HealthState | int | None = None) -> None:
+        """t_s: operating time of the asset (s); values in model.indicator_names order; state:
+        the any-machine health state of this snapshot (core/condition/monitor.py AssetMonitor
+        with `model.onset.health_rules()`; None or negative: not judged, e.g. commissioning).
+        The onset is the first confirmed not-Normal state."""
         values = np.asarray(values, dtype=np.float64)
         if values.shape != (len(self.model.indicator_names),) or not np.all(np.isfinite(values)):
             raise ValueError(f"need {len(self.model.indicator_names)} finite indicator values")
@@ -189,7 +199,8 @@ class PrognosisTracker:
         if dt is not None and dt <= 0:
             raise ValueError(f"time must increase ({t_s} after {self._last_t})")
         self._last_t = float(t_s)
-        self.onset.update(float(t_s), values)
+        judged = None if state is None or int(state) < 0 else state
+        self.onset.update(float(t_s), values, judged)
         if self.onset.score is None:
             return
         self.damage = float(np.max(self.onset.score / self._levels))
@@ -298,13 +309,18 @@ def _fuse(parts: list[tuple[float, float]]) -> tuple[float, float]:
 
 
 def estimate(model: PrognosisModel, condition: OperatingCondition, t_s: np.ndarray,
-             indicators: np.ndarray, elapsed_at_start_s: float = 0.0) -> PrognosisEstimate:
-    """The estimate after the last row of an indicator history (pure: a fresh tracker)."""
+             indicators: np.ndarray, states: np.ndarray | None = None,
+             elapsed_at_start_s: float = 0.0) -> PrognosisEstimate:
+    """The estimate after the last row of an indicator history and its health states (one
+    per row, -1 = not judged; None: never judged, so no onset) (pure: a fresh tracker)."""
     t_s = np.asarray(t_s, dtype=np.float64)
     indicators = np.asarray(indicators, dtype=np.float64)
     if t_s.size == 0 or indicators.shape[0] != t_s.size:
         raise ValueError("need one indicator row per time, at least one")
+    states = np.full(t_s.size, -1) if states is None else np.asarray(states, dtype=int)
+    if states.shape != t_s.shape:
+        raise ValueError("need one health state per time")
     tracker = PrognosisTracker(model, condition, elapsed_at_start_s)
-    for t, row in zip(t_s, indicators, strict=True):
-        tracker.update(float(t), row)
+    for t, row, state in zip(t_s, indicators, states, strict=True):
+        tracker.update(float(t), row, int(state))
     return tracker.estimate()

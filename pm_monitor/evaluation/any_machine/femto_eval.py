@@ -129,13 +129,26 @@ def choose_most_sensitive(results: dict[str, dict[Pair, dict]], names: list[str]
     return next((p for p in pairs if _acceptable([results[n][p] for n in names])), None)
 
 
+PAIRS: list[Pair] = [(a, b) for a in LEVEL_GRID for b in CREST_GRID]
+
+
+def pair_rules(pair: Pair) -> HealthRules:
+    return dataclasses.replace(HealthRules(), trend_ratio=pair[0], crest_trend_ratio=pair[1])
+
+
+def pair_results(runs: dict[str, dict]) -> dict[str, dict[Pair, dict]]:
+    """Every bearing's first alarm under every grid pair (the state machine replayed); what
+    `choose_pair` picks from (also used by the RUL onset, pm_monitor/evaluation/rul_evaluate)."""
+    return {name: {p: first_alarm(r["t_s"], replay_states(r, pair_rules(p))
+                                  >= int(HealthState.PRE_WARNING)) for p in PAIRS}
+            for name, r in runs.items()}
+
+
 def lobo_rows(runs: dict[str, dict], splits: dict[str, str]) -> dict:
     """Leave-one-bearing-out rows for the joint choice (headline) and each rise rule alone,
     the pairs chosen on all bearings, and every bearing's result per pair."""
-    pairs = [(a, b) for a in LEVEL_GRID for b in CREST_GRID]
-    results = {name: {p: first_alarm(r["t_s"], replay_states(r, dataclasses.replace(
-        HealthRules(), trend_ratio=p[0], crest_trend_ratio=p[1])) >= int(HealthState.PRE_WARNING))
-        for p in pairs} for name, r in runs.items()}
+    pairs = PAIRS
+    results = pair_results(runs)
     protocols = {"joint": lambda ns: choose_pair(results, ns, pairs),
                  "level_rise_only": lambda ns: choose_most_sensitive(
                      results, ns, [(a, INF) for a in LEVEL_GRID]),

@@ -1,10 +1,11 @@
 """The live estimator: chunks in, one estimate per update period of stream time, evidence kind
-and validity from the model, bad input refused with a reason and counted, units, rates, gaps."""
+and validity from the model, the onset from the any-machine monitor's state, bad input refused
+with a reason and counted, units, rates, gaps."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from rul_fakes import FS, small_prognosis, vibration
+from rul_fakes import FS, femto_asset, small_prognosis, vibration
 
 from pm_monitor.core.acceleration_units import STANDARD_GRAVITY_M_S2 as G
 from pm_monitor.core.pipeline import InputRejectedError
@@ -13,6 +14,7 @@ from pm_monitor.core.rul.live import LiveConfig, LiveRulEstimator
 CHANNELS = ["horizontal", "vertical"]
 EPOCH_NS = 1_700_000_000 * 10**9
 CHUNK = 512  # 20 ms
+ASSET = femto_asset()
 
 
 def snapshot_chunks(snapshot: int, frames: np.ndarray, period_s: float = 10.0, fs: float = FS):
@@ -54,17 +56,32 @@ def test_one_estimate_per_snapshot_prior_before_onset(model):
 
 
 def test_degradation_onset_switches_to_condition_based(model):
-    estimator = LiveRulEstimator(model, LiveConfig(update_period_s=10.0))
-    # healthy for 15 snapshots (> the 60 s reference), then the RMS grows 5x
+    estimator = LiveRulEstimator(model, LiveConfig(update_period_s=10.0), ASSET)
+    # healthy for 15 snapshots (> the 60 s reference), then the RMS grows 5x: the monitor
+    # confirms a not-Normal state after its persistence (3 windows), that is the onset
     estimates = feed(estimator, 25, amplitude=lambda i: 1.0 if i < 15 else 5.0)
     assert estimates[12].evidence == "population_prior"
     assert estimates[-1].evidence == "condition_based" and estimates[-1].valid
     assert 150.0 <= estimates[-1].onset_s <= 200.0
+    assert estimates[-1].onset_trigger in ("pre_warning", "warning", "failure")
     assert estimates[-1].health_index < 0.5
+    diagnostics = estimator.diagnostics()
+    assert diagnostics["onset_detected"] and diagnostics["health_state"] != "normal"
+    assert estimator.monitor.rules.trend_ratio == model.onset.trend_ratio
+
+
+def test_without_an_asset_description_there_is_no_onset_only_the_prior(model):
+    """The indicators alone never declare an onset (one degradation detector): without the
+    monitor the estimate stays the calibrated population prior, and diagnostics say why."""
+    estimator = LiveRulEstimator(model, LiveConfig(update_period_s=10.0))
+    estimates = feed(estimator, 25, amplitude=lambda i: 1.0 if i < 15 else 5.0)
+    assert all(e.evidence == "population_prior" and e.valid for e in estimates)
+    assert estimates[-1].damage > 0.5  # the damage score still sees the rise
+    assert estimator.diagnostics()["onset_source"] == "none"
 
 
 def test_an_uncalibrated_model_never_publishes_a_valid_estimate():
-    estimator = LiveRulEstimator(small_prognosis(calibrated=False))
+    estimator = LiveRulEstimator(small_prognosis(calibrated=False), asset=ASSET)
     estimates = feed(estimator, 25, amplitude=lambda i: 1.0 if i < 15 else 5.0)
     assert estimates and not any(e.valid for e in estimates)
     assert {e.distribution.evidence for e in estimates} == {"not_calibrated"}
@@ -80,9 +97,10 @@ def test_m_per_s2_gives_the_same_estimate_as_g(model):
 
 def test_any_sample_rate_gives_physical_indicators(model):
     """Rate-aware: the same vibration at 12.8 kHz is estimated like at 25.6 kHz."""
-    fast = feed(LiveRulEstimator(model), 25, amplitude=lambda i: 1.0 if i < 15 else 5.0)
-    slow = feed(LiveRulEstimator(model), 25, amplitude=lambda i: 1.0 if i < 15 else 5.0,
-                fs=12800.0)
+    fast = feed(LiveRulEstimator(model, asset=ASSET), 25,
+                amplitude=lambda i: 1.0 if i < 15 else 5.0)
+    slow = feed(LiveRulEstimator(model, asset=ASSET), 25,
+                amplitude=lambda i: 1.0 if i < 15 else 5.0, fs=12800.0)
     assert len(slow) == 25 and slow[-1].evidence == "condition_based"
     assert slow[-1].onset_s == pytest.approx(fast[-1].onset_s, abs=10.1)
 

@@ -1,6 +1,6 @@
 """Live path == offline path: the shipped prognosis model fed a FEMTO bearing through the
 replay core (the SensorChunks the replay node publishes) gives the estimates the offline
-evaluation computes from the same snapshots' indicators."""
+evaluation computes from the same snapshots' indicators and any-machine health states."""
 from __future__ import annotations
 
 import itertools
@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rul_fakes import femto_asset
 
-from pm_monitor.core.rul.live import LiveConfig, LiveRulEstimator
+from pm_monitor.core.rul.live import LiveConfig, LiveRulEstimator, judged_state, onset_monitor
 from pm_monitor.core.rul.onset import indicator_names, snapshot_indicators
 from pm_monitor.core.rul.prognosis import PrognosisModel, estimate
 from pm_monitor.datasets.paths import DataNotFoundError
@@ -28,8 +29,8 @@ def test_replayed_bearing_gives_the_offline_estimates():
     model = PrognosisModel.load(MODEL)
     source = replay.build_source("femto", replay.Selection(bearing="Bearing3_3"))
     messages = replay.replay_messages([source], replay.ReplayConfig(start_stamp_ns=10**18))
-    live = LiveRulEstimator(model, LiveConfig(update_period_s=10.0, rpm=bearing.rpm,
-                                              load_n=bearing.load_n))
+    config = LiveConfig(update_period_s=10.0, rpm=bearing.rpm, load_n=bearing.load_n)
+    live = LiveRulEstimator(model, config, femto_asset())
     estimates = []
     for message in itertools.islice(messages, SNAPSHOTS * 5):  # 5 chunks of 20 ms each
         p = message.payload
@@ -40,7 +41,14 @@ def test_replayed_bearing_gives_the_offline_estimates():
     columns = [names.index(n) for n in model.indicator_names]
     rows = np.stack([snapshot_indicators(s[:, 0], s[:, 1], bearing.fs)[columns]
                      for s in bearing.acc_g[:SNAPSHOTS]])
-    offline = estimate(model, live.condition, bearing.t_s[:SNAPSHOTS] + 0.1, rows)
+    monitor = onset_monitor(femto_asset(), ["horizontal", "vertical"], bearing.fs, model.onset,
+                            config.window_s, config.update_period_s)
+    states = [judged_state(monitor.process(s, "g", bearing.rpm))
+              for s in bearing.acc_g[:SNAPSHOTS]]
+    assert states[0] is None and states[-1] is not None  # commissioned on the first 600 s
+    states = np.array([-1 if s is None else int(s) for s in states])
+    offline = estimate(model, live.condition, bearing.t_s[:SNAPSHOTS] + 0.1, rows, states)
+    assert live.last_assessment.state == monitor.machine.state
     assert estimates[-1].median_s == pytest.approx(offline.median_s, rel=1e-5)
     assert estimates[-1].evidence == offline.evidence == "population_prior"
     assert estimates[-1].valid

@@ -1,59 +1,62 @@
-"""Onset detector: own reference, persistence in seconds, latched, rate-independent."""
+"""Onset latch over the any-machine health state; damage score against the own reference."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from pm_monitor.core.condition.health import HealthRules
 from pm_monitor.core.rul.onset import OnsetConfig, OnsetTracker
+from pm_monitor.core.types import HealthState
 
-CONFIG = OnsetConfig(indicators=("rms_h",), thresholds=(np.log(2.0),), reference_s=100.0,
-                     smooth_s=20.0, persist_s=30.0)
+CONFIG = OnsetConfig(indicators=("rms_h",), reference_s=100.0, smooth_s=20.0)
+N, PW = int(HealthState.NORMAL), int(HealthState.PRE_WARNING)
 
 
-def run(times, values, config=CONFIG):
+def run(times, values, states, config=CONFIG):
     tracker = OnsetTracker(config)
-    for t, v in zip(times, values, strict=True):
-        tracker.update(float(t), np.array([v]))
+    for t, v, s in zip(times, values, states, strict=True):
+        tracker.update(float(t), np.array([v]), None if s < 0 else s)
     return tracker
 
 
-def test_fires_after_a_sustained_rise_and_stays():
+def test_the_onset_is_the_first_confirmed_not_normal_state_and_stays():
     t = np.arange(0, 600, 10.0)
-    values = np.where(t < 300, 1.0, 3.0)
-    tracker = run(t, values)
-    assert tracker.onset_s is not None and 300.0 <= tracker.onset_s <= 330.0
-    assert tracker.trigger == "rms_h"
-    tracker.update(700.0, np.array([1.0]))  # back to normal: the onset is latched
-    assert tracker.onset_s is not None
+    states = np.where(t < 100, -1, np.where(t < 300, N, PW))
+    tracker = run(t, np.ones(t.size), states)
+    assert tracker.onset_s == 300.0 and tracker.trigger == "pre_warning"
+    tracker.update(700.0, np.array([1.0]), HealthState.NORMAL)  # never drops (latched anyway)
+    assert tracker.onset_s == 300.0
 
 
-def test_a_short_spike_is_not_an_onset():
+def test_the_indicators_alone_never_declare_an_onset():
+    """One degradation detector: a tenfold rise with a Normal (or unjudged) state is damage,
+    not an onset."""
     t = np.arange(0, 600, 10.0)
-    values = np.where((t >= 300) & (t < 320), 10.0, 1.0)
-    assert run(t, values).onset_s is None
+    values = np.where(t < 300, 1.0, 10.0)
+    for states in (np.full(t.size, N), np.full(t.size, -1)):
+        tracker = run(t, values, states)
+        assert tracker.onset_s is None
+        assert tracker.score[0] == pytest.approx(np.log(10.0))
 
 
-def test_reference_is_the_healthiest_level_after_running_in():
-    """A machine that settles to half its running-in level and then doubles is not degraded
-    against its first readings, but it is against its healthiest level."""
+def test_damage_score_is_over_the_healthiest_level_after_running_in():
+    """A machine that settles to half its running-in level and then doubles scores log 2.2 over
+    its healthiest level, not log 1.1 over its first readings."""
     t = np.arange(0, 1000, 10.0)
     values = np.where(t < 200, 2.0, np.where(t < 600, 1.0, 2.2))
-    tracker = run(t, values)
-    assert tracker.onset_s is not None and tracker.onset_s >= 600.0
+    tracker = run(t, values, np.full(t.size, N))
+    assert tracker.score[0] == pytest.approx(np.log(2.2), rel=1e-6)
 
 
-def test_same_answer_at_another_snapshot_rate():
-    fast = np.arange(0, 600, 1.0)
-    slow = np.arange(0, 600, 10.0)
-    onset_fast = run(fast, np.where(fast < 300, 1.0, 3.0)).onset_s
-    onset_slow = run(slow, np.where(slow < 300, 1.0, 3.0)).onset_s
-    assert onset_fast == pytest.approx(onset_slow, abs=10.0)
-
-
-def test_config_checks():
+def test_config_checks_and_rules():
     with pytest.raises(ValueError):
-        OnsetConfig(indicators=("a", "b"), thresholds=(1.0,))
+        OnsetConfig(indicators=())
+    with pytest.raises(ValueError):
+        OnsetConfig(indicators=("a",), trend_ratio=1.0)
     assert OnsetConfig.from_dict(CONFIG.to_dict()) == CONFIG
+    rules = OnsetConfig(indicators=("a",), trend_ratio=2.5, crest_trend_ratio=7.0).health_rules()
+    assert (rules.trend_ratio, rules.crest_trend_ratio) == (2.5, 7.0)
+    assert rules.pre_warning_ratio == HealthRules().pre_warning_ratio
 
 
 def test_snapshot_indicators_are_the_any_machine_features_named_per_axis():

@@ -21,20 +21,24 @@ NONE = OperatingCondition()
 
 
 def history(degrade_at_s: float | None, end_s: float = 600.0):
+    """(times, indicator rows, health states): the any-machine state is unjudged (-1) during
+    the 60 s reference and confirms Pre-Warning 30 s after the degradation starts."""
     t = np.arange(0.0, end_s, 10.0)
     level = np.ones_like(t)
+    states = np.where(t < 60.0, -1, 0)
     if degrade_at_s is not None:
         level = np.where(t < degrade_at_s, 1.0, 1.0 + (t - degrade_at_s) / 30.0)
-    return t, np.column_stack([level, level])
+        states = np.where(t >= degrade_at_s + 30.0, 1, states)
+    return t, np.column_stack([level, level]), states
 
 
 @pytest.mark.parametrize("degrade_at_s", [None, 200.0])
 def test_uncalibrated_evidence_is_never_valid(degrade_at_s):
-    t, rows = history(degrade_at_s)
+    t, rows, states = history(degrade_at_s)
     for calibration in ({}, {"population_prior": small_prognosis().calibration[
             "population_prior"]}):
         model = replace(small_prognosis(), calibration=calibration)
-        out = estimate(model, NONE, t, rows)
+        out = estimate(model, NONE, t, rows, states)
         assert out.valid == (out.evidence in calibration)
         if not out.valid:
             assert out.distribution.evidence == "not_calibrated"
@@ -54,22 +58,25 @@ def test_prior_before_onset_condition_based_after():
 
 def test_estimate_is_pure_and_equals_the_tracker():
     model = small_prognosis()
-    t, rows = history(200.0)
-    first = estimate(model, NONE, t, rows)
-    assert estimate(model, NONE, t, rows).median_s == first.median_s
+    t, rows, states = history(200.0)
+    first = estimate(model, NONE, t, rows, states)
+    assert estimate(model, NONE, t, rows, states).median_s == first.median_s
     tracker = PrognosisTracker(model, NONE)
-    for ti, row in zip(t, rows, strict=True):
-        tracker.update(float(ti), row)
+    for ti, row, state in zip(t, rows, states, strict=True):
+        tracker.update(float(ti), row, int(state))
     assert tracker.estimate().median_s == pytest.approx(first.median_s)
     perturbed = rows.copy()
     perturbed[-10:] *= 2.0  # attribution perturbs inputs and sees the estimate move
-    assert estimate(model, NONE, t, perturbed).median_s != first.median_s
+    assert estimate(model, NONE, t, perturbed, states).median_s != first.median_s
+    # the onset is the health state's, not the indicators': without states, prior only
+    assert estimate(model, NONE, t, rows).evidence == "population_prior"
+    assert first.onset_s == 230.0 and first.onset_trigger == "pre_warning"
 
 
 def test_point_kind_selects_the_published_point():
-    t, rows = history(200.0)
-    median = estimate(small_prognosis(), NONE, t, rows)
-    optimal = estimate(replace(small_prognosis(), point_kind="phm_optimal"), NONE, t, rows)
+    t, rows, states = history(200.0)
+    median = estimate(small_prognosis(), NONE, t, rows, states)
+    optimal = estimate(replace(small_prognosis(), point_kind="phm_optimal"), NONE, t, rows, states)
     assert median.rul_s == pytest.approx(median.median_s)
     assert optimal.rul_s == pytest.approx(optimal.distribution.phm_optimal_s())
     assert optimal.rul_s <= median.rul_s
@@ -117,9 +124,9 @@ def test_similarity_view_joins_after_onset_and_round_trips(tmp_path):
     paths = (DamagePath((0.3, 1.0, 2.0), (600.0, 200.0, 20.0)),
              DamagePath((0.3, 1.0, 2.0), (900.0, 300.0, 30.0)))
     model = replace(small_prognosis(), damage_paths=paths)
-    t, rows = history(200.0)
+    t, rows, states = history(200.0)
     healthy = estimate(model, NONE, t[:15], rows[:15])
-    worn = estimate(model, NONE, t, rows)
+    worn = estimate(model, NONE, t, rows, states)
     assert "similarity" not in healthy.parts and "similarity" in worn.parts
     assert worn.valid and worn.evidence == "condition_based"
     model.save(tmp_path / "m.json")

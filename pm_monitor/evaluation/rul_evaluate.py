@@ -1,6 +1,15 @@
 """Evaluate the default RUL model (prior + onset + condition-based) on FEMTO, three ways.
 
-python -m pm_monitor.training.rul_evaluate [--out results/rul_femto] [--folds Bearing1_3 ...]
+python -m pm_monitor.evaluation.rul_evaluate [--out results/rul_femto] [--folds Bearing1_3 ...]
+                                             [--shipped-only]
+
+Onset = the any-machine detector's first confirmed not-Normal state (AssetMonitor +
+HealthStateMachine, replayed on each bearing's cached per-window inputs by
+evaluation/any_machine/femto_eval). Its two rise ratios are chosen by femto_eval's own rule
+(`choose_pair`) on the training bearings of each protocol only: leave-one-bearing-out, bearing
+k's states use the pair chosen on the other 10; the official protocol's the pair chosen on the
+6 learning bearings; section (0) the pair chosen on the other 5 learning bearings. The shipped
+model (models/rul_femto/rul_prognosis.json) is fitted on all 11 with the pair chosen on all 11.
 
 (a) official PHM 2012 protocol: fit on the 6 learning bearings only, predict the 5 test
     bearings at their truncation points, challenge score per bearing (official label; Bearing1_4
@@ -17,8 +26,10 @@ calibrated survival prior alone, and the shipped paper-002 ensemble (its stored
 leave-one-bearing-out predictions, results/rul_femto/predictions.npz, converted to seconds the
 way the live estimator did; not re-run: 28 min of training).
 
-No leakage: the evaluated bearing never enters the prior, thresholds, failure levels or the
-calibration of the model that predicts it (rul_fit.fit_model sees the training list only).
+No leakage: the evaluated bearing never enters the prior, the onset ratios, failure levels or
+the calibration of the model that predicts it (rul_fit.fit_model sees the training list only).
+The nested calibration inside a fit reuses the fold's ratio pair (chosen on all its training
+bearings, including the inner held-out one).
 """
 from __future__ import annotations
 
@@ -37,7 +48,21 @@ import numpy as np
 from pm_monitor.core.rul.distribution import RulDistribution, phm_accuracy
 from pm_monitor.core.rul.prior import OperatingCondition
 from pm_monitor.core.rul.prognosis import MAX_RUL_S, PrognosisModel
-from pm_monitor.datasets.femto import ALL_BEARINGS, LEARNING_BEARINGS, TEST_FULL_BEARINGS
+from pm_monitor.datasets.femto import (
+    ALL_BEARINGS,
+    LEARNING_BEARINGS,
+    TEST_FULL_BEARINGS,
+    load_bearing,
+)
+from pm_monitor.evaluation.any_machine.femto_eval import (
+    PAIRS,
+    Pair,
+    choose_pair,
+    femto_run,
+    pair_results,
+    pair_rules,
+    replay_states,
+)
 from pm_monitor.training.rul_fit import FitConfig, History, fit_model, run_tracker
 from pm_monitor.training.rul_indicators import REPO_ROOT, load_records
 from pm_monitor.training.rul_network.targets import (
@@ -55,6 +80,7 @@ METHODS = ("default", "default_phm_optimal", "with_similarity", "prior_alone",
 VARIANTS = {"default": {}, "with_similarity": {"similarity": True},
             "fitted_life_exponent": {"fit_life_exponent": True}}
 SHIPPED_PREDICTIONS = REPO_ROOT / "results" / "rul_femto" / "predictions.npz"
+FEMTO_MODEL = REPO_ROOT / "models" / "rul_femto" / "rul_prognosis.json"
 
 
 def histories() -> tuple[dict[str, History], dict]:
@@ -62,6 +88,33 @@ def histories() -> tuple[dict[str, History], dict]:
     return {n: History(n, r.t_s, r.indicators, r.names, OperatingCondition(r.rpm, r.load_n),
                        r.life_s)
             for n, r in records.items()}, records
+
+
+class OnsetStates:
+    """The any-machine health states of every bearing under any ratio pair, and the pair
+    femto_eval's rule chooses on a set of training bearings."""
+
+    def __init__(self, names: list[str] | tuple[str, ...]) -> None:
+        self.runs = {n: femto_run(load_bearing(n)) for n in names}
+        self.results = pair_results(self.runs)
+        self._states: dict[tuple[str, Pair], np.ndarray] = {}
+
+    def choose(self, training: list[str] | tuple[str, ...]) -> Pair:
+        pair = choose_pair(self.results, list(training), PAIRS)
+        if pair is None:
+            raise RuntimeError(f"no ratio pair is acceptable on {list(training)}")
+        return pair
+
+    def apply(self, hist: dict[str, History], pair: Pair,
+              config: FitConfig) -> tuple[dict[str, History], FitConfig]:
+        """The histories with their states under `pair`, and the config that records it."""
+        out = {}
+        for name, h in hist.items():
+            key = (name, pair)
+            if key not in self._states:
+                self._states[key] = replay_states(self.runs[name], pair_rules(pair))
+            out[name] = replace(h, states=self._states[key])
+        return out, replace(config, trend_ratio=pair[0], crest_trend_ratio=pair[1])
 
 
 def prior_alone(model: PrognosisModel, condition: OperatingCondition,
@@ -164,15 +217,16 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
-def design_choices(hist: dict[str, History], shipped: Shipped) -> dict:
+def design_choices(hist0: dict[str, History], shipped: Shipped, onset: OnsetStates) -> dict:
     """Section (0): each variant by leave-one-out over the 6 learning bearings only, at 25 / 50
     / 75 / 90 % of life (the test bearings are never read)."""
     out = {}
     for variant, change in VARIANTS.items():
-        config = replace(FitConfig(), **change)
         rows = []
         for name in LEARNING_BEARINGS:
-            train = [hist[n] for n in LEARNING_BEARINGS if n != name]
+            others = [n for n in LEARNING_BEARINGS if n != name]
+            hist, config = onset.apply(hist0, onset.choose(others), replace(FitConfig(), **change))
+            train = [hist[n] for n in others]
             h = hist[name]
             points = {f"life_{int(f * 100)}": (f * h.life_s, h.life_s - f * h.life_s)
                       for f in LIFE_FRACTIONS}
@@ -189,16 +243,21 @@ def design_choices(hist: dict[str, History], shipped: Shipped) -> dict:
 def run(out: Path, folds: list[str]) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    hist, records = histories()
+    hist0, records = histories()
     shipped = Shipped(records)
-    config = FitConfig()
-    similarity_config = replace(config, **VARIANTS["with_similarity"])
-    result: dict = {"config": config.__dict__, "shipped_predictions": str(SHIPPED_PREDICTIONS),
-                    "shipped_available": shipped.available}
-    result["design_choices"] = design_choices(hist, shipped)
+    print("onset: any-machine states of the 11 bearings under every ratio pair", flush=True)
+    onset = OnsetStates(ALL_BEARINGS)
+    result: dict = {"config": FitConfig().__dict__,
+                    "shipped_predictions": str(SHIPPED_PREDICTIONS),
+                    "shipped_available": shipped.available, "onset_pairs": {}}
+    result["design_choices"] = design_choices(hist0, shipped, onset)
 
     # (a) official protocol
     print("(a) official PHM 2012 protocol: fitting on the 6 learning bearings", flush=True)
+    pair = onset.choose(LEARNING_BEARINGS)
+    result["onset_pairs"]["official"] = pair
+    hist, config = onset.apply(hist0, pair, FitConfig())
+    similarity_config = replace(config, **VARIANTS["with_similarity"])
     train = [hist[n] for n in LEARNING_BEARINGS]
     model = fit_model(train, config)
     similarity = fit_model(train, similarity_config)
@@ -225,7 +284,12 @@ def run(out: Path, folds: list[str]) -> dict:
     lobo_rows, onsets, tracks = [], {}, {}
     for k, name in enumerate(folds):
         fold_start = time.time()
-        train = [hist[n] for n in ALL_BEARINGS if n != name]
+        others = [n for n in ALL_BEARINGS if n != name]
+        pair = onset.choose(others)
+        result["onset_pairs"][name] = pair
+        hist, config = onset.apply(hist0, pair, FitConfig())
+        similarity_config = replace(config, **VARIANTS["with_similarity"])
+        train = [hist[n] for n in others]
         model = fit_model(train, config)
         similarity = fit_model(train, similarity_config)
         h, rec = hist[name], records[name]
@@ -239,14 +303,14 @@ def run(out: Path, folds: list[str]) -> dict:
         track = coverage_track(model, h)
         tracks[name] = track
         last = run_tracker(model, h, np.array([h.life_s]), with_point=False)[-1]
-        onset = last.onset_s
-        onsets[name] = {"onset_s": onset, "trigger": last.onset_trigger,
-                        "life_fraction": None if onset is None else onset / h.life_s,
-                        "minutes_before_end": None if onset is None
-                        else (h.life_s - onset) / 60.0,
-                        "first_half": bool(onset is not None and onset < 0.5 * h.life_s)}
+        onset_s = last.onset_s
+        onsets[name] = {"onset_s": onset_s, "trigger": last.onset_trigger, "pair": pair,
+                        "life_fraction": None if onset_s is None else onset_s / h.life_s,
+                        "minutes_before_end": None if onset_s is None
+                        else (h.life_s - onset_s) / 60.0,
+                        "first_half": bool(onset_s is not None and onset_s < 0.5 * h.life_s)}
         print(f"(b) LOBO {k + 1}/{len(folds)} {name}: onset "
-              f"{'none' if onset is None else f'{onset / h.life_s:.0%} of life'}, coverage "
+              f"{'none' if onset_s is None else f'{onset_s / h.life_s:.0%} of life'}, coverage "
               f"{track['covered'].mean():.2f} ({time.time() - fold_start:.0f} s)", flush=True)
     result["lobo"] = {"rows": lobo_rows, "onsets": onsets}
     by_point = {}
@@ -270,6 +334,8 @@ def run(out: Path, folds: list[str]) -> dict:
     result["lobo"]["false_onset_first_half"] = {
         "bearings": n_first_half, "of": len(onsets), "healthy_hours_watched": healthy_h,
         "per_100_healthy_hours": 100.0 * n_first_half / healthy_h if healthy_h else None}
+    fit_shipped(hist0, onset)
+    result["onset_pairs"]["shipped_all_11"] = onset.choose(ALL_BEARINGS)
     result["seconds"] = time.time() - started
     (out / "prognosis_metrics.json").write_text(json.dumps(result, indent=1, default=float))
     (out / "prognosis_metrics.md").write_text(markdown(result))
@@ -277,6 +343,19 @@ def run(out: Path, folds: list[str]) -> dict:
     plot_scores(result, out / "prognosis_scores.png")
     print(markdown(result))
     return result
+
+
+def fit_shipped(hist0: dict[str, History] | None = None, onset: OnsetStates | None = None,
+                out: Path = FEMTO_MODEL) -> PrognosisModel:
+    """The shipped model: all 11 bearings, onset ratios chosen on all 11."""
+    hist0 = hist0 if hist0 is not None else histories()[0]
+    onset = onset or OnsetStates(ALL_BEARINGS)
+    hist, config = onset.apply(hist0, onset.choose(ALL_BEARINGS), FitConfig())
+    model = fit_model([hist[n] for n in ALL_BEARINGS], config, verbose=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(out)
+    print(f"shipped model: {out}", flush=True)
+    return model
 
 
 def _fmt(v) -> str:
@@ -325,11 +404,17 @@ def markdown(result: dict) -> str:
     lines += ["", f"80 % interval over every minute of every held-out life (after the 600 s "
               f"reference): coverage {cov['mean_over_bearings']:.2f} (mean of bearings), "
               f"{cov['pooled']:.2f} pooled; median width {cov['median_width_s']:.0f} s.", "",
+              "Onset = the any-machine detector's first confirmed not-Normal state, with the "
+              "(level rise, crest rise) ratio pair chosen by femto_eval's rule on the other 10 "
+              "bearings (official protocol: on the 6 learning bearings: "
+              f"{tuple(result['onset_pairs']['official'])}; shipped model: on all 11: "
+              f"{tuple(result['onset_pairs'].get('shipped_all_11', ('-', '-')))}).", "",
               "| bearing | onset (fraction of life) | minutes before end | first half | "
-              "trigger | coverage |", "|---|---|---|---|---|---|"]
+              "state | LOBO pair | coverage |", "|---|---|---|---|---|---|---|"]
     for name, o in result["lobo"]["onsets"].items():
         lines.append(f"| {name} | {_fmt(o['life_fraction'])} | {_fmt(o['minutes_before_end'])} "
-                     f"| {o['first_half']} | {o['trigger']} | {cov['per_bearing'][name]:.2f} |")
+                     f"| {o['first_half']} | {o['trigger']} | {tuple(o['pair'])} | "
+                     f"{cov['per_bearing'][name]:.2f} |")
     fo = result["lobo"]["false_onset_first_half"]
     lines += ["", f"Onset declared in the first half of life: {fo['bearings']} of {fo['of']} "
               f"bearings (target 0); false-onset rate {_fmt(fo['per_100_healthy_hours'])} per "
@@ -389,7 +474,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "rul_femto")
     parser.add_argument("--folds", nargs="*", default=list(ALL_BEARINGS))
+    parser.add_argument("--shipped-only", action="store_true",
+                        help="only refit models/rul_femto/rul_prognosis.json (all 11 bearings)")
     args = parser.parse_args(argv)
+    if args.shipped_only:
+        fit_shipped()
+        return 0
     run(args.out, args.folds)
     return 0
 

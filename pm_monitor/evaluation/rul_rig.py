@@ -1,6 +1,6 @@
 """Protocol (c): the default RUL model on the simulated rig's held-out run-to-failure runs.
 
-python -m pm_monitor.training.rul_rig [--out results/rul_rig] [--runs 10]
+python -m pm_monitor.evaluation.rul_rig [--out results/rul_rig] [--runs 10]
 
 The rig's shipped fault schedules (config/fault_schedules) are three demos (lives 200-2000 s,
 onsets after 30-600 s): too few and too short for leave-one-out with a 600 s commissioning
@@ -8,8 +8,11 @@ reference. This protocol therefore draws `runs` schedules of the same simulator
 (pm_monitor/sim), each a DE-bearing outer- or inner-race fault with its own life, onset and
 growth (the distributions are below; they are this protocol's assumption, not measured), renders
 the accelerometer (x = horizontal, y = vertical, m/s^2 -> g) as 0.1 s snapshots every 10 s,
-and evaluates leave-one-run-out: the held-out run never enters the prior, thresholds, failure
-levels or calibration of the model that predicts it (rul_fit.fit_model sees the others only).
+and evaluates leave-one-run-out: the held-out run never enters the prior, failure levels or
+calibration of the model that predicts it (rul_fit.fit_model sees the others only). The onset
+is the any-machine monitor's first confirmed not-Normal state (config/assets/rig_motor.yaml,
+the default HealthRules, as the rig's other evaluations run; nothing tuned here), judged on the
+same snapshots the live estimator would take (core/rul/live.onset_monitor).
 Beside: the default with the similarity view (rul_fit.FitConfig.similarity), "always 10 s",
 the median life of the training runs, the calibrated prior alone (its PHM-optimal point), and
 the shipped rig model (models/rul_rig/rul_prognosis.json, a prior fitted on the three demo
@@ -30,19 +33,22 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from pm_monitor.core.acceleration_units import acceleration_scale
+from pm_monitor.core.assets.description import load as load_asset
 from pm_monitor.core.rul.distribution import phm_accuracy
+from pm_monitor.core.rul.live import judged_state, onset_monitor
 from pm_monitor.core.rul.onset import indicator_names, snapshot_indicators
 from pm_monitor.core.rul.prior import OperatingCondition
 from pm_monitor.core.rul.prognosis import PrognosisModel
+from pm_monitor.evaluation.rul_evaluate import prior_alone
 from pm_monitor.sim import DE_BEARING, FaultSchedule, RigConfig, RigSimulator, ScheduledFault
-from pm_monitor.training.rul_evaluate import prior_alone
-from pm_monitor.training.rul_fit import FitConfig, History, fit_model, run_tracker
+from pm_monitor.training.rul_fit import FitConfig, History, fit_model, onset_config, run_tracker
 from pm_monitor.training.rul_indicators import REPO_ROOT
 
 SNAPSHOT_PERIOD_S = 10.0
 SNAPSHOT_S = 0.1
 LIFE_FRACTIONS = (0.25, 0.5, 0.75, 0.9)
 SHIPPED_RIG_MODEL = REPO_ROOT / "models" / "rul_rig" / "rul_prognosis.json"
+RIG_ASSET = REPO_ROOT / "config" / "assets" / "rig_motor.yaml"
 RIG_FIT = replace(FitConfig(), asset_type="sim_rig", dynamic_load_rating_n=None)
 # The drawn runs: life = LIFE_SCALE_S x Weibull(LIFE_SHAPE), at least MIN_LIFE_S (the
 # commissioning reference needs 600 s of health); onset at a uniform fraction of life.
@@ -75,12 +81,17 @@ def simulate(k: int, config: RigConfig | None = None) -> History:
     life = schedule.faults[0].failure_s
     t_s = np.arange(SNAPSHOT_PERIOD_S, life + 1e-6, SNAPSHOT_PERIOD_S)
     to_g = acceleration_scale("m/s^2", "g")
-    rows = []
+    monitor = onset_monitor(load_asset(RIG_ASSET), ["x", "y"], rate, onset_config(RIG_FIT),
+                            SNAPSHOT_S, SNAPSHOT_PERIOD_S)
+    rows, states = [], []
     for t in t_s:
         acc = sim.accel(round(t * rate) - n, n).astype(np.float64) * to_g
         rows.append(snapshot_indicators(acc[:, 0], acc[:, 1], rate))
+        state = judged_state(monitor.process(acc[:, :2], "g"))
+        states.append(-1 if state is None else int(state))
     return History(f"run{k:02d}_{schedule.faults[0].fault_type}", t_s, np.stack(rows),
-                   indicator_names(rate), OperatingCondition(), float(life))
+                   indicator_names(rate), OperatingCondition(), float(life),
+                   states=np.array(states))
 
 
 def evaluate_run(model: PrognosisModel, train: list[History], held: History,
@@ -163,7 +174,7 @@ def run(out: Path, n_runs: int) -> dict:
 
 def markdown(result: dict) -> str:
     lines = ["# RUL on the simulated rig: leave one drawn run out (protocol (c))", "",
-             f"{result['runs']} drawn runs (python -m pm_monitor.training.rul_rig; schedules "
+             f"{result['runs']} drawn runs (python -m pm_monitor.evaluation.rul_rig; schedules "
              "drawn as in its docstring).", "",
              "| points | method | PHM score | normalised MAE | 80 % coverage | median width s |",
              "|---|---|---|---|---|---|"]

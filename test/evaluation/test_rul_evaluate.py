@@ -1,0 +1,57 @@
+"""The RUL evaluation's onset states: the any-machine state machine replayed with the ratio pair
+femto_eval's rule chooses on the TRAINING bearings only (a held-out bearing never moves it)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pm_monitor.core.alarms.severity_zones import IsoZone
+from pm_monitor.core.rul.prior import OperatingCondition
+from pm_monitor.evaluation import rul_evaluate
+from pm_monitor.training.rul_fit import History
+
+N = 200  # windows of 10 s
+
+
+def fake_run(rise_at: int, bump: float = 1.0) -> dict:
+    """femto_run's cached per-window inputs: commissioning for 5 windows, a level bump of
+    `bump` x from window 40 to 90 (first half), then a ramp to 3x from `rise_at` (a level rise
+    sees it before the 2x level rule does)."""
+    level = np.ones(N)
+    level[40:90] = bump
+    level[rise_at:] = np.linspace(1.0, 3.0, N - rise_at)
+    state = np.where(np.arange(N) < 5, -1, 0)
+    return {"t_s": np.arange(N) * 10.0, "state": state, "hi": level,
+            "levels": np.column_stack([level, level]), "crest": np.ones((N, 2)),
+            "impulsive": np.zeros(N, bool), "named": np.zeros(N, bool),
+            "zone": np.full(N, int(IsoZone.A)), "anomaly": np.zeros(N)}
+
+
+@pytest.fixture()
+def onset(monkeypatch):
+    runs = {"a": fake_run(150), "b": fake_run(160), "c": fake_run(170),
+            "noisy": fake_run(180, bump=1.5)}
+    monkeypatch.setattr(rul_evaluate, "load_bearing", lambda name: name)
+    monkeypatch.setattr(rul_evaluate, "femto_run", lambda name: runs[name])
+    return rul_evaluate.OnsetStates(list(runs))
+
+
+def test_the_pair_is_chosen_on_the_training_bearings_only(onset):
+    without = onset.choose(["a", "b", "c"])
+    with_noisy = onset.choose(["a", "b", "c", "noisy"])
+    # the noisy bearing's first-half 1.5x bump rules out the more sensitive level rises, but
+    # only when it is among the training bearings
+    assert without[0] < 1.5 <= with_noisy[0]
+
+
+def test_apply_replays_the_states_and_records_the_pair(onset):
+    t = np.arange(N) * 10.0
+    hist = {"noisy": History("noisy", t, np.ones((N, 1)), ("rms_g_h",), OperatingCondition(),
+                             float(t[-1]))}
+    pair = onset.choose(["a", "b", "c"])
+    out, config = onset.apply(hist, pair, rul_evaluate.FitConfig())
+    assert (config.trend_ratio, config.crest_trend_ratio) == pair
+    states = out["noisy"].states
+    assert states.shape == (N,) and np.all(states[:5] == -1)
+    # with the pair chosen without it, the noisy bearing's bump is a (false) first-half onset
+    assert out["noisy"].onset_s() is not None and out["noisy"].onset_s() < 0.5 * t[-1]
