@@ -25,12 +25,13 @@ def _record(label: str) -> np.ndarray:
         pytest.skip(str(err))
 
 
-def _direct(monitor: AssetMonitor, x: np.ndarray, starts: list[int], rate: float) -> list:
+def _direct(monitor: AssetMonitor, x: np.ndarray, starts: list[int], rate: float,
+            window_s: float = WINDOW_S, hop_s: float = HOP_S) -> list:
     """AssetMonitor on the same windows, with the stage's commissioning seconds and calls."""
     monitor.restart_states()
-    out, w = [], round(WINDOW_S * rate)
+    out, w = [], round(window_s * rate)
     for k, st in enumerate(starts):
-        a = monitor.process(x[st:st + w], new_s=WINDOW_S if k == 0 else HOP_S)
+        a = monitor.process(x[st:st + w], new_s=window_s if k == 0 else hop_s)
         if a.commissioning:
             out.append((False, -1, False, "none"))
             continue
@@ -88,3 +89,30 @@ def test_femto_snapshots_played_back_to_back_are_one_window_each(tmp_path):
     # 6 s of 0.1 s snapshots (a float sum just under 6.0 takes one more: 61 on both paths)
     assert expected.count(-1) in (60, 61) and len(live) == 78
     assert max(expected) >= 0  # judged after commissioning
+
+
+def test_rig_slices_agree_live_and_direct(tmp_path):
+    """The simulated rig through the live path (m/s^2, 3 axes, 25.6 kHz, rig_eval's 1 s / 0.5 s
+    windows): commissioning on 4 s of the healthy schedule, then 4 s of the outer-race schedule
+    near failure as a second run; every decision equals AssetMonitor's on the same windows."""
+    from pm_monitor.evaluation.any_machine import rig_eval
+    from pm_monitor.evaluation.any_machine.live_path import rig_stream
+
+    sims = {name: sim for name, _, sim in rig_eval.rig_runs()}
+    rate, axes = sims["healthy"].config.accel_rate, list(sims["healthy"].config.accel_channels)
+    healthy = rig_stream(sims["healthy"], 6.0)
+    fault = sims["demo_outer_race"].accel(round(185.0 * rate), round(4.0 * rate))
+    window_s, hop_s = rig_eval.RIG_WINDOW_S, rig_eval.RIG_HOP_S
+    asset_file = write_asset("rig_motor", tmp_path, "rig_slice", commissioning={"duration_s": 4.0},
+                             analysis={"window_s": window_s, "hop_s": hop_s})
+    unit = LiveUnit(asset_file, tmp_path / "refs")
+    direct = AssetMonitor(load(asset_file), axes, rate)
+    runs = []
+    for x in (healthy, fault):
+        live = unit.play(x, rate, axes, unit="m/s^2")
+        expected = _direct(direct, x, [w.first_sample for w in live], rate, window_s, hop_s)
+        assert [(w.decided, w.state, w.anomalous, w.fault) for w in live] == expected
+        runs.append(expected)
+    assert any(not d for d, *_ in runs[0]) and all(d for d, *_ in runs[1])
+    assert max(s for _, s, _, _ in runs[1]) >= HealthState.PRE_WARNING  # near failure: raised
+    assert runs[1][-1][3] == "outer_race"
