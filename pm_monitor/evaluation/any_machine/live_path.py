@@ -153,8 +153,7 @@ def cwru_live(work: Path) -> dict:
             per_record.append({
                 "record": rec.record, "label": rec.label, "truth": truth, "windows": len(outs),
                 "detected": sum(w.anomalous for w in outs),
-                "not_normal": sum(w.state > 0 for w in outs),
-                "alarmed": sum(w.state > 0 for w in outs),  # cwru_summary's name for it
+                "alarmed": sum(w.state > 0 for w in outs),  # windows not Normal
                 "alerts_raised": sum(w.raised for w in outs),
                 "right": sum(c == truth for c in calls),
                 "uncertain": sum(c == defects.UNCERTAIN for c in calls),
