@@ -210,21 +210,24 @@ def thread_study(bundle, real, cache_dir: Path, repeats: int) -> dict[str, dict]
     return results
 
 
-# Times the RUL fit (numpy least squares, OpenBLAS) in a fresh process, since BLAS threads are
-# fixed when numpy loads: 240 points of a degrading health indicator, 100 estimates.
+# Times the RUL estimate (core/rul: prior + damage Kalman filter, numpy / scipy / filterpy) in
+# a fresh process, since BLAS threads are fixed when numpy loads: the shipped rig RUL model, 240
+# snapshots of slowly rising indicators, 100 estimates.
 BLAS_SNIPPET = """
 import json, sys, time
+from pathlib import Path
 import numpy as np
-from pm_monitor.core.models.bundle import load_bundle
-from pm_monitor.core.models.rul import ExponentialRulEstimator
-cfg = load_bundle(sys.argv[1]).rul
-estimator = ExponentialRulEstimator(cfg)
+from pm_monitor.core.rul.prior import OperatingCondition
+from pm_monitor.core.rul.prognosis import PrognosisModel, PrognosisTracker
+model = PrognosisModel.load(Path(sys.argv[1]).parent / "rul_rig" / "rul_prognosis.json")
+tracker = PrognosisTracker(model, OperatingCondition())
+level = np.full(len(model.indicator_names), 0.05)
 for i in range(240):
-    estimator.update(0.5 * i, cfg.baseline + 1.5 * cfg.onset_margin + 0.002 * np.exp(i / 80))
+    tracker.update(1.0 * i, level * np.exp(i / 120), None)
 laps = []
 for _ in range(100):
     start = time.perf_counter()
-    estimator.estimate()
+    tracker.estimate()
     laps.append((time.perf_counter() - start) * 1e3)
 print(json.dumps(laps))
 """

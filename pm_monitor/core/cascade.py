@@ -1,11 +1,13 @@
-"""The one cascade every model set runs: Stage 1 + anomaly score -> (gate) -> Stage 2 + RUL.
+"""The one cascade every model set runs: Stage 1 + anomaly score -> (gate) -> Stage 2; RUL.
 
 Stage 1 (health state, fault type, anomaly score) runs on every window whose Stage 1 inputs are
 all present. Only when Stage 1 says "not normal" or the anomaly score crosses its dynamic
-threshold does the cascade spend time on Stage 2 (where on each frame, Grad-CAM), the scorers
-and the RUL estimate (paper 000: Stage 2 answers "where", not "whether"). The stages come from
-the model set (pm_monitor.core.stages, assembled by pm_monitor.core.model_set); this module
-holds the gate logic, once.
+threshold does the cascade spend time on Stage 2 (where on each frame, Grad-CAM) and the
+scorers (paper 000: Stage 2 answers "where", not "whether"). The RUL stage (core/stages/rul.py)
+is fed every window that has its inputs, whatever Stage 1 said: it makes one cheap estimate per
+update period (population prior before its onset, condition-based after), and the result
+carries the newest one. The stages come from the model set (pm_monitor.core.stages, assembled
+by pm_monitor.core.model_set); this module holds the gate logic, once.
 
 Missing inputs never vote: a stage whose required inputs are missing (or refused) does not run;
 when Stage 1 cannot run, or abstains (commissioning), the window carries no decision
@@ -21,7 +23,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from pm_monitor.core.models.rul import RulResult
+from pm_monitor.core.rul.live import LiveEstimate
 from pm_monitor.core.stages.contract import (
     Abstention,
     InputRefusedError,
@@ -32,7 +34,7 @@ from pm_monitor.core.stages.contract import (
     Stage1Decision,
 )
 from pm_monitor.core.sync.window import AnalysisWindow
-from pm_monitor.core.types import ACCEL, CAMERA, MIC, NS_PER_S, THERMAL, HealthState
+from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL, HealthState
 
 MODALITY_ORDER = (ACCEL, MIC, THERMAL, CAMERA)  # how results list inputs
 TIMING_KEYS = ("features", "stage1", "anomaly", "stage2", "rul", "total")
@@ -79,7 +81,7 @@ class CascadeResult:
     fault_type_probabilities: dict[str, float]
     localizations: tuple[Localization, ...]  # Stage 2 maps, the main one (thermal) first
     scores: dict[str, float]  # scorers' values (e.g. mic_anomaly_score, its threshold)
-    rul: RulResult | None
+    rul: LiveEstimate | None  # the RUL stage's newest estimate (made on this or an earlier window)
     decision_basis: tuple[str, ...]
     modalities_used: tuple[str, ...]
     modalities_missing: tuple[str, ...]
@@ -90,6 +92,7 @@ class CascadeResult:
     notes: tuple[str, ...] = ()  # why an input was not used, why there is no decision
     anomaly_alarms: bool = True  # Stage 1's word: may the anomaly alone raise an alarm
     commissioning: tuple[int, int] | None = None  # (done, needed) while a baseline is learned
+    rul_new: bool = False  # `rul` was made on this window (publish it once)
 
     @property
     def decided(self) -> bool:
@@ -158,6 +161,8 @@ class Cascade:
         values = dict(self.stage1.status())
         for scorer in self.scorers:
             values.update(scorer.status())
+        if self.rul is not None:
+            values.update(self.rul.status())
         return values
 
     def process(self, window: AnalysisWindow) -> CascadeResult:
@@ -170,8 +175,10 @@ class Cascade:
                 self._guarded(lambda s=scorer: s.observe(window), notes, refused)
         outcome = self._stage1(window, notes, refused)
         tick = _lap(timings, "stage1", tick)
+        rul_new = self._observe_rul(window)
+        tick = _lap(timings, "rul", tick)
         if isinstance(outcome, Abstention):
-            return self._no_decision(window, outcome, timings, start, notes, refused)
+            return self._no_decision(window, outcome, timings, start, notes, refused, rul_new)
         timings.update(outcome.timings_ms)
         for modality, reason in outcome.refused_inputs:
             notes.append(str(InputRefusedError(modality, reason)))
@@ -201,11 +208,6 @@ class Cascade:
                         basis.append(scorer.name)
             tick = _lap(timings, "stage2", tick)
 
-        rul = None
-        if self.rul is not None:
-            self.rul.observe(window.t_end_ns / NS_PER_S, outcome)
-            rul = self.rul.estimate() if gate_open else None
-            _lap(timings, "rul", tick)
         timings["total"] = (time.perf_counter() - start) * 1e3
         used, missing = self._modalities(window, refused)
         return _with_summary(CascadeResult(
@@ -216,8 +218,9 @@ class Cascade:
             anomalous=outcome.anomalous, anomaly_alarms=outcome.anomaly_alarms,
             fault_type="none" if state == HealthState.NORMAL else outcome.fault_type,
             fault_type_probabilities=outcome.fault_type_probabilities,
-            localizations=tuple(localizations), scores=scores, rul=rul,
-            decision_basis=tuple(basis), modalities_used=used, modalities_missing=missing,
+            localizations=tuple(localizations), scores=scores, rul=self._latest_rul(),
+            rul_new=rul_new, decision_basis=tuple(basis), modalities_used=used,
+            modalities_missing=missing,
             timings_ms=timings, summary="", temporal_attention=outcome.attention,
             stage1_input=outcome.sequence, notes=(*outcome.evidence, *notes)))
 
@@ -233,6 +236,15 @@ class Cascade:
             notes.append(str(err))
             refused.add(err.modality)
             return Abstention(f"no decision: Stage 1 input {err.modality} refused")
+
+    def _observe_rul(self, window: AnalysisWindow) -> bool:
+        """Feed the RUL stage (its inputs present); whether it made an estimate now."""
+        if self.rul is None or any(m not in window.present for m in self.rul.required_inputs):
+            return False
+        return self.rul.observe(window) is not None
+
+    def _latest_rul(self) -> LiveEstimate | None:
+        return None if self.rul is None else self.rul.latest
 
     @staticmethod
     def _guarded(call, notes: list[str], refused: set[str]):
@@ -255,7 +267,7 @@ class Cascade:
 
     def _no_decision(self, window: AnalysisWindow, outcome: Abstention,
                      timings: dict[str, float], start: float, notes: list[str],
-                     refused: set[str]) -> CascadeResult:
+                     refused: set[str], rul_new: bool) -> CascadeResult:
         """Normal with zero confidence, not anomalous, no decision basis: nothing to alarm on."""
         timings["total"] = (time.perf_counter() - start) * 1e3
         used, missing = self._modalities(window, refused)
@@ -267,7 +279,8 @@ class Cascade:
             state_probabilities=np.zeros(len(HealthState), np.float32), confidence=0.0,
             anomaly_score=0.0, anomaly_threshold=0.0, anomalous=False,
             fault_type="none", fault_type_probabilities={}, localizations=(), scores={},
-            rul=None, decision_basis=(), modalities_used=used, modalities_missing=missing,
+            rul=self._latest_rul(), rul_new=rul_new, decision_basis=(), modalities_used=used,
+            modalities_missing=missing,
             timings_ms=timings, summary="",
             temporal_attention=np.full(length, 1.0 / length, np.float32),
             stage1_input=np.zeros((length, width), np.float32), notes=tuple(notes),
@@ -300,9 +313,10 @@ def _with_summary(result: CascadeResult) -> CascadeResult:
             parts.append(f"{what} {loc.location} ({loc.confidence:.0%}) at {loc.hotspot_xy}")
         for name, value in result.scores.items():
             parts.append(f"{name} {value:.3g}")
-        if result.rul is not None:
+        if result.rul is not None and result.rul.valid:
             rul = result.rul
-            parts.append(f"RUL {rul.rul_s:.0f} s [{rul.lower_s:.0f}, {rul.upper_s:.0f}]")
+            parts.append(f"RUL {rul.rul_s:.0f} s [{rul.lower_s:.0f}, {rul.upper_s:.0f}] "
+                         f"({rul.evidence.replace('_', ' ')})")
     parts += list(result.notes)
     if result.modalities_missing:
         parts.append("missing " + ", ".join(result.modalities_missing))

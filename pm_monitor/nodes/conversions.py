@@ -95,9 +95,11 @@ def region_msg(region: tuple[int, int, int, int] | None) -> RegionOfInterest:
 # --- results -> outputs ----------------------------------------------------------------------
 
 def _fill_rul(msg, rul) -> bool:
-    """RUL, interval and health index (1 = healthy when no estimate); True if known."""
-    if rul is None:
-        msg.health_index = 1.0
+    """A valid RUL estimate's point, interval and health index into an Alert (1 = healthy when
+    none); True if one was attached. An estimate that is not valid (uncalibrated) is never
+    attached: an alert says nothing it could not plan on."""
+    if rul is None or not rul.valid:
+        msg.health_index = 1.0 if rul is None else float(rul.health_index)
         return False
     msg.rul_s, msg.rul_lower_s, msg.rul_upper_s = (
         float(rul.rul_s), float(rul.lower_s), float(rul.upper_s))
@@ -110,19 +112,27 @@ def _fill_hotspot(msg, loc) -> None:
     msg.hotspot_region = region_msg(loc.region)
 
 
-def rul_msg(result, asset_id: str, frame_id: str) -> RulEstimate:  # result: CascadeResult
+def rul_msg(estimate, asset_id: str, frame_id: str) -> RulEstimate:
+    """core.rul.live.LiveEstimate (rul_node's, or the monitor's RUL stage's) -> RulEstimate.
+    valid only for a calibrated estimate (the model's word); the numbers of an uncalibrated
+    one still go out, marked not_calibrated."""
     msg = RulEstimate()
-    msg.header = make_header(result.t_end_ns, frame_id)
+    msg.header = make_header(estimate.stamp_ns, frame_id)
     msg.asset_id = asset_id
-    known = _fill_rul(msg, result.rul)
-    # valid only for a calibrated estimate (the RulEstimate contract); the numbers of an
-    # uncalibrated one still go out, marked not_calibrated.
-    msg.valid = known and bool(result.rul.calibrated)
-    if known:
-        msg.interval_coverage = float(result.rul.coverage)
-        msg.model_name = result.rul.model_name
-        msg.evidence_kind = result.rul.evidence
-        msg.point_kind = "trend_fit"  # the exponential fit's crossing time, no distribution
+    msg.valid = bool(estimate.valid)
+    msg.rul_s = float(estimate.rul_s)
+    msg.rul_lower_s = float(estimate.lower_s)
+    msg.rul_upper_s = float(estimate.upper_s)
+    msg.interval_coverage = float(estimate.coverage)
+    msg.health_index = float(estimate.health_index)
+    msg.model_name = estimate.model_name
+    msg.evidence_kind = estimate.distribution.evidence
+    msg.point_kind = estimate.point_kind
+    msg.rul_median_s = float(estimate.median_s)
+    msg.rul_phm_optimal_s = float(estimate.distribution.phm_optimal_s())
+    msg.elapsed_s = float(estimate.elapsed_s)
+    msg.onset_detected = estimate.onset_s is not None
+    msg.onset_elapsed_s = float(estimate.onset_s) if estimate.onset_s is not None else -1.0
     return msg
 
 

@@ -79,7 +79,8 @@ class MonitorOutputs:
             self.node.get_logger().info(
                 f"alert {update.alert_id} {update.event.name} ({update.lifecycle.name}): "
                 f"{result.summary}")
-        self.rul.publish(conv.rul_msg(result, c.asset_id, c.frame_id))
+        if result.rul_new:  # one RulEstimate per estimate (one per update period of the stage)
+            self.rul.publish(conv.rul_msg(result.rul, c.asset_id, c.frame_id))
         health = conv.health_msg(result, c.asset_id, c.frame_id, self.alarms.active_alert_id())
         fill_health_clocks(health, out.clock_models)
         self.health.publish(health)

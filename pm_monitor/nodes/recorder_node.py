@@ -147,6 +147,25 @@ class RunRecorder(Node):
                 bag.write(topic, type_name, t_ns, cdr)
         return folder
 
+    def write_rul_timeline(self, out_dir: Path, title: str = "") -> dict | None:
+        """rul.jsonl and rul_timeline.png of the monitor's ~/rul (prior, onset, condition-based
+        parts against the true RUL of the rig's ground truth); the RUL summary. None without
+        RulEstimates or without a ground-truth life to score them against."""
+        from pm_monitor.report.rul_timeline import plot, summarise
+
+        lives = [self._t(m.header) + m.rul_s for m in self.truth if m.rul_known]
+        if not self.rul or not lives:
+            return None
+        estimates = [conv.message_to_dict(m) | {"t_s": self._t(m.header)} for m in self.rul]
+        with open(out_dir / "rul.jsonl", "w") as f:
+            for estimate in estimates:
+                f.write(json.dumps(estimate) + "\n")
+        life_s = float(np.median(lives))  # the failure time the ground truth counts down to
+        plot(estimates, life_s, f"{title or 'run'}: the monitor's ~/rul (population prior "
+             "until the onset, condition-based after)", out_dir / "rul_timeline.png",
+             unit="s", time_label="run time")
+        return summarise(estimates, life_s)
+
     def write(self, out_dir: Path, title: str = "") -> dict:
         """Write alerts/explanations (JSON lines), heatmap PNGs, timeline PNG and summary;
         with record_mcap the MCAP recording, with make_report the HTML report."""
@@ -171,6 +190,9 @@ class RunRecorder(Node):
                   "camera_heatmaps_saved": len(self.camera_heatmaps),
                   "explanations": len(self.explanations),
                   "monitor_diagnostics": self.diagnostics}
+        rul_summary = self.write_rul_timeline(out_dir, title)
+        if rul_summary is not None:
+            result["rul"] = rul_summary
         if self.record_mcap:
             recording = self.write_recording(out_dir / "recording")
             result["recording"] = str(recording)

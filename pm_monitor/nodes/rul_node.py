@@ -176,7 +176,7 @@ class RulNode(Node):
         super().destroy_node()
 
     def _to_msg(self, estimate: LiveEstimate) -> RulEstimate:
-        return estimate_msg(estimate, self.asset_id, self.frame_id)
+        return conv.rul_msg(estimate, self.asset_id, self.frame_id)
 
     def _publish_diagnostics(self) -> None:
         now = self.get_clock().now()
@@ -184,29 +184,6 @@ class RulNode(Node):
             self.estimator.stats, self.estimator.diagnostics(),
             {"model_version": Path(self.model_path).name, "model_path": self.model_path,
              "evidence_kind": self._last_evidence}, now.nanoseconds, now.to_msg()))
-
-
-def estimate_msg(estimate: LiveEstimate, asset_id: str, frame_id: str) -> RulEstimate:
-    """LiveEstimate -> RulEstimate. valid only for a calibrated estimate (the model's word)."""
-    msg = RulEstimate()
-    msg.header.stamp = conv.ns_to_stamp(estimate.stamp_ns)
-    msg.header.frame_id = frame_id
-    msg.asset_id = asset_id
-    msg.valid = bool(estimate.valid)
-    msg.rul_s = float(estimate.rul_s)
-    msg.rul_lower_s = float(estimate.lower_s)
-    msg.rul_upper_s = float(estimate.upper_s)
-    msg.interval_coverage = float(estimate.coverage)
-    msg.health_index = float(estimate.health_index)
-    msg.model_name = estimate.model_name
-    msg.evidence_kind = estimate.distribution.evidence
-    msg.point_kind = estimate.point_kind
-    msg.rul_median_s = float(estimate.median_s)
-    msg.rul_phm_optimal_s = float(estimate.distribution.phm_optimal_s())
-    msg.elapsed_s = float(estimate.elapsed_s)
-    msg.onset_detected = estimate.onset_s is not None
-    msg.onset_elapsed_s = float(estimate.onset_s) if estimate.onset_s is not None else -1.0
-    return msg
 
 
 def main(args: list[str] | None = None) -> None:

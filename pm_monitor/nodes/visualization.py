@@ -131,7 +131,7 @@ class MarkerPublisher:
         than this window's), else the window's."""
         if self.publisher.get_subscription_count() == 0:
             return False
-        rul = None if result.rul is None else (
+        rul = None if result.rul is None or not result.rul.valid else (
             float(result.rul.rul_s), float(result.rul.lower_s), float(result.rul.upper_s))
         self.publisher.publish(asset_markers(
             self.asset_id, self.frame_id, result.t_end_ns,

@@ -11,7 +11,6 @@ from pm_monitor.core.models.autoencoder import FeatureAutoencoder
 from pm_monitor.core.models.bundle import LOCATION_NAMES, ModelBundle
 from pm_monitor.core.models.health_indicator import HealthIndicator
 from pm_monitor.core.models.normalization import FeatureScaler
-from pm_monitor.core.models.rul import RulConfig
 from pm_monitor.core.models.stage1_bilstm import HealthStateBiLSTM
 from pm_monitor.core.models.thermal_resnet import ThermalResNet
 from pm_monitor.core.models.threshold import ThresholdConfig
@@ -49,7 +48,6 @@ def untrained_bundle(feature_config: FeatureConfig | None = None, seed: int = 0)
         autoencoder=FeatureAutoencoder(**hyper["autoencoder"]),
         thermal=ThermalResNet.from_hyperparameters(hyper["thermal"]),
         threshold=ThresholdConfig(floor=1.0, ceiling=3.0),
-        rul=RulConfig(baseline=0.0, failure_level=1.0, onset_margin=0.1),
         health_indicator=HealthIndicator(np.zeros(n_features, np.float32), 0.0),
         hyperparameters=hyper,
         info={"label": "untrained"},

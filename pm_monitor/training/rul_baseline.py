@@ -4,7 +4,7 @@ Health indicator (HI) = horizontal RMS (g) of each snapshot. Per bearing, causal
 baseline = median HI of its first `baseline_s` seconds (the onset rule's baseline); failure
 level = baseline x `failure_ratio`, where the ratio (end-of-life HI / baseline) is the median
 over the *training* bearings; the exponential fit and its bootstrap interval are the rig's
-`ExponentialRulEstimator` (pm_monitor/core/models/rul.py), reused unchanged.
+`ExponentialRulEstimator` (pm_monitor/training/rul_exponential.py), offline only.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pm_monitor.core.models.rul import ExponentialRulEstimator, RulConfig
+from pm_monitor.training.rul_exponential import ExponentialRulEstimator, RulConfig
 from pm_monitor.training.rul_network.targets import OnsetRule
 
 MODEL_NAME = "rms_exponential_fit"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -14,11 +14,7 @@ from pm_monitor.core.models.bundle import ModelBundle
 from pm_monitor.core.models.normalization import FeatureScaler
 from pm_monitor.core.models.threshold import ThresholdConfig
 from pm_monitor.core.types import HealthState
-from pm_monitor.training.fit_rul import (
-    calibrate_rul_intervals,
-    fit_health_indicator,
-    rul_config_from_healthy,
-)
+from pm_monitor.training.health_indicator_fit import fit_health_indicator
 from pm_monitor.training.loop import FitConfig, FitHistory
 from pm_monitor.training.rig_bundle_architecture import untrained_bundle
 from pm_monitor.training.rig_dataset import RunData, location_masks
@@ -126,18 +122,10 @@ def train_bundle(
     )
 
     bundle.health_indicator = fit_health_indicator(z_train, train.severity, extractor.feature_names)
-    rul = rul_config_from_healthy(np.asarray(bundle.health_indicator(z_val[healthy_val])))
-    series = [
-        (run.t_end_s, np.asarray(bundle.health_indicator(z)), run.rul_s, run.state > 0)
-        for run, z in zip(val_runs, np.split(z_val, np.cumsum(val.run_lengths)[:-1]), strict=True)
-    ]
-    bundle.rul = replace(rul, calibration=calibrate_rul_intervals(rul, series))
-    log(f"RUL: baseline {rul.baseline:.3f}, interval bands {bundle.rul.calibration}")
 
     bundle.info = {
         "label": LABEL,
-        "model_versions": {name: MODEL_VERSION for name in ("stage1", "autoencoder", "thermal")}
-        | {"rul": MODEL_VERSION},
+        "model_versions": {name: MODEL_VERSION for name in ("stage1", "autoencoder", "thermal")},
         "created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "torch_version": torch.__version__.split("+")[0],
         "training_runs": [r.spec.name for r in train_runs],

@@ -4,12 +4,15 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from rclpy.serialization import deserialize_message, serialize_message
+from rul_fakes import small_prognosis
 
 from pm_monitor.core.alarms import AlarmEvent, AlarmState, AlarmUpdate
 from pm_monitor.core.explain.explainer import AlertExplanation
 from pm_monitor.core.explain.shapley import ShapleyAttribution
 from pm_monitor.core.imaging.codec import decode
-from pm_monitor.core.models.rul import RulResult
+from pm_monitor.core.rul.live import LiveEstimate
+from pm_monitor.core.rul.prior import OperatingCondition
+from pm_monitor.core.rul.prognosis import PrognosisTracker
 from pm_monitor.core.types import HealthState
 from pm_monitor.msg import Alert, Explanation, SensorChunk
 from pm_monitor.nodes import conversions as conv
@@ -46,7 +49,7 @@ def test_image_round_trip_through_the_wire_format():
 
 def test_alert_carries_state_localisation_rul_and_modalities():
     rul = SimpleNamespace(rul_s=90.0, lower_s=60.0, upper_s=130.0, health_index=0.4,
-                          coverage=0.8, model_name="exp")
+                          coverage=0.8, model_name="exp", valid=True)
     update = AlarmUpdate("rig_1-abc", "rig_1", "outer_race", AlarmEvent.ESCALATED,
                          AlarmState.ACTIVE_UNACKED, HealthState.WARNING, 3, 0)
     msg = conv.alert_msg(_result(rul), update, "rig_1", "asset", "v1")
@@ -64,15 +67,33 @@ def test_healthy_stage2_class_is_not_a_localisation():
                          AlarmState.ACTIVE_UNACKED, HealthState.PRE_WARNING, 1, 0)
     msg = conv.alert_msg(_result(location="healthy"), update, "rig_1", "asset", "v1")
     assert not msg.localized and not msg.rul_known and msg.health_index == 1.0
-    assert not conv.rul_msg(_result(), "rig_1", "asset").valid
+
+
+def _live_estimate(calibrated: bool) -> LiveEstimate:
+    tracker = PrognosisTracker(small_prognosis(calibrated), OperatingCondition())
+    tracker.update(100.0, np.array([1.0, 1.0]), None)
+    return LiveEstimate(10**18, tracker.estimate(), "rul_test")
 
 
 def test_rul_msg_is_valid_only_for_a_calibrated_estimate():
     for calibrated in (False, True):
-        rul = RulResult(100.0, 50.0, 200.0, 0.4, 0.8, "exp", calibrated=calibrated)
-        msg = conv.rul_msg(SimpleNamespace(t_end_ns=10**18, rul=rul), "rig_1", "asset")
-        assert msg.valid == calibrated and msg.rul_s == 100.0
-        assert msg.evidence_kind == ("condition_based" if calibrated else "not_calibrated")
+        estimate = _live_estimate(calibrated)
+        msg = conv.rul_msg(estimate, "rig_1", "asset")
+        assert msg.valid == calibrated and msg.rul_s == pytest.approx(estimate.rul_s)
+        assert msg.evidence_kind == ("population_prior" if calibrated else "not_calibrated")
+        assert msg.elapsed_s == 100.0 and not msg.onset_detected and msg.onset_elapsed_s == -1.0
+        assert msg.point_kind == "median" and msg.rul_median_s == pytest.approx(estimate.median_s)
+        assert conv.stamp_to_ns(msg.header.stamp) == 10**18 and msg.model_name == "rul_test"
+
+
+def test_an_alert_carries_only_a_valid_rul():
+    update = AlarmUpdate("a", "rig_1", "outer_race", AlarmEvent.RAISED,
+                         AlarmState.ACTIVE_UNACKED, HealthState.PRE_WARNING, 1, 0)
+    plain = conv.alert_msg(_result(_live_estimate(False)), update, "rig_1", "asset", "v1")
+    assert not plain.rul_known and plain.rul_s == 0.0
+    valid = _live_estimate(True)
+    msg = conv.alert_msg(_result(valid), update, "rig_1", "asset", "v1")
+    assert msg.rul_known and msg.rul_s == pytest.approx(valid.rul_s)
 
 
 def _gated_explanation() -> AlertExplanation:

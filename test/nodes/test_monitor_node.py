@@ -14,7 +14,7 @@ from rig_feed import EPOCH_NS, RigFeed
 from sensor_msgs.msg import Image
 
 from pm_monitor.core.types import HealthState
-from pm_monitor.msg import Alert, Explanation, HealthStatus, SensorChunk
+from pm_monitor.msg import Alert, Explanation, HealthStatus, RulEstimate, SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.monitor_node import MonitorNode
 from pm_monitor.nodes.qos import ALERT_QOS
@@ -50,7 +50,9 @@ class Harness:
         self.health: list[HealthStatus] = []
         self.heatmaps: list[Image] = []
         self.diagnostics: list[DiagnosticArray] = []
+        self.rul: list[RulEstimate] = []
         c = self.client
+        c.create_subscription(RulEstimate, "/pm_monitor/rul", self.rul.append, 200)
         c.create_subscription(Alert, "/pm_monitor/alert", self.alerts.append, ALERT_QOS)
         c.create_subscription(Explanation, "/pm_monitor/explanation",
                               self.explanations.append, 50)
@@ -94,6 +96,19 @@ def test_injected_fault_raises_alerts_with_state_hotspot_and_explanation(make_ha
     assert last.counterfactual_computed and last.counterfactual_target == "normal"
     assert len(last.counterfactual_features) == len(last.counterfactual_needed_values)
     assert h.heatmaps and h.heatmaps[-1].encoding == "rgb8"
+    # the monitor's own ~/rul: the rig model set's RUL stage (models/rul_rig), one estimate per
+    # second of stream; before its onset monitor has its 30 s reference, the calibrated prior
+    assert len(h.rul) >= 25, f"{len(h.rul)} RulEstimates in 32 s"
+    stamps = np.array([conv.stamp_to_ns(m.header.stamp) for m in h.rul])
+    assert np.allclose(np.diff(stamps), 1e9, atol=1e6)
+    first = h.rul[0]
+    assert first.valid and first.evidence_kind == "population_prior" and first.point_kind
+    assert first.rul_lower_s <= first.rul_median_s <= first.rul_upper_s
+    assert first.elapsed_s == pytest.approx(1.0) and not first.onset_detected
+    assert first.model_name == "rul_rig" and first.interval_coverage == pytest.approx(0.8)
+    assert all(m.valid for m in h.rul)
+    with_rul = [a for a in h.alerts if a.rul_known]
+    assert with_rul and with_rul[-1].rul_s > 0  # alerts carry the valid estimate
 
 
 def test_healthy_machine_raises_no_alert(make_harness):

@@ -19,10 +19,11 @@ from pm_monitor.core.alarms import AlarmEvent, AlarmManager
 from pm_monitor.core.explain.async_runner import AsyncExplainer
 from pm_monitor.core.explain.background import HealthyBackground
 from pm_monitor.core.explain.explainer import Explainer
-from pm_monitor.core.model_set.rig import rig_cascade
+from pm_monitor.core.model_set.rig import RIG_RUL, rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
 from pm_monitor.core.recording.mcap_bag import RecordingError, read_messages
 from pm_monitor.core.recording.typestore import typestore
+from pm_monitor.core.stages.rul import prognosis_rul
 from pm_monitor.core.types import NS_PER_S
 from pm_monitor.msg import Alert, Explanation, HealthStatus, RigGroundTruth, RulEstimate
 from pm_monitor.nodes import conversions as conv
@@ -36,6 +37,11 @@ from pm_monitor.training.rig_dataset import rig_window
 
 BUNDLE_DIR = Path(__file__).resolve().parents[2] / "models" / "rig_baseline"
 EPOCH_NS = 1_700_000_000 * NS_PER_S
+
+
+def shipped_rig_rul(bundle_dir: Path):
+    """The shipped rig model set's RUL stage (models/rig_baseline/model_set.json)."""
+    return prognosis_rul(RIG_RUL, lambda p: bundle_dir / p, "m/s^2")
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +81,7 @@ def _record(executor, context, recorder, out_dir):
     heatmaps = HeatmapPublisher(monitor)
     assert spin_until(executor, lambda: all(p.get_subscription_count() > 0
                                              for p in pubs.values()) and heatmaps.wanted())
-    cascade = rig_cascade(bundle)
+    cascade = rig_cascade(bundle, rul=shipped_rig_rul(BUNDLE_DIR))
     background = HealthyBackground()
     explainer = Explainer.from_bundle(bundle, background)
     done = []
@@ -101,7 +107,8 @@ def _record(executor, context, recorder, out_dir):
         background.observe(result)
         pubs["health"].publish(conv.health_msg(result, "rig_1", "asset",
                                                alarms.active_alert_id()))
-        pubs["rul"].publish(conv.rul_msg(result, "rig_1", "asset"))
+        if result.rul_new:
+            pubs["rul"].publish(conv.rul_msg(result.rul, "rig_1", "asset"))
         for update in alarms.update_result(result):
             pubs["alert"].publish(conv.alert_msg(result, update, "rig_1", "asset", "test"))
             if update.event != AlarmEvent.CLEARED:

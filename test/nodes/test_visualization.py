@@ -16,8 +16,9 @@ from pm_monitor.core.explain.background import HealthyBackground
 from pm_monitor.core.explain.explainer import Explainer
 from pm_monitor.core.imaging.codec import decode
 from pm_monitor.core.imaging.heatmap import render
-from pm_monitor.core.model_set.rig import rig_cascade
+from pm_monitor.core.model_set.rig import RIG_RUL, rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
+from pm_monitor.core.stages.rul import prognosis_rul
 from pm_monitor.core.types import HealthState
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.visualization import (
@@ -32,6 +33,11 @@ from pm_monitor.training.rig_dataset import housing_test, rig_window
 BUNDLE_DIR = Path(__file__).resolve().parents[2] / "models" / "rig_baseline"
 
 
+def shipped_rig_rul(bundle_dir: Path):
+    """The shipped rig model set's RUL stage (models/rig_baseline/model_set.json)."""
+    return prognosis_rul(RIG_RUL, lambda p: bundle_dir / p, "m/s^2")
+
+
 @pytest.fixture(scope="module")
 def faulty_window():
     """The cascade's result on a late window of an outer-race fault at the DE bearing."""
@@ -40,7 +46,7 @@ def faulty_window():
     bundle = load_bundle(BUNDLE_DIR)
     fault = ScheduledFault("outer_race", "de_bearing", 5.0, 45.0, 2.0)
     simulator = RigSimulator(RigConfig(), FaultSchedule((fault,), "test"), seed=7_401)
-    cascade = rig_cascade(bundle)
+    cascade = rig_cascade(bundle, rul=shipped_rig_rul(BUNDLE_DIR))
     background = HealthyBackground()
     for i in range(80):
         window = rig_window(simulator, 1.0 + 0.5 * i, bundle.window_s)
@@ -124,7 +130,7 @@ def test_markers_for_the_injected_fault(ros_context, executor, faulty_window):
     assert (sphere.color.r, sphere.color.g, sphere.color.b) == pytest.approx(expected[:3])
     assert text.text.splitlines()[0] == f"rig_1: {result.state.name}"
     assert "outer race fault" in text.text
-    assert f"RUL {result.rul.rul_s:.0f} s" in text.text
+    assert result.rul.valid and f"RUL {result.rul.rul_s:.0f} s" in text.text
     assert text.pose.position.z > sphere.scale.z / 2  # above the sphere
     node.destroy_node()
     client.destroy_node()

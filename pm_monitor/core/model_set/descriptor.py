@@ -12,7 +12,7 @@ for every model set (which stages, which models, which inputs).
       "stage1": {"kind": "rig_bundle", ...},           # health state + anomaly score
       "localizers": [{"kind": "...", "modality": "thermal", ...}],   # Stage 2 maps
       "scorers": [{"kind": "...", "modality": "mic", ...}],          # scores beside
-      "rul": {"kind": "health_index"} or null
+      "rul": {"kind": "prognosis", "model": ...} or null (core/stages/rul.py)
      }
     }
 

@@ -1,12 +1,15 @@
 """The rig model set: a rig-trained bundle (pm_monitor.core.models.bundle: metadata.json and
-state_dicts) as RigStage1 + the thermal ImageLocalizer + the health-index RUL, its networks run
-by the inference layer (torch / ONNX Runtime / TensorRT), explanations with the paper-000
+state_dicts) as RigStage1 + the thermal ImageLocalizer + the RUL stage (core/stages/rul.py: the
+one RUL model, as rul_node runs it), its networks run by the inference layer (torch / ONNX
+Runtime / TensorRT), explanations with the paper-000
 fusion gates when a fusion model fits the bundle.
 
 model_set.json (descriptor kind "rig_bundle"):
     "stages": {"stage1": {"kind": "rig_bundle", "bundle": "."},
                "localizers": [{"kind": "rig_thermal", "modality": "thermal"}],
-               "rul": {"kind": "health_index"}}
+               "rul": {"kind": "prognosis", "model": "../rul_rig/rul_prognosis.json",
+                       "asset": "../../config/assets/rig_motor.yaml", "channels": ["x", "y"],
+                       "update_period_s": 1.0, "window_s": 0.1}}
 """
 from __future__ import annotations
 
@@ -27,17 +30,30 @@ from pm_monitor.core.models.bundle import ModelBundle, ModelLoadError, load_bund
 from pm_monitor.core.models.thermal_resnet import normalise_thermal_frame
 from pm_monitor.core.stages.localizer import ImageLocalizer
 from pm_monitor.core.stages.rig_stage1 import RigStage1
-from pm_monitor.core.stages.rul import HealthIndexRul
+from pm_monitor.core.stages.rul import PrognosisRul, prognosis_rul
 from pm_monitor.core.types import ACCEL, MIC, THERMAL
 
 RIG_KIND = "rig_bundle"
 FUSION_OFF = "none"
 # The shipped paper-000 fusion model, beside the shipped bundles (models/fusion/full.pt).
 SHIPPED_FUSION = Path("fusion") / "full.pt"
+# The shipped rig RUL model (evaluation/rul_rig.py fits it on drawn simulator runs, snapshots of
+# 0.1 s every 1 s of the x / y channels; the onset monitor on the rig's asset description), for
+# a bundle saved beside the others under models/.
+RIG_RUL = {"kind": "prognosis", "model": "../rul_rig/rul_prognosis.json",
+           "asset": "../../config/assets/rig_motor.yaml", "channels": ["x", "y"],
+           "update_period_s": 1.0, "window_s": 0.1}
 
 
-def rig_descriptor(bundle: ModelBundle, name: str, description: str = "") -> dict[str, Any]:
-    """The model_set.json of a bundle saved in its own directory (save_bundle writes it)."""
+def rig_descriptor(bundle: ModelBundle, name: str, description: str = "",
+                   directory: Path | None = None) -> dict[str, Any]:
+    """The model_set.json of a bundle saved in its own directory (save_bundle writes it). The
+    shipped rig RUL stage (RIG_RUL) is named when its model and asset files lie where its
+    relative paths point from `directory` (a bundle saved under models/), else no RUL stage."""
+    rul = None
+    if directory is not None and all((Path(directory) / RIG_RUL[key]).is_file()
+                                     for key in ("model", "asset")):
+        rul = dict(RIG_RUL)
     return {
         "format": DESCRIPTOR_FORMAT, "name": name, "description": description,
         "window_s": bundle.window_s, "hop_s": bundle.hop_s,
@@ -49,7 +65,7 @@ def rig_descriptor(bundle: ModelBundle, name: str, description: str = "") -> dic
         },
         "stages": {"stage1": {"kind": RIG_KIND, "bundle": "."},
                    "localizers": [{"kind": "rig_thermal", "modality": THERMAL}],
-                   "scorers": [], "rul": {"kind": "health_index"}},
+                   "scorers": [], "rul": rul},
     }
 
 
@@ -66,10 +82,21 @@ def build_rig_set(descriptor: ModelSetDescriptor, inference: InferenceConfig | N
                                f"{descriptor.hop_s:g} differ from the bundle's "
                                f"{bundle.window_s:g} / {bundle.hop_s:g}")
     _check_kinds(descriptor)
+    rul = None
+    if stages.get("rul"):
+        try:
+            rul = prognosis_rul(stages["rul"], descriptor.file, descriptor.inputs[ACCEL].unit)
+        except ValueError as err:  # PrognosisModelError included: names the model file
+            raise descriptor.error(f"stages.rul: {err}") from err
     networks = rig_network_set(bundle, inference)
     cascade = rig_cascade(bundle, networks, config, tuple(descriptor.inputs),
-                          localize=bool(stages.get("localizers")), rul=bool(stages.get("rul")))
+                          localize=bool(stages.get("localizers")), rul=rul)
     report = list(networks.report)
+    if rul is not None:
+        report.append(f"rul: {stages['rul']['model']} ({rul.status()['rul_onset_source']} "
+                      f"onset, a {rul.estimator.config.window_s:g} s snapshot every "
+                      f"{rul.estimator.config.update_period_s:g} s of "
+                      f"{', '.join(rul.channels)})")
     gates = None
     if fusion_model_path.strip().lower() != FUSION_OFF:
         explicit = bool(fusion_model_path.strip())
@@ -92,10 +119,11 @@ def build_rig_set(descriptor: ModelSetDescriptor, inference: InferenceConfig | N
 def rig_cascade(bundle: ModelBundle, networks: NetworkSet | InferenceConfig | None = None,
                 config: CascadeConfig | None = None,
                 inputs: tuple[str, ...] = (ACCEL, MIC, THERMAL), localize: bool = True,
-                rul: bool = True) -> Cascade:
-    """The generic cascade over a bundle's stages. networks: ready runners of the bundle (or
-    how to build them; default torch). Building non-torch backends exports / compiles and
-    warms up here, so construct the cascade before going live."""
+                rul: PrognosisRul | None = None) -> Cascade:
+    """The generic cascade over a bundle's stages (rul: the model set's RUL stage, if any).
+    networks: ready runners of the bundle (or how to build them; default torch). Building
+    non-torch backends exports / compiles and warms up here, so construct the cascade before
+    going live."""
     if isinstance(networks, NetworkSet):
         networks.require(cascade_specs(bundle))  # built for this bundle's inputs, or refused
     else:
@@ -108,8 +136,7 @@ def rig_cascade(bundle: ModelBundle, networks: NetworkSet | InferenceConfig | No
         bundle.location_names,
         heatmap_classes=tuple(n for n in bundle.location_names if n != "healthy"),
         region_fraction=config.region_fraction)] if localize else []
-    estimator = HealthIndexRul(bundle.rul, seed=config.seed) if rul else None
-    return Cascade(stage1, localizers, (), estimator, inputs, config, stage1.sequence_shape)
+    return Cascade(stage1, localizers, (), rul, inputs, config, stage1.sequence_shape)
 
 
 def _check_kinds(descriptor: ModelSetDescriptor) -> None:
@@ -119,7 +146,4 @@ def _check_kinds(descriptor: ModelSetDescriptor) -> None:
         raise descriptor.error(f"a rig bundle has one localizer of kind rig_thermal and no "
                                f"scorers, got localizers {kinds}, scorers "
                                f"{[s['kind'] for s in stages.get('scorers', [])]}")
-    rul = stages.get("rul")
-    if rul is not None and rul["kind"] != "health_index":
-        raise descriptor.error(f"rig bundle rul kind must be health_index, got {rul['kind']}")
 

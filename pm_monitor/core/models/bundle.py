@@ -19,7 +19,6 @@ from pm_monitor.core.features import FeatureConfig, FeatureExtractor
 from pm_monitor.core.models.autoencoder import FeatureAutoencoder
 from pm_monitor.core.models.health_indicator import HealthIndicator
 from pm_monitor.core.models.normalization import FeatureScaler
-from pm_monitor.core.models.rul import RulConfig
 from pm_monitor.core.models.stage1_bilstm import HealthStateBiLSTM
 from pm_monitor.core.models.thermal_resnet import ThermalResNet
 from pm_monitor.core.models.threshold import ThresholdConfig
@@ -53,7 +52,6 @@ class ModelBundle:
     autoencoder: FeatureAutoencoder
     thermal: ThermalResNet
     threshold: ThresholdConfig
-    rul: RulConfig
     health_indicator: HealthIndicator
     hyperparameters: dict[str, dict[str, Any]]  # constructor kwargs of each torch model
     sequence_length: int = 8
@@ -99,7 +97,6 @@ def save_bundle(bundle: ModelBundle, model_dir: Path | str) -> Path:
             "offset": bundle.health_indicator.offset,
         },
         "threshold": asdict(bundle.threshold),
-        "rul": asdict(bundle.rul),
         "hyperparameters": bundle.hyperparameters,
         "sequence_length": bundle.sequence_length,
         "window_s": bundle.window_s,
@@ -115,7 +112,8 @@ def save_bundle(bundle: ModelBundle, model_dir: Path | str) -> Path:
     # imported here: the model-set layer builds on bundles, not the other way round
     from pm_monitor.core.model_set.rig import rig_descriptor
 
-    descriptor = rig_descriptor(bundle, str(bundle.info.get("label") or directory.name))
+    descriptor = rig_descriptor(bundle, str(bundle.info.get("label") or directory.name),
+                                directory=directory)
     (directory / "model_set.json").write_text(json.dumps(descriptor, indent=1) + "\n")
     return path
 
@@ -145,7 +143,6 @@ def load_bundle(model_dir: Path | str) -> ModelBundle:
             float(meta["health_indicator"]["offset"]),
         )
         threshold = ThresholdConfig(**meta["threshold"])
-        rul = RulConfig(**meta["rul"])
         bundle = ModelBundle(
             feature_config=feature_config,
             scaler=scaler,
@@ -153,7 +150,6 @@ def load_bundle(model_dir: Path | str) -> ModelBundle:
             autoencoder=models["autoencoder"],
             thermal=models["thermal"],
             threshold=threshold,
-            rul=rul,
             health_indicator=health_indicator,
             hyperparameters=hyper,
             sequence_length=int(meta["sequence_length"]),

@@ -163,23 +163,7 @@ class LiveRulEstimator:
             raise reject(str(err)) from None
         if not (math.isfinite(sample_rate) and sample_rate > 0):
             raise reject(f"sample_rate {sample_rate} Hz is not a positive number")
-        if self.sample_rate is None:
-            try:
-                columns = self._model_columns(float(sample_rate))
-            except RateError as err:
-                raise reject(str(err)) from None
-            try:  # e.g. a stored reference of another rate or axes: refused with the reason
-                monitor = self._new_monitor(float(sample_rate))
-            except ValueError as err:
-                raise reject(f"onset monitor: {err}") from None
-            self._set_rate(float(sample_rate))
-            self._columns, self.monitor = columns, monitor
-        elif abs(float(sample_rate) - self.sample_rate) > 1e-6 * self.sample_rate:
-            raise reject(f"sample_rate {sample_rate} Hz differs from this stream's "
-                         f"{self.sample_rate:g} Hz (reset the estimator for a new stream)")
-        if self.window < 64:
-            raise reject(f"sample_rate {sample_rate} Hz gives only {self.window} samples per "
-                         f"{self.config.window_s} s snapshot (need 64)")
+        self._check_rate(float(sample_rate), reject)
         missing = [c for c in (self.config.horizontal_channel, self.config.vertical_channel)
                    if c not in channel_names]
         if missing:
@@ -189,6 +173,61 @@ class LiveRulEstimator:
         except ValueError as err:
             raise reject(str(err)) from None
         return frames
+
+    def _check_rate(self, sample_rate: float, reject) -> None:
+        """The first rate fixes the stream (indicator columns, onset monitor); a later other
+        rate, or one too low for a snapshot, raises reject(reason)."""
+        if self.sample_rate is None:
+            try:
+                columns = self._model_columns(sample_rate)
+            except RateError as err:
+                raise reject(str(err)) from None
+            try:  # e.g. a stored reference of another rate or axes: refused with the reason
+                monitor = self._new_monitor(sample_rate)
+            except ValueError as err:
+                raise reject(f"onset monitor: {err}") from None
+            self._set_rate(sample_rate)
+            self._columns, self.monitor = columns, monitor
+        elif abs(sample_rate - self.sample_rate) > 1e-6 * self.sample_rate:
+            raise reject(f"sample_rate {sample_rate} Hz differs from this stream's "
+                         f"{self.sample_rate:g} Hz (reset the estimator for a new stream)")
+        if self.window < 64:
+            raise reject(f"sample_rate {sample_rate} Hz gives only {self.window} samples per "
+                         f"{self.config.window_s} s snapshot (need 64)")
+
+    def on_samples(self, end_ns: int, sample_rate: float, frames_g: np.ndarray
+                   ) -> list[LiveEstimate]:
+        """A contiguous stretch of (n, 2) samples in g (horizontal, vertical) ending at
+        end_ns, e.g. the accelerometer of one analysis window of the monitor's cascade
+        (core/stages/rul.py): a snapshot from its newest `window_s` once an update period has
+        passed since the last one. Overlapping stretches are fine (only the newest samples
+        are used). Raises InputRejectedError (already counted) for a rate it cannot use."""
+        stats = self.stats.inputs.setdefault(INPUT_NAME, InputStats())
+        stats.received += 1
+
+        def reject(reason: str) -> InputRejectedError:
+            stats.rejected += 1
+            stats.last_error = reason
+            return InputRejectedError(reason)
+
+        if end_ns <= 0:
+            raise reject("stamp is zero: the sensor driver sets no time")
+        if not (math.isfinite(sample_rate) and sample_rate > 0):
+            raise reject(f"sample_rate {sample_rate} Hz is not a positive number")
+        self._check_rate(float(sample_rate), reject)
+        frames = np.asarray(frames_g, dtype=np.float32)
+        if frames.ndim != 2 or frames.shape[1] != 2 or not np.isfinite(frames).all():
+            raise reject(f"need finite (n, 2) samples, got shape {frames.shape}")
+        if len(frames) < self.window:
+            raise reject(f"{len(frames)} samples, fewer than one {self.config.window_s} s "
+                         f"snapshot ({self.window})")
+        if self._first_stamp_ns is None:
+            self._first_stamp_ns = end_ns - round(len(frames) * 1e9 / self.sample_rate)
+            stats.first_stamp_ns = end_ns
+        stats.last_stamp_ns = end_ns
+        self._buffer = frames[-self.window:]
+        self._buffer_end_ns = end_ns
+        return self._maybe_estimate()
 
     def _model_columns(self, sample_rate: float) -> list[int]:
         """Where the model's indicators are among those computed at this rate."""

@@ -19,7 +19,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from pm_monitor.core.models.rul import RulResult
+from pm_monitor.core.rul.live import LiveEstimate
 from pm_monitor.core.sync.window import AnalysisWindow, FrameSample
 
 
@@ -44,7 +44,9 @@ class Stage1Decision:
     anomaly_score: float
     anomaly_threshold: float
     anomalous: bool
-    health_index: float | None = None  # input of a RUL stage, when the set has one
+    # Stage 1's own health indicator (1 healthy .. 0 failed), when it has one; the RUL stage
+    # does not use it: it runs the RUL model's own indicators and onset (core/stages/rul.py)
+    health_index: float | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)  # e.g. features, anomaly
     # what the decision rests on, in words (e.g. the physics set's defect lines and level over
     # the asset's reference); the cascade puts it first in the result's notes and summary
@@ -124,10 +126,23 @@ class Scorer(Protocol):
 
 
 class RulStage(Protocol):
+    """Remaining useful life from the window's inputs, on every window that has them (not
+    behind Stage 1's gate: before any degradation the estimate is the population prior, which
+    a planner needs as much as the condition-based one after the onset)."""
+
     name: str
+    required_inputs: tuple[str, ...]
 
-    def observe(self, t_s: float, decision: Stage1Decision) -> None: ...
+    def observe(self, window: AnalysisWindow) -> LiveEstimate | None:
+        """Feed one window (its required inputs present); the estimate made on it, if any
+        (one per update period of stream time). Never raises for bad input: it is counted."""
+        ...
 
-    def estimate(self) -> RulResult | None: ...
+    @property
+    def latest(self) -> LiveEstimate | None:
+        """The newest estimate (None before the first)."""
+        ...
 
     def reset(self) -> None: ...
+
+    def status(self) -> dict[str, object]: ...

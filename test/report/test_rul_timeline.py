@@ -1,10 +1,11 @@
-"""The FEMTO RUL demo's scoring and timeline: errors and coverage of the valid estimates only,
-per evidence kind; the PNG shows the prior, the onset and the condition-based part."""
+"""The RUL timeline of a run (the FEMTO demo's rul_node, the rig demo's monitor): errors and
+coverage of the valid estimates only, per evidence kind; the onset on the run's time axis; the
+PNG shows the prior, the onset and the condition-based part."""
 from __future__ import annotations
 
 import pytest
 
-from pm_monitor.demo.run_femto_demo import plot, summarise
+from pm_monitor.report.rul_timeline import onset_time, plot, summarise
 
 
 def _estimate(t_s: float, rul_s: float, valid: bool = True, width_s: float = 100.0,
@@ -44,3 +45,15 @@ def test_timeline_png_is_written(tmp_path):
     path = tmp_path / "rul_timeline.png"
     plot(ESTIMATES, 1000.0, "Bearing_test", path)
     assert path.stat().st_size > 10_000
+
+
+def test_onset_is_placed_on_the_runs_time_axis():
+    # the monitor's stream started 3 s after the run's t = 0: elapsed = t - 3
+    late = [dict(e, elapsed_s=e["t_s"] - 3.0) for e in ESTIMATES]
+    assert onset_time(late) == pytest.approx(703.0)
+    assert onset_time(ESTIMATES[:2]) is None
+
+
+def test_estimates_after_the_failure_are_not_scored():
+    summary = summarise([*ESTIMATES, _estimate(1100.0, 0.0)], 1000.0)
+    assert summary["valid_estimates"] == 3

@@ -1,7 +1,6 @@
 import numpy as np
-import pytest
 
-from pm_monitor.training.fit_rul import fit_health_indicator, rul_config_from_healthy
+from pm_monitor.training.health_indicator_fit import fit_health_indicator
 
 
 def test_fit_recovers_severity_from_a_log_amplitude_feature():
@@ -14,11 +13,3 @@ def test_fit_recovers_severity_from_a_log_amplitude_feature():
     assert indicator.weights[1] == 0.0 and indicator.weights[2] == 0.0  # not wear features
     estimate = np.asarray(indicator(features))
     assert np.abs(estimate - severity).max() < 0.1
-
-
-def test_rul_config_from_healthy_indicator():
-    healthy = np.random.default_rng(1).normal(0.0, 0.01, size=1000)
-    config = rul_config_from_healthy(healthy)
-    assert config.baseline == pytest.approx(0.0, abs=0.002)
-    assert 0.02 <= config.onset_margin < 0.05
-    assert config.failure_level == 1.0

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pm_monitor.core.models.rul import ExponentialRulEstimator, RulConfig
+from pm_monitor.training.rul_exponential import ExponentialRulEstimator, RulConfig
 
 CONFIG = RulConfig(baseline=0.0, failure_level=1.0, onset_margin=0.02, history_s=600.0)
 
@@ -60,31 +60,3 @@ def test_offset_exponential_fits_the_rig_like_severity_curve():
     result = estimator.estimate()
     assert result is not None
     assert result.rul_s == pytest.approx(failure - times[-1], rel=0.15)
-
-
-def test_calibrated_band_widens_the_interval():
-    times = np.arange(400.0, 700.0, 2.0)
-    values = np.exp(0.01 * (times - 1000.0)) * np.exp(
-        0.05 * np.random.default_rng(0).standard_normal(times.size)
-    )
-    bands = ((0.5, -0.1, 0.1), (0.0, -0.7, 0.4))  # health index here is ~0.95: first band
-    plain, calibrated = (
-        ExponentialRulEstimator(RulConfig(0.0, 1.0, 0.02, 600.0, calibration=c), seed=1)
-        for c in ((), bands)
-    )
-    _feed(plain, times, values)
-    _feed(calibrated, times, values)
-    a, b = plain.estimate(), calibrated.estimate()
-    assert a.rul_s == b.rul_s
-    assert not a.calibrated and a.evidence == "not_calibrated"  # never published as valid
-    assert b.calibrated and b.evidence == "condition_based"
-    assert b.lower_s == pytest.approx(min(a.lower_s, (a.rul_s + 1) * np.exp(-0.1) - 1))
-    assert b.upper_s == pytest.approx(max(a.upper_s, (a.rul_s + 1) * np.exp(0.1) - 1))
-    assert b.upper_s - b.lower_s > a.upper_s - a.lower_s
-
-
-def test_calibration_bands_are_validated_and_sorted():
-    config = RulConfig(0.0, 1.0, 0.02, calibration=[[0.0, -1, 1], [0.5, -0.2, 0.2]])
-    assert config.calibration == ((0.5, -0.2, 0.2), (0.0, -1.0, 1.0))
-    with pytest.raises(ValueError):
-        RulConfig(0.0, 1.0, 0.02, calibration=((0.0, 1.0, -1.0),))

@@ -1,4 +1,6 @@
-"""RUL baseline: exponential degradation fit of a health indicator, extrapolated to failure.
+"""The exponential-fit RUL baseline of the paper-002 comparison (training/rul_baseline.py, run by
+training/rul_femto.py): a health indicator extrapolated to a failure level. Offline only: the
+runtime RUL is core/rul (prior, onset, condition-based; the monitor's RUL stage and rul_node).
 
 Pure numpy, stateful per asset. The health indicator (HI) rises from `baseline` on a healthy
 machine to `failure_level` at failure. Its excess over the baseline is modelled as
@@ -10,10 +12,8 @@ describes damage that starts growing almost linearly and accelerates later). For
 small grid, a and b come from least squares on log(excess + c); the c with the smallest error
 in HI units wins.
 
-The 80 % interval is the union of two: a residual bootstrap of the fit (what the data say about
-the trend) and an empirical interval from validation runs, log((true + 1) / (estimate + 1))
-quantiles per health-index band (split-conformal calibration). The bootstrap alone is far too
-narrow: residuals of a trend are autocorrelated and the degradation is not exactly exponential.
+The 80 % interval is a residual bootstrap of the fit (too narrow: residuals of a trend are
+autocorrelated; it is not calibrated, which is one reason it is only a baseline).
 """
 from __future__ import annotations
 
@@ -31,14 +31,6 @@ class RulResult:
     health_index: float  # 1 = as healthy as the training baseline, 0 = at the failure level
     coverage: float  # nominal coverage of [lower_s, upper_s]
     model_name: str
-    # True when the empirical (split-conformal) interval was applied: only then is the
-    # interval a calibrated one and the estimate publishable as valid (RulEstimate contract).
-    calibrated: bool = False
-
-    @property
-    def evidence(self) -> str:
-        """RulEstimate.evidence_kind: a trend of the measured health indicator."""
-        return "condition_based" if self.calibrated else "not_calibrated"
 
 
 @dataclass(frozen=True)
@@ -50,19 +42,11 @@ class RulConfig:
     min_points: int = 12
     coverage: float = 0.8
     n_bootstrap: int = 200
-    # ((min health index, log-error low quantile, high quantile), ...) sorted by min health
-    # index, descending; the first band whose min the current health index reaches applies.
-    calibration: tuple[tuple[float, float, float], ...] = ()
     max_rul_s: float = 24 * 3600.0  # a flat trend extrapolates to "beyond this"
 
     def __post_init__(self) -> None:
         if not self.failure_level > self.baseline + self.onset_margin:
             raise ValueError("failure_level must lie above baseline + onset_margin")
-        # JSON gives lists: store tuples so configs compare and hash as values.
-        bands = tuple(tuple(float(v) for v in band) for band in self.calibration)
-        if any(len(band) != 3 or band[1] > band[2] for band in bands):
-            raise ValueError("calibration bands must be (min_health_index, low, high), low<=high")
-        object.__setattr__(self, "calibration", tuple(sorted(bands, reverse=True)))
 
 
 MODEL_NAME = "exponential_degradation_bootstrap"
@@ -98,7 +82,7 @@ class ExponentialRulEstimator:
         times, values = np.array(self._history, dtype=np.float64).T
         health = self.health_index(values[-1])
         if values[-1] >= cfg.failure_level:  # at the failure level: certain, nothing to calibrate
-            return RulResult(0.0, 0.0, 0.0, health, cfg.coverage, MODEL_NAME, calibrated=True)
+            return RulResult(0.0, 0.0, 0.0, health, cfg.coverage, MODEL_NAME)
         excess = values - cfg.baseline
         degrading = excess > cfg.onset_margin
         if degrading.sum() < cfg.min_points:
@@ -119,8 +103,9 @@ class ExponentialRulEstimator:
         boot_rul = self._time_to_level(boot_coef, target, offset)
         tail = (1.0 - cfg.coverage) / 2.0
         lower, upper = np.quantile(boot_rul, [tail, 1.0 - tail])
-        lower, upper, calibrated = self._widen(float(rul), float(lower), float(upper), health)
-        return RulResult(float(rul), lower, upper, health, cfg.coverage, MODEL_NAME, calibrated)
+        lower, upper = min(float(lower), float(rul)), min(max(float(upper), float(rul)),
+                                                           cfg.max_rul_s)
+        return RulResult(float(rul), lower, upper, health, cfg.coverage, MODEL_NAME)
 
     def _best_offset(self, design: np.ndarray, excess: np.ndarray, target: float) -> float:
         """The offset c whose exponential fit has the smallest squared error in HI units."""
@@ -137,20 +122,6 @@ class ExponentialRulEstimator:
             rul = (np.log(target + offset) - intercept) / slope
         rul = np.where((slope > 0) & np.isfinite(rul), rul, self.config.max_rul_s)
         return np.clip(rul, 0.0, self.config.max_rul_s)
-
-    def _widen(self, rul: float, lower: float, upper: float, health: float
-               ) -> tuple[float, float, bool]:
-        """Union of the bootstrap interval and the calibrated empirical one; whether a
-        calibration band applied."""
-        lower, upper = min(lower, rul), max(upper, rul)
-        calibrated = False
-        for min_health, low, high in self.config.calibration:
-            if health >= min_health:
-                lower = min(lower, max((rul + 1.0) * np.exp(low) - 1.0, 0.0))
-                upper = max(upper, (rul + 1.0) * np.exp(high) - 1.0)
-                calibrated = True
-                break
-        return float(lower), float(min(upper, self.config.max_rul_s)), calibrated
 
     def reset(self) -> None:
         self._history.clear()
