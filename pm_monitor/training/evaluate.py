@@ -8,12 +8,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from pm_monitor.core.cascade import CascadeResult
 from pm_monitor.core.explain.explainer import Explainer
-from pm_monitor.core.model_set.rig import rig_cascade
+from pm_monitor.core.model_set.rig import rig_cascade, shipped_rig_rul
 from pm_monitor.core.models.bundle import ModelBundle
 from pm_monitor.core.sync.window import AnalysisWindow
 from pm_monitor.core.types import NS_PER_S, HealthState
@@ -57,8 +58,11 @@ HousingTest = Callable[[str, tuple[int, int]], bool]
 class CascadeRecorder:
     """on_window callback for generate_run: runs the cascade and records result vs truth."""
 
-    def __init__(self, bundle: ModelBundle, record: RunRecord, in_housing: HousingTest) -> None:
-        self.cascade = rig_cascade(bundle)
+    def __init__(self, bundle: ModelBundle, record: RunRecord, in_housing: HousingTest,
+                 bundle_dir: Path | None = None) -> None:
+        # with the bundle's directory under models/: the shipped rig RUL stage, as the monitor
+        rul = shipped_rig_rul(bundle_dir) if bundle_dir is not None else None
+        self.cascade = rig_cascade(bundle, rul=rul)
         self.explainer = Explainer.from_bundle(bundle)
         self.record = record
         self.in_housing = in_housing
@@ -95,8 +99,9 @@ class CascadeRecorder:
         r.hotspot_in_housing.append(
             self.in_housing(truth.fault_location, loc.hotspot_xy) if loc and faulty else None
         )
-        r.rul.append((result.rul.rul_s, result.rul.lower_s, result.rul.upper_s)
-                     if result.rul else None)
+        rul = result.rul  # the newest estimate; only a valid (calibrated) one is scored
+        r.rul.append((rul.rul_s, rul.lower_s, rul.upper_s)
+                     if rul is not None and rul.valid else None)
         if loc is not None and truth_state == HealthState.WARNING:
             r.example = (self._last_frame, loc)
 

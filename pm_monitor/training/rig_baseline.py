@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from pm_monitor.core.features import FeatureExtractor
+from pm_monitor.core.model_set.descriptor import read_descriptor
 from pm_monitor.core.models.bundle import save_bundle
 from pm_monitor.sim import RigConfig
 from pm_monitor.training import plots
@@ -74,13 +75,17 @@ def main(argv: list[str] | None = None) -> dict:
     save_bundle(bundle, args.out)
     log(f"bundle written to {args.out}")
 
+    # the RUL stage the saved model set names (the shipped rig RUL model, when args.out lies
+    # beside models/rul_rig), so the held-out runs score the RUL the monitor publishes
+    rul_dir = args.out if read_descriptor(args.out).stages.get("rul") else None
     records, test_runs = [], []
     for spec in plan_runs("test", args.quick):
         faults = spec.schedule.faults
         record = RunRecord(spec.name, faults[0].location if faults else None)
         test_runs.append(generate_run(
             spec, extractor, config.window_s, config.hop_s, FRAME_EVERY["test"],
-            config.thermal_scale_k, on_window=CascadeRecorder(bundle, record, housing_test()),
+            config.thermal_scale_k,
+            on_window=CascadeRecorder(bundle, record, housing_test(), rul_dir),
         ))
         records.append(record)
         log(f"evaluated held-out {spec.name}: {len(record.t_s)} windows")

@@ -30,6 +30,12 @@ def test_rig_and_monitor_processes_produce_alerts_heatmaps_and_summary(tmp_path)
     assert (tmp_path / "timeline.png").stat().st_size > 10_000
     assert list((tmp_path / "heatmaps").glob("*.png"))
     assert "detection_delay_after_onset_s" in (tmp_path / "summary.md").read_text()
+    # the monitor's own ~/rul (the rig model set's RUL stage): one estimate per second, the
+    # calibrated population prior while its onset monitor commissions (the first 30 s)
+    rul = summary["rul"]
+    assert rul["valid_estimates"] >= 20 and "population_prior" in rul["by_evidence"]
+    assert (tmp_path / "rul_timeline.png").stat().st_size > 10_000
+    assert len((tmp_path / "rul.jsonl").read_text().splitlines()) == rul["estimates"]
 
 
 def test_no_false_alarm_with_the_monitor_starved_of_cpu(tmp_path):

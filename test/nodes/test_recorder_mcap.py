@@ -19,11 +19,10 @@ from pm_monitor.core.alarms import AlarmEvent, AlarmManager
 from pm_monitor.core.explain.async_runner import AsyncExplainer
 from pm_monitor.core.explain.background import HealthyBackground
 from pm_monitor.core.explain.explainer import Explainer
-from pm_monitor.core.model_set.rig import RIG_RUL, rig_cascade
+from pm_monitor.core.model_set.rig import rig_cascade, shipped_rig_rul
 from pm_monitor.core.models.bundle import load_bundle
 from pm_monitor.core.recording.mcap_bag import RecordingError, read_messages
 from pm_monitor.core.recording.typestore import typestore
-from pm_monitor.core.stages.rul import prognosis_rul
 from pm_monitor.core.types import NS_PER_S
 from pm_monitor.msg import Alert, Explanation, HealthStatus, RigGroundTruth, RulEstimate
 from pm_monitor.nodes import conversions as conv
@@ -38,10 +37,6 @@ from pm_monitor.training.rig_dataset import rig_window
 BUNDLE_DIR = Path(__file__).resolve().parents[2] / "models" / "rig_baseline"
 EPOCH_NS = 1_700_000_000 * NS_PER_S
 
-
-def shipped_rig_rul(bundle_dir: Path):
-    """The shipped rig model set's RUL stage (models/rig_baseline/model_set.json)."""
-    return prognosis_rul(RIG_RUL, lambda p: bundle_dir / p, "m/s^2")
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,8 @@ from pm_monitor.core.explain.background import HealthyBackground
 from pm_monitor.core.explain.explainer import Explainer
 from pm_monitor.core.imaging.codec import decode
 from pm_monitor.core.imaging.heatmap import render
-from pm_monitor.core.model_set.rig import RIG_RUL, rig_cascade
+from pm_monitor.core.model_set.rig import rig_cascade, shipped_rig_rul
 from pm_monitor.core.models.bundle import load_bundle
-from pm_monitor.core.stages.rul import prognosis_rul
 from pm_monitor.core.types import HealthState
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.visualization import (
@@ -32,10 +31,6 @@ from pm_monitor.training.rig_dataset import housing_test, rig_window
 
 BUNDLE_DIR = Path(__file__).resolve().parents[2] / "models" / "rig_baseline"
 
-
-def shipped_rig_rul(bundle_dir: Path):
-    """The shipped rig model set's RUL stage (models/rig_baseline/model_set.json)."""
-    return prognosis_rul(RIG_RUL, lambda p: bundle_dir / p, "m/s^2")
 
 
 @pytest.fixture(scope="module")

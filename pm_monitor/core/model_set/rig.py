@@ -69,6 +69,12 @@ def rig_descriptor(bundle: ModelBundle, name: str, description: str = "",
     }
 
 
+def shipped_rig_rul(bundle_dir: Path | str, unit: str = "m/s^2") -> PrognosisRul:
+    """The RUL stage RIG_RUL names, for a bundle directory under models/ (what the shipped rig
+    model set runs), for code that builds the cascade itself (offline evaluation, tests)."""
+    return prognosis_rul(RIG_RUL, lambda relative: (Path(bundle_dir) / relative).resolve(), unit)
+
+
 def build_rig_set(descriptor: ModelSetDescriptor, inference: InferenceConfig | None = None,
                   fusion_model_path: str = "",
                   config: CascadeConfig | None = None) -> CascadeModelSet:
