@@ -3,6 +3,7 @@ the scheduled onset."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from pm_monitor.evaluation import rul_rig
 
@@ -37,3 +38,53 @@ def test_a_simulated_run_carries_the_any_machine_states_for_its_onset():
     assert states[-1] >= 1  # the fault grew to failure: the monitor left Normal
     onset = history.onset_s()
     assert onset is not None and onset > rul_rig.RIG_FIT.reference_s
+
+
+def test_the_shipped_rig_model_is_what_the_monitor_runs():
+    """models/rig_baseline/model_set.json's RUL stage takes the snapshots this protocol fitted
+    the shipped model on (period, length, channels, reference, asset)."""
+    import json
+
+    from pm_monitor.core.rul.prognosis import PrognosisModel
+
+    root = rul_rig.REPO_ROOT
+    entry = json.loads((root / "models" / "rig_baseline" / "model_set.json").read_text())[
+        "stages"]["rul"]
+    assert entry["update_period_s"] == rul_rig.SNAPSHOT_PERIOD_S
+    assert entry["window_s"] == rul_rig.SNAPSHOT_S and entry["channels"] == ["x", "y"]
+    base = root / "models" / "rig_baseline"
+    assert (base / entry["model"]).resolve() == rul_rig.SHIPPED_RIG_MODEL.resolve()
+    assert (base / entry["asset"]).resolve() == rul_rig.RIG_ASSET.resolve()
+    model = PrognosisModel.load(rul_rig.SHIPPED_RIG_MODEL)
+    assert model.onset.reference_s == rul_rig.RIG_FIT.reference_s
+    assert model.prior.n_histories == 10  # all drawn runs
+
+
+def test_the_monitors_rul_stage_sees_the_onset_the_model_was_fitted_with():
+    """Live == offline: the drawn run's windows through the rig model set's RUL stage give
+    the history's indicators' onset (the same snapshots, the same AssetMonitor)."""
+    from pm_monitor.core.model_set.rig import shipped_rig_rul
+    from pm_monitor.core.sync.window import AnalysisWindow, StreamWindow
+    from pm_monitor.core.types import ACCEL
+    from pm_monitor.sim import RigConfig, RigSimulator
+
+    history = rul_rig.simulate(0)
+    stage = shipped_rig_rul(rul_rig.REPO_ROOT / "models" / "rig_baseline")
+    config = RigConfig()
+    sim = RigSimulator(config, rul_rig.draw_schedule(0), seed=0)
+    rate = config.accel_rate
+    n = round(1.0 * rate)  # the model set's 1 s windows, hop 0.5 s; the newest 0.1 s is it
+    estimates = []
+    for t in np.arange(1.0, history.life_s + 1e-6, 0.5):
+        end = round(t * rate)
+        samples = sim.accel(end - n, n).astype(np.float32)
+        stream = StreamWindow(samples, rate, ("x", "y", "z"), round((t - 1.0) * 1e9),
+                              np.ones(n, bool))
+        made = stage.observe(AnalysisWindow(round(t * 1e9), 1.0, {ACCEL: stream}))
+        if made is not None:
+            estimates.append(made)
+    assert len(estimates) == history.t_s.size
+    assert [e.elapsed_s for e in estimates] == pytest.approx(list(history.t_s))
+    live_onset = next(e.onset_s for e in estimates if e.onset_s is not None)
+    assert live_onset == pytest.approx(history.onset_s())
+    assert estimates[0].evidence == "population_prior" and estimates[-1].valid
