@@ -4,10 +4,10 @@ a diagnostic gauge (Stage1Decision.health_index); the remaining useful life is c
 HI = exp(bias + weights . z) - offset, with z the standardised feature vector. The weights are
 non-zero only on features that track wear (vibration RMS, kurtosis, Teager-Kaiser energy,
 envelope peaks; microphone band energies) and are fitted on the training runs to
-log(severity + offset) (pm_monitor/training/health_indicator_fit.py). Those features are logs of amplitudes,
-which grow roughly like log(severity); reading out in log space and exponentiating keeps the HI
-proportional to severity. Absent features have z = 0 (the training mean), so a
-sensor dropout does not look like a sudden recovery or failure.
+log(severity + offset) (pm_monitor/training/health_indicator_fit.py). Those features are logs
+of amplitudes, which grow roughly like log(severity); reading out in log space and
+exponentiating keeps the HI proportional to severity. Absent features have z = 0 (the training
+mean), so a sensor dropout does not look like a sudden recovery or failure.
 """
 from __future__ import annotations
 
