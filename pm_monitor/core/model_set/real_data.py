@@ -9,11 +9,14 @@ from the shared stage blocks:
     mic (16 kHz)                     AcousticScorer: MIMII fan autoencoder score on the last 2.1 s
 
 FEMTO has no fault labels, so the fault type is named honestly: the descriptor's stage1
-fault_type ("bearing_degradation") when the state is not Normal. No RUL stage: on FEMTO it
-comes from rul_node (the monitor's rul_in input). All five networks run through the inference
-layer's NetworkSet (pm_monitor.core.inference.realdata_networks), so `backend` (torch / ONNX
-Runtime / TensorRT / auto) applies to them as to the rig's; on torch the image localisers keep
-autograd Grad-CAM of the whole frame, elsewhere the graphs' class maps give the same heatmaps.
+fault_type ("bearing_degradation") when the state is not Normal. The shipped descriptor has no
+RUL stage (`"rul": null`): on FEMTO the RUL comes from rul_node (the monitor's rul_in input),
+whose prior needs each bearing's operating condition; a descriptor may name one
+(core/stages/rul.py, `"kind": "prognosis"`), the same stage as the rig set's.
+All five networks run through the inference layer's NetworkSet
+(pm_monitor.core.inference.realdata_networks), so `backend` (torch / ONNX Runtime / TensorRT /
+auto) applies to them as to the rig's; on torch the image localisers keep autograd Grad-CAM of
+the whole frame, elsewhere the graphs' class maps give the same heatmaps.
 """
 from __future__ import annotations
 
@@ -39,7 +42,8 @@ from pm_monitor.core.realdata.profile import RealDataProfile, load_profile
 from pm_monitor.core.realdata.sound import AcousticScorer
 from pm_monitor.core.realdata.stage1 import FemtoStage1
 from pm_monitor.core.stages.localizer import ImageLocalizer
-from pm_monitor.core.types import CAMERA, THERMAL
+from pm_monitor.core.stages.rul import PrognosisRul, prognosis_rul
+from pm_monitor.core.types import ACCEL, CAMERA, THERMAL
 
 __all__ = ["build_real_data_set", "real_data_cascade"]
 
@@ -55,7 +59,14 @@ def build_real_data_set(descriptor: ModelSetDescriptor, shaft_rpm: float | None 
     torch.set_num_threads(1)
     profile = load_profile(descriptor, shaft_rpm)
     networks = NetworkSet.create(real_data_networks(profile), inference)
-    cascade = real_data_cascade(profile, config, tuple(descriptor.inputs), networks)
+    rul = None
+    if descriptor.stages.get("rul"):
+        try:
+            rul = prognosis_rul(descriptor.stages["rul"], descriptor.file,
+                                descriptor.inputs[ACCEL].unit)
+        except ValueError as err:  # PrognosisModelError included: names the model file
+            raise descriptor.error(f"stages.rul: {err}") from err
+    cascade = real_data_cascade(profile, config, tuple(descriptor.inputs), networks, rul)
     explainer = build_real_explainer(profile, background, explainer_config)
     return CascadeModelSet(
         descriptor.name, profile.version, descriptor.window_s, descriptor.hop_s,
@@ -64,9 +75,10 @@ def build_real_data_set(descriptor: ModelSetDescriptor, shaft_rpm: float | None 
 
 
 def real_data_cascade(profile: RealDataProfile, config: CascadeConfig | None = None,
-                      inputs: tuple[str, ...] = (), networks: NetworkSet | None = None
-                      ) -> Cascade:
-    """networks: the profile's networks on a backend (default: torch)."""
+                      inputs: tuple[str, ...] = (), networks: NetworkSet | None = None,
+                      rul: PrognosisRul | None = None) -> Cascade:
+    """networks: the profile's networks on a backend (default: torch); rul: the set's RUL
+    stage, if its descriptor names one."""
     config = config or CascadeConfig()
     if networks is None:
         networks = NetworkSet.create(real_data_networks(profile))
@@ -87,5 +99,5 @@ def real_data_cascade(profile: RealDataProfile, config: CascadeConfig | None = N
                            grey.astype(np.uint8), c.image_size)),
     ]
     stage1 = FemtoStage1(profile, networks)
-    return Cascade(stage1, localizers, [AcousticScorer(profile.acoustic, networks)], None,
+    return Cascade(stage1, localizers, [AcousticScorer(profile.acoustic, networks)], rul,
                    inputs, config, stage1.sequence_shape)
