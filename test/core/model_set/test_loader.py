@@ -38,12 +38,35 @@ def test_fusion_gates_can_be_switched_off_and_a_named_bad_file_is_an_error(tmp_p
         load_model_set(MODELS / "rig_baseline", fusion_model_path=str(broken))
 
 
-def test_default_fusion_missing_beside_a_bundle_only_notes_it(tmp_path):
+def _copied_bundle(tmp_path: Path, rul) -> Path:
+    """The shipped rig bundle copied alone (no fusion/ or rul_rig/ beside it), its
+    descriptor's RUL stage replaced by `rul`."""
     bundle = tmp_path / "my_bundle"
     shutil.copytree(MODELS / "rig_baseline", bundle)
-    models = load_model_set(bundle)  # no fusion/ beside it
+    descriptor = json.loads((bundle / "model_set.json").read_text())
+    descriptor["stages"]["rul"] = rul
+    (bundle / "model_set.json").write_text(json.dumps(descriptor))
+    return bundle
+
+
+def test_default_fusion_missing_beside_a_bundle_only_notes_it(tmp_path):
+    models = load_model_set(_copied_bundle(tmp_path, None))  # no fusion/ beside it
     assert models.explainer.modality_gates is None
     assert any("no fusion gates" in line for line in models.report)
+    assert models.cascade.rul is None
+
+
+def test_the_rig_set_runs_the_rul_stage_its_descriptor_names(tmp_path):
+    shipped = load_model_set(MODELS / "rig_baseline", fusion_model_path="none")
+    assert shipped.cascade.rul is not None and any("rul:" in line for line in shipped.report)
+    assert shipped.status()["rul_onset_source"] == "any-machine monitor (rig_motor)"
+    entry = json.loads((MODELS / "rig_baseline" / "model_set.json").read_text())["stages"]["rul"]
+    # a named RUL model that is not there (the bundle copied without ../rul_rig): a clear error
+    with pytest.raises(ModelLoadError, match=r"stages\.rul: .*rul_rig/rul_prognosis\.json"):
+        load_model_set(_copied_bundle(tmp_path, entry), fusion_model_path="none")
+    with pytest.raises(ModelLoadError, match=r"stages\.rul: rul kind must be 'prognosis'"):
+        load_model_set(_copied_bundle(tmp_path / "b", {"kind": "health_index"}),
+                       fusion_model_path="none")
 
 
 def test_a_directory_without_models_names_what_it_looked_for(tmp_path):
