@@ -3,8 +3,9 @@ diagnostics out.
 
 Subscribes (remappable): accel, mic (pm_monitor/SensorChunk), thermal/image_raw,
 camera/image_raw (sensor_msgs/Image), rul_in (pm_monitor/RulEstimate of a dedicated RUL node,
-attached to alerts while the cascade has no estimate). Publishes: ~/alert, ~/explanation,
-~/rul, ~/health (every window), ~/heatmap (rgb8) and ~/heatmap_raw (32FC1),
+attached to alerts while the cascade has no valid estimate). Publishes: ~/alert, ~/explanation,
+~/rul (once per estimate of the model set's RUL stage, core/stages/rul.py), ~/health (every
+window), ~/heatmap (rgb8) and ~/heatmap_raw (32FC1),
 ~/camera_heatmap(_raw) when the models also localise on the camera, ~/markers (RViz; heatmaps
 and markers only while subscribed) and /diagnostics. Services: ~/acknowledge_alarm,
 ~/shelve_alarm, ~/unshelve_alarm, ~/set_alarm_in_service, ~/list_alarms, and with the physics
