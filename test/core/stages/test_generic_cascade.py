@@ -3,6 +3,8 @@ abstention (commissioning) and the one result type; the inference layer's Networ
 the runner call."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -122,3 +124,42 @@ def test_network_set_runs_by_name_with_named_outputs():
     with pytest.raises(KeyError, match="no network 'other'"):
         networks.backend_of("other")
     assert torch.is_grad_enabled()  # run() leaves grad mode as it was
+
+
+class StandInRul:
+    """Makes an estimate on every second window it sees."""
+
+    name, required_inputs = "rul", (ACCEL,)
+
+    def __init__(self) -> None:
+        self.seen, self.latest = 0, None
+
+    def observe(self, window):
+        self.seen += 1
+        if self.seen % 2:
+            return None
+        # not valid: the summary line leaves it out (only calibrated estimates are shown)
+        self.latest = SimpleNamespace(valid=False, made_on=self.seen)
+        return self.latest
+
+    def reset(self) -> None:
+        self.seen, self.latest = 0, None
+
+    def status(self) -> dict[str, object]:
+        return {"rul_estimates": self.seen // 2}
+
+
+def test_the_rul_stage_sees_every_window_with_its_inputs_gate_or_not():
+    rul = StandInRul()
+    cascade = Cascade(StandInStage1(HealthState.NORMAL, commissioning=1), rul=rul,
+                      stage1_shape=(2, 3))
+    first = cascade.process(window())  # Stage 1 abstains (commissioning): RUL still fed
+    assert not first.decided and rul.seen == 1 and first.rul is None and not first.rul_new
+    second = cascade.process(window())  # Normal, gate closed: the estimate is made
+    assert second.decided and not second.stage2_ran
+    assert second.rul.made_on == 2 and second.rul_new
+    third = cascade.process(window())  # no new estimate: the newest one, not new
+    assert third.rul is second.rul and not third.rul_new
+    absent = cascade.process(window(accel_rate=None))  # its input missing: not fed
+    assert rul.seen == 3 and absent.rul is second.rul and not absent.rul_new
+    assert cascade.status()["rul_estimates"] == 1
