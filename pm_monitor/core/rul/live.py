@@ -1,4 +1,5 @@
-"""Live RUL from an accelerometer sample stream, without ROS (the rul_node only converts).
+"""Live RUL from an accelerometer sample stream, without ROS (the rul_node only converts; the
+monitor's cascade feeds it analysis windows through its RUL stage, core/stages/rul.py).
 
 chunks -> contiguous sample buffer -> every `update_period_s` of stream time, the newest
 `window_s` of samples form a snapshot -> health indicators in physical units (the any-machine
