@@ -124,7 +124,7 @@ def test_a_fan_watched_by_sound_alone_commissions_from_the_mic_topic(tmp_path, c
 
     asset = tmp_path / "fan_3.yaml"
     asset.write_text(FAN)
-    bag, chunks = _record_with_mic(tmp_path / "bag", 6.0)  # the accel topic is ignored
+    bag, _ = _record_with_mic(tmp_path / "bag", 6.0)  # its accel topic is ignored
     assert main([str(bag), "--asset", "fan_3", "--asset-file", str(asset),
                  "--reference-dir", str(tmp_path / "cli")]) == 0
     out = capsys.readouterr().out

@@ -101,6 +101,11 @@ class PhysicsStage1:
         left = self.asset.commissioning_s - (ref.collected_s if ref is not None else 0.0)
         return done, done + max(math.ceil(left / self.hop_s - 1e-9), 1)
 
+    def reference_path(self):
+        """The file of the reference decisions wait for (None: kept in memory only)."""
+        store = self.store if self.asset.accelerometer else self.acoustic_store
+        return store.path(self.asset.asset_id) if store is not None else None
+
     def commissioned(self) -> bool:
         """Every reference the asset has is learned (the microphone's too, when declared)."""
         refs = [self.reference()] + ([self.acoustic_reference()]
@@ -135,7 +140,7 @@ class PhysicsStage1:
             "asset_id": self.asset.asset_id, "commissioning_progress": round(self.progress, 3),
             "commissioning_windows": f"{done}/{needed}"}
         if self.store is not None:
-            values["reference_file"] = str(self.store.path(self.asset.asset_id))
+            values["reference_file"] = str(self.reference_path())
         if self.last is not None and not self.last.commissioning:
             values["level_over_reference"] = round(self.last.health_indicator, 3)
             values["shaft_hz"] = round(self.last.shaft_hz, 2)

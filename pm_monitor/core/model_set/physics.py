@@ -64,7 +64,7 @@ def build_physics_set(descriptor: ModelSetDescriptor, asset_file: str = "",
     report = [f"physics: asset {asset.asset_id} from {path}; {sensors}; commissioning "
               f"{asset.commissioning_s:g} s; {optional_mic}window "
               f"{window_s:g} s / hop {hop_s:g} s{' (asset file)' if asset.window_s > 0 else ''}; "
-              f"reference {store.path(asset.asset_id) if store else 'in memory only'}"]
+              f"reference {stage1.reference_path() or 'in memory only'}"]
     return CascadeModelSet(descriptor.name, f"physics-{asset.asset_id}", window_s,
                            hop_s, with_required_by(inputs, cascade), cascade,
                            PhysicsExplainer(stage1), report, lambda: "numpy/scipy")

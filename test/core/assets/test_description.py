@@ -83,7 +83,7 @@ def test_a_microphone_only_asset_needs_no_bearings_but_some_sensor():
     with pytest.raises(ConfigError, match="no sensor declared") as err:
         parse({"asset": {"id": "fan_3", "accelerometer": {"enabled": False}}}, "fan_3.yaml")
     assert "fan_3.yaml" in str(err.value)
-    with pytest.raises(ConfigError, match="accelerometer.enabled"):
+    with pytest.raises(ConfigError, match=r"accelerometer\.enabled"):
         parse({"asset": {"id": "fan_3", "accelerometer": {"enabled": "no"},
                          "microphone": {"enabled": True}}})
     # with the accelerometer (the default), bearings stay required, with the way out named
