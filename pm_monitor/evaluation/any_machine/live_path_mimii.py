@@ -65,12 +65,13 @@ def judge_clip(unit: LiveUnit, clip) -> dict:
             "alerts_raised": sum(w.raised for w in outs)}
 
 
-def mimii_live(work: Path, max_clips: int = 0) -> dict:
-    """Per fan id: commissioning on the normal train clips, then every test clip (or the first
-    `max_clips` of each label when > 0) judged; AUROC of the clip scores, alarms per label."""
+def mimii_live(work: Path, max_clips: int = 0, ids: list[str] | None = None) -> dict:
+    """Per fan id (`ids`, default all with both labels): commissioning on the normal train
+    clips, then every test clip (or the first `max_clips` of each label when > 0) judged;
+    AUROC of the clip scores, alarms per label."""
     clips = [c for c in machine_sound.list_clips() if c.machine_type == "fan"]
     out = {}
-    for mid in fan_ids(clips):
+    for mid in [i for i in fan_ids(clips) if ids is None or i in ids]:
         train = [c for c in clips if c.machine_id == mid and c.split == "train"]
         test = [c for c in clips if c.machine_id == mid and c.split == "test"]
         if max_clips > 0:
