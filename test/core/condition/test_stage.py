@@ -14,11 +14,12 @@ RATE = 20000.0
 
 
 def _window(x: np.ndarray, t_end_s: float, valid_fraction: float = 1.0,
-            rate: float = RATE) -> AnalysisWindow:
+            rate: float = RATE, stream: tuple[str, str] = ("accel", "DE")) -> AnalysisWindow:
+    """A window holding one single-channel stream (input name, channel name)."""
     valid = np.arange(x.size) < valid_fraction * x.size
-    sw = StreamWindow(x[:, None].astype(np.float32), rate, ("DE",),
+    sw = StreamWindow(x[:, None].astype(np.float32), rate, (stream[1],),
                       int((t_end_s - x.size / rate) * 1e9), valid)
-    return AnalysisWindow(int(t_end_s * 1e9), x.size / rate, {"accel": sw})
+    return AnalysisWindow(int(t_end_s * 1e9), x.size / rate, {stream[0]: sw})
 
 
 def _stage(tmp_path) -> PhysicsStage1:
@@ -185,10 +186,7 @@ def _fan_stage(tmp_path) -> PhysicsStage1:
 
 def _sound(sound: np.ndarray, t_end_s: float, valid_fraction: float = 1.0,
            rate: float = MIC_RATE) -> AnalysisWindow:
-    valid = np.arange(sound.size) < valid_fraction * sound.size
-    mic = StreamWindow(sound[:, None].astype(np.float32), rate, ("mic",),
-                       int((t_end_s - sound.size / rate) * 1e9), valid)
-    return AnalysisWindow(int(t_end_s * 1e9), sound.size / rate, {"mic": mic})
+    return _window(sound, t_end_s, valid_fraction, rate, ("mic", "mic"))
 
 
 def _commission_fan(stage: PhysicsStage1, seconds: float = 20.0) -> list:
