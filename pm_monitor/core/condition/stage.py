@@ -26,6 +26,7 @@ there means no decision.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -101,7 +102,7 @@ class PhysicsStage1:
         left = self.asset.commissioning_s - (ref.collected_s if ref is not None else 0.0)
         return done, done + max(math.ceil(left / self.hop_s - 1e-9), 1)
 
-    def reference_path(self):
+    def reference_path(self) -> Path | None:
         """The file of the reference decisions wait for (None: kept in memory only)."""
         store = self.store if self.asset.accelerometer else self.acoustic_store
         return store.path(self.asset.asset_id) if store is not None else None
