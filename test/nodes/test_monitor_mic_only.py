@@ -63,6 +63,8 @@ def test_a_fan_by_sound_alone_commissions_then_raises_pre_warning_at_most(
         accel = h.monitor.pipeline.stats.inputs["accel"]
         assert accel.rejected == accel.received > 0
         assert "not an input of the loaded model set" in accel.last_error
+        # its silence is expected: /diagnostics does not call it stale (the rejections warn)
+        assert h.monitor.diagnostics.unused == {"accel", "thermal", "camera"}
         n_before = len(h.health)
         h.feed(_chunks(_fan_sound(10.0, 2, whine=True), first=int(10.0 * FS) // CHUNK), "mic")
         raised = [a for a in h.alerts if a.event == Alert.EVENT_RAISED]
