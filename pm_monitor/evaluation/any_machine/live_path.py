@@ -11,7 +11,8 @@ cut by hand; this one shows what a user running the node would get, beside it.
         [--mimii-clips N]                 # at most N test clips per label and fan id
 
 Writes results/any_machine/live_path.md, live_path.json and live_path_femto.png (a run of
-other parts than cwru,femto: live_path_<parts>.md/.json, e.g. live_path_rig.md).
+other parts than cwru,femto: live_path_<parts>.md/.json, e.g. live_path_rig.md; MIMII fans as
+microphone-only assets, `--only mimii`: live_path_mimii.md/.json/.png, see live_path_mimii).
 """
 from __future__ import annotations
 
