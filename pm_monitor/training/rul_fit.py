@@ -98,12 +98,13 @@ class FitConfig:
     # Fit the exponent of the rating life (Weibull AFT on log L10) instead of ISO's 1; needs
     # histories under at least two operating conditions.
     fit_life_exponent: bool = False
-    # The similarity view after onset (library damage paths). Off by default: leave-one-out
-    # over the 6 learning bearings only (rul_evaluate section (0)) scored it lower.
+    # The similarity view after onset (library damage paths). Off in the generic defaults
+    # (round 2's FEMTO choice); the FEMTO model turns it on with state_durations
+    # (evaluation/rul_evaluate.FEMTO_CONFIG, the argmax of its section (0)).
     similarity: bool = False
     # Severity conditioning of the duration view: after the asset reaches Warning / Failure,
     # count its remaining life from the training histories' first time in that state (each
-    # state needs MIN_STATE_HISTORIES histories that reached it). Chosen or not by section (0).
+    # state needs MIN_STATE_HISTORIES histories that reached it). On in FEMTO_CONFIG.
     state_durations: bool = False
 
 
