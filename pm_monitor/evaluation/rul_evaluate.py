@@ -403,6 +403,7 @@ def run(out: Path, folds: list[str]) -> dict:
     (out / "prognosis_metrics.md").write_text(markdown(result))
     plot_tracks(tracks, onsets, out)
     plot_scores(result, out / "prognosis_scores.png")
+    plot_variants(result, out / "prognosis_variants.png")
     print(markdown(result))
     return result
 
@@ -542,6 +543,27 @@ def plot_scores(result: dict, path: Path) -> None:
     ax.set_xticks(x, methods, rotation=15, fontsize=8)
     ax.set_ylabel("PHM 2012 score (5 test bearings)")
     ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_variants(result: dict, path: Path) -> None:
+    """Section (0) (what chose) beside (a) (what it gave) for every variant, median point."""
+    variants = list(result["design_choices"])
+    x = np.arange(len(variants))
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.bar(x - 0.2, [result["design_choices"][v]["phm_median"] for v in variants], 0.4,
+           label="(0) LOO over the 6 learning bearings, 10-90 % of life")
+    ax.bar(x + 0.2, [result["official_variants"][v]["median"]["score"] for v in variants], 0.4,
+           label="(a) official protocol, 5 test bearings")
+    ax.axhline(0.31, color="k", ls="--", label="2012 winner (0.31)")
+    chosen = variants.index(result["design_choice"][0])
+    ax.set_xticks(x, [f"{v}{' (chosen)' if i == chosen else ''}" for i, v in enumerate(variants)],
+                  rotation=15, fontsize=8)
+    ax.set_ylabel("PHM 2012 score, median point")
+    ax.set_ylim(0, 0.45)
+    ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
