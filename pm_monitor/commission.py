@@ -9,7 +9,8 @@ stamps, through the same pipeline the monitor node runs (MonitorPipeline: input 
 conversion, the synchroniser's windows, the physics model set); the reference is stored
 (atomically) when commissioning completes, or kept partial (resumable on the next recording or
 the robot's next visit) when the recording is too short. An asset whose description declares
-a microphone learns its acoustic reference from `--mic-topic` the same way, beside it.
+a microphone learns its acoustic reference from `--mic-topic` the same way, beside it; an
+asset watched by sound alone (`accelerometer: {enabled: false}`) learns from `--mic-topic` only.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 from pm_monitor.core.alarms import AlarmManager
+from pm_monitor.core.condition.acoustic import ACOUSTIC_PART
 from pm_monitor.core.condition.reference import ReferenceStore, default_reference_dir
 from pm_monitor.core.condition.stage import PhysicsStage1
 from pm_monitor.core.model_set import load_model_set
@@ -40,7 +42,7 @@ def commission(recording: str | Path, asset_file: str | Path, reference_dir: str
     if reset:
         stage.reset_commissioning()
     pipeline = offline_pipeline(models, AlarmManager(stage.asset.asset_id))
-    inputs = {topic: ACCEL}
+    inputs = {topic: ACCEL} if stage.asset.accelerometer else {}
     if stage.asset.microphone and mic_topic:
         inputs[mic_topic] = MIC
     for message in read_messages(recording, list(inputs)):
@@ -52,17 +54,9 @@ def commission(recording: str | Path, asset_file: str | Path, reference_dir: str
                               msg.samples, unit=msg.unit)
         except InputRejectedError as err:
             print(f"skipped a chunk: {err}", file=sys.stderr)
-        if _complete(stage):
+        if stage.commissioned():
             break
     return stage
-
-
-def _complete(stage: PhysicsStage1) -> bool:
-    """Every reference the asset has is learned (the microphone's too, when it declares one)."""
-    if stage.monitor is None or not stage.monitor.commissioned:
-        return False
-    return not stage.asset.microphone or (stage.acoustic is not None
-                                          and stage.acoustic.reference.complete)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,15 +85,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     ref = stage.reference()
     if ref is None:
-        print(f"no usable accelerometer data on {args.topic}", file=sys.stderr)
+        sensor, where = (("accelerometer", args.topic) if stage.asset.accelerometer
+                         else ("microphone", args.mic_topic))
+        print(f"no usable {sensor} data on {where}", file=sys.stderr)
         return 1
     state = "complete" if ref.complete else "partial (resumes on the next recording or visit)"
+    store = ReferenceStore(reference_dir)
     print(f"{ref.asset_id}: commissioning {state}, {ref.collected_s:.1f} of "
           f"{ref.required_s:.1f} s, {len(ref.rows)} windows at {ref.rate_hz:g} Hz on "
-          f"{', '.join(ref.axes)}; ISO velocity {ref.velocity_mm_s:.2f} mm/s; stored in "
-          f"{ReferenceStore(reference_dir).path(ref.asset_id)}")
+          f"{', '.join(ref.axes)}; "
+          + (f"ISO velocity {ref.velocity_mm_s:.2f} mm/s; stored in {store.path(ref.asset_id)}"
+             if stage.asset.accelerometer else "microphone only; stored in "
+             f"{store.part(ACOUSTIC_PART).path(ref.asset_id)}"))
     mic = stage.acoustic_reference()
-    if stage.asset.microphone:
+    if stage.asset.microphone and stage.asset.accelerometer:
         print(f"{ref.asset_id} microphone: " + ("no usable data on " + args.mic_topic
               if mic is None else f"{'complete' if mic.complete else 'partial'}, "
               f"{mic.collected_s:.1f} of {mic.required_s:.1f} s at {mic.rate_hz:g} Hz"))

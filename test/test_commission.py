@@ -108,3 +108,34 @@ def test_the_cli_learns_the_microphone_reference_as_the_node_pipeline_does(tmp_p
     assert cli.complete and live.complete and cli.rate_hz == MIC_RATE
     assert cli.rows == live.rows[: len(cli.rows)] and len(cli.rows) == len(live.rows)
     np.testing.assert_allclose(cli.median, live.median, rtol=1e-12)
+
+
+FAN = """asset:
+  id: fan_3
+  accelerometer: {enabled: false}
+  microphone: {enabled: true}
+  commissioning: {duration_s: 4.0}
+  analysis: {window_s: 1.0, hop_s: 0.5}
+"""
+
+
+def test_a_fan_watched_by_sound_alone_commissions_from_the_mic_topic(tmp_path, capsys):
+    from pm_monitor.commission import PHYSICS_MODEL_DIR, commission
+
+    asset = tmp_path / "fan_3.yaml"
+    asset.write_text(FAN)
+    bag, _ = _record_with_mic(tmp_path / "bag", 6.0)  # its accel topic is ignored
+    assert main([str(bag), "--asset", "fan_3", "--asset-file", str(asset),
+                 "--reference-dir", str(tmp_path / "cli")]) == 0
+    out = capsys.readouterr().out
+    assert "fan_3: commissioning complete" in out and "microphone only" in out
+    cli = ReferenceStore(tmp_path / "cli").part("acoustic").load("fan_3")
+    assert cli.complete and cli.axes == ["mic"] and cli.rate_hz == MIC_RATE
+    assert ReferenceStore(tmp_path / "cli").load("fan_3") is None  # no vibration reference
+    # the same through the function the node's pipeline shares
+    stage = commission(bag, asset, tmp_path / "again", model_dir=PHYSICS_MODEL_DIR)
+    assert stage.commissioned() and stage.reference().rows == cli.rows
+    # a recording without the microphone topic: says so
+    assert main([str(bag), "--asset", "fan_3", "--asset-file", str(asset), "--mic-topic",
+                 "/nothing", "--reference-dir", str(tmp_path / "none")]) == 1
+    assert "no usable microphone data on /nothing" in capsys.readouterr().err

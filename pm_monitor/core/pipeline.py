@@ -65,10 +65,12 @@ def monitor_assembler(window_s: float, hop_s: float, image_slop_s: float,
                       image_latency_budget_s: float = 0.1,
                       drop_warn_after_s: float = 5.0) -> MonitorAssembler:
     """The monitor's four inputs: accelerometer (the rig's 3 axes, or the channels the loaded
-    models were trained on), microphone, thermal and camera."""
+    models were trained on; none when the model set takes no accelerometer, e.g. an asset
+    watched by its microphone alone), microphone, thermal and camera."""
+    accel = (StreamSpec(ACCEL, len(accel_channels), tuple(accel_channels)),) \
+        if accel_channels else ()
     return MonitorAssembler(WindowAssemblerConfig(
-        streams=(StreamSpec(ACCEL, len(accel_channels), tuple(accel_channels)),
-                 StreamSpec(MIC, 1, ("mic",))),
+        streams=(*accel, StreamSpec(MIC, 1, ("mic",))),
         images=(ImageSpec(THERMAL, image_slop_s), ImageSpec(CAMERA, image_slop_s)),
         window_s=window_s, hop_s=hop_s, timeout_s=modality_timeout_s,
         image_latency_budget_s=image_latency_budget_s, drop_warn_after_s=drop_warn_after_s))
@@ -246,6 +248,9 @@ class MonitorPipeline:
         Raises InputRejectedError (already counted) for bad chunks."""
         stats = self._input(name)
         stats.received += 1
+        if name not in self.assembler.stream_buffers:
+            raise self._reject(stats, f"{name}: not an input of the loaded model set (e.g. an "
+                                      "asset file with accelerometer: {enabled: false})")
         # everything the header and metadata tell is checked before the payload is decoded:
         # a flood of refused messages must cost little, or it starves the valid inputs
         self._check_stamp(stats, stamp_ns, now_ns, "the sensor driver", name)

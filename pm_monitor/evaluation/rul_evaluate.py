@@ -18,9 +18,12 @@ model (models/rul_femto/rul_prognosis.json) is fitted on all 11 with the pair ch
     PHM score, normalised MAE, 80 % interval coverage and median width; coverage also over every
     minute of every held-out life; onset: fraction of life, minutes before failure, first half;
 (c) the simulated rig: not evaluated here (see docs/sections/rul.md).
-(0) before all that, the design choices (similarity view on/off, fitted life exponent of the
-    prior, median vs PHM-optimal point) are scored by leave-one-out over the 6 learning
-    bearings only, so the official protocol's choice never saw a test bearing.
+(0) before all that, the design choices (VARIANTS: similarity view, severity-conditioned
+    durations, fitted life exponent, prior in seconds, prior fused after onset or not; median
+    vs PHM-optimal point) are scored by leave-one-out over the 6 learning bearings only, at
+    10, 20, ..., 90 % of life (54 points), so the official protocol's choice never saw a test
+    bearing. FEMTO_CONFIG is the argmax (`choose_variant`); (a) is also reported for every
+    variant, for transparency.
 Beside: "always 10 s", the median life of the same condition (training bearings), the
 calibrated survival prior alone, and the shipped paper-002 ensemble (its stored
 leave-one-bearing-out predictions, results/rul_femto/predictions.npz, converted to seconds the
@@ -73,12 +76,24 @@ from pm_monitor.training.rul_network.targets import (
 )
 
 LIFE_FRACTIONS = (0.25, 0.5, 0.75, 0.9)
+# section (0)'s points (round 3; round 2 used LIFE_FRACTIONS): every 10 % of life
+DESIGN_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 COVERAGE_STEP_S = 60.0
-METHODS = ("default", "default_phm_optimal", "with_similarity", "prior_alone",
+METHODS = ("default", "default_phm_optimal", "round2_default", "prior_alone",
            "median_life_same_condition", "always_10s", "shipped_paper002")
-# the design variants of section (0), each a change of the default FitConfig
-VARIANTS = {"default": {}, "with_similarity": {"similarity": True},
-            "fitted_life_exponent": {"fit_life_exponent": True}}
+# the design variants of section (0), each a change of the generic rul_fit.FitConfig (whose
+# defaults are round 2's FEMTO choice: no similarity view, durations from the onset)
+VARIANTS = {"round2_default": {},
+            "with_similarity": {"similarity": True},
+            "state_durations": {"state_durations": True},
+            "similarity_state_durations": {"similarity": True, "state_durations": True},
+            "fitted_life_exponent": {"fit_life_exponent": True},
+            "prior_seconds": {"dynamic_load_rating_n": None},
+            "no_prior_after_onset": {"prior_after_onset": False}}
+# The FEMTO model's design: the argmax of section (0) (round 3: 0.302 vs 0.293 for round 2's
+# default; docs/sections/rul.md). run() says so if (0) ever picks another variant.
+FEMTO_VARIANT = "similarity_state_durations"
+FEMTO_CONFIG = replace(FitConfig(), **VARIANTS[FEMTO_VARIANT])
 SHIPPED_PREDICTIONS = REPO_ROOT / "results" / "rul_femto" / "predictions.npz"
 FEMTO_MODEL = REPO_ROOT / "models" / "rul_femto" / "rul_prognosis.json"
 
@@ -159,15 +174,20 @@ class Shipped:
 
 def evaluate_points(model: PrognosisModel, train: list[History], history: History,
                     points: dict[str, tuple[float, float]], shipped: Shipped,
-                    similarity: PrognosisModel | None = None) -> list[dict]:
-    """points: label -> (elapsed s, true RUL s). One row per point with every method."""
+                    others: dict[str, PrognosisModel] | None = None) -> list[dict]:
+    """points: label -> (elapsed s, true RUL s). One row per point with every method; each
+    model in `others` (e.g. the variants) adds its median and PHM-optimal point as columns
+    `<name>` and `<name>_phm_optimal`."""
     labels = list(points)
     at = np.array([points[k][0] for k in labels])
     estimates = run_tracker(model, history, at)
-    with_similarity = ([e.rul_s for e in run_tracker(similarity, history, at)]
-                       if similarity is not None else [np.nan] * len(labels))
+    columns: list[dict] = [{} for _ in labels]
+    for name, other in (others or {}).items():
+        for col, e in zip(columns, run_tracker(other, history, at), strict=True):
+            col[name] = e.median_s
+            col[f"{name}_phm_optimal"] = e.distribution.phm_optimal_s()
     rows = []
-    for label, est, sim in zip(labels, estimates, with_similarity, strict=True):
+    for label, est, col in zip(labels, estimates, columns, strict=True):
         elapsed, truth = points[label]
         truth += elapsed - est.elapsed_s  # the snapshot at or before the asked time
         prior = prior_alone(model, history.condition, est.elapsed_s)
@@ -177,10 +197,12 @@ def evaluate_points(model: PrognosisModel, train: list[History], history: Histor
             "life_s": history.life_s, "true_rul_s": truth, "evidence": est.evidence,
             "valid": est.valid, "onset_s": est.onset_s,
             "default": est.rul_s, "default_phm_optimal": est.distribution.phm_optimal_s(),
-            "default_lower": est.lower_s, "default_upper": est.upper_s, "with_similarity": sim,
+            "default_lower": est.lower_s, "default_upper": est.upper_s,
+            "round2_default": np.nan,
             "prior_alone": prior.phm_optimal_s(), "prior_lower": p_lo, "prior_upper": p_hi,
             "median_life_same_condition": median_life_rul(train, history, est.elapsed_s),
-            "always_10s": 10.0, "shipped_paper002": shipped.at(history.name, est.elapsed_s)})
+            "always_10s": 10.0, "shipped_paper002": shipped.at(history.name, est.elapsed_s),
+            **col})
     return rows
 
 
@@ -195,9 +217,9 @@ def coverage_track(model: PrognosisModel, history: History) -> dict:
             "width": hi - lo, "evidence": [e.evidence for e in ests]}
 
 
-def summarise(rows: list[dict]) -> dict:
+def summarise(rows: list[dict], methods: tuple[str, ...] = METHODS) -> dict:
     out = {}
-    for method in METHODS:
+    for method in methods:
         pred = np.array([r[method] for r in rows], dtype=float)
         truth = np.array([r["true_rul_s"] for r in rows])
         life = np.array([r["life_s"] for r in rows])
@@ -218,8 +240,8 @@ def summarise(rows: list[dict]) -> dict:
 
 
 def design_choices(hist0: dict[str, History], shipped: Shipped, onset: OnsetStates) -> dict:
-    """Section (0): each variant by leave-one-out over the 6 learning bearings only, at 25 / 50
-    / 75 / 90 % of life (the test bearings are never read)."""
+    """Section (0): each variant by leave-one-out over the 6 learning bearings only, at every
+    10 % of life (the test bearings are never read)."""
     out = {}
     for variant, change in VARIANTS.items():
         rows = []
@@ -228,15 +250,52 @@ def design_choices(hist0: dict[str, History], shipped: Shipped, onset: OnsetStat
             hist, config = onset.apply(hist0, onset.choose(others), replace(FitConfig(), **change))
             train = [hist[n] for n in others]
             h = hist[name]
-            points = {f"life_{int(f * 100)}": (f * h.life_s, h.life_s - f * h.life_s)
-                      for f in LIFE_FRACTIONS}
+            points = {f"life_{round(f * 100)}": (f * h.life_s, h.life_s - f * h.life_s)
+                      for f in DESIGN_FRACTIONS}
             rows += evaluate_points(fit_model(train, config), train, h, points, shipped)
-        summary = summarise(rows)["default"]
-        out[variant] = {"phm_median": summary["phm_score"], "coverage": summary["coverage"],
-                        "phm_phm_optimal": summarise(rows)["default_phm_optimal"]["phm_score"]}
+        summary = summarise(rows)
+        out[variant] = {"phm_median": summary["default"]["phm_score"],
+                        "coverage": summary["default"]["coverage"],
+                        "phm_phm_optimal": summary["default_phm_optimal"]["phm_score"],
+                        "n_points": summary["default"]["n"],
+                        "condition_based_share": float(np.mean(
+                            [r["evidence"] == "condition_based" for r in rows]))}
         print(f"(0) {variant}: PHM (median) {out[variant]['phm_median']:.3f}, PHM (PHM-optimal "
               f"point) {out[variant]['phm_phm_optimal']:.3f}, coverage "
               f"{out[variant]['coverage']:.2f}", flush=True)
+    return out
+
+
+def choose_variant(design: dict) -> tuple[str, str]:
+    """The (variant, point kind) with the highest section-(0) PHM score (first one on ties)."""
+    best = max(((d[key], -i, variant, kind) for i, (variant, d) in enumerate(design.items())
+                for key, kind in (("phm_median", "median"), ("phm_phm_optimal", "phm_optimal"))))
+    return best[2], best[3]
+
+
+def official_variants(hist: dict[str, History], config: FitConfig, shipped: Shipped,
+                      records: dict) -> dict:
+    """(a) for every variant of section (0), for transparency: the fitted model of each on the
+    6 learning bearings, its median and PHM-optimal point per test bearing (official label)."""
+    train = [hist[n] for n in LEARNING_BEARINGS]
+    models = {v: fit_model(train, replace(config, **change)) for v, change in VARIANTS.items()}
+    rows = []
+    for name in TEST_FULL_BEARINGS:
+        rec = records[name]
+        t = float(rec.t_s[rec.truncation_pos])
+        rows += evaluate_points(models[FEMTO_VARIANT], train, hist[name],
+                                {"truncation_official": (t, float(rec.official_rul_s))},
+                                shipped, models)
+    out = {}
+    for variant in VARIANTS:
+        for kind, column in (("median", variant), ("phm_optimal", f"{variant}_phm_optimal")):
+            truth = np.array([r["true_rul_s"] for r in rows])
+            pred = np.array([r[column] for r in rows])
+            accuracy = phm_accuracy(truth, pred)
+            out.setdefault(variant, {})[kind] = {
+                "score": float(accuracy.mean()),
+                "per_bearing": {r["bearing"]: {"predicted_s": float(p), "accuracy": float(a)}
+                                for r, p, a in zip(rows, pred, accuracy, strict=True)}}
     return out
 
 
@@ -247,20 +306,24 @@ def run(out: Path, folds: list[str]) -> dict:
     shipped = Shipped(records)
     print("onset: any-machine states of the 11 bearings under every ratio pair", flush=True)
     onset = OnsetStates(ALL_BEARINGS)
-    result: dict = {"config": FitConfig().__dict__,
+    result: dict = {"config": FEMTO_CONFIG.__dict__, "femto_variant": FEMTO_VARIANT,
                     "shipped_predictions": str(SHIPPED_PREDICTIONS),
                     "shipped_available": shipped.available, "onset_pairs": {}}
     result["design_choices"] = design_choices(hist0, shipped, onset)
+    result["design_choice"] = choose_variant(result["design_choices"])
+    if result["design_choice"] != (FEMTO_VARIANT, FEMTO_CONFIG.point_kind):
+        print(f"WARNING: section (0) now picks {result['design_choice']}, the FEMTO model ships "
+              f"{(FEMTO_VARIANT, FEMTO_CONFIG.point_kind)}: update FEMTO_VARIANT", flush=True)
 
     # (a) official protocol
     print("(a) official PHM 2012 protocol: fitting on the 6 learning bearings", flush=True)
     pair = onset.choose(LEARNING_BEARINGS)
     result["onset_pairs"]["official"] = pair
     hist, config = onset.apply(hist0, pair, FitConfig())
-    similarity_config = replace(config, **VARIANTS["with_similarity"])
+    result["official_variants"] = official_variants(hist, config, shipped, records)
     train = [hist[n] for n in LEARNING_BEARINGS]
-    model = fit_model(train, config)
-    similarity = fit_model(train, similarity_config)
+    model = fit_model(train, replace(config, **VARIANTS[FEMTO_VARIANT]))
+    round2 = {"round2_default": fit_model(train, config)}
     model.save(out / "prognosis_official_model.json")
     official = []
     for name in TEST_FULL_BEARINGS:
@@ -269,7 +332,7 @@ def run(out: Path, folds: list[str]) -> dict:
         points = {"truncation_official": (t, float(rec.official_rul_s))}
         if name == "Bearing1_4":
             points["truncation_end_of_record"] = (t, rec.life_s - t)
-        official += evaluate_points(model, train, hist[name], points, shipped, similarity)
+        official += evaluate_points(model, train, hist[name], points, shipped, round2)
         print(f"  {name}: " + ", ".join(f"{r['point']} true {r['true_rul_s']:.0f} s, default "
                                         f"{r['default']:.0f} s ({r['evidence']})"
                                         for r in official if r["bearing"] == name), flush=True)
@@ -288,10 +351,9 @@ def run(out: Path, folds: list[str]) -> dict:
         pair = onset.choose(others)
         result["onset_pairs"][name] = pair
         hist, config = onset.apply(hist0, pair, FitConfig())
-        similarity_config = replace(config, **VARIANTS["with_similarity"])
         train = [hist[n] for n in others]
-        model = fit_model(train, config)
-        similarity = fit_model(train, similarity_config)
+        model = fit_model(train, replace(config, **VARIANTS[FEMTO_VARIANT]))
+        round2 = {"round2_default": fit_model(train, config)}
         h, rec = hist[name], records[name]
         points = {f"life_{int(f * 100)}": (f * h.life_s, h.life_s - f * h.life_s)
                   for f in LIFE_FRACTIONS}
@@ -299,7 +361,7 @@ def run(out: Path, folds: list[str]) -> dict:
             t = float(rec.t_s[rec.truncation_pos])
             points["truncation_official"] = (t, float(rec.official_rul_s))
             points["truncation_end_of_record"] = (t, h.life_s - t)
-        lobo_rows += evaluate_points(model, train, h, points, shipped, similarity)
+        lobo_rows += evaluate_points(model, train, h, points, shipped, round2)
         track = coverage_track(model, h)
         tracks[name] = track
         last = run_tracker(model, h, np.array([h.life_s]), with_point=False)[-1]
@@ -341,6 +403,7 @@ def run(out: Path, folds: list[str]) -> dict:
     (out / "prognosis_metrics.md").write_text(markdown(result))
     plot_tracks(tracks, onsets, out)
     plot_scores(result, out / "prognosis_scores.png")
+    plot_variants(result, out / "prognosis_variants.png")
     print(markdown(result))
     return result
 
@@ -350,7 +413,7 @@ def fit_shipped(hist0: dict[str, History] | None = None, onset: OnsetStates | No
     """The shipped model: all 11 bearings, onset ratios chosen on all 11."""
     hist0 = hist0 if hist0 is not None else histories()[0]
     onset = onset or OnsetStates(ALL_BEARINGS)
-    hist, config = onset.apply(hist0, onset.choose(ALL_BEARINGS), FitConfig())
+    hist, config = onset.apply(hist0, onset.choose(ALL_BEARINGS), FEMTO_CONFIG)
     model = fit_model([hist[n] for n in ALL_BEARINGS], config, verbose=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
@@ -365,21 +428,36 @@ def _fmt(v) -> str:
 def markdown(result: dict) -> str:
     lines = ["# RUL on FEMTO: prior + onset + condition-based (default) vs baselines", "",
              "## (0) Design choices, leave-one-out over the 6 learning bearings only", "",
-             "Mean PHM score at 25 / 50 / 75 / 90 % of life; the default configuration is the "
-             "one the code ships (rul_fit.FitConfig), chosen on these numbers.", "",
-             "| variant | PHM (median point) | PHM (PHM-optimal point) | 80 % coverage |",
-             "|---|---|---|---|"]
+             "Mean PHM score at 10, 20, ..., 90 % of life (54 points); each variant is a change "
+             "of rul_fit.FitConfig (round 2's default). The FEMTO model ships the argmax "
+             f"(variant, point): {FEMTO_VARIANT}, {FEMTO_CONFIG.point_kind}; section (0) picks "
+             f"{tuple(result['design_choice'])}.", "",
+             "| variant | PHM (median point) | PHM (PHM-optimal point) | 80 % coverage | "
+             "condition-based share |", "|---|---|---|---|---|"]
     for variant, d in result["design_choices"].items():
         lines.append(f"| {variant} | {d['phm_median']:.3f} | {d['phm_phm_optimal']:.3f} | "
-                     f"{d['coverage']:.2f} |")
+                     f"{d['coverage']:.2f} | {d['condition_based_share']:.2f} |")
+    lines += ["", "(a) for every variant, for transparency (official label; chosen by (0), "
+              "not by this table): PHM accuracy per test bearing, median point / PHM-optimal "
+              "point.", "",
+              "| variant | " + " | ".join(TEST_FULL_BEARINGS) + " | score (median) | "
+              "score (PHM-optimal) |", "|---|" + "---|" * (len(TEST_FULL_BEARINGS) + 2)]
+    for variant, d in result["official_variants"].items():
+        cells = [f"{d['median']['per_bearing'][b]['accuracy']:.3f} / "
+                 f"{d['phm_optimal']['per_bearing'][b]['accuracy']:.3f}"
+                 for b in TEST_FULL_BEARINGS]
+        lines.append(f"| {variant} | " + " | ".join(cells) + f" | {d['median']['score']:.3f} | "
+                     f"{d['phm_optimal']['score']:.3f} |")
     lines += ["", "## (a) Official PHM 2012 protocol (fit on the 6 learning bearings)", "",
+             f"default = {FEMTO_VARIANT}; round2_default = round 2's design (columns below).",
+             "",
              "| bearing | true RUL s | default (median) | PHM-optimal point | 80 % interval | "
-             "evidence | A default | A prior alone | A median life | A 10 s | A shipped |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "evidence | A default | A round 2 | A prior alone | A median life | A 10 s | "
+             "A shipped |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["official"]["rows"]:
         accs = [phm_accuracy(r["true_rul_s"], r[m]) if np.isfinite(r[m]) else np.nan
-                for m in ("default", "prior_alone", "median_life_same_condition", "always_10s",
-                          "shipped_paper002")]
+                for m in ("default", "round2_default", "prior_alone",
+                          "median_life_same_condition", "always_10s", "shipped_paper002")]
         lines.append(f"| {r['bearing']} ({r['point']}) | {r['true_rul_s']:.0f} | "
                      f"{r['default']:.0f} | {r['default_phm_optimal']:.0f} | "
                      f"[{r['default_lower']:.0f}, {r['default_upper']:.0f}] | {r['evidence']} | "
@@ -465,6 +543,27 @@ def plot_scores(result: dict, path: Path) -> None:
     ax.set_xticks(x, methods, rotation=15, fontsize=8)
     ax.set_ylabel("PHM 2012 score (5 test bearings)")
     ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_variants(result: dict, path: Path) -> None:
+    """Section (0) (what chose) beside (a) (what it gave) for every variant, median point."""
+    variants = list(result["design_choices"])
+    x = np.arange(len(variants))
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.bar(x - 0.2, [result["design_choices"][v]["phm_median"] for v in variants], 0.4,
+           label="(0) LOO over the 6 learning bearings, 10-90 % of life")
+    ax.bar(x + 0.2, [result["official_variants"][v]["median"]["score"] for v in variants], 0.4,
+           label="(a) official protocol, 5 test bearings")
+    ax.axhline(0.31, color="k", ls="--", label="2012 winner (0.31)")
+    chosen = variants.index(result["design_choice"][0])
+    ax.set_xticks(x, [f"{v}{' (chosen)' if i == chosen else ''}" for i, v in enumerate(variants)],
+                  rotation=15, fontsize=8)
+    ax.set_ylabel("PHM 2012 score, median point")
+    ax.set_ylim(0, 0.45)
+    ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -2,7 +2,8 @@
 
 "progress" reports; "start" begins or resumes learning (windows feed the reference as they
 come; nothing else to switch on); "reset" forgets the stored reference after maintenance, so
-the asset learns its new normal. A refused request answers success=False with the reason; it
+the asset learns its new normal. On an asset watched by sound alone the reference reported is
+the microphone's. A refused request answers success=False with the reason; it
 never raises into the executor.
 """
 from __future__ import annotations
@@ -38,7 +39,7 @@ def fill_response(stage: PhysicsStage1, command: str, response: Commission.Respo
         response.message = (f"{command}: {stage.asset.asset_id} commissioning "
                             + ("complete" if response.complete else
                                f"{response.progress:.0%} of {response.required_s:g} s"))
-        if stage.asset.microphone:  # the acoustic reference learns beside it
+        if stage.asset.microphone and stage.asset.accelerometer:  # learns beside it
             mic = stage.acoustic_reference()
             response.message += (f"; microphone {mic.progress:.0%}" if mic is not None
                                  else "; microphone: no data yet")

@@ -49,12 +49,15 @@ class DiagnosticsReporter:
 
     def __init__(self, node_name: str, hardware_id: str, inputs: list[str], now_ns: int,
                  warn_after_s: float = 2.0, error_after_s: float = 30.0,
-                 latency_budget_ms: float = 500.0) -> None:
+                 latency_budget_ms: float = 500.0, unused: tuple[str, ...] = ()) -> None:
         """warn_after_s / error_after_s: silence before an input is WARN / ERROR.
-        latency_budget_ms: a p99 latency above this cannot keep up (the hop)."""
+        latency_budget_ms: a p99 latency above this cannot keep up (the hop).
+        unused: inputs the loaded models do not take (e.g. the accelerometer of an asset
+        watched by sound alone): their silence is expected (OK), rejections still warn."""
         self.node_name = node_name
         self.hardware_id = hardware_id
         self.inputs = inputs
+        self.unused = frozenset(unused)
         self.warn_after_s = warn_after_s
         self.error_after_s = error_after_s
         self.latency_budget_ms = latency_budget_ms
@@ -155,6 +158,9 @@ class DiagnosticsReporter:
             if f"{name}_{key}" in sync:
                 values[key] = sync[f"{name}_{key}"]
         level, message = OK, f"{name}: {rate_hz:.1f} msg/s"
+        if name in self.unused:
+            message = f"{name}: not an input of the loaded models ({rate_hz:.1f} msg/s)"
+            silent_s = 0.0  # nothing is waited for on it
         if not active:
             message = f"{name}: not subscribed (node inactive)"
         elif silent_s > self.error_after_s:

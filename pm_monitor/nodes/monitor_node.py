@@ -175,7 +175,8 @@ class MonitorNode(LifecycleNode):
         self.diagnostics = DiagnosticsReporter(
             self.get_name(), self.asset_id, list(INPUTS), self._now_ns(),
             warn_after_s=p["modality_timeout_s"], error_after_s=p["stale_error_s"],
-            latency_budget_ms=self.models.hop_s * 1000.0)
+            latency_budget_ms=self.models.hop_s * 1000.0,
+            unused=tuple(m for m in INPUTS if m not in self.models.inputs))
         self._diag_timer = self.create_timer(float(p["diagnostics_period_s"]),
                                              self._publish_diagnostics)
 

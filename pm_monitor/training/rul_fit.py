@@ -28,10 +28,12 @@ from pm_monitor.core.rul.onset import OnsetConfig, OnsetTracker
 from pm_monitor.core.rul.prior import OperatingCondition, WeibullPrior, rating_life_s
 from pm_monitor.core.rul.prognosis import (
     EVIDENCE_KINDS,
+    SEVERE_STATES,
     DamagePath,
     PrognosisModel,
     PrognosisTracker,
 )
+from pm_monitor.core.types import HealthState
 
 DAMAGE_INDICATORS = ("rms_g_h", "band_2.2_5khz_g_h", "band_5_10khz_g_h", "rms_g_v",
                     "band_2.2_5khz_g_v", "band_5_10khz_g_v")
@@ -40,6 +42,7 @@ MIN_DURATION_LOG_STD = 0.3
 MIN_GROUP_POINTS = 20
 PATH_POINTS = 24  # damage levels kept per similarity path (keeps the model file small)
 MIN_FAILURE_LEVEL = 0.1  # damage score at failure is at least a 10 % rise (log ratio)
+MIN_STATE_HISTORIES = 3  # histories that reached a severe state before its duration is used
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,11 @@ class History:
 
     def onset_s(self) -> float | None:
         """The first snapshot with a confirmed not-Normal state (what the tracker latches)."""
-        idx = np.flatnonzero(self.state_rows() >= 1)
+        return self.first_in_state(int(HealthState.PRE_WARNING))
+
+    def first_in_state(self, level: int) -> float | None:
+        """The first snapshot judged in state `level` (HealthState value) or worse."""
+        idx = np.flatnonzero(self.state_rows() >= level)
         return float(self.t_s[idx[0]]) if idx.size else None
 
     def columns(self, names: Sequence[str]) -> np.ndarray:
@@ -91,9 +98,14 @@ class FitConfig:
     # Fit the exponent of the rating life (Weibull AFT on log L10) instead of ISO's 1; needs
     # histories under at least two operating conditions.
     fit_life_exponent: bool = False
-    # The similarity view after onset (library damage paths). Off by default: leave-one-out
-    # over the 6 learning bearings only (rul_evaluate section (0)) scored it lower.
+    # The similarity view after onset (library damage paths). Off in the generic defaults
+    # (round 2's FEMTO choice); the FEMTO model turns it on with state_durations
+    # (evaluation/rul_evaluate.FEMTO_CONFIG, the argmax of its section (0)).
     similarity: bool = False
+    # Severity conditioning of the duration view: after the asset reaches Warning / Failure,
+    # count its remaining life from the training histories' first time in that state (each
+    # state needs MIN_STATE_HISTORIES histories that reached it). On in FEMTO_CONFIG.
+    state_durations: bool = False
 
 
 def fit_prior(lives_s: Sequence[float], conditions: Sequence[OperatingCondition],
@@ -162,15 +174,27 @@ def fit_uncalibrated(histories: Sequence[History], config: FitConfig,
             paths.append(damage_path(t, s, levels, onset_s, h.life_s))
     log_mean = log_std = None
     if len(durations) >= 2:
-        logs = np.log(durations)
-        log_mean, log_std = float(logs.mean()), float(max(logs.std(ddof=1),
-                                                            MIN_DURATION_LOG_STD))
+        log_mean, log_std = _log_normal(durations)
+    state_durations = {}
+    if config.state_durations:
+        for name in SEVERE_STATES:
+            level = int(HealthState[name.upper()])
+            firsts = [(h, h.first_in_state(level)) for h in histories if h.failed]
+            since = [max(h.life_s - t, 10.0) for h, t in firsts if t is not None]
+            if len(since) >= MIN_STATE_HISTORIES:
+                state_durations[name] = _log_normal(since)
     return PrognosisModel(prior=prior, onset=onset_config(config),
                           failure_levels=tuple(float(v) for v in levels),
                           post_onset_log_mean=log_mean, post_onset_log_std=log_std,
                           coverage=config.coverage, point_kind=config.point_kind,
                           prior_after_onset=config.prior_after_onset,
-                          damage_paths=tuple(paths) if config.similarity else ())
+                          damage_paths=tuple(paths) if config.similarity else (),
+                          state_durations=state_durations)
+
+
+def _log_normal(durations: Sequence[float]) -> tuple[float, float]:
+    logs = np.log(np.asarray(durations, dtype=float))
+    return float(logs.mean()), float(max(logs.std(ddof=1), MIN_DURATION_LOG_STD))
 
 
 def damage_path(t_s: np.ndarray, scores: np.ndarray, levels: np.ndarray, onset_s: float,

@@ -55,3 +55,19 @@ def test_apply_replays_the_states_and_records_the_pair(onset):
     assert states.shape == (N,) and np.all(states[:5] == -1)
     # with the pair chosen without it, the noisy bearing's bump is a (false) first-half onset
     assert out["noisy"].onset_s() is not None and out["noisy"].onset_s() < 0.5 * t[-1]
+
+
+def test_the_design_choice_is_the_argmax_of_section_0_over_variants_and_points():
+    design = {"a": {"phm_median": 0.20, "phm_phm_optimal": 0.25},
+              "b": {"phm_median": 0.30, "phm_phm_optimal": 0.10},
+              "c": {"phm_median": 0.30, "phm_phm_optimal": 0.29}}
+    assert rul_evaluate.choose_variant(design) == ("b", "median")  # first of a tie
+    design["a"]["phm_phm_optimal"] = 0.31
+    assert rul_evaluate.choose_variant(design) == ("a", "phm_optimal")
+
+
+def test_the_femto_config_is_the_named_variant_of_the_generic_config():
+    change = rul_evaluate.VARIANTS[rul_evaluate.FEMTO_VARIANT]
+    config = rul_evaluate.FEMTO_CONFIG
+    assert all(getattr(config, key) == value for key, value in change.items())
+    assert rul_evaluate.VARIANTS["round2_default"] == {}

@@ -42,3 +42,17 @@ def test_progress_names_the_microphone_and_reset_forgets_both(tmp_path):
     assert "commissioning 40% of 2.5 s; microphone 40%" in answer.message
     answer = fill_response(stage, "reset", srv.Commission.Response())
     assert answer.success and not any(tmp_path.rglob("*.reference.json"))
+
+
+def test_a_fan_by_sound_alone_reports_its_microphone_reference(tmp_path):
+    data = yaml.safe_load(Path("config/assets/mimii_fan.yaml").read_text())
+    data["asset"]["commissioning"]["duration_s"] = 2.5
+    stage = PhysicsStage1(parse(data), ReferenceStore(tmp_path), hop_s=0.5)
+    for k in range(2):
+        stage.decide(AnalysisWindow(_window(k).t_end_ns, 0.5, {"mic": _window(k).streams["mic"]}))
+    answer = fill_response(stage, "progress", srv.Commission.Response())
+    assert answer.success and answer.asset_id == "mimii_fan" and not answer.complete
+    assert answer.message == "progress: mimii_fan commissioning 40% of 2.5 s"
+    assert answer.collected_s == 1.0
+    answer = fill_response(stage, "reset", srv.Commission.Response())
+    assert answer.success and answer.progress == 0.0 and not any(tmp_path.rglob("*.json"))

@@ -51,6 +51,22 @@ def test_a_silent_input_warns_then_errors_with_how_long():
     assert back["input thermal"].level == OK
 
 
+def test_inputs_the_models_do_not_take_are_never_stale_but_their_rejections_warn():
+    reporter = DiagnosticsReporter("pm_monitor", "fan", INPUTS, now_ns=0,
+                                   unused=("accel", "thermal", "camera"))
+    reporter.statuses(_stats(mic=10), SYNC, {}, S)
+    late = _by_name(reporter.statuses(_stats(mic=10), SYNC, {}, 100 * S))
+    assert late["input mic"].level == ERROR  # the one input it needs went quiet
+    for name in ("accel", "thermal", "camera"):
+        assert late[f"input {name}"].level == OK
+        assert late[f"input {name}"].message.startswith(f"{name}: not an input of the loaded")
+    stats = _stats(mic=20, accel=3)
+    stats.inputs["accel"].rejected = 3
+    stats.inputs["accel"].last_error = "accel: not an input of the loaded model set"
+    warn = _by_name(reporter.statuses(stats, SYNC, {}, 101 * S))
+    assert warn["input accel"].level == WARN and "rejected 3" in warn["input accel"].message
+
+
 def test_rejections_warn_with_the_reason_once():
     reporter = DiagnosticsReporter("pm_monitor", "rig_1", ["accel"], now_ns=0)
     stats = _stats(accel=10)

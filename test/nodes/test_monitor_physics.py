@@ -5,12 +5,13 @@ with its defect line; the reference survives a restart; `~/commission` reports a
 CLI on a recording of the same chunks stores the same reference as the live node."""
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
-from rclpy.node import Node
-from rclpy.parameter import Parameter
+from physics_harness import (
+    PhysicsHarness,
+    assert_restart_reloads_then_reset_forgets,
+    sensor_chunks,
+)
 from scipy.signal import resample_poly
 
 from pm_monitor.commission import commission
@@ -18,14 +19,9 @@ from pm_monitor.core.condition.reference import ReferenceStore
 from pm_monitor.core.recording.mcap_bag import McapRecorder
 from pm_monitor.core.recording.typestore import typestore
 from pm_monitor.datasets import DataNotFoundError, cwru
-from pm_monitor.msg import Alert, HealthStatus, SensorChunk
-from pm_monitor.nodes import conversions as conv
-from pm_monitor.nodes.monitor_node import MonitorNode
-from pm_monitor.nodes.qos import ALERT_QOS
-from pm_monitor.srv import Commission
+from pm_monitor.msg import Alert
 
 FS, CHUNK = 20000.0, 2000  # 0.1 s chunks
-EPOCH_NS = 1_700_000_000 * 10**9
 ASSET = """asset:
   id: pump_7
   unit: g
@@ -47,74 +43,23 @@ def _de_20khz(label: str) -> np.ndarray:
 
 
 def _chunks(x: np.ndarray, first: int = 0):
-    for k in range(x.size // CHUNK):
-        i = first + k
-        msg = SensorChunk()
-        msg.header = conv.make_header(EPOCH_NS + round(i * CHUNK / FS * 1e9), "pump_7")
-        msg.sample_rate, msg.channel_names, msg.unit = FS, ["DE"], "g"
-        msg.first_sample_index = i * CHUNK
-        msg.samples = x[k * CHUNK:(k + 1) * CHUNK]
-        yield msg
+    return sensor_chunks(x, FS, CHUNK, "DE", "g", "pump_7", first)
 
 
-class Harness:
-    def __init__(self, context, executor, tmp_path) -> None:
-        asset_file = tmp_path / "pump_7.yaml"
-        asset_file.write_text(ASSET)
-        self.monitor = MonitorNode(context=context, parameter_overrides=[
-            Parameter("asset_file", value=str(asset_file)),
-            Parameter("reference_dir", value=str(tmp_path / "refs")),
-            Parameter("asset_id", value="pump_7"),
-            Parameter("alert_log_path", value=str(tmp_path / "alerts.jsonl"))])
-        self.client = Node("physics_client", context=context)
-        self.health: list[HealthStatus] = []
-        self.alerts: list[Alert] = []
-        self.client.create_subscription(HealthStatus, "/pm_monitor/health", self.health.append,
-                                        500)
-        self.client.create_subscription(Alert, "/pm_monitor/alert", self.alerts.append,
-                                        ALERT_QOS)
-        self.commission = self.client.create_client(Commission, "/pm_monitor/commission")
-        self.executor = executor
-        for node in (self.monitor, self.client):
-            executor.add_node(node)
-        end = time.monotonic() + 5.0
-        while (time.monotonic() < end
-               and self.client.count_publishers("/pm_monitor/health") == 0):
-            executor.spin_once(timeout_sec=0.05)
-        self.spin(0.3)
-
-    def spin(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            self.executor.spin_once(timeout_sec=0.02)
-
-    def feed(self, chunks) -> None:
-        for msg in chunks:
-            self.monitor._on_chunk("accel", msg)
-        self.spin(1.0)
-
-    def call(self, command: str) -> Commission.Response:
-        assert self.commission.wait_for_service(timeout_sec=5.0)
-        future = self.commission.call_async(Commission.Request(command=command))
-        end = time.monotonic() + 5.0
-        while not future.done() and time.monotonic() < end:
-            self.executor.spin_once(timeout_sec=0.02)
-        return future.result()
-
-    def close(self) -> None:
-        for node in (self.monitor, self.client):
-            self.executor.remove_node(node)
-            node.destroy_node()
+def _harness(context, executor, tmp_path) -> PhysicsHarness:
+    asset_file = tmp_path / "pump_7.yaml"
+    asset_file.write_text(ASSET)
+    return PhysicsHarness(context, executor, tmp_path, asset_file, "pump_7")
 
 
 def test_single_axis_20khz_commissions_then_names_the_fault_and_survives_restart(
         ros_context, executor, tmp_path):
     normal, fault = _de_20khz("NORMAL"), _de_20khz("IR007")
-    h = Harness(ros_context, executor, tmp_path)
+    h = _harness(ros_context, executor, tmp_path)
     try:
         assert h.monitor.active, h.monitor.last_error
         assert h.call("progress").progress == 0.0
-        h.feed(_chunks(normal[: int(5.0 * FS)]))
+        h.feed(_chunks(normal[: int(5.0 * FS)]), "accel")
         learning = [m for m in h.health if m.commissioning_needed]
         progress = [m.commissioning_progress for m in learning]
         assert progress == sorted(progress) and progress[0] < 1.0 and progress[-1] == 1.0
@@ -126,7 +71,7 @@ def test_single_axis_20khz_commissions_then_names_the_fault_and_survives_restart
         assert response.success and response.complete and response.asset_id == "pump_7"
         assert h.alerts == []
         n_before = len(h.health)
-        h.feed(_chunks(fault[: int(6.0 * FS)], first=int(5.0 * FS) // CHUNK))
+        h.feed(_chunks(fault[: int(6.0 * FS)], first=int(5.0 * FS) // CHUNK), "accel")
         raised = [a for a in h.alerts if a.event == Alert.EVENT_RAISED]
         assert raised, [m.notes for m in h.health[n_before:]][-3:]
         assert any("inner race fault on drive_end" in a.summary for a in raised)
@@ -135,12 +80,8 @@ def test_single_axis_20khz_commissions_then_names_the_fault_and_survives_restart
     live = ReferenceStore(tmp_path / "refs").load("pump_7")
     assert live.complete and live.rate_hz == FS and live.axes == ["DE"]
 
-    again = Harness(ros_context, executor, tmp_path)  # restart: the reference is reloaded
-    try:
-        assert again.call("progress").complete
-        assert again.call("reset").success and not again.call("progress").complete
-    finally:
-        again.close()
+    # restart: the reference is reloaded
+    assert_restart_reloads_then_reset_forgets(lambda: _harness(ros_context, executor, tmp_path))
 
     # the CLI on a recording of the same chunks builds the same reference as the live node
     types = typestore().types

@@ -102,3 +102,18 @@ def test_damage_paths_are_first_passages_after_the_onset():
         assert np.all(np.diff(path.rul_s) < 0)  # later, so less life left
         assert len(path.damage) <= rul_fit.PATH_POINTS
     assert fit_model(HISTORIES[:4], CONFIG).damage_paths == ()  # off by default
+
+
+def test_state_durations_are_counted_from_each_histories_first_severe_state():
+    def warned(h: History) -> History:
+        # Warning once the level passed 3x (latched, like the state machine)
+        level = h.columns(("rms_g_h",))[:, 0]
+        states = np.where(np.maximum.accumulate(level) > 3.0, 2, h.state_rows())
+        return replace(h, states=states)
+
+    histories = [warned(h) for h in HISTORIES]
+    model = rul_fit.fit_uncalibrated(histories, replace(CONFIG, state_durations=True))
+    since = [h.life_s - h.first_in_state(2) for h in histories]
+    assert model.state_durations["warning"][0] == pytest.approx(np.mean(np.log(since)))
+    assert "failure" not in model.state_durations  # no history reached Failure
+    assert rul_fit.fit_uncalibrated(histories, CONFIG).state_durations == {}

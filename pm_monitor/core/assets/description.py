@@ -18,6 +18,17 @@ validation (`core.config_schema`): every problem is reported at once, with the f
       axes: {DE: drive_end, FE: fan_end}
       microphone: {enabled: true}       # optional: an acoustic reference beside the vibration
       analysis: {window_s: 1.0, hop_s: 0.5}  # optional: else the model set's
+
+A machine watched by sound alone (a fan with no accelerometer and no declared bearing
+geometry) says so, and then needs no bearings, axes or speed:
+
+    asset:
+      id: fan_3
+      accelerometer: {enabled: false}
+      microphone: {enabled: true, alone_s: 5.0}
+      commissioning: {duration_s: 600.0}
+
+A file must declare at least one sensor (an accelerometer, the default, or a microphone).
 """
 from __future__ import annotations
 
@@ -49,6 +60,9 @@ ASSET_TABLE: dict[str, ParamSpec] = {
     "commissioning.duration_s": ParamSpec(600.0, "seconds of data the reference learns from",
                                           (1.0, 86400.0)),
     "unit": ParamSpec("g", "accelerometer unit", choices=("g", "m/s^2")),
+    "accelerometer.enabled": ParamSpec(True, "the asset has an accelerometer (then bearings "
+                                             "are required); false: watched by its "
+                                             "microphone alone"),
     "microphone.enabled": ParamSpec(False, "the asset has a microphone (any rate >= 8 kHz): its "
                                            "acoustic reference is commissioned beside the "
                                            "vibration one; without it no mic is expected"),
@@ -94,6 +108,7 @@ class AssetDescription:
     commissioning_s: float
     unit: str
     source: str = ""
+    accelerometer: bool = True  # False: a microphone-only asset (bearings optional)
     microphone: bool = False
     microphone_alone_s: float = 30.0
     window_s: float = 0.0  # 0: the model set's (e.g. 0.1 s for FEMTO's 0.1 s snapshots)
@@ -121,8 +136,8 @@ def parse(data: Mapping, source: str = "") -> AssetDescription:
     if values["shaft_speed.source"] == "topic" and not values["shaft_speed.topic"]:
         problems.append("shaft_speed.topic: required when source is topic")
     bearings: dict[str, DefectOrders] = {}
-    if not isinstance(bearings_raw, Mapping) or not bearings_raw:
-        problems.append("bearings: at least one bearing (geometry or orders) is required")
+    problems += _sensor_problems(values, bearings_raw, axes_raw)
+    if not isinstance(bearings_raw, Mapping):
         bearings_raw = {}
     for name, spec in bearings_raw.items():
         where = f"bearings.{name}"
@@ -168,9 +183,28 @@ def parse(data: Mapping, source: str = "") -> AssetDescription:
                                str(values["shaft_speed.topic"])),
         bearings=bearings, axes={str(k): str(v) for k, v in axes_raw.items()},
         commissioning_s=float(values["commissioning.duration_s"]), unit=str(values["unit"]),
-        source=source, microphone=bool(values["microphone.enabled"]),
+        source=source, accelerometer=values["accelerometer.enabled"] is not False,
+        microphone=bool(values["microphone.enabled"]),
         microphone_alone_s=float(values["microphone.alone_s"]),
         window_s=float(values["analysis.window_s"]), hop_s=float(values["analysis.hop_s"]))
+
+
+def _sensor_problems(values: Mapping, bearings_raw: object, axes_raw: object) -> list[str]:
+    """What the declared sensors require: an accelerometer needs its bearings (the defect
+    frequencies it is judged on); a microphone-only asset needs none and has no axes; a file
+    with no sensor at all cannot be monitored."""
+    has_accel = values["accelerometer.enabled"] is not False
+    if bearings_raw is not None and not isinstance(bearings_raw, Mapping):
+        return ["bearings: a mapping bearing name -> geometry: or orders:"]
+    if not has_accel and values["microphone.enabled"] is not True:
+        return ["no sensor declared: keep the accelerometer (accelerometer.enabled: true, with "
+                "bearings) or declare a microphone (microphone.enabled: true)"]
+    if has_accel and (not isinstance(bearings_raw, Mapping) or not bearings_raw):
+        return ["bearings: at least one bearing (geometry or orders) is required with an "
+                "accelerometer (a microphone-only asset says accelerometer: {enabled: false})"]
+    if not has_accel and axes_raw:
+        return ["axes: accelerometer axes declared while accelerometer.enabled is false"]
+    return []
 
 
 def load(path: str | Path) -> AssetDescription:

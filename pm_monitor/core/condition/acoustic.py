@@ -37,6 +37,10 @@ TOP_EDGE_FRACTION = 0.47  # of the rate: below Nyquist and the anti-alias roll-o
 N_BANDS = 32
 LEVEL_FEATURE = "band_power"
 ACOUSTIC_PART = "acoustic"  # the ReferenceStore part (sub-folder) of acoustic references
+# the fault a microphone-only asset names: its sound moved away from its reference (which
+# fault, sound alone does not tell)
+ACOUSTIC_FAULT = "acoustic_anomaly"
+MOST_MOVED = 3  # features named in the evidence
 
 
 class MicRateError(ValueError):
@@ -148,12 +152,14 @@ class AcousticMonitor:
             return AcousticAssessment(True, ref.progress, float("nan"), np.zeros(0),
                                       f"mic commissioning {ref.progress:.0%}"
                                       + (" (complete)" if done else ""))
-        anomaly = reference.anomaly_distance(ref, feats) / max(ref.threshold, 1e-9)
+        distance = reference.anomaly_distance(ref, feats)
+        anomaly = distance / max(ref.threshold, 1e-9)
         z = reference.robust_z(ref, feats)
-        top = int(np.argmax(np.abs(z)))
+        moved = ", ".join(f"{self.feature_labels[i]} {z[i]:+.1f} sigma"
+                          for i in np.argsort(-np.abs(z))[:MOST_MOVED])
         return AcousticAssessment(False, 1.0, anomaly, z,
-                                  f"mic anomaly {anomaly:.1f}x threshold (most moved: "
-                                  f"{self.feature_labels[top]} {z[top]:+.1f} sigma)")
+                                  f"mic anomaly {anomaly:.1f}x threshold (distance "
+                                  f"{distance:.2f} vs {ref.threshold:.2f}; most moved: {moved})")
 
 
 class AcousticVote:

@@ -48,7 +48,8 @@ class PhysicsExplainer:
             modalities[modality] = modalities.get(modality, 0.0) + float(v)
         return AlertExplanation(
             t_end_ns=result.t_end_ns, explained_state=result.state,
-            sensor_importance=sensors, modality_weights=modalities or {ACCEL: 1.0},
+            sensor_importance=sensors,
+            modality_weights=modalities or {self.stage1.required_inputs[0]: 1.0},
             modality_weights_method=("share_of_robust_z" if len(modalities) > 1
                                      else "single_modality"),
             feature_importance=features,

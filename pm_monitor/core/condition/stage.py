@@ -14,15 +14,25 @@ reference commissions beside the vibration one (same store, its `acoustic` part)
 is reported in every decided window's evidence, and it may raise Pre-Warning by the rules of
 `core.condition.acoustic.AcousticVote` (corroboration, or persistence alone). A missing or
 refused microphone never votes and never blocks the vibration decision.
+
+An asset watched by sound alone (`accelerometer: {enabled: false}`, a fan with no declared
+bearing) has the microphone as its one required input: it abstains while the acoustic
+reference is learned (the same commissioning counts), then the AcousticVote decides alone:
+Normal, or Pre-Warning once the sound has stayed changed for `microphone.alone_s` (never more:
+a sound's change from the asset's reference says that something changed, not how far a fault
+has gone, and no ISO zone or defect tone can confirm it). A missing or refused microphone
+there means no decision.
 """
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
 from pm_monitor.core.assets.description import AssetDescription
 from pm_monitor.core.condition.acoustic import (
+    ACOUSTIC_FAULT,
     ACOUSTIC_PART,
     AcousticAssessment,
     AcousticMonitor,
@@ -40,6 +50,7 @@ from pm_monitor.core.types import ACCEL, MIC, HealthState
 
 MIN_COVERAGE = 0.95  # gaps are zero-filled by the synchroniser: they would fake a level drop
 FAULT_NAMES = ("none", *FAULT_TYPES, UNCERTAIN)
+SOUND_FAULT_NAMES = ("none", ACOUSTIC_FAULT)  # what sound alone can name
 
 
 class PhysicsStage1:
@@ -63,9 +74,16 @@ class PhysicsStage1:
         self.vote = AcousticVote(acoustic_rules
                                  or AcousticRules(alone_s=asset.microphone_alone_s))
         self.last_acoustic: AcousticAssessment | None = None
+        # the inputs a decision needs: the accelerometer, or the microphone of an asset
+        # watched by sound alone
+        self.required_inputs = (ACCEL,) if asset.accelerometer else (MIC,)
 
     # --- commissioning -----------------------------------------------------------------
     def reference(self):
+        """The reference decisions wait for: the vibration one, or the microphone's on an
+        asset watched by sound alone."""
+        if not self.asset.accelerometer:
+            return self.acoustic_reference()
         if self.monitor is not None:
             return self.monitor.reference
         return self.store.load(self.asset.asset_id) if self.store is not None else None
@@ -83,6 +101,18 @@ class PhysicsStage1:
             return done, done
         left = self.asset.commissioning_s - (ref.collected_s if ref is not None else 0.0)
         return done, done + max(math.ceil(left / self.hop_s - 1e-9), 1)
+
+    def reference_path(self) -> Path | None:
+        """The file of the reference decisions wait for (None: kept in memory only)."""
+        store = self.store if self.asset.accelerometer else self.acoustic_store
+        return store.path(self.asset.asset_id) if store is not None else None
+
+    def commissioned(self) -> bool:
+        """Every reference the asset has is learned (the microphone's too, when declared)."""
+        refs = [self.reference()] + ([self.acoustic_reference()]
+                                     if self.asset.microphone and self.asset.accelerometer
+                                     else [])
+        return all(ref is not None and ref.complete for ref in refs)
 
     def reset_commissioning(self) -> None:
         """After maintenance: forget the reference and learn again."""
@@ -111,7 +141,7 @@ class PhysicsStage1:
             "asset_id": self.asset.asset_id, "commissioning_progress": round(self.progress, 3),
             "commissioning_windows": f"{done}/{needed}"}
         if self.store is not None:
-            values["reference_file"] = str(self.store.path(self.asset.asset_id))
+            values["reference_file"] = str(self.reference_path())
         if self.last is not None and not self.last.commissioning:
             values["level_over_reference"] = round(self.last.health_indicator, 3)
             values["shaft_hz"] = round(self.last.shaft_hz, 2)
@@ -139,15 +169,14 @@ class PhysicsStage1:
         return m
 
     def decide(self, window: AnalysisWindow) -> Stage1Decision | Abstention:
+        if not self.asset.accelerometer:
+            return self._decide_by_sound(window)
         sw = window.streams[ACCEL]
         if sw.coverage < MIN_COVERAGE:
             raise InputRefusedError(ACCEL, f"covers {sw.coverage:.0%} of the window "
                                            f"(needs {MIN_COVERAGE:.0%})")
         monitor = self._monitor_for(list(sw.channel_names), float(sw.sample_rate))
-        new_s = window.duration_s
-        if self._last_end_ns is not None and window.t_end_ns > self._last_end_ns:
-            new_s = min(new_s, (window.t_end_ns - self._last_end_ns) / 1e9)
-        self._last_end_ns = window.t_end_ns
+        new_s = self._new_seconds(window)
         try:
             a = monitor.process(sw.samples, self.unit, shaft_rpm=self.given_rpm, new_s=new_s)
         except ValueError as err:
@@ -162,6 +191,50 @@ class PhysicsStage1:
             and a.health_indicator >= monitor.rules.pre_warning_ratio)
         mic_state = self.vote.update(acoustic, vibration_anomalous, new_s)
         return self._decision(a, monitor, acoustic, mic_state, refused)
+
+    def _new_seconds(self, window: AnalysisWindow) -> float:
+        """Seconds of this window not seen in the previous one (windows overlap)."""
+        new_s = window.duration_s
+        if self._last_end_ns is not None and window.t_end_ns > self._last_end_ns:
+            new_s = min(new_s, (window.t_end_ns - self._last_end_ns) / 1e9)
+        self._last_end_ns = window.t_end_ns
+        return new_s
+
+    def _decide_by_sound(self, window: AnalysisWindow) -> Stage1Decision | Abstention:
+        """A microphone-only asset: commissioning, then the acoustic vote alone (module doc)."""
+        new_s = self._new_seconds(window)
+        acoustic, refused = self._listen(window, new_s)
+        if refused:
+            raise InputRefusedError(*refused[0])
+        if acoustic is None:
+            raise InputRefusedError(MIC, "no microphone stream in the window")
+        if acoustic.commissioning:
+            return Abstention(f"commissioning {self.asset.asset_id}: {acoustic.summary}",
+                              self.commissioning_counts())
+        state = self.vote.update(acoustic, False, new_s)
+        fault = ACOUSTIC_FAULT if state != HealthState.NORMAL or acoustic.anomalous else "none"
+        probabilities = np.zeros(len(HealthState), np.float32)
+        probabilities[int(state)] = 1.0  # a rule, not a classifier
+        threshold = self.acoustic.reference.threshold
+        return Stage1Decision(
+            state_probabilities=probabilities,
+            fault_type_probabilities={n: float(n == fault) for n in SOUND_FAULT_NAMES},
+            fault_type=fault, attention=np.ones(1, np.float32),
+            sequence=acoustic.z[None, :].astype(np.float32),
+            anomaly_score=float(acoustic.anomaly * threshold), anomaly_threshold=threshold,
+            anomalous=acoustic.anomalous, evidence=(self._sound_evidence(acoustic, state),),
+            anomaly_alarms=False)
+
+    def _sound_evidence(self, acoustic: AcousticAssessment, state: HealthState) -> str:
+        """The acoustic summary plus where the persistence rule stands."""
+        needed = self.vote.rules.alone_s
+        if state != HealthState.NORMAL:
+            return (f"{acoustic.summary}; sound changed for {needed:g} s in a row: "
+                    "Pre-Warning (sound alone never goes higher; latched until reset)")
+        if acoustic.anomalous:
+            return (f"{acoustic.summary}; changed for {self.vote.alone_s:.1f} of the "
+                    f"{needed:g} s in a row that raise Pre-Warning")
+        return acoustic.summary
 
     def _listen(self, window: AnalysisWindow, new_s: float
                 ) -> tuple[AcousticAssessment | None, tuple[tuple[str, str], ...]]:

@@ -76,7 +76,8 @@ class CascadeModelSet:
             rate = f" at {spec.sample_rate_hz:g} Hz" if spec.sample_rate_hz else ""
             channels = f" {', '.join(spec.channels)}" if spec.channels else ""
             needs = f" (needed by {', '.join(spec.required_by)})" if spec.required_by else ""
-            parts.append(f"{spec.modality}{channels}{rate} in {spec.unit}{needs}")
+            unit = f" in {spec.unit}" if spec.unit else ""
+            parts.append(f"{spec.modality}{channels}{rate}{unit}{needs}")
         head = (f"model set {self.name}: window {self.window_s:g} s / hop {self.hop_s:g} s; "
                 + "; ".join(parts))
         return [head, *self.report]

@@ -7,7 +7,10 @@ training data; pm_monitor.core.condition), on the one generic Cascade.
                             "asset_file": "../../config/assets/rig_motor.yaml"}}
 
 The asset file (the node's `asset_file` parameter, else the descriptor's) gives the axes, the
-unit, the bearings and the ISO group; the accelerometer's rate is free (5-100 kHz). The
+unit, the bearings and the ISO group; the accelerometer's rate is free (5-100 kHz). The set's
+inputs are exactly the asset's sensors: a microphone-only asset (`accelerometer: {enabled:
+false}`, e.g. config/assets/mimii_fan.yaml) has the input `mic` alone, which its Stage 1 then
+needs. The
 reference is stored per asset under `reference_dir` (atomic JSON, resumable). The set takes a
 microphone (any rate >= 8 kHz, optional: never required for a decision) only when the asset
 declares one (`microphone: {enabled: true}`), and the asset's `analysis:` window / hop replace
@@ -41,7 +44,9 @@ def build_physics_set(descriptor: ModelSetDescriptor, asset_file: str = "",
     except ConfigError as err:
         raise descriptor.error(str(err)) from None
     store = ReferenceStore(reference_dir) if reference_dir else None
-    inputs = {ACCEL: InputSpec(ACCEL, asset.unit, tuple(asset.axes) or ("x",), None)}
+    inputs = {}
+    if asset.accelerometer:
+        inputs[ACCEL] = InputSpec(ACCEL, asset.unit, tuple(asset.axes) or ("x",), None)
     if asset.microphone:
         inputs[MIC] = InputSpec(MIC, "", ("mic",), None)
     window_s, hop_s = ((asset.window_s, asset.hop_s) if asset.window_s > 0
@@ -50,13 +55,16 @@ def build_physics_set(descriptor: ModelSetDescriptor, asset_file: str = "",
     if shaft_speed_rpm > 0:
         stage1.given_rpm = float(shaft_speed_rpm)
     cascade = Cascade(stage1, (), (), None, tuple(inputs), config)
-    report = [f"physics: asset {asset.asset_id} from {path}; bearings "
-              f"{', '.join(asset.bearings)}; speed {asset.shaft_speed.source} "
-              f"{asset.shaft_speed.nominal_rpm:g} rpm; ISO 10816-3 group {asset.iso_group} "
-              f"{asset.iso_foundation}; commissioning {asset.commissioning_s:g} s; "
-              f"{'microphone (optional) and ' if asset.microphone else ''}window "
+    sensors = (f"bearings {', '.join(asset.bearings)}; speed {asset.shaft_speed.source} "
+               f"{asset.shaft_speed.nominal_rpm:g} rpm; ISO 10816-3 group {asset.iso_group} "
+               f"{asset.iso_foundation}" if asset.accelerometer
+               else "microphone only (sound alone: Pre-Warning at most)")
+    optional_mic = "microphone (optional) and " if asset.microphone and asset.accelerometer \
+        else ""
+    report = [f"physics: asset {asset.asset_id} from {path}; {sensors}; commissioning "
+              f"{asset.commissioning_s:g} s; {optional_mic}window "
               f"{window_s:g} s / hop {hop_s:g} s{' (asset file)' if asset.window_s > 0 else ''}; "
-              f"reference {store.path(asset.asset_id) if store else 'in memory only'}"]
+              f"reference {stage1.reference_path() or 'in memory only'}"]
     return CascadeModelSet(descriptor.name, f"physics-{asset.asset_id}", window_s,
                            hop_s, with_required_by(inputs, cascade), cascade,
                            PhysicsExplainer(stage1), report, lambda: "numpy/scipy")

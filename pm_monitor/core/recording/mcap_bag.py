@@ -112,6 +112,8 @@ def read_messages(path: Path | str, topics: Iterable[str] | None = None
         with Reader(resolve_recording(path)) as reader:
             connections = [c for c in reader.connections
                            if wanted is None or c.topic in wanted]
+            if not connections:
+                return  # rosbags reads every connection when given none
             for connection, log_time, raw in reader.messages(connections=connections):
                 yield RecordedMessage(connection.topic, connection.msgtype, int(log_time),
                                       bytes(raw))

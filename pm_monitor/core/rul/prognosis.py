@@ -9,7 +9,9 @@ Evidence, in order of what is known:
    it). Two views of the
    time left, fused (inverse-variance in log(RUL + 1 s)) with each other and the prior:
    - *duration*: how long training assets lasted after their onset (log-normal), given the
-     time already spent since this onset;
+     time already spent since this onset; with ``state_durations`` (severity conditioning) the
+     durations are counted from the first time the training assets reached the most severe
+     state this asset has reached (Warning, Failure), given the time spent since it did;
    - *trend*: a Kalman filter (filterpy, constant velocity) on the damage d = max over the
      indicators of (smoothed log ratio / its level at failure in the training histories),
      extrapolated to d = 1, with its state uncertainty;
@@ -50,6 +52,8 @@ NOT_CALIBRATED = "not_calibrated"
 MODEL_VERSION = 2  # 2: the onset comes from the any-machine health state (no thresholds)
 MAX_RUL_S = 30 * 24 * 3600.0  # a flat trend extrapolates to "beyond a month": cut it here
 _N_TREND_SAMPLES = 200
+# the states past the onset whose first time can restart the duration view (most severe last)
+SEVERE_STATES = ("warning", "failure")
 
 
 class PrognosisModelError(ValueError):
@@ -100,6 +104,10 @@ class PrognosisModel:
     trend: TrendConfig = field(default_factory=TrendConfig)
     name: str = "rul_prognosis"
     damage_paths: tuple[DamagePath, ...] = ()  # the similarity view (none: not used)
+    # severity conditioning of the duration view: state name ("warning", "failure") -> the
+    # log-normal (mean, std) of (failure - first time in that state or worse), s (empty: the
+    # duration is always counted from the onset)
+    state_durations: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.point_kind not in POINT_KINDS:
@@ -109,6 +117,9 @@ class PrognosisModel:
         unknown = set(self.calibration) - set(EVIDENCE_KINDS)
         if unknown:
             raise ValueError(f"calibration for unknown evidence kinds {sorted(unknown)}")
+        unknown = set(self.state_durations) - set(SEVERE_STATES)
+        if unknown:
+            raise ValueError(f"state durations for unknown states {sorted(unknown)}")
 
     @property
     def indicator_names(self) -> tuple[str, ...]:
@@ -130,6 +141,8 @@ class PrognosisModel:
                    failure_levels=tuple(data.pop("failure_levels")),
                    calibration={k: tuple(v) for k, v in data.pop("calibration").items()},
                    damage_paths=tuple(DamagePath(**p) for p in data.pop("damage_paths", ())),
+                   state_durations={k: tuple(v) for k, v in
+                                    data.pop("state_durations", {}).items()},
                    **data)
 
     def save(self, path: Path) -> None:
@@ -181,6 +194,7 @@ class PrognosisTracker:
         self._last_t: float | None = None
         self.damage = 0.0
         self.peak_damage = 0.0  # highest damage since the onset (the similarity view's key)
+        self.first_in_state: dict[str, float] = {}  # severe state -> first time in it or worse
 
     @property
     def elapsed_s(self) -> float:
@@ -201,6 +215,10 @@ class PrognosisTracker:
         self._last_t = float(t_s)
         judged = None if state is None or int(state) < 0 else state
         self.onset.update(float(t_s), values, judged)
+        if judged is not None:
+            for name in SEVERE_STATES:
+                if int(judged) >= int(HealthState[name.upper()]):
+                    self.first_in_state.setdefault(name, float(t_s))
         if self.onset.score is None:
             return
         self.damage = float(np.max(self.onset.score / self._levels))
@@ -227,7 +245,7 @@ class PrognosisTracker:
             if not model.prior_after_onset and (model.post_onset_log_mean is not None
                                                 or self._kf is not None):
                 parts = {}
-            duration = self._duration_part(t - onset_s)
+            duration = self._duration_part(t, onset_s)
             if duration is not None:
                 parts["duration"] = duration
             trend = self._trend_part()
@@ -258,15 +276,20 @@ class PrognosisTracker:
             onset_trigger=self.onset.trigger, damage=self.damage, distribution=distribution,
             raw_log_moments=(mu, sigma), parts=parts)
 
-    def _duration_part(self, since_onset_s: float) -> tuple[float, float] | None:
+    def _duration_part(self, t_s: float, onset_s: float) -> tuple[float, float] | None:
         m, s = self.model.post_onset_log_mean, self.model.post_onset_log_std
+        since = t_s - onset_s
+        for name in SEVERE_STATES:  # the most severe state reached that the model knows wins
+            if name in self.first_in_state and name in self.model.state_durations:
+                (m, s), since = self.model.state_durations[name], t_s - self.first_in_state[name]
         if m is None or s is None:
             return None
-        # log-normal durations D, conditioned on D > since_onset: residual D - since_onset
+        # log-normal durations D, conditioned on D > since: residual D - since
         q = (np.arange(99) + 0.5) / 99
-        floor = norm.cdf((math.log(max(since_onset_s, 1.0)) - m) / s)
-        durations = np.exp(m + s * norm.ppf(floor + (1 - floor) * q))
-        residual = np.maximum(durations - since_onset_s, 0.0)
+        # upper-tail form: far beyond the fitted durations the conditional tail stays finite
+        tail = max(float(norm.sf((math.log(max(since, 1.0)) - m) / s)), 1e-300)
+        durations = np.exp(m + s * norm.isf(tail * (1.0 - q)))
+        residual = np.maximum(durations - since, 0.0)
         return RulDistribution(residual, "duration").log_moments()
 
     def _similarity_part(self) -> tuple[float, float] | None:

@@ -6,11 +6,13 @@ with an asset file, the alarm manager), with nothing but the unit's asset descri
 own commissioning data. The direct path (femto_eval / cwru_eval) drives AssetMonitor on windows
 cut by hand; this one shows what a user running the node would get, beside it.
 
-    nice -n 10 python -m pm_monitor.evaluation.any_machine.live_path [--only cwru,femto,rig]
+    nice -n 10 python -m pm_monitor.evaluation.any_machine.live_path [--only cwru,femto,rig,mimii]
         [--femto Bearing1_3,Bearing2_3]   # a subset (default: all 11)
+        [--mimii-clips N]                 # at most N test clips per label and fan id
 
 Writes results/any_machine/live_path.md, live_path.json and live_path_femto.png (a run of
-other parts than cwru,femto: live_path_<parts>.md/.json, e.g. live_path_rig.md).
+other parts than cwru,femto: live_path_<parts>.md/.json, e.g. live_path_rig.md; MIMII fans as
+microphone-only assets, `--only mimii`: live_path_mimii.md/.json/.png, see live_path_mimii).
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ from pm_monitor.core.model_set import load_model_set
 from pm_monitor.core.pipeline import offline_pipeline
 from pm_monitor.core.types import ACCEL, HealthState
 from pm_monitor.datasets import cwru, femto
-from pm_monitor.evaluation.any_machine import cwru_eval, femto_eval, rig_eval
+from pm_monitor.evaluation.any_machine import cwru_eval, femto_eval, mimii_eval, rig_eval
 from pm_monitor.evaluation.any_machine.common import ASSETS, OUT, fmt, log
 
 PHYSICS_MODELS = Path("models/physics")
@@ -53,6 +55,7 @@ class LiveWindow:
     anomalous: bool
     fault: str  # the decision's fault type ("none" while Normal and not anomalous)
     raised: bool  # the alarm manager raised an alert on this window
+    anomaly_score: float = float("nan")  # the decision's (nan without one)
 
 
 def write_asset(base: str, out_dir: Path, asset_id: str, **changes) -> Path:
@@ -78,9 +81,9 @@ class LiveUnit:
         self.alarm_config = AlarmConfig(zone_alarm_enabled=zone_alarms)
 
     def play(self, x: np.ndarray, rate: float, channels: list[str], unit: str = "g",
-             epoch_s: float = GRID_S) -> list[LiveWindow]:
-        """Stream `x` (n, n_channels) as 0.1 s chunks stamped from half a sample after
-        `epoch_s` (so windows end between samples, never on one)."""
+             epoch_s: float = GRID_S, modality: str = ACCEL) -> list[LiveWindow]:
+        """Stream `x` (n, n_channels) of input `modality` as 0.1 s chunks stamped from half a
+        sample after `epoch_s` (so windows end between samples, never on one)."""
         self.models.reset()  # a new run: states and window overlap restart, reference kept
         pipeline = offline_pipeline(self.models, AlarmManager(self.stage.asset.asset_id,
                                                               self.alarm_config))
@@ -90,16 +93,18 @@ class LiveUnit:
         for first in range(0, x.shape[0] - n + 1, n):
             stamp = t0_ns + round(first / rate * 1e9)
             chunk = np.ascontiguousarray(x[first:first + n], dtype=np.float32).ravel()
-            for w in pipeline.on_chunk(ACCEL, stamp, rate, channels, first, chunk, unit=unit):
+            for w in pipeline.on_chunk(modality, stamp, rate, channels, first, chunk,
+                                       unit=unit):
                 r = w.result
                 probs = r.fault_type_probabilities
                 fault = max(probs, key=probs.get) if probs and max(probs.values()) > 0 \
                     else "none"
-                start = w.window.streams[ACCEL].t_start_ns
+                start = w.window.streams[modality].t_start_ns
                 out.append(LiveWindow(
                     r.t_end_ns, round((start - t0_ns) * rate / 1e9), r.decided,
                     int(r.state) if r.decided else -1, bool(r.anomalous), fault,
-                    any(d.event == AlarmEvent.RAISED for d in w.decisions)))
+                    any(d.event == AlarmEvent.RAISED for d in w.decisions),
+                    float(r.anomaly_score) if r.decided else float("nan")))
         return out
 
 
@@ -348,6 +353,10 @@ def report(section: dict) -> str:
         lines.append("")
     if "rig" in section:
         lines += rig_report_lines(section["rig"], section["rig_direct"])
+    if "mimii" in section:
+        from pm_monitor.evaluation.any_machine.live_path_mimii import mimii_report_lines
+        lines += mimii_report_lines(section["mimii"], section["mimii_direct"],
+                                    section.get("mimii_clips", 0))
     return "\n".join(lines) + "\n"
 
 
@@ -414,6 +423,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(DEFAULT_PARTS))
     parser.add_argument("--femto", default="", help="bearings (default: all 11)")
+    parser.add_argument("--mimii-clips", type=int, default=0,
+                        help="at most this many test clips per label and fan id (0: all)")
     args = parser.parse_args(argv)
     parts = args.only.split(",")
     bearings = args.femto.split(",") if args.femto else list(femto.ALL_BEARINGS)
@@ -430,6 +441,12 @@ def main(argv: list[str] | None = None) -> int:
             section["rig"] = rig_live(work)
             # recomputed (about a minute), never read back: a stored report may predate the rules
             section["rig_direct"] = rig_eval.rig_section()
+        if "mimii" in parts:
+            from pm_monitor.evaluation.any_machine import live_path_mimii
+            section["mimii"] = live_path_mimii.mimii_live(work, args.mimii_clips)
+            section["mimii_clips"] = args.mimii_clips
+            # recomputed (seconds): the direct path's AUROC on the same split
+            section["mimii_direct"] = mimii_eval.mimii_section()
     OUT.mkdir(parents=True, exist_ok=True)
     text = report(section)
     suffix = "" if set(parts) == set(DEFAULT_PARTS) else "_" + "_".join(parts)  # partial runs
@@ -437,6 +454,9 @@ def main(argv: list[str] | None = None) -> int:
     (OUT / f"live_path{suffix}.json").write_text(json.dumps(section, indent=1, default=str))
     if section.get("femto"):
         plot(section, OUT / "live_path_femto.png")
+    if section.get("mimii"):
+        from pm_monitor.evaluation.any_machine.live_path_mimii import plot_mimii
+        plot_mimii(section["mimii"], OUT / "live_path_mimii.png")
     print(text)
     return 0
 

@@ -11,7 +11,8 @@ from pm_monitor.evaluation.any_machine.common import fmt, log
 SOUND_FRAME_S = 1.0  # the physics model set's window; frames overlap by half, as its hop
 
 
-def _auroc(scores: list[float], labels: list[bool]) -> float:
+def auroc(scores: list[float], labels: list[bool]) -> float:
+    """P(an anomalous clip scores above a normal one), ties counted half."""
     from scipy.stats import mannwhitneyu
     s, y = np.asarray(scores), np.asarray(labels)
     return float(mannwhitneyu(s[y], s[~y]).statistic / (y.sum() * (~y).sum()))
@@ -33,7 +34,7 @@ def _score_id(train: list, test: list, rate: float, columns: slice | None) -> fl
     ref = builder.finish()
     scores = [float(np.mean([reference.anomaly_distance(ref, f[None, :]) for f in frames(c)]))
               for c in test]
-    return _auroc(scores, [c.label == "anomaly" for c in test])
+    return auroc(scores, [c.label == "anomaly" for c in test])
 
 
 def _frames_of(x: np.ndarray, rate: float):
@@ -55,7 +56,7 @@ def _score_id_monitor(mid: str, train: list, test: list, rate: float) -> float:
     scores = [float(np.mean([monitor.process(f).anomaly
                              for f in _frames_of(machine_sound.load_clip(c), rate)]))
               for c in test]
-    return _auroc(scores, [c.label == "anomaly" for c in test])
+    return auroc(scores, [c.label == "anomaly" for c in test])
 
 
 def mimii_section() -> dict:
@@ -77,7 +78,7 @@ def mimii_section() -> dict:
         result = {"auroc": _score_id_monitor(mid, train, test, rate),
                   "auroc_shape_only": _score_id(train, test, rate, slice(0, n_bands))}
         rms = [float(np.sqrt(np.mean(machine_sound.load_clip(c) ** 2))) for c in test]
-        result["auroc_rms_only"] = _auroc(rms, [c.label == "anomaly" for c in test])
+        result["auroc_rms_only"] = auroc(rms, [c.label == "anomaly" for c in test])
         out[mid] = {**result, "n_test_normal": sum(c.label == "normal" for c in test),
                     "n_test_anomaly": sum(c.label == "anomaly" for c in test),
                     "paper_ae_baseline": {"id_00": 0.63, "id_02": 0.86}.get(mid)}

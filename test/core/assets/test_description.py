@@ -16,8 +16,10 @@ def test_every_shipped_asset_file_is_valid(path):
     assert set(asset.axes.values()) <= set(asset.bearings)
 
 
-def test_examples_cover_femto_cwru_and_the_rig():
-    assert {p.stem for p in ASSETS} >= {"cwru_motor", "femto_bearing", "rig_motor"}
+def test_examples_cover_femto_cwru_the_rig_and_a_fan_by_sound():
+    assert {p.stem for p in ASSETS} >= {"cwru_motor", "femto_bearing", "rig_motor", "mimii_fan"}
+    fan = load("config/assets/mimii_fan.yaml")
+    assert not fan.accelerometer and fan.microphone and fan.bearings == {}
     femto = load("config/assets/femto_bearing.yaml")
     assert femto.bearings["test_bearing"].outer_race == pytest.approx(13 / 2 * (1 - 3.5 / 25.6))
 
@@ -66,3 +68,24 @@ def test_microphone_and_analysis_window_are_optional_and_checked():
         parse({"asset": {**base, "analysis": {"window_s": 0.1}}})
     with pytest.raises(ConfigError, match="longer than window_s"):
         parse({"asset": {**base, "analysis": {"window_s": 0.1, "hop_s": 0.2}}})
+
+
+def test_a_microphone_only_asset_needs_no_bearings_but_some_sensor():
+    fan = parse({"asset": {"id": "fan_3", "accelerometer": {"enabled": False},
+                           "microphone": {"enabled": True}}})
+    assert not fan.accelerometer and fan.microphone and fan.bearings == {} and fan.axes == {}
+    # a fan may still declare a bearing (kept for later), axes need an accelerometer
+    with pytest.raises(ConfigError, match="axes: accelerometer axes declared"):
+        parse({"asset": {"id": "fan_3", "accelerometer": {"enabled": False},
+                         "microphone": {"enabled": True}, "axes": {"x": "b"},
+                         "bearings": {"b": {"orders": {"outer_race": 3.0, "inner_race": 5.0,
+                                                       "ball": 2.0, "cage": 0.4}}}}})
+    with pytest.raises(ConfigError, match="no sensor declared") as err:
+        parse({"asset": {"id": "fan_3", "accelerometer": {"enabled": False}}}, "fan_3.yaml")
+    assert "fan_3.yaml" in str(err.value)
+    with pytest.raises(ConfigError, match=r"accelerometer\.enabled"):
+        parse({"asset": {"id": "fan_3", "accelerometer": {"enabled": "no"},
+                         "microphone": {"enabled": True}}})
+    # with the accelerometer (the default), bearings stay required, with the way out named
+    with pytest.raises(ConfigError, match=r"bearings: .*accelerometer: \{enabled: false\}"):
+        parse({"asset": {"id": "pump_7", "microphone": {"enabled": True}}})

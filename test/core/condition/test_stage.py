@@ -14,11 +14,12 @@ RATE = 20000.0
 
 
 def _window(x: np.ndarray, t_end_s: float, valid_fraction: float = 1.0,
-            rate: float = RATE) -> AnalysisWindow:
+            rate: float = RATE, stream: tuple[str, str] = ("accel", "DE")) -> AnalysisWindow:
+    """A window holding one single-channel stream (input name, channel name)."""
     valid = np.arange(x.size) < valid_fraction * x.size
-    sw = StreamWindow(x[:, None].astype(np.float32), rate, ("DE",),
+    sw = StreamWindow(x[:, None].astype(np.float32), rate, (stream[1],),
                       int((t_end_s - x.size / rate) * 1e9), valid)
-    return AnalysisWindow(int(t_end_s * 1e9), x.size / rate, {"accel": sw})
+    return AnalysisWindow(int(t_end_s * 1e9), x.size / rate, {stream[0]: sw})
 
 
 def _stage(tmp_path) -> PhysicsStage1:
@@ -164,3 +165,86 @@ def test_mic_of_an_asset_without_one_is_ignored(tmp_path, bearing_signal):
         d = _healthy(stage, k, bearing_signal, _hum(0.5, k, whine=k > 9))
     assert isinstance(d, Stage1Decision) and d.evidence == () and stage.acoustic is None
     assert not (tmp_path / "acoustic").exists()
+
+
+# --- an asset watched by sound alone ------------------------------------------------------
+def _fan_file(tmp_path) -> Path:
+    """The shipped fan asset with 20 s of commissioning (600 s in the file)."""
+    import yaml
+
+    data = yaml.safe_load(Path("config/assets/mimii_fan.yaml").read_text())
+    data["asset"]["commissioning"]["duration_s"] = 20.0
+    path = tmp_path / "mimii_fan.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _fan_stage(tmp_path) -> PhysicsStage1:
+    return PhysicsStage1(load(_fan_file(tmp_path)), ReferenceStore(tmp_path / "refs"),
+                         hop_s=0.5)
+
+
+def _sound(sound: np.ndarray, t_end_s: float, valid_fraction: float = 1.0,
+           rate: float = MIC_RATE) -> AnalysisWindow:
+    return _window(sound, t_end_s, valid_fraction, rate, ("mic", "mic"))
+
+
+def _commission_fan(stage: PhysicsStage1, seconds: float = 20.0) -> list:
+    """1 s windows every 0.5 s: the first counts 1 s, each later one 0.5 s of new sound."""
+    n = int(2 * seconds) - 1
+    return [stage.decide(_sound(_hum(1.0, k), 1.0 + 0.5 * k)) for k in range(n)]
+
+
+def test_a_fan_by_sound_alone_commissions_then_raises_pre_warning_at_most(tmp_path):
+    stage = _fan_stage(tmp_path)
+    assert stage.required_inputs == ("mic",)
+    out = _commission_fan(stage)
+    assert all(isinstance(o, Abstention) for o in out)
+    assert out[0].commissioning == (1, 39) and out[-1].commissioning == (39, 39)
+    assert stage.commissioned() and stage.status()["commissioning_progress"] == 1.0
+    assert (tmp_path / "refs" / "acoustic" / "mimii_fan.reference.json").is_file()
+    t = 1.0 + 0.5 * len(out)
+    normal = [stage.decide(_sound(_hum(1.0, 5000 + k), t + 0.5 * k)) for k in range(20)]
+    assert all(isinstance(d, Stage1Decision) and np.argmax(d.state_probabilities) == 0
+               and d.fault_type == "none" and not d.anomalous for d in normal)
+    assert not normal[0].anomaly_alarms  # a bare deviation stays advisory
+    t += 10.0
+    changed = [stage.decide(_sound(_hum(1.0, 6000 + k, whine=True), t + 0.5 * k))
+               for k in range(40)]
+    states = [int(np.argmax(d.state_probabilities)) for d in changed]
+    # alone_s 5 s of consecutive anomalous windows (10 hops) raise Pre-Warning, never more
+    assert all(d.anomalous for d in changed)
+    assert states[:9] == [0] * 9 and states[9] == HealthState.PRE_WARNING
+    assert max(states) == HealthState.PRE_WARNING
+    first = changed[0]
+    assert first.fault_type == "acoustic_anomaly" and first.anomaly_score > first.anomaly_threshold
+    assert "changed for 0.5 of the 5 s" in first.evidence[0]
+    assert "share_2938_3436hz" in first.evidence[0]  # the whine's band is named
+    assert "never goes higher" in changed[-1].evidence[0]
+    # back to normal sound: the Pre-Warning latches until reset
+    back = stage.decide(_sound(_hum(1.0, 7000), t + 30.0))
+    assert np.argmax(back.state_probabilities) == HealthState.PRE_WARNING
+    from types import SimpleNamespace
+
+    from pm_monitor.core.condition.explain import PhysicsExplainer
+    why = PhysicsExplainer(stage).explain(SimpleNamespace(
+        t_end_ns=0, state=HealthState.PRE_WARNING, stage1_input=changed[-1].sequence))
+    assert set(why.modality_weights) == {"mic"}
+    assert max(why.feature_importance, key=why.feature_importance.get).startswith(
+        "mic_mic/share_2938")
+
+
+def test_a_fan_without_its_microphone_gets_no_decision(tmp_path):
+    stage = _fan_stage(tmp_path)
+    _commission_fan(stage)
+    with pytest.raises(InputRefusedError, match="50%"):
+        stage.decide(_sound(_hum(1.0, 1, whine=True), 30.0, valid_fraction=0.5))
+    with pytest.raises(InputRefusedError, match="below 8000 Hz"):
+        stage.decide(_sound(np.zeros(4000), 31.0, rate=4000.0))
+    # through the cascade: a window without the microphone is no decision, no vote
+    from pm_monitor.core.model_set import load_model_set
+    models = load_model_set("models/physics", asset_file=str(_fan_file(tmp_path)),
+                            reference_dir=str(tmp_path / "refs"))
+    accel_only = _window(np.zeros(20000), 32.0)
+    r = models.process(accel_only)
+    assert not r.decided and "needs mic" in r.summary and not r.anomalous

@@ -92,3 +92,27 @@ def test_without_a_microphone_only_the_accelerometer_can_be_missing(tmp_path, be
     assert set(models.inputs) == {"accel"}
     r = models.process(_window(bearing_signal(RATE, 1.0, None, 29.3), 1.0))
     assert r.modalities_missing == () and "missing" not in r.summary
+
+
+def test_a_microphone_only_asset_has_the_microphone_as_its_one_input(tmp_path):
+    from pm_monitor.core.alarms import AlarmManager
+    from pm_monitor.core.pipeline import InputRejectedError, offline_pipeline
+
+    models = load_model_set("models/physics", asset_file="config/assets/mimii_fan.yaml",
+                            reference_dir=str(tmp_path / "refs"))
+    assert set(models.inputs) == {"mic"}
+    assert models.inputs["mic"].required_by == ("asset_physics",)
+    assert models.accel_channels == () and (models.window_s, models.hop_s) == (1.0, 0.5)
+    assert any("microphone only" in line for line in models.describe())
+    # the node's pipeline takes no accelerometer for it, and says why
+    pipeline = offline_pipeline(models, AlarmManager("mimii_fan"))
+    assert "accel" not in pipeline.assembler.stream_buffers
+    with pytest.raises(InputRejectedError, match="not an input of the loaded model set"):
+        pipeline.on_chunk("accel", 10**18, RATE, ["DE"], 0, np.zeros(2000, np.float32))
+    rng = np.random.default_rng(0)
+    outputs = []
+    for i in range(30):  # 3 s of sound in 0.1 s chunks: windows while commissioning
+        outputs += pipeline.on_chunk("mic", 10**18 + i * 10**8, 16000.0, ["mic"], i * 1600,
+                                     (0.1 * rng.standard_normal(1600)).astype(np.float32))
+    assert outputs and all(not o.result.decided and o.result.commissioning for o in outputs)
+    assert all(o.velocity_mm_s is None and o.decisions == [] for o in outputs)

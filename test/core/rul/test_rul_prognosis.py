@@ -131,3 +131,29 @@ def test_similarity_view_joins_after_onset_and_round_trips(tmp_path):
     assert worn.valid and worn.evidence == "condition_based"
     model.save(tmp_path / "m.json")
     assert PrognosisModel.load(tmp_path / "m.json").damage_paths == paths
+
+
+def test_state_durations_restart_the_duration_view_at_the_most_severe_state(tmp_path):
+    # Warning from 400 s on: the duration view counts from the first Warning, with the
+    # Warning durations (100 s), not from the onset with the post-onset ones (600 s)
+    model = replace(small_prognosis(), state_durations={"warning": (float(np.log(100.0)), 0.3)})
+    t, rows, states = history(200.0)
+    warned = np.where(t >= 400.0, 2, states)
+    pre = estimate(model, NONE, t[:35], rows[:35], warned[:35])  # Pre-Warning only
+    worn = estimate(model, NONE, t, rows, warned)
+    plain = estimate(small_prognosis(), NONE, t, rows, warned)
+    assert pre.parts["duration"] == estimate(small_prognosis(), NONE, t[:35], rows[:35],
+                                             warned[:35]).parts["duration"]
+    assert worn.parts["duration"][0] < plain.parts["duration"][0]
+    assert np.isfinite(worn.median_s) and worn.valid
+    model.save(tmp_path / "m.json")
+    assert PrognosisModel.load(tmp_path / "m.json").state_durations == model.state_durations
+    with pytest.raises(ValueError, match="unknown states"):
+        replace(small_prognosis(), state_durations={"normal": (1.0, 1.0)})
+
+
+def test_duration_view_stays_finite_far_beyond_every_training_duration():
+    model = small_prognosis()  # post-onset durations around 600 s, sigma 0.5
+    t, rows, states = history(200.0, end_s=60000.0)  # 100x the typical duration since onset
+    out = estimate(model, NONE, t, rows, states)
+    assert np.isfinite(out.parts["duration"][0]) and out.valid
