@@ -37,7 +37,7 @@ from pm_monitor.core.sync.window import AnalysisWindow
 from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL, HealthState
 
 MODALITY_ORDER = (ACCEL, MIC, THERMAL, CAMERA)  # how results list inputs
-TIMING_KEYS = ("features", "stage1", "anomaly", "stage2", "rul", "total")
+TIMING_KEYS = ("features", "stage1", "anomaly", "stage2", "total")
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,9 @@ class CascadeResult:
     fault_type_probabilities: dict[str, float]
     localizations: tuple[Localization, ...]  # Stage 2 maps, the main one (thermal) first
     scores: dict[str, float]  # scorers' values (e.g. mic_anomaly_score, its threshold)
-    rul: LiveEstimate | None  # the RUL stage's newest estimate (made on this or an earlier window)
+    # the RUL stage's newest estimate, made on an earlier window (Cascade.observe_rul runs after
+    # the decision, so that it never delays an alert)
+    rul: LiveEstimate | None
     decision_basis: tuple[str, ...]
     modalities_used: tuple[str, ...]
     modalities_missing: tuple[str, ...]
@@ -92,7 +94,6 @@ class CascadeResult:
     notes: tuple[str, ...] = ()  # why an input was not used, why there is no decision
     anomaly_alarms: bool = True  # Stage 1's word: may the anomaly alone raise an alarm
     commissioning: tuple[int, int] | None = None  # (done, needed) while a baseline is learned
-    rul_new: bool = False  # `rul` was made on this window (publish it once)
 
     @property
     def decided(self) -> bool:
@@ -175,10 +176,8 @@ class Cascade:
                 self._guarded(lambda s=scorer: s.observe(window), notes, refused)
         outcome = self._stage1(window, notes, refused)
         tick = _lap(timings, "stage1", tick)
-        rul_new = self._observe_rul(window)
-        tick = _lap(timings, "rul", tick)
         if isinstance(outcome, Abstention):
-            return self._no_decision(window, outcome, timings, start, notes, refused, rul_new)
+            return self._no_decision(window, outcome, timings, start, notes, refused)
         timings.update(outcome.timings_ms)
         for modality, reason in outcome.refused_inputs:
             notes.append(str(InputRefusedError(modality, reason)))
@@ -218,8 +217,8 @@ class Cascade:
             anomalous=outcome.anomalous, anomaly_alarms=outcome.anomaly_alarms,
             fault_type="none" if state == HealthState.NORMAL else outcome.fault_type,
             fault_type_probabilities=outcome.fault_type_probabilities,
-            localizations=tuple(localizations), scores=scores, rul=self._latest_rul(),
-            rul_new=rul_new, decision_basis=tuple(basis), modalities_used=used,
+            localizations=tuple(localizations), scores=scores, rul=self.latest_rul,
+            decision_basis=tuple(basis), modalities_used=used,
             modalities_missing=missing,
             timings_ms=timings, summary="", temporal_attention=outcome.attention,
             stage1_input=outcome.sequence, notes=(*outcome.evidence, *notes)))
@@ -237,13 +236,17 @@ class Cascade:
             refused.add(err.modality)
             return Abstention(f"no decision: Stage 1 input {err.modality} refused")
 
-    def _observe_rul(self, window: AnalysisWindow) -> bool:
-        """Feed the RUL stage (its inputs present); whether it made an estimate now."""
+    def observe_rul(self, window: AnalysisWindow) -> LiveEstimate | None:
+        """Feed the RUL stage a window whose decision is out (its inputs present, gate open or
+        not); the estimate it made now, if any. Apart from process() so that the RUL (tens of
+        ms, once per update period of the stage) never delays an alert: call it after the
+        window's decision is published. process() reports the newest estimate made before."""
         if self.rul is None or any(m not in window.present for m in self.rul.required_inputs):
-            return False
-        return self.rul.observe(window) is not None
+            return None
+        return self.rul.observe(window)
 
-    def _latest_rul(self) -> LiveEstimate | None:
+    @property
+    def latest_rul(self) -> LiveEstimate | None:
         return None if self.rul is None else self.rul.latest
 
     @staticmethod
@@ -267,7 +270,7 @@ class Cascade:
 
     def _no_decision(self, window: AnalysisWindow, outcome: Abstention,
                      timings: dict[str, float], start: float, notes: list[str],
-                     refused: set[str], rul_new: bool) -> CascadeResult:
+                     refused: set[str]) -> CascadeResult:
         """Normal with zero confidence, not anomalous, no decision basis: nothing to alarm on."""
         timings["total"] = (time.perf_counter() - start) * 1e3
         used, missing = self._modalities(window, refused)
@@ -279,7 +282,7 @@ class Cascade:
             state_probabilities=np.zeros(len(HealthState), np.float32), confidence=0.0,
             anomaly_score=0.0, anomaly_threshold=0.0, anomalous=False,
             fault_type="none", fault_type_probabilities={}, localizations=(), scores={},
-            rul=self._latest_rul(), rul_new=rul_new, decision_basis=(), modalities_used=used,
+            rul=self.latest_rul, decision_basis=(), modalities_used=used,
             modalities_missing=missing,
             timings_ms=timings, summary="",
             temporal_attention=np.full(length, 1.0 / length, np.float32),

@@ -165,6 +165,7 @@ class InferenceStats:
     recent_ms: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_HISTORY))
     failures: int = 0  # windows the cascade raised on (the node reports and goes on)
     last_failure: str = ""
+    rul_failures: int = 0  # windows the RUL stage raised on (after their decision was out)
 
     @property
     def latency_ms_mean(self) -> float:
@@ -397,6 +398,19 @@ class MonitorPipeline:
         if stats.first_stamp_ns is None:
             stats.first_stamp_ns = stamp_ns
         stats.last_stamp_ns = stamp_ns
+
+    def observe_rul(self, out: WindowOutput):
+        """Feed a window whose decision is out to the model set's RUL stage: the estimate it
+        made now (a core.rul.live.LiveEstimate), if any. The node calls it after publishing the
+        window's alerts and health, so the RUL never delays them (Cascade.observe_rul). A
+        failing RUL stage is counted with its reason, like a failing window."""
+        try:
+            return self.cascade.observe_rul(out.window)
+        except Exception as err:  # the decision is already out: keep the monitor going
+            inference = self.stats.inference
+            inference.rul_failures += 1
+            inference.last_failure = f"RUL stage: {type(err).__name__}: {err}"
+            return None
 
     def _run(self, windows: list[AnalysisWindow]) -> list[WindowOutput]:
         outputs = []

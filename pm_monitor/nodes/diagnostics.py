@@ -221,10 +221,11 @@ class DiagnosticsReporter:
             "windows": inference.windows, "stage2_runs": inference.stage2_runs,
             "latency_ms_mean": inference.latency_ms_mean,
             "latency_ms_p99_recent": p99, "latency_ms_max": inference.latency_ms_max,
-            "failures": inference.failures, "last_failure": inference.last_failure,
-            "backend": backend}
-        new_failures = inference.failures - self._last_failures
-        self._last_failures = inference.failures
+            "failures": inference.failures, "rul_failures": inference.rul_failures,
+            "last_failure": inference.last_failure, "backend": backend}
+        failures = inference.failures + inference.rul_failures
+        new_failures = failures - self._last_failures
+        self._last_failures = failures
         level, message = OK, (f"{inference.windows} windows, p99 {p99:.1f} ms "
                               f"({backend or 'unknown backend'})")
         if new_failures > 0:

@@ -356,6 +356,10 @@ class MonitorNode(LifecycleNode):
                                     f"{inference.last_failure}", throttle_duration_sec=5.0)
         for out in outputs:
             self.outputs.publish_window(out)
+            # after the window's alerts and health are out: the RUL never delays them
+            estimate = self.pipeline.observe_rul(out)
+            if estimate is not None:
+                self.outputs.publish_rul(estimate)
 
     def _on_explained(self, done) -> None:
         if self.outputs is not None:

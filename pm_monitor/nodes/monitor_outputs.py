@@ -1,11 +1,11 @@
 """Everything the monitor publishes about its windows, in one place the lifecycle node creates
 at configure and drops at cleanup.
 
-Per window: `~/rul` (valid=false while the cascade has no estimate), `~/health`, `~/markers`
-(RViz, only while subscribed). Per alarm update: `~/alert` first — reliable, transient local,
-deep enough never to drop one — then `~/heatmap` / `~/heatmap_raw` (the main localisation:
-thermal, else camera) and `~/camera_heatmap` / `~/camera_heatmap_raw` (a camera localisation
-beside a thermal one), only while subscribed,
+Per window: `~/health`, `~/markers` (RViz, only while subscribed); `~/rul` once per estimate
+of the RUL stage, published after the window's alerts and health. Per alarm update: `~/alert`
+first — reliable, transient local, deep enough never to drop one — then `~/heatmap` /
+`~/heatmap_raw` (the main localisation: thermal, else camera) and `~/camera_heatmap` /
+`~/camera_heatmap_raw` (a camera localisation beside a thermal one), only while subscribed,
 and, after a raise or an escalation, an `~/explanation` computed on a worker thread (it
 carries the alert id and the time it took; an alert never waits for it).
 """
@@ -79,8 +79,6 @@ class MonitorOutputs:
             self.node.get_logger().info(
                 f"alert {update.alert_id} {update.event.name} ({update.lifecycle.name}): "
                 f"{result.summary}")
-        if result.rul_new:  # one RulEstimate per estimate (one per update period of the stage)
-            self.rul.publish(conv.rul_msg(result.rul, c.asset_id, c.frame_id))
         health = conv.health_msg(result, c.asset_id, c.frame_id, self.alarms.active_alert_id())
         fill_health_clocks(health, out.clock_models)
         self.health.publish(health)
@@ -91,6 +89,12 @@ class MonitorOutputs:
             for update in out.decisions:
                 if update.event in EXPLAINED_EVENTS:
                     self.explainer.submit(result, update.alert_id, out.window.frames)
+
+    def publish_rul(self, estimate) -> None:
+        """One RulEstimate per estimate of the RUL stage (one per update period of the stage;
+        a core.rul.live.LiveEstimate, made after its window's decision was published)."""
+        c = self.context
+        self.rul.publish(conv.rul_msg(estimate, c.asset_id, c.frame_id))
 
     def publish_alarm_update(self, msg: Alert) -> None:
         """An operator action or shelving expiry (from the alarm services)."""

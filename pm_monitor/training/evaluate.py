@@ -72,6 +72,7 @@ class CascadeRecorder:
         start = time.perf_counter()
         result = self.cascade.process(window)
         self.record.process_ms.append((time.perf_counter() - start) * 1e3)
+        self.cascade.observe_rul(window)  # as the monitor: after the decision
         if len(self.record.t_s) % EXPLAIN_EVERY == 0:
             start = time.perf_counter()
             self.explainer.explain(result, window.frames)
@@ -99,7 +100,9 @@ class CascadeRecorder:
         r.hotspot_in_housing.append(
             self.in_housing(truth.fault_location, loc.hotspot_xy) if loc and faulty else None
         )
-        rul = result.rul  # the newest estimate; only a valid (calibrated) one is scored
+        # the newest estimate, this window's included (the monitor makes it right after the
+        # decision); only a valid (calibrated) one is scored
+        rul = self.cascade.latest_rul
         r.rul.append((rul.rul_s, rul.lower_s, rul.upper_s)
                      if rul is not None and rul.valid else None)
         if loc is not None and truth_state == HealthState.WARNING:

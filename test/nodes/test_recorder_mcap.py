@@ -102,8 +102,9 @@ def _record(executor, context, recorder, out_dir):
         background.observe(result)
         pubs["health"].publish(conv.health_msg(result, "rig_1", "asset",
                                                alarms.active_alert_id()))
-        if result.rul_new:
-            pubs["rul"].publish(conv.rul_msg(result.rul, "rig_1", "asset"))
+        estimate = cascade.observe_rul(window)  # as the monitor: after the decision
+        if estimate is not None:
+            pubs["rul"].publish(conv.rul_msg(estimate, "rig_1", "asset"))
         for update in alarms.update_result(result):
             pubs["alert"].publish(conv.alert_msg(result, update, "rig_1", "asset", "test"))
             if update.event != AlarmEvent.CLEARED:

@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 from pm_monitor.core.cascade import Cascade, CascadeResult
 from pm_monitor.core.explain.explainer import AlertExplanation, Explainer
 from pm_monitor.core.model_set.descriptor import InputSpec
+from pm_monitor.core.rul.live import LiveEstimate
 from pm_monitor.core.sync.window import AnalysisWindow, FrameSample
 from pm_monitor.core.types import ACCEL
 
@@ -28,6 +29,8 @@ class ModelSet(Protocol):
     explainer: Explainer
 
     def process(self, window: AnalysisWindow) -> CascadeResult: ...
+
+    def observe_rul(self, window: AnalysisWindow) -> LiveEstimate | None: ...
 
     def explain(self, result: CascadeResult,
                 frames: Mapping[str, FrameSample] | None = None) -> AlertExplanation: ...
@@ -57,6 +60,10 @@ class CascadeModelSet:
 
     def process(self, window: AnalysisWindow) -> CascadeResult:
         return self.cascade.process(window)
+
+    def observe_rul(self, window: AnalysisWindow) -> LiveEstimate | None:
+        """The RUL stage on a window whose decision is out (Cascade.observe_rul)."""
+        return self.cascade.observe_rul(window)
 
     def explain(self, result: CascadeResult,
                 frames: Mapping[str, FrameSample] | None = None) -> AlertExplanation:

@@ -153,13 +153,17 @@ def test_the_rul_stage_sees_every_window_with_its_inputs_gate_or_not():
     rul = StandInRul()
     cascade = Cascade(StandInStage1(HealthState.NORMAL, commissioning=1), rul=rul,
                       stage1_shape=(2, 3))
-    first = cascade.process(window())  # Stage 1 abstains (commissioning): RUL still fed
-    assert not first.decided and rul.seen == 1 and first.rul is None and not first.rul_new
-    second = cascade.process(window())  # Normal, gate closed: the estimate is made
-    assert second.decided and not second.stage2_ran
-    assert second.rul.made_on == 2 and second.rul_new
-    third = cascade.process(window())  # no new estimate: the newest one, not new
-    assert third.rul is second.rul and not third.rul_new
-    absent = cascade.process(window(accel_rate=None))  # its input missing: not fed
-    assert rul.seen == 3 and absent.rul is second.rul and not absent.rul_new
+    first = cascade.process(window())  # Stage 1 abstains (commissioning)
+    assert not first.decided and first.rul is None
+    assert rul.seen == 0  # process() never runs the RUL stage: it must not delay a decision
+    assert cascade.observe_rul(window()) is None and rul.seen == 1  # fed all the same
+    second = cascade.process(window())  # Normal, gate closed
+    assert second.decided and not second.stage2_ran and second.rul is None
+    made = cascade.observe_rul(window())  # the estimate is made after the decision
+    assert made is not None and made.made_on == 2 and cascade.latest_rul is made
+    third = cascade.process(window())  # carries the newest estimate made before it
+    assert third.rul is made
+    assert cascade.observe_rul(window()) is None  # no new estimate on this window
+    assert cascade.observe_rul(window(accel_rate=None)) is None  # its input missing: not fed
+    assert rul.seen == 3 and cascade.process(window(accel_rate=None)).rul is made
     assert cascade.status()["rul_estimates"] == 1
