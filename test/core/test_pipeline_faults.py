@@ -277,6 +277,34 @@ def test_a_window_the_models_fail_on_is_counted_and_the_next_ones_go_on():
     assert pipeline.stats.inference.last_failure == "RuntimeError: model blew up"
 
 
+class RulFailingCascade(StandInCascade):
+    """The RUL stage raises on every second window it is given (after the decision)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rul_calls = 0
+
+    def observe_rul(self, window):
+        self.rul_calls += 1
+        if self.rul_calls % 2 == 0:
+            raise RuntimeError("RUL blew up")
+        return SimpleNamespace(made_on=self.rul_calls)
+
+
+def test_a_failing_rul_stage_is_counted_and_never_costs_a_decision():
+    cascade = RulFailingCascade()
+    pipeline = _pipeline(cascade)
+    outputs = []
+    for _, name, args in Feed(6.0).items:
+        outputs += _send(pipeline, name, args, None)
+    estimates = [pipeline.observe_rul(out) for out in outputs]
+    assert len(outputs) == len(cascade.windows) and outputs  # every window was decided
+    assert [e is None for e in estimates] == [i % 2 == 1 for i in range(len(outputs))]
+    inference = pipeline.stats.inference
+    assert inference.failures == 0 and inference.rul_failures == len(outputs) // 2
+    assert inference.last_failure == "RUL stage: RuntimeError: RUL blew up"
+
+
 def test_image_slop_change_keeps_buffered_frames():
     pipeline = _pipeline()
     _run(pipeline, Feed(4.0))
