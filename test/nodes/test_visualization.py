@@ -45,6 +45,9 @@ def faulty_window():
     background = HealthyBackground()
     for i in range(80):
         window = rig_window(simulator, 1.0 + 0.5 * i, bundle.window_s)
+        # the monitor feeds the RUL stage after each decision; fed first here, so that the
+        # last result carries the estimate made on its own window
+        cascade.observe_rul(window)
         result = cascade.process(window)
         background.observe(result)
     assert result.state >= HealthState.WARNING and result.localization is not None
