@@ -103,6 +103,12 @@ class LiveRulEstimator:
     def __init__(self, model: PrognosisModel, config: LiveConfig | None = None,
                  asset: AssetDescription | None = None,
                  store: ReferenceStore | None = None) -> None:
+        """Raises ValueError for an asset watched by its microphone alone: the onset monitor
+        judges vibration (use no asset for the population prior)."""
+        if asset is not None and not asset.accelerometer:
+            raise ValueError(f"asset {asset.asset_id} is watched by its microphone alone "
+                             "(accelerometer.enabled: false): the RUL onset needs its vibration; "
+                             "give no asset (asset_file none) for the population prior only")
         self.model = model
         self.config = config or LiveConfig()
         self.asset, self.store = asset, store

@@ -3,6 +3,8 @@ and validity from the model, the onset from the any-machine monitor's state, bad
 with a reason and counted, units, rates, gaps."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from rul_fakes import FS, femto_asset, small_prognosis, vibration
@@ -78,6 +80,12 @@ def test_without_an_asset_description_there_is_no_onset_only_the_prior(model):
     assert all(e.evidence == "population_prior" and e.valid for e in estimates)
     assert estimates[-1].damage > 0.5  # the damage score still sees the rise
     assert estimator.diagnostics()["onset_source"] == "none"
+
+
+def test_a_sound_only_asset_is_refused_with_the_reason(model):
+    sound_only = replace(ASSET, accelerometer=False, microphone=True)
+    with pytest.raises(ValueError, match="microphone alone"):
+        LiveRulEstimator(model, LiveConfig(update_period_s=10.0), sound_only)
 
 
 def test_an_uncalibrated_model_never_publishes_a_valid_estimate():
