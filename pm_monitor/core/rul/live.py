@@ -99,6 +99,15 @@ def judged_state(assessment) -> HealthState | None:
     return None if assessment.commissioning else assessment.state
 
 
+def _rejecter(stats: InputStats):
+    """reject(reason): count a refused input with its reason, give the error to raise."""
+    def reject(reason: str) -> InputRejectedError:
+        stats.rejected += 1
+        stats.last_error = reason
+        return InputRejectedError(reason)
+    return reject
+
+
 class LiveRulEstimator:
     def __init__(self, model: PrognosisModel, config: LiveConfig | None = None,
                  asset: AssetDescription | None = None,
@@ -157,11 +166,7 @@ class LiveRulEstimator:
 
     def _validate(self, stats: InputStats, stamp_ns: int, sample_rate: float,
                   channel_names: Sequence[str], unit: str, samples: np.ndarray) -> np.ndarray:
-        def reject(reason: str) -> InputRejectedError:
-            stats.rejected += 1
-            stats.last_error = reason
-            return InputRejectedError(reason)
-
+        reject = _rejecter(stats)
         if stamp_ns <= 0:
             raise reject("stamp is zero: the sensor driver sets no time")
         try:
@@ -211,12 +216,7 @@ class LiveRulEstimator:
         are used). Raises InputRejectedError (already counted) for a rate it cannot use."""
         stats = self.stats.inputs.setdefault(INPUT_NAME, InputStats())
         stats.received += 1
-
-        def reject(reason: str) -> InputRejectedError:
-            stats.rejected += 1
-            stats.last_error = reason
-            return InputRejectedError(reason)
-
+        reject = _rejecter(stats)
         if end_ns <= 0:
             raise reject("stamp is zero: the sensor driver sets no time")
         if not (math.isfinite(sample_rate) and sample_rate > 0):
