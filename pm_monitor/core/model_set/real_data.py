@@ -42,8 +42,8 @@ from pm_monitor.core.realdata.profile import RealDataProfile, load_profile
 from pm_monitor.core.realdata.sound import AcousticScorer
 from pm_monitor.core.realdata.stage1 import FemtoStage1
 from pm_monitor.core.stages.localizer import ImageLocalizer
-from pm_monitor.core.stages.rul import PrognosisRul, prognosis_rul
-from pm_monitor.core.types import ACCEL, CAMERA, THERMAL
+from pm_monitor.core.stages.rul import PrognosisRul, descriptor_rul
+from pm_monitor.core.types import CAMERA, THERMAL
 
 __all__ = ["build_real_data_set", "real_data_cascade"]
 
@@ -59,14 +59,8 @@ def build_real_data_set(descriptor: ModelSetDescriptor, shaft_rpm: float | None 
     torch.set_num_threads(1)
     profile = load_profile(descriptor, shaft_rpm)
     networks = NetworkSet.create(real_data_networks(profile), inference)
-    rul = None
-    if descriptor.stages.get("rul"):
-        try:
-            rul = prognosis_rul(descriptor.stages["rul"], descriptor.file,
-                                descriptor.inputs[ACCEL].unit)
-        except ValueError as err:  # PrognosisModelError included: names the model file
-            raise descriptor.error(f"stages.rul: {err}") from err
-    cascade = real_data_cascade(profile, config, tuple(descriptor.inputs), networks, rul)
+    cascade = real_data_cascade(profile, config, tuple(descriptor.inputs), networks,
+                                descriptor_rul(descriptor))
     explainer = build_real_explainer(profile, background, explainer_config)
     return CascadeModelSet(
         descriptor.name, profile.version, descriptor.window_s, descriptor.hop_s,

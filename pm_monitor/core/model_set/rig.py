@@ -30,7 +30,7 @@ from pm_monitor.core.models.bundle import ModelBundle, ModelLoadError, load_bund
 from pm_monitor.core.models.thermal_resnet import normalise_thermal_frame
 from pm_monitor.core.stages.localizer import ImageLocalizer
 from pm_monitor.core.stages.rig_stage1 import RigStage1
-from pm_monitor.core.stages.rul import PrognosisRul, prognosis_rul
+from pm_monitor.core.stages.rul import PrognosisRul, descriptor_rul, prognosis_rul
 from pm_monitor.core.types import ACCEL, MIC, THERMAL
 
 RIG_KIND = "rig_bundle"
@@ -88,12 +88,7 @@ def build_rig_set(descriptor: ModelSetDescriptor, inference: InferenceConfig | N
                                f"{descriptor.hop_s:g} differ from the bundle's "
                                f"{bundle.window_s:g} / {bundle.hop_s:g}")
     _check_kinds(descriptor)
-    rul = None
-    if stages.get("rul"):
-        try:
-            rul = prognosis_rul(stages["rul"], descriptor.file, descriptor.inputs[ACCEL].unit)
-        except ValueError as err:  # PrognosisModelError included: names the model file
-            raise descriptor.error(f"stages.rul: {err}") from err
+    rul = descriptor_rul(descriptor)
     networks = rig_network_set(bundle, inference)
     cascade = rig_cascade(bundle, networks, config, tuple(descriptor.inputs),
                           localize=bool(stages.get("localizers")), rul=rul)

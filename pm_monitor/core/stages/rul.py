@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,6 +35,9 @@ from pm_monitor.core.rul.live import LiveConfig, LiveEstimate, LiveRulEstimator
 from pm_monitor.core.rul.prognosis import PrognosisModel
 from pm_monitor.core.sync.window import AnalysisWindow
 from pm_monitor.core.types import ACCEL
+
+if TYPE_CHECKING:
+    from pm_monitor.core.model_set.descriptor import ModelSetDescriptor
 
 RUL_KIND = "prognosis"
 _DESCRIPTOR_KEYS = {"kind", "model", "asset", "channels", "update_period_s", "window_s", "rpm",
@@ -121,3 +124,15 @@ def prognosis_rul(entry: Mapping[str, Any], resolve, unit: str) -> PrognosisRul:
                         rpm=entry.get("rpm"), load_n=entry.get("load_n"),
                         model_name=Path(str(entry["model"])).parent.name or "rul_prognosis")
     return PrognosisRul(LiveRulEstimator(model, config, asset), unit)
+
+
+def descriptor_rul(descriptor: ModelSetDescriptor) -> PrognosisRul | None:
+    """The RUL stage a model set's descriptor names (`stages.rul`), or None. A bad entry or
+    model file is the descriptor's error (it names the file and the reason)."""
+    entry = descriptor.stages.get("rul")
+    if not entry:
+        return None
+    try:
+        return prognosis_rul(entry, descriptor.file, descriptor.inputs[ACCEL].unit)
+    except ValueError as err:  # PrognosisModelError included: names the model file
+        raise descriptor.error(f"stages.rul: {err}") from err
