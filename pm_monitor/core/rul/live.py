@@ -173,9 +173,7 @@ class LiveRulEstimator:
             frames = decode_chunk(samples, channel_names, sample_rate)
         except ChunkDecodeError as err:
             raise reject(str(err)) from None
-        if not (math.isfinite(sample_rate) and sample_rate > 0):
-            raise reject(f"sample_rate {sample_rate} Hz is not a positive number")
-        self._check_rate(float(sample_rate), reject)
+        self._check_rate(sample_rate, reject)
         missing = [c for c in (self.config.horizontal_channel, self.config.vertical_channel)
                    if c not in channel_names]
         if missing:
@@ -187,8 +185,12 @@ class LiveRulEstimator:
         return frames
 
     def _check_rate(self, sample_rate: float, reject) -> None:
-        """The first rate fixes the stream (indicator columns, onset monitor); a later other
-        rate, or one too low for a snapshot, raises reject(reason)."""
+        """The first rate fixes the stream (indicator columns, onset monitor); a rate that is
+        not a positive number, a later other rate, or one too low for a snapshot, raises
+        reject(reason)."""
+        if not (math.isfinite(sample_rate) and sample_rate > 0):
+            raise reject(f"sample_rate {sample_rate} Hz is not a positive number")
+        sample_rate = float(sample_rate)
         if self.sample_rate is None:
             try:
                 columns = self._model_columns(sample_rate)
@@ -219,9 +221,7 @@ class LiveRulEstimator:
         reject = _rejecter(stats)
         if end_ns <= 0:
             raise reject("stamp is zero: the sensor driver sets no time")
-        if not (math.isfinite(sample_rate) and sample_rate > 0):
-            raise reject(f"sample_rate {sample_rate} Hz is not a positive number")
-        self._check_rate(float(sample_rate), reject)
+        self._check_rate(sample_rate, reject)
         frames = np.asarray(frames_g, dtype=np.float32)
         if frames.ndim != 2 or frames.shape[1] != 2 or not np.isfinite(frames).all():
             raise reject(f"need finite (n, 2) samples, got shape {frames.shape}")
