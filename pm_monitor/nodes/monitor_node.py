@@ -356,7 +356,8 @@ class MonitorNode(LifecycleNode):
                                     f"{inference.last_failure}", throttle_duration_sec=5.0)
         for out in outputs:
             self.outputs.publish_window(out)
-            # after the window's alerts and health are out: the RUL never delays them
+        # after every window's alerts and health are out: the RUL never delays them
+        for out in outputs:
             estimate = self.pipeline.observe_rul(out)
             if estimate is not None:
                 self.outputs.publish_rul(estimate)
