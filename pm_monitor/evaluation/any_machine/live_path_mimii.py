@@ -22,19 +22,9 @@ from pm_monitor.core.types import MIC, HealthState
 from pm_monitor.datasets import machine_sound
 from pm_monitor.evaluation.any_machine.common import fmt, log
 from pm_monitor.evaluation.any_machine.live_path import LiveUnit, write_asset
-from pm_monitor.evaluation.any_machine.mimii_eval import auroc
+from pm_monitor.evaluation.any_machine.mimii_eval import PAPER_AE_BASELINE, auroc, fan_splits
 
 FAN_ASSET = "mimii_fan"
-PAPER_AE_BASELINE = {"id_00": 0.63, "id_02": 0.86}  # MIMII paper, 0 dB sample results
-
-
-def fan_ids(clips: list) -> list[str]:
-    """Fan ids with normal train clips and both labels among the test clips."""
-    ids = sorted({c.machine_id for c in clips})
-    return [i for i in ids if any(c.machine_id == i and c.split == "train" for c in clips)
-            and len({c.label for c in clips if c.machine_id == i and c.split == "test"}) == 2]
-
-
 def play_clip(unit: LiveUnit, clip) -> list:
     x = machine_sound.load_clip(clip)
     return unit.play(x[:, None], float(machine_sound.SAMPLE_RATE_HZ), ["mic"], unit="",
@@ -69,11 +59,10 @@ def mimii_live(work: Path, max_clips: int = 0, ids: list[str] | None = None) -> 
     """Per fan id (`ids`, default all with both labels): commissioning on the normal train
     clips, then every test clip (or the first `max_clips` of each label when > 0) judged;
     AUROC of the clip scores, alarms per label."""
-    clips = [c for c in machine_sound.list_clips() if c.machine_type == "fan"]
     out = {}
-    for mid in [i for i in fan_ids(clips) if ids is None or i in ids]:
-        train = [c for c in clips if c.machine_id == mid and c.split == "train"]
-        test = [c for c in clips if c.machine_id == mid and c.split == "test"]
+    for mid, (train, test) in fan_splits().items():
+        if ids is not None and mid not in ids:
+            continue
         if max_clips > 0:
             test = [c for label in ("normal", "anomaly")
                     for c in [t for t in test if t.label == label][:max_clips]]
