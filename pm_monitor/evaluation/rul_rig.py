@@ -17,7 +17,9 @@ predicts it (rul_fit.fit_model sees the others only). The onset
 is the any-machine monitor's first confirmed not-Normal state (config/assets/rig_motor.yaml,
 the default HealthRules, as the rig's other evaluations run; nothing tuned here), judged on the
 same snapshots the live estimator would take (core/rul/live.onset_monitor).
-Beside: the default with the similarity view (rul_fit.FitConfig.similarity), "always 10 s",
+Beside: the default with the similarity view (rul_fit.FitConfig.similarity), the default with
+calibration groups (rul_fit.FitConfig.calibration_groups, with its own interval coverage),
+"always 10 s",
 the median life of the training runs and the calibrated prior alone (its PHM-optimal point).
 Coverage of the 80 % interval is reported at the four life fractions and over every held-out
 snapshot after the reference (as FEMTO's protocol (b) does).
@@ -66,8 +68,15 @@ LIFE_SHAPE = 2.5
 MIN_LIFE_S = 120.0
 ONSET_FRACTION = (0.2, 0.7)
 GROWTH = (1.0, 4.0)
-METHODS = ("default", "default_phm_optimal", "with_similarity", "prior_alone",
-           "median_life_of_training_runs", "always_10s")
+METHODS = ("default", "default_phm_optimal", "with_similarity", "with_calibration_groups",
+           "prior_alone", "median_life_of_training_runs", "always_10s")
+# the variants beside the default, each a change of RIG_FIT (column name -> change)
+OTHERS = {"with_similarity": {"similarity": True},
+          "with_calibration_groups": {"calibration_groups": True}}
+# the methods whose 80 % interval is reported (column -> its lower / upper columns)
+INTERVALS = {"default": ("default_lower", "default_upper"),
+             "with_calibration_groups": ("with_calibration_groups_lower",
+                                         "with_calibration_groups_upper")}
 
 
 def draw_schedule(k: int) -> FaultSchedule:
@@ -149,12 +158,17 @@ def rig_heldout_runs(model: PrognosisModel) -> dict:
 
 
 def evaluate_run(model: PrognosisModel, train: list[History], held: History,
-                 similarity: PrognosisModel) -> list[dict]:
+                 others: dict[str, PrognosisModel]) -> list[dict]:
+    """One row per life fraction; `others` (column -> model, see OTHERS) add their point and
+    80 % interval as `<column>`, `<column>_lower`, `<column>_upper`."""
     at = np.array([f * held.life_s for f in LIFE_FRACTIONS])
     rows = []
     median_life = float(np.median([h.life_s for h in train]))
-    with_similarity = [e.rul_s for e in run_tracker(similarity, held, at)]
-    for f, est, sim in zip(LIFE_FRACTIONS, run_tracker(model, held, at), with_similarity,
+    columns: list[dict] = [{} for _ in at]
+    for name, other in others.items():
+        for col, e in zip(columns, run_tracker(other, held, at), strict=True):
+            col.update({name: e.rul_s, f"{name}_lower": e.lower_s, f"{name}_upper": e.upper_s})
+    for f, est, col in zip(LIFE_FRACTIONS, run_tracker(model, held, at), columns,
                            strict=True):
         truth = held.life_s - est.elapsed_s
         prior = prior_alone(model, held.condition, est.elapsed_s)
@@ -163,10 +177,10 @@ def evaluate_run(model: PrognosisModel, train: list[History], held: History,
             "life_s": held.life_s, "true_rul_s": truth, "evidence": est.evidence,
             "valid": est.valid, "default": est.rul_s,
             "default_phm_optimal": est.distribution.phm_optimal_s(),
-            "default_lower": est.lower_s, "default_upper": est.upper_s, "with_similarity": sim,
+            "default_lower": est.lower_s, "default_upper": est.upper_s,
             "prior_alone": prior.phm_optimal_s(),  # its best point for this score
             "median_life_of_training_runs": max(median_life - est.elapsed_s, 0.0),
-            "always_10s": 10.0})
+            "always_10s": 10.0, **col})
     return rows
 
 
@@ -184,14 +198,17 @@ def summarise(rows: list[dict]) -> dict:
     life = np.array([r["life_s"] for r in rows])
     out = {}
     for method in METHODS:
-        pred = np.array([r[method] for r in rows], dtype=float)
+        pred = np.array([r.get(method, np.nan) for r in rows], dtype=float)
         if np.isfinite(pred).all():
             out[method] = {"phm_score": float(phm_accuracy(truth, pred).mean()),
                            "nmae": float(np.mean(np.abs(pred - truth) / life))}
-    lower = np.array([r["default_lower"] for r in rows])
-    upper = np.array([r["default_upper"] for r in rows])
-    out["default"]["coverage"] = float(np.mean((lower <= truth) & (truth <= upper)))
-    out["default"]["median_width_s"] = float(np.median(upper - lower))
+    for method, (lo, hi) in INTERVALS.items():
+        if method not in out:
+            continue
+        lower = np.array([r[lo] for r in rows])
+        upper = np.array([r[hi] for r in rows])
+        out[method]["coverage"] = float(np.mean((lower <= truth) & (truth <= upper)))
+        out[method]["median_width_s"] = float(np.median(upper - lower))
     return out
 
 
@@ -202,13 +219,16 @@ def run(out: Path, n_runs: int, ship: Path | None = None) -> dict:
     for k in range(n_runs):
         runs.append(simulate(k))
         print(f"simulated {runs[-1].name}: life {runs[-1].life_s:.0f} s", flush=True)
-    rows, onsets, every = [], {}, {}
+    rows, onsets, every, every_groups = [], {}, {}, {}
     for held in runs:
         train = [h for h in runs if h.name != held.name]
         model = fit_model(train, RIG_FIT)
-        similarity = fit_model(train, replace(RIG_FIT, similarity=True))
-        rows += evaluate_run(model, train, held, similarity)
+        others = {name: fit_model(train, replace(RIG_FIT, **change))
+                  for name, change in OTHERS.items()}
+        rows += evaluate_run(model, train, held, others)
         every[held.name] = every_snapshot_coverage(model, held)
+        every_groups[held.name] = every_snapshot_coverage(others["with_calibration_groups"],
+                                                          held)
         last = run_tracker(model, held, np.array([held.life_s]), with_point=False)[-1]
         true_onset = draw_schedule(runs.index(held)).faults[0].onset_s
         onsets[held.name] = {"onset_s": last.onset_s, "true_onset_s": true_onset,
@@ -225,7 +245,11 @@ def run(out: Path, n_runs: int, ship: Path | None = None) -> dict:
               "every_snapshot_coverage": {
                   "pooled": covered / count,
                   "mean_of_runs": float(np.mean([c / n for c, n in every.values()])),
-                  "per_run": {k: c / n for k, (c, n) in every.items()}, "snapshots": count},
+                  "per_run": {k: c / n for k, (c, n) in every.items()}, "snapshots": count,
+                  "with_calibration_groups": {
+                      "pooled": sum(c for c, _ in every_groups.values()) / count,
+                      "mean_of_runs": float(np.mean([c / n for c, n in
+                                                     every_groups.values()]))}},
               "by_point": {f"life_{int(f * 100)}": summarise(
                   [r for r in rows if r["point"] == f"life_{int(f * 100)}"])
                   for f in LIFE_FRACTIONS},
@@ -268,7 +292,9 @@ def markdown(result: dict) -> str:
     lines += ["", f"80 % interval coverage over every held-out snapshot after the reference "
               f"({every['snapshots']} snapshots): {every['pooled']:.2f} pooled, "
               f"{every['mean_of_runs']:.2f} mean of runs (per run "
-              + ", ".join(f"{v:.2f}" for v in every["per_run"].values()) + ")."]
+              + ", ".join(f"{v:.2f}" for v in every["per_run"].values()) + "); with "
+              f"calibration groups {every['with_calibration_groups']['pooled']:.2f} pooled, "
+              f"{every['with_calibration_groups']['mean_of_runs']:.2f} mean of runs."]
     if "shipped_model" in result:
         lines += ["", f"Shipped model {result['shipped_model']['path']}: fitted on all "
                   f"{len(result['shipped_model']['runs'])} drawn runs."]

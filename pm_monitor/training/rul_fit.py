@@ -12,7 +12,10 @@ bearings of a fold, never the held-out one. Steps:
    first-reached damage);
 4. calibration: nested leave-one-history-out. Each history is predicted by a model fitted on the
    others (steps 1-3); the standardised errors z = (log(true + 1) - mu) / sigma, bearing-weighted,
-   give the quantiles that turn (mu, sigma) into a calibrated distribution per evidence kind.
+   give the quantiles that turn (mu, sigma) into a calibrated distribution per evidence kind
+   and per calibration group within it (PrognosisTracker.calibration_group: what the tracker
+   knows at run time); a group with fewer than MIN_GROUP_POINTS points or from fewer than two
+   histories is left out, so its estimates use their evidence kind's quantiles.
 """
 from __future__ import annotations
 
@@ -39,6 +42,8 @@ DAMAGE_INDICATORS = ("rms_g_h", "band_2.2_5khz_g_h", "band_5_10khz_g_h", "rms_g_
                     "band_2.2_5khz_g_v", "band_5_10khz_g_v")
 Z_POINTS = 99
 MIN_DURATION_LOG_STD = 0.3
+# a history with fewer calibration points weighs less; a calibration group needs this many
+# points (and two histories) or it falls back to its evidence kind's quantiles
 MIN_GROUP_POINTS = 20
 PATH_POINTS = 24  # damage levels kept per similarity path (keeps the model file small)
 MIN_FAILURE_LEVEL = 0.1  # damage score at failure is at least a 10 % rise (log ratio)
@@ -106,6 +111,11 @@ class FitConfig:
     # count its remaining life from the training histories' first time in that state (each
     # state needs MIN_STATE_HISTORIES histories that reached it). On in FEMTO_CONFIG.
     state_durations: bool = False
+    # Calibration conditional on what the tracker knows (PrognosisTracker.calibration_group),
+    # with the evidence kind's as the fallback. Off: per evidence kind only. Measured worse
+    # on FEMTO's section (0) (rul_evaluate variant) and on the rig (rul_rig column), so off
+    # by default (docs/sections/rul.md, round 4).
+    calibration_groups: bool = False
 
 
 def fit_prior(lives_s: Sequence[float], conditions: Sequence[OperatingCondition],
@@ -165,6 +175,10 @@ def fit_uncalibrated(histories: Sequence[History], config: FitConfig,
     end_levels = [scores[h.name][1][-1] for h in histories if h.failed and scores[h.name][0].size]
     levels = (np.maximum(np.median(np.asarray(end_levels), axis=0), MIN_FAILURE_LEVEL)
               if end_levels else np.full(len(config.indicators), 3.0 * MIN_FAILURE_LEVEL))
+    # each failed history's damage at its end, as the tracker computes d (the trend view's
+    # failure damages); a history that ended undamaged says nothing about the failure damage
+    end_damages = [float(np.max(end / levels)) for end in end_levels]
+    end_damages = tuple(sorted(d for d in end_damages if d > 0))
     durations, paths = [], []
     for h in histories:
         t, s = scores[h.name]
@@ -189,7 +203,7 @@ def fit_uncalibrated(histories: Sequence[History], config: FitConfig,
                           coverage=config.coverage, point_kind=config.point_kind,
                           prior_after_onset=config.prior_after_onset,
                           damage_paths=tuple(paths) if config.similarity else (),
-                          state_durations=state_durations)
+                          state_durations=state_durations, failure_damages=end_damages)
 
 
 def _log_normal(durations: Sequence[float]) -> tuple[float, float]:
@@ -247,7 +261,8 @@ def fit_model(histories: Sequence[History], config: FitConfig = FitConfig(),
     """Steps 1-4. The calibration uses only these histories (nested leave-one-out)."""
     scores = {h.name: damage_scores(h, config) for h in histories}
     model = fit_uncalibrated(histories, config, scores)
-    z_groups: dict[str, list[np.ndarray]] = {kind: [] for kind in EVIDENCE_KINDS}
+    # evidence kind or "<kind>/<group>" -> one array of z per held-out history
+    z_groups: dict[str, list[np.ndarray]] = {}
     for held_out in histories:
         if not held_out.failed:
             continue
@@ -257,17 +272,33 @@ def fit_model(histories: Sequence[History], config: FitConfig = FitConfig(),
         inner = fit_uncalibrated(others, config, scores)
         start = held_out.t_s[0] + config.reference_s
         at = np.arange(start, held_out.life_s, config.calibration_step_s)
-        z_by_kind: dict[str, list[float]] = {kind: [] for kind in EVIDENCE_KINDS}
+        z_by_key: dict[str, list[float]] = {}
         for est in run_tracker(inner, held_out, at, with_point=False):
             truth = held_out.life_s - est.elapsed_s
             mu, sigma = est.raw_log_moments
-            z_by_kind[est.evidence].append((np.log(truth + 1.0) - mu) / sigma)
-        for kind, values in z_by_kind.items():
-            if values:
-                z_groups[kind].append(np.asarray(values))
+            z = (np.log(truth + 1.0) - mu) / sigma
+            for key in (est.evidence, est.calibration_group):
+                z_by_key.setdefault(key, []).append(z)
+        for key, values in z_by_key.items():
+            z_groups.setdefault(key, []).append(np.asarray(values))
         if verbose:
             print(f"    calibration: {held_out.name} "
-                  + ", ".join(f"{k} {len(v)}" for k, v in z_by_kind.items()), flush=True)
-    calibration = {kind: _weighted_quantiles(groups, Z_POINTS)
-                   for kind, groups in z_groups.items() if len(groups) >= 2}
-    return replace(model, calibration=calibration)
+                  + ", ".join(f"{k} {len(v)}" for k, v in z_by_key.items()), flush=True)
+    return replace(model, calibration=calibration_quantiles(z_groups, config.calibration_groups))
+
+
+def calibration_quantiles(z_groups: dict[str, list[np.ndarray]],
+                          with_groups: bool = True) -> dict[str, tuple[float, ...]]:
+    """z quantiles per evidence kind (from two held-out histories on) and per calibration
+    group (`with_groups`; MIN_GROUP_POINTS points from two histories on, and only where its
+    kind is calibrated: the kind is every group's fallback)."""
+    out = {kind: _weighted_quantiles(z_groups[kind], Z_POINTS) for kind in EVIDENCE_KINDS
+           if len(z_groups.get(kind, ())) >= 2}
+    if not with_groups:
+        return out
+    for key, arrays in z_groups.items():
+        kind = key.split("/")[0]
+        if ("/" in key and kind in out and len(arrays) >= 2
+                and sum(a.size for a in arrays) >= MIN_GROUP_POINTS):
+            out[key] = _weighted_quantiles(arrays, Z_POINTS)
+    return out

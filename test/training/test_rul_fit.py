@@ -52,8 +52,13 @@ def test_fit_uses_only_the_given_histories(monkeypatch):
 
 def test_fitted_model_is_calibrated_and_learns_durations_from_the_state_onsets():
     model = fit_model(HISTORIES, CONFIG)
-    assert set(model.calibration) == {"population_prior", "condition_based"}
+    kinds = {"population_prior", "condition_based"}
+    assert kinds <= set(model.calibration)
+    assert {key.split("/")[0] for key in model.calibration} == kinds
     assert all(np.all(np.diff(z) >= 0) for z in model.calibration.values())
+    # the trend view's failure damages: each history's end damage, as the tracker computes d
+    assert len(model.failure_damages) == len(HISTORIES)
+    assert np.median(model.failure_damages) == pytest.approx(1.0, rel=0.2)
     durations = [h.life_s - h.onset_s() for h in HISTORIES]
     assert model.post_onset_log_mean == pytest.approx(np.mean(np.log(durations)))
     assert model.prior.reference == "rating_life" and model.prior.n_histories == 5
@@ -117,3 +122,26 @@ def test_state_durations_are_counted_from_each_histories_first_severe_state():
     assert model.state_durations["warning"][0] == pytest.approx(np.mean(np.log(since)))
     assert "failure" not in model.state_durations  # no history reached Failure
     assert rul_fit.fit_uncalibrated(histories, CONFIG).state_durations == {}
+
+
+def test_calibration_groups_need_enough_points_else_the_kind_is_the_fallback():
+    rng = np.random.default_rng(0)
+    enough = [rng.normal(size=15), rng.normal(size=15)]
+    z_groups = {"condition_based": [*enough, rng.normal(size=3)],
+                "condition_based/warning": enough,  # 30 points, 2 histories
+                "condition_based/failure": [rng.normal(size=5), rng.normal(size=5)],  # 10
+                "condition_based/pre_warning": [rng.normal(size=40)],  # one history
+                "population_prior": [rng.normal(size=30)],  # one history: not calibrated
+                "population_prior/before_median_life": enough}
+    out = rul_fit.calibration_quantiles(z_groups)
+    assert set(out) == {"condition_based", "condition_based/warning"}
+    assert len(out["condition_based/warning"]) == rul_fit.Z_POINTS
+    assert set(rul_fit.calibration_quantiles(z_groups, with_groups=False)) == {"condition_based"}
+
+
+def test_fit_is_calibrated_per_evidence_kind_unless_groups_are_asked_for():
+    assert set(fit_model(HISTORIES, CONFIG).calibration) == {"population_prior",
+                                                             "condition_based"}
+    grouped = fit_model(HISTORIES, replace(CONFIG, calibration_groups=True))
+    assert {"population_prior", "condition_based"} < set(grouped.calibration)
+    assert all(key.split("/")[0] in grouped.calibration for key in grouped.calibration)

@@ -13,8 +13,13 @@ Evidence, in order of what is known:
      durations are counted from the first time the training assets reached the most severe
      state this asset has reached (Warning, Failure), given the time spent since it did;
    - *trend*: a Kalman filter (filterpy, constant velocity) on the damage d = max over the
-     indicators of (smoothed log ratio / its level at failure in the training histories),
-     extrapolated to d = 1, with its state uncertainty;
+     indicators of (smoothed log ratio / its median level at failure in the training
+     histories), extrapolated to this asset's failure damage, with its state uncertainty. The
+     failure damage is uncertain: log-normal over the training histories' end damages, and
+     conditioned on the asset being alive at the highest damage it has reached since onset (a
+     failure damage below that is refuted by the asset still running). A filter sample at or
+     past its failure damage reads 0 s whatever its rate; one below it with a rate <= 0 reads
+     MAX_RUL_S ("no failure in sight");
    - *similarity*: the library's damage paths (one per training history after its onset: the
      remaining life when its damage first reached each level). The highest damage this asset
      has reached since its onset is looked up in every path; the lives those histories had
@@ -22,8 +27,23 @@ Evidence, in order of what is known:
      it had left at its highest damage).
 Every published distribution is *calibrated*: the raw log-normal (mu, sigma) is replaced by
 mu + sigma * z_q with z_q the quantiles of standardised errors measured on held-out training
-histories (pm_monitor/training/rul_fit.py, nested leave-one-out). An evidence kind without
-calibration is never ``valid``.
+histories (pm_monitor/training/rul_fit.py, nested leave-one-out). A model may also hold z_q
+conditional on what the tracker knows (``calibration_group``: the evidence kind x, before
+onset, whether the asset has outlived the prior's median life, after onset, the most severe
+health state reached; rul_fit.FitConfig.calibration_groups); a group it lacks falls back to
+its evidence kind's z_q. An evidence kind without calibration is never ``valid``.
+
+Past the failure level (after onset, the damage at or above HOLD_QUANTILE of the failure-damage
+distribution: more damage than 90 % of the training assets had when they failed) the published
+quantiles do not rise: each is at most what it was at the previous snapshot
+(``PrognosisTracker`` keeps that ceiling while the damage stays there, and drops it when the
+damage falls back below). Why: a damage plateau past the level at which the training assets
+failed says nothing about the asset having healed, but every view grows once the asset
+outlives its evidence (the duration view's conditional residual, the trend's flat rate), which
+made the estimate climb off 0 s after the rig demo's failure. Why not from the median failure
+damage on: FEMTO's damage score is noisy and crosses it long before the end on some bearings
+(Bearing1_3 from its onset, 6000 s before failure); held there, the estimate stuck at its
+lowest dip (measured: official protocol 0.102 -> 0.026).
 
 API for attribution / what-if analysis: ``estimate(model, condition, t_s, indicators)`` ->
 ``PrognosisEstimate`` is a pure function of the indicator history (rows = snapshots, columns
@@ -49,11 +69,22 @@ from pm_monitor.core.types import HealthState
 
 EVIDENCE_KINDS = ("population_prior", "condition_based")
 NOT_CALIBRATED = "not_calibrated"
-MODEL_VERSION = 2  # 2: the onset comes from the any-machine health state (no thresholds)
+# 2: the onset comes from the any-machine health state (no thresholds); 3: calibration groups
+# ("<evidence>/<group>" keys) and the training histories' end damages (trend view)
+MODEL_VERSION = 3
 MAX_RUL_S = 30 * 24 * 3600.0  # a flat trend extrapolates to "beyond a month": cut it here
 _N_TREND_SAMPLES = 200
 # the states past the onset whose first time can restart the duration view (most severe last)
 SEVERE_STATES = ("warning", "failure")
+# the failure damage's log-normal spread when the training histories say nothing about it
+# (fewer than 2 end damages) or all ended at nearly the same damage
+MIN_FAILURE_DAMAGE_LOG_STD = 0.05
+# past this quantile of the failure-damage distribution the published RUL does not rise
+HOLD_QUANTILE = 0.9
+# calibration groups within each evidence kind (see calibration_group)
+PRIOR_GROUPS = ("before_median_life", "after_median_life")
+CONDITION_GROUPS = ("pre_warning", *SEVERE_STATES)
+CALIBRATION_GROUPS = {"population_prior": PRIOR_GROUPS, "condition_based": CONDITION_GROUPS}
 
 
 class PrognosisModelError(ValueError):
@@ -97,7 +128,8 @@ class PrognosisModel:
     failure_levels: tuple[float, ...]  # damage score at failure, per damage indicator
     post_onset_log_mean: float | None  # log-normal of (failure - onset) time, s
     post_onset_log_std: float | None
-    calibration: dict[str, tuple[float, ...]] = field(default_factory=dict)  # evidence -> z
+    # evidence kind -> z (its fallback), and "<evidence kind>/<group>" -> z (calibration_group)
+    calibration: dict[str, tuple[float, ...]] = field(default_factory=dict)
     coverage: float = 0.8
     point_kind: str = "median"
     prior_after_onset: bool = True  # fuse the population prior into condition-based estimates
@@ -108,15 +140,26 @@ class PrognosisModel:
     # log-normal (mean, std) of (failure - first time in that state or worse), s (empty: the
     # duration is always counted from the onset)
     state_durations: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # the training histories' damage at failure, in units of failure_levels (the trend view's
+    # failure damages; empty: exactly 1)
+    failure_damages: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if self.point_kind not in POINT_KINDS:
             raise ValueError(f"point_kind must be one of {POINT_KINDS}")
         if len(self.failure_levels) != len(self.onset.indicators):
             raise ValueError("one failure level per onset indicator")
-        unknown = set(self.calibration) - set(EVIDENCE_KINDS)
+        known = set(EVIDENCE_KINDS) | {f"{kind}/{group}" for kind, groups in
+                                       CALIBRATION_GROUPS.items() for group in groups}
+        unknown = set(self.calibration) - known
         if unknown:
-            raise ValueError(f"calibration for unknown evidence kinds {sorted(unknown)}")
+            raise ValueError(f"calibration for unknown evidence kinds / groups {sorted(unknown)}")
+        orphans = {key for key in self.calibration
+                   if "/" in key and key.split("/")[0] not in self.calibration}
+        if orphans:  # the kind's calibration is every group's fallback: it must exist
+            raise ValueError(f"calibration groups {sorted(orphans)} without their evidence kind")
+        if any(not v > 0 for v in self.failure_damages):
+            raise ValueError("failure damages must be > 0")
         unknown = set(self.state_durations) - set(SEVERE_STATES)
         if unknown:
             raise ValueError(f"state durations for unknown states {sorted(unknown)}")
@@ -143,6 +186,7 @@ class PrognosisModel:
                    damage_paths=tuple(DamagePath(**p) for p in data.pop("damage_paths", ())),
                    state_durations={k: tuple(v) for k, v in
                                     data.pop("state_durations", {}).items()},
+                   failure_damages=tuple(data.pop("failure_damages", ())),
                    **data)
 
     def save(self, path: Path) -> None:
@@ -177,6 +221,9 @@ class PrognosisEstimate:
     distribution: RulDistribution  # calibrated where valid
     raw_log_moments: tuple[float, float]  # (mu, sigma) of log(RUL + 1) before calibration
     parts: dict[str, tuple[float, float]]  # evidence source -> raw (mu, sigma)
+    calibration_group: str = ""  # "<evidence>/<group>" (calibration_group); the z used is
+    # this group's where the model has it, else the evidence kind's
+    held: bool = False  # some quantile was lowered to its value at the previous snapshot
 
 
 class PrognosisTracker:
@@ -195,6 +242,11 @@ class PrognosisTracker:
         self.damage = 0.0
         self.peak_damage = 0.0  # highest damage since the onset (the similarity view's key)
         self.first_in_state: dict[str, float] = {}  # severe state -> first time in it or worse
+        # past the failure level: the published log quantile points of the previous snapshot
+        # (no quantile may rise above them); None below it
+        self._ceiling: np.ndarray | None = None
+        self.hold_damage = float(failure_damage_quantiles(model.failure_damages, 0.0,
+                                                          HOLD_QUANTILE))
 
     @property
     def elapsed_s(self) -> float:
@@ -233,8 +285,57 @@ class PrognosisTracker:
             self._kf.Q = q * np.array([[dt ** 3 / 3, dt ** 2 / 2], [dt ** 2 / 2, dt]])
             self._kf.predict()
             self._kf.update(np.array([self.damage]))
+        # every snapshot past the failure level moves the ceiling; below it there is none
+        self._ceiling = self._published()[4] if self.damage >= self.hold_damage else None
 
     def estimate(self, with_point: bool = True) -> PrognosisEstimate:
+        model = self.model
+        t = self.elapsed_s
+        evidence, parts, (mu, sigma), z, log_points = self._published()
+        if log_points is not None:
+            distribution = RulDistribution(np.exp(log_points) - 1.0, evidence)
+        else:
+            prior_points = model.prior.residual(t, self.condition).points_s
+            distribution = RulDistribution(prior_points if evidence == "population_prior"
+                                           else np.exp(np.minimum(mu + sigma * _STD_NORMAL,
+                                                                  math.log(MAX_RUL_S))) - 1.0,
+                                           NOT_CALIBRATED)
+        held = bool(log_points is not None and self._ceiling is not None
+                    and np.any(self._raw_log_points(mu, sigma, z) > log_points))
+        lower, upper = distribution.interval(model.coverage)
+        median = distribution.median_s
+        point = distribution.point(model.point_kind) if with_point else median
+        return PrognosisEstimate(
+            elapsed_s=t, evidence=evidence, valid=z is not None, rul_s=point, median_s=median,
+            lower_s=lower, upper_s=upper, coverage=model.coverage, point_kind=model.point_kind,
+            health_index=float(np.clip(1.0 - self.damage, 0.0, 1.0)), onset_s=self.onset.onset_s,
+            onset_trigger=self.onset.trigger, damage=self.damage, distribution=distribution,
+            raw_log_moments=(mu, sigma), parts=parts,
+            calibration_group=self.calibration_group(evidence), held=held)
+
+    def calibration_group(self, evidence: str) -> str:
+        """What the tracker knows now that the calibration may depend on: before onset, whether
+        the asset has outlived the prior's median life (in its operating condition); after
+        onset, the most severe health state reached (Pre-Warning, Warning, Failure)."""
+        if evidence == "population_prior":
+            outlived = self.elapsed_s >= self.model.prior.median_life_s(self.condition)
+            return f"{evidence}/{PRIOR_GROUPS[int(outlived)]}"
+        severe = [name for name in SEVERE_STATES if name in self.first_in_state]
+        return f"{evidence}/{severe[-1] if severe else CONDITION_GROUPS[0]}"
+
+    def _calibration(self, evidence: str) -> tuple[float, ...] | None:
+        """The z of this evidence's group, else of the evidence kind (None: not calibrated)."""
+        calibration = self.model.calibration
+        return calibration.get(self.calibration_group(evidence), calibration.get(evidence))
+
+    @staticmethod
+    def _raw_log_points(mu: float, sigma: float, z) -> np.ndarray:
+        return np.minimum(mu + sigma * np.asarray(z), math.log(MAX_RUL_S))
+
+    def _published(self) -> tuple[str, dict[str, tuple[float, float]], tuple[float, float],
+                                  tuple[float, ...] | None, np.ndarray | None]:
+        """(evidence, raw parts, fused raw (mu, sigma), z used, published log(RUL + 1) points:
+        calibrated, under the ceiling; None where not calibrated)."""
         model = self.model
         t = self.elapsed_s
         prior = model.prior.residual(t, self.condition)
@@ -257,24 +358,13 @@ class PrognosisTracker:
         else:
             evidence = "population_prior"
         mu, sigma = _fuse(list(parts.values()))
-        z = model.calibration.get(evidence)
-        if z is not None:
-            log_points = np.minimum(mu + sigma * np.asarray(z), math.log(MAX_RUL_S))
-            distribution = RulDistribution(np.exp(log_points) - 1.0, evidence)
-        else:
-            distribution = RulDistribution(prior.points_s if evidence == "population_prior"
-                                           else np.exp(np.minimum(mu + sigma * _STD_NORMAL,
-                                                                  math.log(MAX_RUL_S))) - 1.0,
-                                           NOT_CALIBRATED)
-        lower, upper = distribution.interval(model.coverage)
-        median = distribution.median_s
-        point = distribution.point(model.point_kind) if with_point else median
-        return PrognosisEstimate(
-            elapsed_s=t, evidence=evidence, valid=z is not None, rul_s=point, median_s=median,
-            lower_s=lower, upper_s=upper, coverage=model.coverage, point_kind=model.point_kind,
-            health_index=float(np.clip(1.0 - self.damage, 0.0, 1.0)), onset_s=onset_s,
-            onset_trigger=self.onset.trigger, damage=self.damage, distribution=distribution,
-            raw_log_moments=(mu, sigma), parts=parts)
+        z = self._calibration(evidence)
+        if z is None:
+            return evidence, parts, (mu, sigma), None, None
+        log_points = self._raw_log_points(mu, sigma, z)
+        if self._ceiling is not None and self._ceiling.shape == log_points.shape:
+            log_points = np.minimum(log_points, self._ceiling)
+        return evidence, parts, (mu, sigma), z, log_points
 
     def _duration_part(self, t_s: float, onset_s: float) -> tuple[float, float] | None:
         m, s = self.model.post_onset_log_mean, self.model.post_onset_log_std
@@ -306,13 +396,42 @@ class PrognosisTracker:
         rng = np.random.default_rng(0)  # fixed: the same history gives the same estimate
         samples = rng.multivariate_normal([level, rate], self._kf.P, _N_TREND_SAMPLES,
                                           check_valid="ignore")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            times = (1.0 - samples[:, 0]) / samples[:, 1]
-        times = np.where((samples[:, 1] > 0) & np.isfinite(times), times, MAX_RUL_S)
-        return RulDistribution(np.clip(times, 0.0, MAX_RUL_S), "trend").log_moments()
+        failure = failure_damage_quantiles(self.model.failure_damages, self.peak_damage,
+                                           _TREND_QUANTILES)
+        times = trend_times(samples[:, 0], samples[:, 1], failure)
+        if times.points_s[0] >= MAX_RUL_S:  # no sample reaches its failure damage: the trend
+            return None  # says nothing about when (not "a month, certainly")
+        return times.log_moments()
 
 
 _STD_NORMAL = norm.ppf((np.arange(99) + 0.5) / 99)
+_TREND_QUANTILES = (np.arange(_N_TREND_SAMPLES) + 0.5) / _N_TREND_SAMPLES
+
+
+def failure_damage_quantiles(end_damages: tuple[float, ...], alive_at: float,
+                             q: np.ndarray | float) -> np.ndarray:
+    """The q-quantiles of this asset's failure damage: log-normal over the training histories'
+    end damages (none: centred on 1), conditioned on exceeding `alive_at` (the asset has
+    survived that damage). Why conditioned: one shared failure level reads 0 s for every filter
+    sample past it, with no spread, and outweighs every other view wherever an asset outlives
+    the damage its training histories failed at (FEMTO's Bearing1_3)."""
+    logs = np.log(np.asarray(end_damages, dtype=np.float64)) if end_damages else np.zeros(1)
+    mean = float(logs.mean())
+    std = max(float(logs.std(ddof=1)) if logs.size >= 2 else 0.0, MIN_FAILURE_DAMAGE_LOG_STD)
+    # upper-tail form, as the duration view: stays finite far above every training damage
+    tail = max(float(norm.sf((math.log(max(alive_at, 1e-12)) - mean) / std)), 1e-300)
+    return np.exp(mean + std * norm.isf(tail * (1.0 - np.asarray(q, dtype=np.float64))))
+
+
+def trend_times(level: np.ndarray, rate: np.ndarray, failure: np.ndarray) -> RulDistribution:
+    """Time for a damage (level, rate per s) to reach `failure`, per sample: 0 where the level
+    is already at or past it (whatever the rate), (failure - level) / rate where the rate is
+    positive, MAX_RUL_S where it is not (no failure in sight)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        times = (failure - level) / rate
+    times = np.where((rate > 0) & np.isfinite(times), times, MAX_RUL_S)
+    return RulDistribution(np.clip(np.where(level >= failure, 0.0, times), 0.0, MAX_RUL_S),
+                           "trend")
 
 
 def _damage_filter(initial: float, trend: TrendConfig) -> KalmanFilter:
