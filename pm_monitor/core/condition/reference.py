@@ -8,7 +8,7 @@ Commissioning collects the features of the asset's first windows (a duration, co
   whose threshold is set from the commissioning windows' own distances,
 - the envelope-line ratios at each declared defect order (what "normal" looks like there),
 - the ISO velocity level.
-`ReferenceStore` keeps one JSON file per asset id with atomic writes (tmp + os.replace); a
+`ReferenceStore` keeps one JSON file per asset id with atomic writes (core/atomic_file.py); a
 partial commissioning is stored too, so it resumes after a restart or on an inspection robot's
 next visit. Asset ids are file names: one asset's data never enters another's file.
 """
@@ -17,11 +17,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from pm_monitor.core.atomic_file import write_text_atomic
 
 FORMAT_VERSION = 1
 MAD_TO_SIGMA = 1.4826
@@ -197,20 +198,8 @@ class ReferenceStore:
         return Reference(**data)
 
     def save(self, reference: Reference) -> Path:
-        path = self.path(reference.asset_id)
-        self.root.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(asdict(reference), allow_nan=True)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{reference.asset_id}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)  # readers see the old file or the new one, never half
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_text_atomic(self.path(reference.asset_id),
+                                 json.dumps(asdict(reference), allow_nan=True))
 
     def reset(self, asset_id: str) -> None:
         """Forget an asset's reference (after maintenance: commissioning starts again)."""

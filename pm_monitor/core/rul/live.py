@@ -19,6 +19,16 @@ Time is message time (chunk stamps), so a replay at any speed gives the same est
 Elapsed life = stream time since the first accepted chunk + `elapsed_at_start_s` (the age of
 the asset when monitoring started; 0 for a new bearing, as in FEMTO).
 
+Restarts (core/rul/state.py): with a `RulStateStore` the tracker's state (operating time, onset,
+most severe states, peak damage, damage filter) and the onset monitor's health state machine
+are saved after every estimate and restored at construction. A stored state overrides
+`elapsed_at_start_s`: elapsed life = the stored operating time + stream time of the new stream;
+the time the node was down is not operation unless `count_downtime` (then the stamp gap
+between the last saved snapshot and the new stream's first chunk is added). A stored state
+that cannot be used (corrupt, other model, other asset, newer format) is never used and never
+overwritten: every estimate is published with valid=False until `reset()` (new bearing) or a
+restart with the file fixed; `state_status` says which case holds.
+
 `valid` is True only for a calibrated estimate (the model carries a calibration for the
 evidence kind: population prior before the onset, condition-based after). Health index = 1 -
 damage (1 healthy reference level, 0 the failure level of the training histories).
@@ -29,6 +39,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -36,6 +47,7 @@ from pm_monitor.core.acceleration_units import acceleration_scale
 from pm_monitor.core.assets.description import AssetDescription
 from pm_monitor.core.chunk_codec import ChunkDecodeError, decode_chunk
 from pm_monitor.core.condition.features import RateError
+from pm_monitor.core.condition.health import HealthStateMachine
 from pm_monitor.core.condition.monitor import AssetMonitor
 from pm_monitor.core.condition.reference import ReferenceStore
 from pm_monitor.core.explain.rul_relevance import RecentHistory
@@ -43,6 +55,7 @@ from pm_monitor.core.pipeline import InputRejectedError, InputStats, PipelineSta
 from pm_monitor.core.rul.onset import OnsetConfig, indicator_names, snapshot_indicators
 from pm_monitor.core.rul.prior import OperatingCondition
 from pm_monitor.core.rul.prognosis import PrognosisEstimate, PrognosisModel, PrognosisTracker
+from pm_monitor.core.rul.state import RulStateError, RulStateStore, unwrap, wrap
 from pm_monitor.core.types import HealthState
 
 INPUT_NAME = "accel"
@@ -58,6 +71,9 @@ class LiveConfig:
     rpm: float | None = None  # operating condition for the population prior
     load_n: float | None = None
     model_name: str = "rul_prognosis"
+    # after a restart from a stored state, count the stamp gap since the last saved snapshot
+    # as operation (the machine ran while the node was down; e.g. intermittent acquisition)
+    count_downtime: bool = False
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.update_period_s) and self.update_period_s > 0):
@@ -111,8 +127,12 @@ def _rejecter(stats: InputStats):
 class LiveRulEstimator:
     def __init__(self, model: PrognosisModel, config: LiveConfig | None = None,
                  asset: AssetDescription | None = None,
-                 store: ReferenceStore | None = None) -> None:
-        """Raises ValueError for an asset watched by its microphone alone: the onset monitor
+                 store: ReferenceStore | None = None,
+                 state_store: RulStateStore | None = None, asset_id: str = "") -> None:
+        """store: where the onset monitor keeps its commissioning reference; state_store:
+        where the tracker state is kept (None: not kept, a restart starts as a new asset);
+        asset_id: the state's and the reference's key (default: the asset description's id).
+        Raises ValueError for an asset watched by its microphone alone: the onset monitor
         judges vibration (use no asset for the population prior)."""
         if asset is not None and not asset.accelerometer:
             raise ValueError(f"asset {asset.asset_id} is watched by its microphone alone "
@@ -120,15 +140,35 @@ class LiveRulEstimator:
                              "give no asset (asset_file none) for the population prior only")
         self.model = model
         self.config = config or LiveConfig()
-        self.asset, self.store = asset, store
+        self.asset_id = asset_id or (asset.asset_id if asset is not None else "asset")
+        if asset is not None and asset.asset_id != self.asset_id:
+            asset = replace(asset, asset_id=self.asset_id)
+        self.asset, self.store, self.state_store = asset, store, state_store
         self.condition = OperatingCondition(self.config.rpm, self.config.load_n)
-        self.reset()
+        self._fresh()
+        self.state_saves = 0
+        self.state_save_ms_max = 0.0
+        self._restore()
 
     def reset(self) -> None:
-        """Forget the stream, history, onset and counters (e.g. a new bearing was fitted)."""
+        """A new bearing was fitted: forget the stream, history, onset and counters, and the
+        stored tracker state and onset reference (commissioning starts again)."""
+        if self.state_store is not None:
+            self.state_store.reset(self.asset_id)
+        if self.store is not None:
+            self.store.reset(self.asset_id)
+        self._fresh()
+        self.state_status = ("new asset (reset)" if self.state_store is not None
+                             else "not stored (no state store)")
+
+    def _fresh(self) -> None:
+        """The in-memory state of a new asset and a new stream."""
         self.stats = PipelineStats()
         self.tracker = PrognosisTracker(self.model, self.condition,
                                         self.config.elapsed_at_start_s)
+        self._start_s = self.config.elapsed_at_start_s  # operating time at the stream start
+        self._resume: dict | None = None  # the restored state until the stream starts
+        self._state_problem: str | None = None  # why a stored state was refused
         # the last snapshots and the tracker state before them: what an explanation of the
         # estimate replays (core/explain/rul_relevance.py); a copy of the small tracker each time
         self.recent = RecentHistory()
@@ -145,6 +185,105 @@ class LiveRulEstimator:
         self._last_snapshot_ns: int | None = None
         self.gaps = 0
         self.resets = 0
+
+    # ------------------------------------------------------------------ stored state
+    @property
+    def state_path(self) -> Path | None:
+        return None if self.state_store is None else self.state_store.path(self.asset_id)
+
+    @property
+    def state_refused(self) -> bool:
+        """A stored state could not be used: no estimate is valid until reset()."""
+        return self._state_problem is not None
+
+    def _restore(self) -> None:
+        """Resume from the stored state, if any (called once, at construction)."""
+        if self.state_store is None:
+            self.state_status = "not stored (no state store)"
+            return
+        path = self.state_path
+        try:
+            data = self.state_store.load(self.asset_id)
+            if data is None:
+                self.state_status = (f"new asset: no stored state {path}; elapsed from "
+                                     f"elapsed_at_start_s ({self.config.elapsed_at_start_s:g} s)")
+                return
+            body = unwrap(data, self.model, self.asset_id)
+            tracker = PrognosisTracker.from_dict(self.model, self.condition, body["tracker"])
+            operating_s, last_stamp_ns = float(body["operating_s"]), int(body["last_stamp_ns"])
+            if not (math.isfinite(operating_s) and operating_s >= 0):
+                raise ValueError(f"operating time {operating_s}")
+            if body["health_machine"] is not None:  # checked now, applied to the monitor later
+                HealthStateMachine().restore(body["health_machine"])
+        except (RulStateError, KeyError, ValueError, TypeError, AttributeError) as err:
+            self._refuse(f"{path}: {type(err).__name__}: {err}" if not isinstance(
+                err, RulStateError) else f"{path}: {err}")
+            return
+        self.tracker, self._start_s = tracker, operating_s
+        self._resume = {**body, "operating_s": operating_s, "last_stamp_ns": last_stamp_ns}
+        onset = self.tracker.onset.onset_s
+        self.state_status = (f"restored {path}: {operating_s:.0f} s of operation"
+                             + (f", onset at {onset:.0f} s" if onset is not None else
+                                ", no onset yet")
+                             + f" (elapsed_at_start_s {self.config.elapsed_at_start_s:g} s "
+                             "not used)")
+
+    def _refuse(self, reason: str) -> None:
+        """A stored state that cannot be used: start as a new asset, publish nothing valid,
+        never overwrite the file (the user resets, or fixes it and restarts)."""
+        self.tracker = PrognosisTracker(self.model, self.condition,
+                                        self.config.elapsed_at_start_s)
+        self._start_s, self._resume = self.config.elapsed_at_start_s, None
+        self._state_problem = reason
+        self.state_status = (f"refused: {reason}; estimates are not valid until the asset is "
+                             "reset (new bearing) or the file is fixed")
+
+    def _start_stream(self, first_ns: int) -> None:
+        """The first sample of this stream: elapsed life and the next snapshot continue from
+        a restored state."""
+        self._first_stamp_ns = first_ns
+        resume = self._resume
+        if resume is None:
+            return
+        gap_ns = first_ns - resume["last_stamp_ns"]
+        if self.config.count_downtime and gap_ns > 0:
+            self._start_s += gap_ns / 1e9
+        if gap_ns >= 0:  # time went back (a replay from its start): snapshots start afresh
+            self._last_snapshot_ns = resume["last_stamp_ns"]
+
+    def _apply_resume_to_monitor(self) -> None:
+        """The restored health state machine goes to the onset monitor when it is built."""
+        resume = self._resume
+        if resume is None or self.monitor is None:
+            return
+        if resume.get("monitor_commissioned") and not self.monitor.commissioned:
+            self._refuse(f"{self.state_path}: the onset monitor was commissioned but its "
+                         "stored reference is gone (reference_dir changed?)")
+            return
+        if resume["health_machine"] is not None:
+            self.monitor.machine.restore(resume["health_machine"])
+
+    def _save(self, end_ns: int, t_s: float) -> None:
+        """The state after this estimate, atomically (a few kB); an error is reported, not
+        raised (the estimate is published all the same)."""
+        if self.state_store is None or self._state_problem is not None:
+            return
+        started = time.perf_counter()
+        body = {"operating_s": t_s, "last_stamp_ns": int(end_ns),
+                "tracker": self.tracker.to_dict(),
+                "health_machine": None if self.monitor is None else self.monitor.machine.to_dict(),
+                "monitor_commissioned": bool(self.monitor is not None
+                                             and self.monitor.commissioned)}
+        try:
+            self.state_store.save(self.asset_id, wrap(body, self.model, self.asset_id))
+        except (OSError, ValueError) as err:
+            self.state_status = f"not saved: {type(err).__name__}: {err}"
+            return
+        self.state_saves += 1
+        self.state_save_ms_max = max(self.state_save_ms_max,
+                                     (time.perf_counter() - started) * 1e3)
+        if not self.state_status.startswith("saved"):
+            self.state_status = f"saved after each estimate to {self.state_path}"
 
     # ------------------------------------------------------------------ input
     def on_chunk(self, stamp_ns: int, sample_rate: float, channel_names: Sequence[str],
@@ -202,6 +341,7 @@ class LiveRulEstimator:
                 raise reject(f"onset monitor: {err}") from None
             self._set_rate(sample_rate)
             self._columns, self.monitor = columns, monitor
+            self._apply_resume_to_monitor()
         elif abs(sample_rate - self.sample_rate) > 1e-6 * self.sample_rate:
             raise reject(f"sample_rate {sample_rate} Hz differs from this stream's "
                          f"{self.sample_rate:g} Hz (reset the estimator for a new stream)")
@@ -229,7 +369,7 @@ class LiveRulEstimator:
             raise reject(f"{len(frames)} samples, fewer than one {self.config.window_s} s "
                          f"snapshot ({self.window})")
         if self._first_stamp_ns is None:
-            self._first_stamp_ns = end_ns - round(len(frames) * 1e9 / self.sample_rate)
+            self._start_stream(end_ns - round(len(frames) * 1e9 / self.sample_rate))
             stats.first_stamp_ns = end_ns
         stats.last_stamp_ns = end_ns
         self._buffer = frames[-self.window:]
@@ -271,14 +411,14 @@ class LiveRulEstimator:
                 self.resets += 1
             self._buffer = self._buffer[:0]
         if self._first_stamp_ns is None:
-            self._first_stamp_ns = stamp_ns
+            self._start_stream(stamp_ns)
         self._buffer = np.concatenate([self._buffer, frames])[-self.window:]
         self._next_index = first_index + len(frames)
         self._buffer_end_ns = stamp_ns + round(len(frames) * 1e9 / self.sample_rate)
 
     # ------------------------------------------------------------------ model
     def _elapsed_s(self, stamp_ns: int) -> float:
-        return (stamp_ns - self._first_stamp_ns) / 1e9 + self.config.elapsed_at_start_s
+        return (stamp_ns - self._first_stamp_ns) / 1e9 + self._start_s
 
     def _maybe_estimate(self) -> list[LiveEstimate]:
         if len(self._buffer) < self.window or self._buffer_end_ns is None:
@@ -302,11 +442,16 @@ class LiveRulEstimator:
                 state = judged_state(self.last_assessment)
             self.recent.before_update(self.tracker, t_s, values, state)
             self.tracker.update(t_s, values, state)
-            estimate = LiveEstimate(end_ns, self.tracker.estimate(), self.config.model_name)
+            prognosis = self.tracker.estimate()
+            if self._state_problem is not None:  # resting on a state it could not restore
+                prognosis = replace(prognosis, valid=False)
+            estimate = LiveEstimate(end_ns, prognosis, self.config.model_name)
         except Exception as err:  # a live node reports and goes on
             inference.failures += 1
             inference.last_failure = f"{type(err).__name__}: {err}"
             return []
+        self._resume = None  # the stream carries on from here
+        self._save(end_ns, t_s)
         inference.windows += 1
         latency_ms = (time.perf_counter() - started) * 1e3
         inference.latency_ms_sum += latency_ms
@@ -329,4 +474,6 @@ class LiveRulEstimator:
                 "health_state": ("" if self.last_assessment is None
                                  else self.last_assessment.state.name.lower()),
                 "damage": self.tracker.damage,
-                "buffered_frames": len(self._buffer)}
+                "buffered_frames": len(self._buffer),
+                "rul_state": self.state_status, "rul_state_saves": self.state_saves,
+                "rul_state_save_ms_max": self.state_save_ms_max}
