@@ -19,6 +19,7 @@ from rclpy.node import Node
 
 from pm_monitor.core.condition.stage import PhysicsStage1
 from pm_monitor.core.rul.live import LiveRulEstimator
+from pm_monitor.core.stages.rul import PrognosisRul
 from pm_monitor.srv import Commission
 
 COMMANDS = ("progress", "start", "reset")
@@ -52,17 +53,19 @@ def fill_response(stage: PhysicsStage1, command: str, response: Commission.Respo
     return response
 
 
-def fill_rul_response(estimator: LiveRulEstimator, command: str,
+def fill_rul_response(rul: LiveRulEstimator | PrognosisRul, command: str,
                       response: Commission.Response) -> Commission.Response:
-    """Act on `command` for the RUL path ("reset": new bearing) and describe its onset
-    reference (in seconds of operation, the model's reference_s) and stored state."""
+    """Act on `command` for the RUL path (rul_node's estimator or the monitor's RUL stage;
+    "reset": new bearing) and describe its onset reference (in seconds of operation, the
+    model's reference_s) and stored state."""
     command = command.strip().lower() or "progress"
     if command not in COMMANDS:
         response.success = False
         response.message = f"unknown command {command!r} (one of {', '.join(COMMANDS)})"
         return response
     if command == "reset":
-        estimator.reset()
+        rul.reset()
+    estimator = rul.estimator if isinstance(rul, PrognosisRul) else rul
     required = float(estimator.model.onset.reference_s)
     monitor = estimator.monitor
     ref = monitor.reference if monitor is not None else (
@@ -82,8 +85,9 @@ def fill_rul_response(estimator: LiveRulEstimator, command: str,
     return response
 
 
-def attach_commission_service(node: Node, stage_of: Callable[[], PhysicsStage1 | None],
-                              rul_of: Callable[[], LiveRulEstimator | None] = lambda: None):
+def attach_commission_service(
+        node: Node, stage_of: Callable[[], PhysicsStage1 | None],
+        rul_of: Callable[[], LiveRulEstimator | PrognosisRul | None] = lambda: None):
     """Create ~/commission on `node`; `stage_of` gives the physics stage, `rul_of` the RUL
     estimator whose state and onset reference "reset" also forgets (None: not running)."""
     def handle(request: Commission.Request, response: Commission.Response):

@@ -24,7 +24,9 @@ most severe states, peak damage, damage filter) and the onset monitor's health s
 are saved after every estimate and restored at construction. A stored state overrides
 `elapsed_at_start_s`: elapsed life = the stored operating time + stream time of the new stream;
 the time the node was down is not operation unless `count_downtime` (then the stamp gap
-between the last saved snapshot and the new stream's first chunk is added). A stored state
+between the last saved snapshot and the new stream's first chunk is added; samples up to the
+saved stamp, e.g. of overlapping analysis windows, are never counted twice). Stream time after
+the last saved estimate and before the stop (less than one update period) is lost. A stored state
 that cannot be used (corrupt, other model, other asset, newer format) is never used and never
 overwritten: every estimate is published with valid=False until `reset()` (new bearing) or a
 restart with the file fixed; `state_status` says which case holds.
@@ -238,18 +240,21 @@ class LiveRulEstimator:
         self.state_status = (f"refused: {reason}; estimates are not valid until the asset is "
                              "reset (new bearing) or the file is fixed")
 
-    def _start_stream(self, first_ns: int) -> None:
-        """The first sample of this stream: elapsed life and the next snapshot continue from
-        a restored state."""
-        self._first_stamp_ns = first_ns
+    def _start_stream(self, first_ns: int, newest_ns: int) -> None:
+        """The first samples of this stream (first_ns .. newest_ns): the operating time's
+        origin, and after a restart the next snapshot, continue from the restored state."""
+        self._first_stamp_ns = first_ns  # elapsed = stamp - origin + _start_s
         resume = self._resume
         if resume is None:
             return
-        gap_ns = first_ns - resume["last_stamp_ns"]
-        if self.config.count_downtime and gap_ns > 0:
-            self._start_s += gap_ns / 1e9
-        if gap_ns >= 0:  # time went back (a replay from its start): snapshots start afresh
-            self._last_snapshot_ns = resume["last_stamp_ns"]
+        last = resume["last_stamp_ns"]
+        if newest_ns <= last:  # time went back (a replay from its start): a new timeline
+            return
+        self._last_snapshot_ns = last
+        # samples up to the saved stamp are counted already (overlapping analysis windows);
+        # the gap after it (the node was down) only when the user says the machine ran
+        if first_ns < last or self.config.count_downtime:
+            self._first_stamp_ns = last
 
     def _apply_resume_to_monitor(self) -> None:
         """The restored health state machine goes to the onset monitor when it is built."""
@@ -369,7 +374,7 @@ class LiveRulEstimator:
             raise reject(f"{len(frames)} samples, fewer than one {self.config.window_s} s "
                          f"snapshot ({self.window})")
         if self._first_stamp_ns is None:
-            self._start_stream(end_ns - round(len(frames) * 1e9 / self.sample_rate))
+            self._start_stream(end_ns - round(len(frames) * 1e9 / self.sample_rate), end_ns)
             stats.first_stamp_ns = end_ns
         stats.last_stamp_ns = end_ns
         self._buffer = frames[-self.window:]
@@ -410,11 +415,12 @@ class LiveRulEstimator:
             else:
                 self.resets += 1
             self._buffer = self._buffer[:0]
+        end_ns = stamp_ns + round(len(frames) * 1e9 / self.sample_rate)
         if self._first_stamp_ns is None:
-            self._start_stream(stamp_ns)
+            self._start_stream(stamp_ns, end_ns)
         self._buffer = np.concatenate([self._buffer, frames])[-self.window:]
         self._next_index = first_index + len(frames)
-        self._buffer_end_ns = stamp_ns + round(len(frames) * 1e9 / self.sample_rate)
+        self._buffer_end_ns = end_ns
 
     # ------------------------------------------------------------------ model
     def _elapsed_s(self, stamp_ns: int) -> float:

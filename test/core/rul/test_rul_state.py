@@ -216,3 +216,12 @@ def test_a_lost_onset_reference_refuses_the_state(model, tmp_path):
     estimates = feed(estimator, range(STOP_AFTER, STOP_AFTER + 2))
     assert estimator.state_refused and "stored reference is gone" in estimator.state_status
     assert not any(e.valid for e in estimates)
+
+
+def test_a_replay_started_again_from_its_beginning_still_counts_on(model, tmp_path):
+    """Stamps that went back (a recording replayed from its start): the operating time goes
+    on from the stored one and the snapshots start afresh (no wait for the old stamps)."""
+    before = feed(make(model, tmp_path), range(5))
+    again = feed(make(model, tmp_path), range(2))
+    assert len(again) == 2
+    assert again[0].elapsed_s == pytest.approx(before[-1].elapsed_s + 0.1, abs=1e-6)
