@@ -207,7 +207,7 @@ class RulNode(Node):
         self.diag_pub.publish(self.diagnostics.build(
             self.estimator.stats, self.estimator.diagnostics(),
             {"model_version": Path(self.model_path).name, "model_path": self.model_path,
-             "evidence_kind": self._last_evidence, "rul_state": self.estimator.state_status},
+             "evidence_kind": self._last_evidence, "rul_state": self.estimator.diagnostics()["rul_state"]},
             now.nanoseconds, now.to_msg()))
 
 

@@ -150,6 +150,7 @@ class LiveRulEstimator:
         self._fresh()
         self.state_saves = 0
         self.state_save_ms_max = 0.0
+        self.state_save_error = ""  # the last save's failure ("" = saved, or none yet)
         self._restore()
 
     def reset(self) -> None:
@@ -282,13 +283,12 @@ class LiveRulEstimator:
         try:
             self.state_store.save(self.asset_id, wrap(body, self.model, self.asset_id))
         except (OSError, ValueError) as err:
-            self.state_status = f"not saved: {type(err).__name__}: {err}"
+            self.state_save_error = f"{type(err).__name__}: {err}"
             return
+        self.state_save_error = ""
         self.state_saves += 1
         self.state_save_ms_max = max(self.state_save_ms_max,
                                      (time.perf_counter() - started) * 1e3)
-        if not self.state_status.startswith("saved"):
-            self.state_status = f"saved after each estimate to {self.state_path}"
 
     # ------------------------------------------------------------------ input
     def on_chunk(self, stamp_ns: int, sample_rate: float, channel_names: Sequence[str],
@@ -481,5 +481,7 @@ class LiveRulEstimator:
                                  else self.last_assessment.state.name.lower()),
                 "damage": self.tracker.damage,
                 "buffered_frames": len(self._buffer),
-                "rul_state": self.state_status, "rul_state_saves": self.state_saves,
+                "rul_state": self.state_status + (f"; last save failed: {self.state_save_error}"
+                                                  if self.state_save_error else ""),
+                "rul_state_saves": self.state_saves,
                 "rul_state_save_ms_max": self.state_save_ms_max}

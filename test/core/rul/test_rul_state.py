@@ -130,7 +130,7 @@ def test_the_state_file_is_small_and_says_what_it_belongs_to(model, tmp_path):
     assert data["model_fingerprint"] == model_fingerprint(model)
     assert estimator.state_path.stat().st_size < 20_000
     assert estimator.state_saves == STOP_AFTER
-    assert estimator.diagnostics()["rul_state"].startswith("saved after each estimate")
+    assert estimator.diagnostics()["rul_state"].startswith("new asset: no stored state")
 
 
 def test_without_a_state_file_the_asset_is_new(model, tmp_path):
@@ -225,3 +225,12 @@ def test_a_replay_started_again_from_its_beginning_still_counts_on(model, tmp_pa
     again = feed(make(model, tmp_path), range(2))
     assert len(again) == 2
     assert again[0].elapsed_s == pytest.approx(before[-1].elapsed_s + 0.1, abs=1e-6)
+
+
+def test_a_state_that_cannot_be_saved_is_said_and_the_estimate_still_published(model, tmp_path):
+    estimator = make(model, tmp_path)
+    (tmp_path / "rul_state").write_text("a file where the folder should be")
+    estimates = feed(estimator, range(2))
+    assert len(estimates) == 2 and estimates[-1].valid
+    assert "last save failed" in estimator.diagnostics()["rul_state"]
+    assert estimator.state_saves == 0
