@@ -143,6 +143,9 @@ class MonitorNode(LifecycleNode):
             reference_dir=p["reference_dir"] or str(default_reference_dir()),
             asset_id=self.asset_id)
         self.model_version, self.hop_s = self.models.version, self.models.hop_s
+        rul = self.rul_stage()
+        if rul is not None and rul.estimator.state_refused:  # the report line says it calmly
+            self.get_logger().error(f"RUL state {rul.estimator.state_status}")
         for unavailable, line in summarize_model_report(self.models.describe()):
             # under auto, trying a backend this machine lacks is normal: say it, calmly
             # (once for all models); a backend asked for by name is worth a warning

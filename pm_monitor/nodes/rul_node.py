@@ -204,10 +204,11 @@ class RulNode(Node):
 
     def _publish_diagnostics(self) -> None:
         now = self.get_clock().now()
+        values = self.estimator.diagnostics()
         self.diag_pub.publish(self.diagnostics.build(
-            self.estimator.stats, self.estimator.diagnostics(),
+            self.estimator.stats, values,
             {"model_version": Path(self.model_path).name, "model_path": self.model_path,
-             "evidence_kind": self._last_evidence, "rul_state": self.estimator.diagnostics()["rul_state"]},
+             "evidence_kind": self._last_evidence, "rul_state": values["rul_state"]},
             now.nanoseconds, now.to_msg()))
 
 
