@@ -57,7 +57,13 @@ from pm_monitor.core.pipeline import InputRejectedError, InputStats, PipelineSta
 from pm_monitor.core.rul.onset import OnsetConfig, indicator_names, snapshot_indicators
 from pm_monitor.core.rul.prior import OperatingCondition
 from pm_monitor.core.rul.prognosis import PrognosisEstimate, PrognosisModel, PrognosisTracker
-from pm_monitor.core.rul.state import RulStateError, RulStateStore, unwrap, wrap
+from pm_monitor.core.rul.state import (
+    RulStateError,
+    RulStateStore,
+    model_fingerprint,
+    unwrap,
+    wrap,
+)
 from pm_monitor.core.types import HealthState
 
 INPUT_NAME = "accel"
@@ -151,6 +157,8 @@ class LiveRulEstimator:
         self.state_saves = 0
         self.state_save_ms_max = 0.0
         self.state_save_error = ""  # the last save's failure ("" = saved, or none yet)
+        self.state_save_ms_sum = 0.0
+        self._fingerprint = model_fingerprint(model) if state_store is not None else ""
         self._restore()
 
     def reset(self) -> None:
@@ -281,14 +289,16 @@ class LiveRulEstimator:
                 "monitor_commissioned": bool(self.monitor is not None
                                              and self.monitor.commissioned)}
         try:
-            self.state_store.save(self.asset_id, wrap(body, self.model, self.asset_id))
+            self.state_store.save(self.asset_id, wrap(body, self.model, self.asset_id,
+                                                      self._fingerprint))
         except (OSError, ValueError) as err:
             self.state_save_error = f"{type(err).__name__}: {err}"
             return
         self.state_save_error = ""
         self.state_saves += 1
-        self.state_save_ms_max = max(self.state_save_ms_max,
-                                     (time.perf_counter() - started) * 1e3)
+        took_ms = (time.perf_counter() - started) * 1e3
+        self.state_save_ms_sum += took_ms
+        self.state_save_ms_max = max(self.state_save_ms_max, took_ms)
 
     # ------------------------------------------------------------------ input
     def on_chunk(self, stamp_ns: int, sample_rate: float, channel_names: Sequence[str],

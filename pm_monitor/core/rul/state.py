@@ -36,10 +36,11 @@ def model_fingerprint(model: PrognosisModel) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def wrap(body: dict, model: PrognosisModel, asset_id: str) -> dict:
-    """The file content: what it belongs to, then the estimator's state (`body`)."""
+def wrap(body: dict, model: PrognosisModel, asset_id: str, fingerprint: str = "") -> dict:
+    """The file content: what it belongs to, then the estimator's state (`body`).
+    fingerprint: model_fingerprint(model), when the caller has it (it hashes the model)."""
     return {"version": STATE_VERSION, "asset_id": asset_id, "model_name": model.name,
-            "model_fingerprint": model_fingerprint(model),
+            "model_fingerprint": fingerprint or model_fingerprint(model),
             "saved_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "state": body}
 
 
