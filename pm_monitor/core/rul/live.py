@@ -169,6 +169,7 @@ class LiveRulEstimator:
         if self.store is not None:
             self.store.reset(self.asset_id)
         self._fresh()
+        self.state_save_error = ""
         self.state_status = ("new asset (reset)" if self.state_store is not None
                              else "not stored (no state store)")
 
