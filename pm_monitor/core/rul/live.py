@@ -49,7 +49,6 @@ from pm_monitor.core.acceleration_units import acceleration_scale
 from pm_monitor.core.assets.description import AssetDescription
 from pm_monitor.core.chunk_codec import ChunkDecodeError, decode_chunk
 from pm_monitor.core.condition.features import RateError
-from pm_monitor.core.condition.health import HealthStateMachine
 from pm_monitor.core.condition.monitor import AssetMonitor
 from pm_monitor.core.condition.reference import ReferenceStore
 from pm_monitor.core.explain.rul_relevance import RecentHistory
@@ -58,10 +57,10 @@ from pm_monitor.core.rul.onset import OnsetConfig, indicator_names, snapshot_ind
 from pm_monitor.core.rul.prior import OperatingCondition
 from pm_monitor.core.rul.prognosis import PrognosisEstimate, PrognosisModel, PrognosisTracker
 from pm_monitor.core.rul.state import (
+    EstimatorState,
     RulStateError,
     RulStateStore,
     model_fingerprint,
-    unwrap,
     wrap,
 )
 from pm_monitor.core.types import HealthState
@@ -179,7 +178,7 @@ class LiveRulEstimator:
         self.tracker = PrognosisTracker(self.model, self.condition,
                                         self.config.elapsed_at_start_s)
         self._start_s = self.config.elapsed_at_start_s  # operating time at the stream start
-        self._resume: dict | None = None  # the restored state until the stream starts
+        self._resume: EstimatorState | None = None  # the restored state until the stream starts
         self._state_problem: str | None = None  # why a stored state was refused
         # the last snapshots and the tracker state before them: what an explanation of the
         # estimate replays (core/explain/rul_relevance.py); a copy of the small tracker each time
@@ -215,26 +214,17 @@ class LiveRulEstimator:
             return
         path = self.state_path
         try:
-            data = self.state_store.load(self.asset_id)
-            if data is None:
-                self.state_status = (f"new asset: no stored state {path}; elapsed from "
-                                     f"elapsed_at_start_s ({self.config.elapsed_at_start_s:g} s)")
-                return
-            body = unwrap(data, self.model, self.asset_id)
-            tracker = PrognosisTracker.from_dict(self.model, self.condition, body["tracker"])
-            operating_s, last_stamp_ns = float(body["operating_s"]), int(body["last_stamp_ns"])
-            if not (math.isfinite(operating_s) and operating_s >= 0):
-                raise ValueError(f"operating time {operating_s}")
-            if body["health_machine"] is not None:  # checked now, applied to the monitor later
-                HealthStateMachine().restore(body["health_machine"])
-        except (RulStateError, KeyError, ValueError, TypeError, AttributeError) as err:
-            self._refuse(f"{path}: {type(err).__name__}: {err}" if not isinstance(
-                err, RulStateError) else f"{path}: {err}")
+            stored = self.state_store.read(self.asset_id, self.model, self.condition)
+        except RulStateError as err:
+            self._refuse(f"{path}: {err}")
             return
-        self.tracker, self._start_s = tracker, operating_s
-        self._resume = {**body, "operating_s": operating_s, "last_stamp_ns": last_stamp_ns}
+        if stored is None:
+            self.state_status = (f"new asset: no stored state {path}; elapsed from "
+                                 f"elapsed_at_start_s ({self.config.elapsed_at_start_s:g} s)")
+            return
+        self.tracker, self._start_s, self._resume = stored.tracker, stored.operating_s, stored
         onset = self.tracker.onset.onset_s
-        self.state_status = (f"restored {path}: {operating_s:.0f} s of operation"
+        self.state_status = (f"restored {path}: {stored.operating_s:.0f} s of operation"
                              + (f", onset at {onset:.0f} s" if onset is not None else
                                 ", no onset yet")
                              + f" (elapsed_at_start_s {self.config.elapsed_at_start_s:g} s "
@@ -257,7 +247,7 @@ class LiveRulEstimator:
         resume = self._resume
         if resume is None:
             return
-        last = resume["last_stamp_ns"]
+        last = resume.last_stamp_ns
         if newest_ns <= last:  # time went back (a replay from its start): a new timeline
             return
         self._last_snapshot_ns = last
@@ -271,12 +261,12 @@ class LiveRulEstimator:
         resume = self._resume
         if resume is None or self.monitor is None:
             return
-        if resume.get("monitor_commissioned") and not self.monitor.commissioned:
+        if resume.monitor_commissioned and not self.monitor.commissioned:
             self._refuse(f"{self.state_path}: the onset monitor was commissioned but its "
                          "stored reference is gone (reference_dir changed?)")
             return
-        if resume["health_machine"] is not None:
-            self.monitor.machine.restore(resume["health_machine"])
+        if resume.health_machine is not None:
+            self.monitor.machine.restore(resume.health_machine)
 
     def _save(self, end_ns: int, t_s: float) -> None:
         """The state after this estimate, atomically (a few kB); an error is reported, not
@@ -284,13 +274,12 @@ class LiveRulEstimator:
         if self.state_store is None or self._state_problem is not None:
             return
         started = time.perf_counter()
-        body = {"operating_s": t_s, "last_stamp_ns": int(end_ns),
-                "tracker": self.tracker.to_dict(),
-                "health_machine": None if self.monitor is None else self.monitor.machine.to_dict(),
-                "monitor_commissioned": bool(self.monitor is not None
-                                             and self.monitor.commissioned)}
+        monitor = self.monitor
+        state = EstimatorState(self.tracker, t_s, end_ns,
+                               None if monitor is None else monitor.machine.to_dict(),
+                               monitor is not None and monitor.commissioned)
         try:
-            self.state_store.save(self.asset_id, wrap(body, self.model, self.asset_id,
+            self.state_store.save(self.asset_id, wrap(state.body(), self.model, self.asset_id,
                                                       self._fingerprint))
         except (OSError, ValueError) as err:
             self.state_save_error = f"{type(err).__name__}: {err}"

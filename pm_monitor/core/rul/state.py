@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from pm_monitor.core.atomic_file import write_text_atomic
+from pm_monitor.core.condition.health import HealthStateMachine
 from pm_monitor.core.condition.reference import check_asset_id
-from pm_monitor.core.rul.prognosis import PrognosisModel
+from pm_monitor.core.rul.prior import OperatingCondition
+from pm_monitor.core.rul.prognosis import PrognosisModel, PrognosisTracker
 
 STATE_VERSION = 1
 SUFFIX = ".rul_state.json"
@@ -64,6 +68,39 @@ def unwrap(data: object, model: PrognosisModel, asset_id: str) -> dict:
     return data["state"]
 
 
+@dataclass
+class EstimatorState:
+    """What the live estimator resumes from (core/rul/live.py)."""
+
+    tracker: PrognosisTracker
+    operating_s: float  # operating time at the last stored estimate (its snapshot's end)
+    last_stamp_ns: int  # message time of that snapshot's last sample
+    health_machine: dict | None  # the onset monitor's HealthStateMachine.to_dict()
+    monitor_commissioned: bool  # its reference was complete (it must be found again)
+
+    def body(self) -> dict:
+        return {"operating_s": self.operating_s, "last_stamp_ns": int(self.last_stamp_ns),
+                "tracker": self.tracker.to_dict(), "health_machine": self.health_machine,
+                "monitor_commissioned": self.monitor_commissioned}
+
+    @classmethod
+    def from_body(cls, body: dict, model: PrognosisModel,
+                  condition: OperatingCondition) -> EstimatorState:
+        """Raises RulStateError with the reason for content it cannot use."""
+        try:
+            tracker = PrognosisTracker.from_dict(model, condition, body["tracker"])
+            operating_s = float(body["operating_s"])
+            if not (math.isfinite(operating_s) and operating_s >= 0):
+                raise ValueError(f"operating time {operating_s}")
+            machine = body["health_machine"]
+            if machine is not None:  # checked now, given to the onset monitor when built
+                HealthStateMachine().restore(machine)
+            return cls(tracker, operating_s, int(body["last_stamp_ns"]), machine,
+                       bool(body["monitor_commissioned"]))
+        except (KeyError, ValueError, TypeError, AttributeError) as err:
+            raise RulStateError(f"{type(err).__name__}: {err}") from None
+
+
 class RulStateStore:
     """One state file per asset id under `root` (asset ids are file names, as in
     core/condition/reference.py ReferenceStore)."""
@@ -87,6 +124,15 @@ class RulStateStore:
 
     def save(self, asset_id: str, content: dict) -> Path:
         return write_text_atomic(self.path(asset_id), json.dumps(content, allow_nan=True))
+
+    def read(self, asset_id: str, model: PrognosisModel,
+             condition: OperatingCondition) -> EstimatorState | None:
+        """The asset's stored estimator state for this model, None when there is none (a new
+        asset). Raises RulStateError with the reason for a file that cannot be used."""
+        data = self.load(asset_id)
+        if data is None:
+            return None
+        return EstimatorState.from_body(unwrap(data, model, asset_id), model, condition)
 
     def reset(self, asset_id: str) -> None:
         """Forget the asset's state (a new bearing was fitted)."""
