@@ -25,7 +25,8 @@ descriptor (model_set.json, paths relative to its directory):
             "asset": "../../config/assets/rig_motor.yaml",   # optional: none = prior only
             "channels": ["x", "y"],                          # horizontal, vertical
             "update_period_s": 1.0, "window_s": 0.1,         # as the model was fitted
-            "rpm": null, "load_n": null}                     # operating condition, if rated
+            "rpm": null, "load_n": null,                     # operating condition, if rated
+            "count_downtime": false}                         # after a restart (core/rul/live)
 """
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 RUL_KIND = "prognosis"
 SNAPSHOTS_PART, STATE_PART = "monitor_rul_snapshots", "monitor_rul_state"
 _DESCRIPTOR_KEYS = {"kind", "model", "asset", "channels", "update_period_s", "window_s", "rpm",
-                    "load_n"}
+                    "load_n", "count_downtime"}
 
 
 class PrognosisRul:
@@ -145,6 +146,7 @@ def prognosis_rul(entry: Mapping[str, Any], resolve, unit: str) -> PrognosisRul:
                         update_period_s=float(entry.get("update_period_s", 10.0)),
                         window_s=float(entry.get("window_s", 0.1)),
                         rpm=entry.get("rpm"), load_n=entry.get("load_n"),
+                        count_downtime=bool(entry.get("count_downtime", False)),
                         model_name=Path(str(entry["model"])).parent.name or "rul_prognosis")
     return PrognosisRul(LiveRulEstimator(model, config, asset), unit)
 

@@ -102,6 +102,9 @@ def test_descriptor_entry(tmp_path: Path):
     built = prognosis_rul(entry, lambda p: tmp_path / p, "m/s^2")
     assert built.channels == ("x", "y") and built.estimator.asset is None
     assert built.estimator.config.update_period_s == 1.0
+    assert not built.estimator.config.count_downtime
+    downtime = prognosis_rul({**entry, "count_downtime": True}, lambda p: tmp_path / p, "g")
+    assert downtime.estimator.config.count_downtime
     for bad, reason in (({**entry, "kind": "health_index"}, "kind"),
                         ({**entry, "colour": 1}, "unknown"),
                         ({**entry, "channels": ["x"]}, "channels"),
