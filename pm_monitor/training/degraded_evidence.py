@@ -1,0 +1,302 @@
+"""Held-out evidence for the rig Stage 1 deciding without one modality, measured through the
+real cascade and alarm manager, written into the bundle's metadata ("degraded_evidence", read
+by pm_monitor.core.model_set.degraded, which enables a degraded mode only where it allows).
+
+    python -m pm_monitor.training.degraded_evidence [--bundle models/rig_baseline]
+                                                    [--results results/rig_baseline] [--quick]
+
+The held-out runs of the rig plan (never seen in training, validation or any threshold choice)
+are simulated once; every window goes through one cascade per condition: all inputs; accel,
+mic or thermal removed for the whole run ("whole_run": a sensor dead from the start); and each
+removed in alternate BLOCK_S blocks ("intermittent": a sensor dropping out and returning, so the
+switches between the full and the degraded decision are measured too). Each degraded cascade
+runs its mode uncapped (the model is measured, not the policy) and feeds its own AlarmManager
+(default configuration, ISO zone alarm off: the models' alarms only). Recorded per condition:
+windows of the healthy runs decided not Normal and alarms raised on them (the gate: both must
+be 0), anomalous windows there, accuracy / macro-F1 / confusion over all windows, per state S
+the precision and recall of "at least S", and per fault run the delay from the first truly
+PRE_WARNING window to the first not-Normal window and to the first alarm.
+
+The cap (max_state) of a modality: the worst state S such that, on the held-out windows it
+called S or worse, the degraded decision was right ("truth at least S"; for PRE_WARNING also a
+fault already there but still incipient: an early detection) at least as often as the
+all-input model minus CAP_TOLERANCE, for S and every milder state, in both scenarios; a
+degraded output worse than the cap is reported at the cap (core/cascade.py). The gate itself
+is applied at load time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pm_monitor.core.alarms import AlarmConfig, AlarmManager
+from pm_monitor.core.alarms.lifecycle import AlarmEvent
+from pm_monitor.core.alarms.manager import ZONE_FAULT
+from pm_monitor.core.cascade import Cascade
+from pm_monitor.core.features import FeatureExtractor
+from pm_monitor.core.model_set.degraded import MEASURED_THROUGH
+from pm_monitor.core.model_set.rig import rig_cascade
+from pm_monitor.core.models.bundle import ModelBundle, load_bundle, save_bundle_metadata
+from pm_monitor.core.stages.contract import DegradedMode
+from pm_monitor.core.sync.window import AnalysisWindow
+from pm_monitor.core.types import ACCEL, MIC, NS_PER_S, THERMAL, HealthState
+from pm_monitor.report import metrics
+from pm_monitor.training.rig_dataset import generate_run
+from pm_monitor.training.run_plan import RunSpec, plan_runs
+
+MODALITIES = (ACCEL, MIC, THERMAL)  # the rig Stage 1's inputs
+BLOCK_S = 20.0  # intermittent: present for BLOCK_S, missing for BLOCK_S, ...
+CAP_TOLERANCE = 0.05
+ALL_INPUTS = "all_inputs"
+FRAME_EVERY = 10**9  # generate_run keeps no frames: only the windows are needed here
+
+
+@dataclass
+class _Run:
+    name: str
+    healthy: bool
+    t_s: list[float] = field(default_factory=list)
+    truth: list[int] = field(default_factory=list)
+    incipient: list[bool] = field(default_factory=list)  # fault there, still below PRE_WARNING
+    state: list[int] = field(default_factory=list)  # -1: no decision
+    anomalous: list[bool] = field(default_factory=list)
+    alarms_s: list[float] = field(default_factory=list)  # model alarms raised
+
+
+class _Condition:
+    """One cascade + alarm manager fed the held-out windows with one modality removed (or
+    none), for the whole run or in alternate blocks."""
+
+    def __init__(self, bundle: ModelBundle, missing: str | None, intermittent: bool) -> None:
+        degraded = {} if missing is None else {missing: DegradedMode(missing)}
+        self.cascade: Cascade = rig_cascade(bundle, localize=False, degraded=degraded)
+        self.missing, self.intermittent = missing, intermittent
+        self.runs: list[_Run] = []
+        self._alarms: AlarmManager | None = None
+        self._t0_ns = 0
+
+    def start(self, spec: RunSpec) -> None:
+        self.cascade.reset()
+        self._alarms = AlarmManager("held_out", AlarmConfig(zone_alarm_enabled=False))
+        self.runs.append(_Run(spec.name, not spec.schedule.faults))
+        self._t0_ns = -1
+
+    def __call__(self, window: AnalysisWindow, truth) -> None:
+        if self._t0_ns < 0:
+            self._t0_ns = window.t_end_ns - round(window.duration_s * NS_PER_S)
+        t_s = (window.t_end_ns - self._t0_ns) / NS_PER_S
+        if self.missing is not None and (not self.intermittent or int(t_s // BLOCK_S) % 2):
+            window = without(window, self.missing)
+        result = self.cascade.process(window)
+        run = self.runs[-1]
+        run.t_s.append(t_s)
+        run.truth.append(int(truth.state))
+        run.incipient.append(int(truth.state) == 0 and float(truth.severity) > 0.0)
+        run.state.append(int(result.state) if result.decided else -1)
+        run.anomalous.append(bool(result.anomalous))
+        for update in self._alarms.update_result(result):
+            if update.event == AlarmEvent.RAISED and update.fault_type != ZONE_FAULT:
+                run.alarms_s.append(t_s)
+
+
+def without(window: AnalysisWindow, modality: str) -> AnalysisWindow:
+    """The window as the synchroniser delivers it when `modality` never arrived."""
+    return AnalysisWindow(window.t_end_ns, window.duration_s,
+                          {k: v for k, v in window.streams.items() if k != modality},
+                          {k: v for k, v in window.frames.items() if k != modality},
+                          tuple(sorted({*window.missing, modality})))
+
+
+class DegradedRecorder:
+    """on_window callback for generate_run that feeds every condition; `start(spec)` before
+    each run, `evidence()` after the last."""
+
+    def __init__(self, bundle: ModelBundle) -> None:
+        self.bundle = bundle
+        self.conditions: dict[tuple[str, str], _Condition] = {
+            (ALL_INPUTS, "whole_run"): _Condition(bundle, None, False)}
+        for modality in MODALITIES:
+            for scenario in ("whole_run", "intermittent"):
+                self.conditions[(modality, scenario)] = _Condition(
+                    bundle, modality, scenario == "intermittent")
+
+    def start(self, spec: RunSpec) -> None:
+        for condition in self.conditions.values():
+            condition.start(spec)
+
+    def __call__(self, window: AnalysisWindow, truth) -> None:
+        for condition in self.conditions.values():
+            condition(window, truth)
+
+    def evidence(self) -> dict:
+        """The bundle metadata's "degraded_evidence" (see module docstring)."""
+        n_states = len(self.bundle.state_names)
+        baseline = _measures(self.conditions[(ALL_INPUTS, "whole_run")].runs, n_states)
+        out: dict = {
+            "measured_through": MEASURED_THROUGH,
+            "method": "pm_monitor.training.degraded_evidence: held-out rig runs through "
+                      "Cascade.process and AlarmManager (default configuration, zone alarm "
+                      f"off); intermittent = missing in alternate {BLOCK_S:g} s blocks",
+            "runs": [r.name for r in self.conditions[(ALL_INPUTS, "whole_run")].runs],
+            ALL_INPUTS: baseline,
+            "without": {},
+        }
+        for modality in MODALITIES:
+            entry = {scenario: _measures(self.conditions[(modality, scenario)].runs, n_states)
+                     for scenario in ("whole_run", "intermittent")}
+            entry["max_state"] = min(cap(entry[scenario], baseline)
+                                     for scenario in ("whole_run", "intermittent")).label
+            entry["evidence"] = _one_line(entry, baseline)
+            out["without"][modality] = entry
+        return out
+
+
+def _measures(runs: list[_Run], n_states: int) -> dict:
+    truth = np.concatenate([r.truth for r in runs])
+    incipient = np.concatenate([r.incipient for r in runs]).astype(bool)
+    state = np.concatenate([r.state for r in runs])
+    decided = state >= 0
+    confusion = metrics.confusion_matrix(truth[decided], state[decided], n_states)
+    healthy = [r for r in runs if r.healthy]
+    healthy_state = np.concatenate([r.state for r in healthy]) if healthy else np.zeros(0)
+    at_least = {}
+    for level in range(1, n_states):
+        # a PRE_WARNING call on a fault still incipient is an early detection (as
+        # evaluate.summarise counts it), not an over-call
+        called, true = state >= level, (truth >= level) | (incipient & (level == 1))
+        at_least[HealthState(level).label] = {
+            "called_windows": int(called.sum()),
+            "precision": float((called & true).sum() / called.sum()) if called.any() else None,
+            "recall": float((called & true).sum() / true.sum()) if true.any() else None,
+        }
+    return {
+        "windows": int(truth.size),
+        "undecided_windows": int((~decided).sum()),
+        "healthy_windows": int(healthy_state.size),
+        "healthy_not_normal_windows": int((healthy_state > 0).sum()),
+        "healthy_anomalous_windows": int(sum(np.sum(r.anomalous) for r in healthy)),
+        "healthy_alarms": int(sum(len(r.alarms_s) for r in healthy)),
+        "accuracy": metrics.accuracy(confusion),
+        "macro_f1": metrics.macro_f1(confusion),
+        "confusion": confusion.tolist(),
+        "at_least": at_least,
+        "detection_delay_s": _delays(runs),
+    }
+
+
+def _delays(runs: list[_Run]) -> dict:
+    """Per fault run, s from the first truly PRE_WARNING window to the first not-Normal window
+    ("stage1") and to the first model alarm ("alarm"); None: never; negative: while the fault
+    was still incipient."""
+    out = {}
+    for r in runs:
+        truth = np.asarray(r.truth)
+        if r.healthy or not (truth > 0).any():
+            continue
+        t = np.asarray(r.t_s)
+        onset = float(t[np.argmax(truth > 0)])
+        called = np.asarray(r.state) > 0
+        out[r.name] = {
+            "stage1": float(t[np.argmax(called)] - onset) if called.any() else None,
+            "alarm": float(r.alarms_s[0] - onset) if r.alarms_s else None,
+        }
+    return out
+
+
+def cap(measured: dict, baseline: dict) -> HealthState:
+    """The worst state a decision without the modality may name (module docstring)."""
+    allowed = HealthState.NORMAL
+    for level in range(1, len(HealthState)):
+        label = HealthState(level).label
+        own = measured["at_least"][label]["precision"]
+        reference = baseline["at_least"][label]["precision"]
+        if own is None or (reference is not None and own < reference - CAP_TOLERANCE):
+            break
+        allowed = HealthState(level)
+    return allowed
+
+
+def _one_line(entry: dict, baseline: dict) -> str:
+    whole, flapping = entry["whole_run"], entry["intermittent"]
+
+    def delays(measured: dict) -> str:
+        values = [d["alarm"] for d in measured["detection_delay_s"].values()]
+        found = [v for v in values if v is not None]
+        span = f"{min(found):.1f} to {max(found):.1f} s" if found else "none"
+        return f"{span} ({len(found)}/{len(values)} runs)"
+
+    return (f"held-out: {whole['healthy_not_normal_windows']}/{whole['healthy_windows']} "
+            f"healthy windows not normal and {whole['healthy_alarms'] + flapping['healthy_alarms']}"
+            f" alarms (whole run and intermittent), macro-F1 {whole['macro_f1']:.2f} "
+            f"(all inputs {baseline['macro_f1']:.2f}), first alarm after onset "
+            f"{delays(whole)} (all inputs {delays(baseline)})")
+
+
+def measure(bundle: ModelBundle, specs: list[RunSpec],
+            log: Callable[[str], None] = print) -> dict:
+    """Simulate the held-out runs (the bundle's window, hop and thermal scale, as training
+    generated its runs) and return their evidence (no file written)."""
+    extractor = FeatureExtractor(bundle.feature_config)
+    recorder = DegradedRecorder(bundle)
+    for spec in specs:
+        recorder.start(spec)
+        generate_run(spec, extractor, bundle.window_s, bundle.hop_s, FRAME_EVERY,
+                     bundle.thermal_scale_k, on_window=recorder)
+        log(f"degraded evidence: {spec.name} done")
+    return recorder.evidence()
+
+
+def write_results(evidence: dict, directory: Path) -> None:
+    """degraded_modalities.json / .md beside the bundle's other held-out results."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "degraded_modalities.json").write_text(json.dumps(evidence, indent=1) + "\n")
+    (directory / "degraded_modalities.md").write_text(table(evidence) + "\n")
+
+
+def table(evidence: dict) -> str:
+    lines = ["| condition | healthy windows not normal | healthy alarms | macro-F1 | "
+             "first alarm after onset per fault run (s) | cap |", "|---|---|---|---|---|---|"]
+
+    def row(name: str, measured: dict, cap_label: str) -> str:
+        delays = ", ".join("-" if d["alarm"] is None else f"{d['alarm']:.1f}"
+                           for d in measured["detection_delay_s"].values())
+        return (f"| {name} | {measured['healthy_not_normal_windows']}/"
+                f"{measured['healthy_windows']} | {measured['healthy_alarms']} | "
+                f"{measured['macro_f1']:.3f} | {delays} | {cap_label} |")
+
+    lines.append(row("all inputs", evidence[ALL_INPUTS], "-"))
+    for modality, entry in evidence["without"].items():
+        lines.append(row(f"without {modality}, whole run", entry["whole_run"],
+                         entry["max_state"]))
+        lines.append(row(f"without {modality}, intermittent ({BLOCK_S:g} s blocks)",
+                         entry["intermittent"], entry["max_state"]))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bundle", type=Path, default=Path("models/rig_baseline"))
+    parser.add_argument("--results", type=Path, default=Path("results/rig_baseline"))
+    parser.add_argument("--quick", action="store_true", help="the quick plan's held-out runs")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    bundle = load_bundle(args.bundle)
+    evidence = measure(bundle, plan_runs("test", args.quick),
+                       lambda m: print(f"[{time.perf_counter() - start:6.1f} s] {m}", flush=True))
+    bundle.degraded_evidence = evidence
+    save_bundle_metadata(bundle, args.bundle)
+    write_results(evidence, args.results)
+    print(table(evidence))
+    return evidence
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Which inputs a rig bundle's Stage 1 may decide without: only what its held-out evidence,
+measured through the cascade, shows to raise nothing on healthy runs."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from pm_monitor.core.model_set.degraded import MEASURED_THROUGH, degraded_modes
+from pm_monitor.core.types import HealthState
+
+
+def _scenario(false: int = 0, alarms: int = 0, healthy: int = 958) -> dict:
+    return {"healthy_windows": healthy, "healthy_not_normal_windows": false,
+            "healthy_alarms": alarms, "macro_f1": 0.9}
+
+
+def _evidence(**entries: dict) -> dict:
+    return {"measured_through": MEASURED_THROUGH, "without": entries}
+
+
+def _entry(max_state: str = "warning", **scenarios: dict) -> dict:
+    entry = {"whole_run": _scenario(), "intermittent": _scenario(), "max_state": max_state,
+             "evidence": "held-out: 0/958 healthy windows not normal"}
+    entry.update(scenarios)
+    return entry
+
+
+def test_a_bundle_without_evidence_needs_all_its_inputs():
+    modes, report = degraded_modes({})
+    assert modes == {}
+    assert "no held-out evidence" in report[0]
+
+
+def test_evidence_not_measured_through_the_cascade_enables_nothing():
+    evidence = _evidence(thermal=_entry())
+    evidence["measured_through"] = "zeroed feature columns"
+    assert degraded_modes(evidence)[0] == {}
+
+
+def test_zero_false_windows_and_alarms_in_both_scenarios_enable_a_capped_mode():
+    modes, report = degraded_modes(_evidence(thermal=_entry("failure"), accel=_entry("warning")))
+    assert set(modes) == {"thermal", "accel"}
+    assert modes["accel"].max_state == HealthState.WARNING
+    assert modes["thermal"].max_state == HealthState.FAILURE
+    assert "0/958 healthy windows" in modes["accel"].evidence
+    assert any("without accel: on, up to warning" in line for line in report)
+
+
+@pytest.mark.parametrize("scenario", ["whole_run", "intermittent"])
+@pytest.mark.parametrize("bad", [_scenario(false=1), _scenario(alarms=1), _scenario(healthy=0)],
+                         ids=["one_false_window", "one_alarm", "no_healthy_windows"])
+def test_a_single_false_window_or_alarm_or_no_measurement_keeps_the_input_required(
+        scenario, bad):
+    entry = _entry(**{scenario: copy.deepcopy(bad)})
+    modes, report = degraded_modes(_evidence(mic=entry, thermal=_entry()))
+    assert set(modes) == {"thermal"}
+    assert any(line.startswith("degraded mode without mic: off") for line in report)
+
+
+def test_a_scenario_not_measured_keeps_the_input_required():
+    entry = _entry()
+    del entry["intermittent"]
+    assert degraded_modes(_evidence(mic=entry))[0] == {}
+
+
+def test_an_unknown_cap_keeps_the_input_required():
+    assert degraded_modes(_evidence(mic=_entry("catastrophic")))[0] == {}
