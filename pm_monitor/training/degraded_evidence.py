@@ -254,10 +254,44 @@ def measure(bundle: ModelBundle, specs: list[RunSpec],
 
 
 def write_results(evidence: dict, directory: Path) -> None:
-    """degraded_modalities.json / .md beside the bundle's other held-out results."""
+    """degraded_modalities.json / .md / .png beside the bundle's other held-out results."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "degraded_modalities.json").write_text(json.dumps(evidence, indent=1) + "\n")
     (directory / "degraded_modalities.md").write_text(table(evidence) + "\n")
+    plot_confusions(evidence, directory / "degraded_modalities.png")
+
+
+def plot_confusions(evidence: dict, path: Path) -> None:
+    """Held-out window-state confusion with all inputs and without each modality (whole run),
+    the cap of each degraded mode in the title."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [("all inputs", evidence[ALL_INPUTS], None)]
+    panels += [(f"without {m}", e["whole_run"], e["max_state"])
+               for m, e in evidence["without"].items()]
+    names = [s.label for s in HealthState]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.6))
+    for ax, (title, measured, cap_label) in zip(axes, panels, strict=True):
+        confusion = np.asarray(measured["confusion"])
+        rates = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+        ax.imshow(rates, cmap="Blues", vmin=0.0, vmax=1.0)
+        for i in range(len(names)):
+            for j in range(len(names)):
+                ax.text(j, i, str(confusion[i, j]), ha="center", va="center", fontsize=7,
+                        color="white" if rates[i, j] > 0.6 else "black")
+        ax.set_xticks(range(len(names)), names, rotation=30, fontsize=7)
+        ax.set_yticks(range(len(names)), names, fontsize=7)
+        ax.set_xlabel("predicted (uncapped)", fontsize=8)
+        ax.set_title(f"{title}: F1 {measured['macro_f1']:.2f}"
+                     + (f", cap {cap_label}" if cap_label else ""), fontsize=8)
+    axes[0].set_ylabel("truth", fontsize=8)
+    fig.suptitle("Rig Stage 1 through the cascade, held-out runs", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def table(evidence: dict) -> str:

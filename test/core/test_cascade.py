@@ -189,18 +189,51 @@ def _without(window: AnalysisWindow, keep: set[str]) -> AnalysisWindow:
                                                           "without_mic", "without_thermal"])
 def test_healthy_rig_with_inputs_missing_raises_no_alarm(shipped_bundle, keep):
     """Issue 20: with only the camera, or without the accelerometer or microphone, a healthy
-    rig once raised confident fault alarms. Missing inputs never vote now."""
+    rig once raised confident fault alarms (zero-filled inputs). Now a missing input never
+    votes; the shipped bundle's held-out evidence (0 of 958 healthy windows not normal through
+    the cascade) lets its Stage 1 decide without any ONE of accel, mic, thermal, and such a
+    decision names what it was taken without and raises nothing on a healthy rig."""
     simulator = RigSimulator(RigConfig(), FaultSchedule(()), 93)
     cascade = rig_cascade(shipped_bundle)
+    assert set(cascade.stage1.degraded_modes) == {"accel", "mic", "thermal"}
     alarms = AlarmManager("rig", AlarmConfig(zone_alarm_enabled=False))
+    lacking = tuple(m for m in ("accel", "mic", "thermal") if m not in keep)
     updates = []
     for t in np.arange(1.0, 31.0, 0.5):
         window = _without(rig_window(simulator, float(t), shipped_bundle.window_s), keep)
         result = cascade.process(window)
-        assert not result.decided and result.decision_basis == ()
-        assert not result.anomalous and result.state == HealthState.NORMAL
+        if len(lacking) == 1:
+            assert result.decided and result.decided_without == lacking
+            assert result.decision_basis[0] == f"rig_stage1 without {lacking[0]}"
+        else:
+            assert not result.decided and result.decision_basis == ()
+            assert not result.anomalous and result.state == HealthState.NORMAL
         updates += alarms.update_result(result)
     assert updates == [] and alarms.active_alarms() == []
+
+
+def test_severe_fault_without_the_accelerometer_is_detected_at_most_as_a_warning(
+        shipped_bundle):
+    schedule = FaultSchedule((ScheduledFault("outer_race", "de_bearing", 0.0, 100.0, 3.0),))
+    simulator = RigSimulator(RigConfig(), schedule, 92)
+    cascade = rig_cascade(shipped_bundle)
+    results = [cascade.process(_without(rig_window(simulator, float(t), shipped_bundle.window_s),
+                                        {"mic", "thermal"}))
+               for t in np.arange(94.0, 98.5, 0.5)]
+    assert all(r.decided_without == ("accel",) for r in results)
+    assert HealthState.NORMAL < results[-1].state <= HealthState.WARNING
+    assert results[-1].stage2_ran  # the thermal map has its own input
+
+
+def test_shipped_caps_follow_the_evidence(shipped_bundle):
+    """Without accel the held-out Stage 1 called 140 warning windows failure (precision of
+    "at least failure" 0.73 against 1.00 with all inputs): capped at warning; without mic 110
+    warning windows were called pre_warning and 57 pre_warning ones warning: capped at
+    pre_warning; without thermal it is as good as with it: not capped."""
+    modes = rig_cascade(shipped_bundle).stage1.degraded_modes
+    assert {m: mode.max_state for m, mode in modes.items()} == {
+        "accel": HealthState.WARNING, "mic": HealthState.PRE_WARNING,
+        "thermal": HealthState.FAILURE}
 
 
 def _mic_columns(cascade) -> slice:
