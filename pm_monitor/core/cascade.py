@@ -264,9 +264,8 @@ class Cascade:
         lacking = {m for m in self.stage1.required_inputs
                    if m not in window.present or m in refused}
         lacking |= set(outcome.decided_without)
-        return tuple(sorted(lacking, key=lambda m: (m not in MODALITY_ORDER,
-                                                    MODALITY_ORDER.index(m)
-                                                    if m in MODALITY_ORDER else 0, m)))
+        return (tuple(m for m in MODALITY_ORDER if m in lacking)
+                + tuple(sorted(lacking - set(MODALITY_ORDER))))
 
     def _state(self, probabilities: np.ndarray, without: tuple[str, ...],
                notes: list[str]) -> tuple[HealthState, float]:
