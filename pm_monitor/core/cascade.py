@@ -40,7 +40,7 @@ from pm_monitor.core.stages.contract import (
     Stage1Decision,
 )
 from pm_monitor.core.sync.window import AnalysisWindow
-from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL, HealthState
+from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL, UNKNOWN_FAULT, HealthState
 
 MODALITY_ORDER = (ACCEL, MIC, THERMAL, CAMERA)  # how results list inputs
 TIMING_KEYS = ("features", "stage1", "anomaly", "stage2", "total")
@@ -83,7 +83,7 @@ class CascadeResult:
     anomaly_score: float
     anomaly_threshold: float
     anomalous: bool
-    fault_type: str  # "none" whenever state is NORMAL
+    fault_type: str  # "none" whenever state is NORMAL; "unknown": a degraded mode not naming it
     fault_type_probabilities: dict[str, float]
     localizations: tuple[Localization, ...]  # Stage 2 maps, the main one (thermal) first
     scores: dict[str, float]  # scorers' values (e.g. mic_anomaly_score, its threshold)
@@ -198,6 +198,12 @@ class Cascade:
 
         without = self._decided_without(window, outcome, refused)
         state, capped = self._state(outcome.state_probabilities, without, notes)
+        fault_type = "none" if state == HealthState.NORMAL else outcome.fault_type
+        unnamed = [m for m in without if not self.stage1.degraded_modes[m].names_fault]
+        if unnamed and fault_type != "none":
+            notes.append(f"fault type not named without {', '.join(unnamed)} (model: "
+                         f"{fault_type})")
+            fault_type = UNKNOWN_FAULT
         gate_open = state != HealthState.NORMAL or (
             outcome.anomalous and self.config.stage2_on_anomaly)
         localizations: list[Localization] = []
@@ -229,7 +235,7 @@ class Cascade:
             confidence=float(capped),
             anomaly_score=outcome.anomaly_score, anomaly_threshold=outcome.anomaly_threshold,
             anomalous=outcome.anomalous, anomaly_alarms=outcome.anomaly_alarms,
-            fault_type="none" if state == HealthState.NORMAL else outcome.fault_type,
+            fault_type=fault_type,
             fault_type_probabilities=outcome.fault_type_probabilities,
             localizations=tuple(localizations), scores=scores, rul=self.latest_rul,
             decision_basis=tuple(basis), modalities_used=used,

@@ -17,6 +17,12 @@ be 0), anomalous windows there, accuracy / macro-F1 / confusion over all windows
 the precision and recall of "at least S", and per fault run the delay from the first truly
 PRE_WARNING window to the first not-Normal window and to the first alarm.
 
+Whether a decision without the modality may name the fault type (names_fault): only if, over
+held-out windows truly not Normal and called not Normal, it named the fault right at least as
+often as the all-input model minus CAP_TOLERANCE in both scenarios; else its alarms say
+"unknown" (one alarm that escalates, adopted by the fault's alarm once all inputs are back,
+instead of one alarm per wrongly named fault that the degraded decision could never clear).
+
 The cap (max_state) of a modality: the worst state S such that, on the held-out windows it
 called S or worse, the degraded decision was right ("truth at least S"; for PRE_WARNING also a
 fault already there but still incipient: an early detection) at least as often as the
@@ -66,6 +72,8 @@ class _Run:
     truth: list[int] = field(default_factory=list)
     incipient: list[bool] = field(default_factory=list)  # fault there, still below PRE_WARNING
     state: list[int] = field(default_factory=list)  # -1: no decision
+    truth_fault: list[str] = field(default_factory=list)
+    fault: list[str] = field(default_factory=list)  # the named fault type (uncapped decision)
     anomalous: list[bool] = field(default_factory=list)
     alarms_s: list[float] = field(default_factory=list)  # model alarms raised
 
@@ -100,6 +108,8 @@ class _Condition:
         run.truth.append(int(truth.state))
         run.incipient.append(int(truth.state) == 0 and float(truth.severity) > 0.0)
         run.state.append(int(result.state) if result.decided else -1)
+        run.truth_fault.append(str(truth.fault_type) if int(truth.state) > 0 else "none")
+        run.fault.append(result.fault_type)
         run.anomalous.append(bool(result.anomalous))
         for update in self._alarms.update_result(result):
             if update.event == AlarmEvent.RAISED and update.fault_type != ZONE_FAULT:
@@ -153,6 +163,8 @@ class DegradedRecorder:
                      for scenario in ("whole_run", "intermittent")}
             entry["max_state"] = min(cap(entry[scenario], baseline)
                                      for scenario in ("whole_run", "intermittent")).label
+            entry["names_fault"] = all(names_fault(entry[scenario], baseline)
+                                       for scenario in ("whole_run", "intermittent"))
             entry["evidence"] = _one_line(entry, baseline)
             out["without"][modality] = entry
         return out
@@ -160,6 +172,8 @@ class DegradedRecorder:
 
 def _measures(runs: list[_Run], n_states: int) -> dict:
     truth = np.concatenate([r.truth for r in runs])
+    truth_fault = np.concatenate([r.truth_fault for r in runs])
+    fault = np.concatenate([r.fault for r in runs])
     incipient = np.concatenate([r.incipient for r in runs]).astype(bool)
     state = np.concatenate([r.state for r in runs])
     decided = state >= 0
@@ -187,8 +201,15 @@ def _measures(runs: list[_Run], n_states: int) -> dict:
         "macro_f1": metrics.macro_f1(confusion),
         "confusion": confusion.tolist(),
         "at_least": at_least,
+        # fault type named right, over windows truly not Normal and called not Normal
+        "fault_type_accuracy": _mean(fault[(truth > 0) & (state > 0)]
+                                     == truth_fault[(truth > 0) & (state > 0)]),
         "detection_delay_s": _delays(runs),
     }
+
+
+def _mean(values: np.ndarray) -> float | None:
+    return float(values.mean()) if values.size else None
 
 
 def _delays(runs: list[_Run]) -> dict:
@@ -223,6 +244,13 @@ def cap(measured: dict, baseline: dict) -> HealthState:
     return allowed
 
 
+def names_fault(measured: dict, baseline: dict) -> bool:
+    """May a decision without the modality name the fault type? Only if it named it right about
+    as often as the all-input model (within CAP_TOLERANCE); else the fault stays "unknown"."""
+    own, reference = measured["fault_type_accuracy"], baseline["fault_type_accuracy"]
+    return own is not None and (reference is None or own >= reference - CAP_TOLERANCE)
+
+
 def _one_line(entry: dict, baseline: dict) -> str:
     whole, flapping = entry["whole_run"], entry["intermittent"]
 
@@ -232,10 +260,15 @@ def _one_line(entry: dict, baseline: dict) -> str:
         span = f"{min(found):.1f} to {max(found):.1f} s" if found else "none"
         return f"{span} ({len(found)}/{len(values)} runs)"
 
+    def accuracy(measured: dict) -> str:
+        value = measured["fault_type_accuracy"]
+        return "-" if value is None else f"{value:.2f}"
+
     return (f"held-out: {whole['healthy_not_normal_windows']}/{whole['healthy_windows']} "
             f"healthy windows not normal and {whole['healthy_alarms'] + flapping['healthy_alarms']}"
             f" alarms (whole run and intermittent), macro-F1 {whole['macro_f1']:.2f} "
-            f"(all inputs {baseline['macro_f1']:.2f}), first alarm after onset "
+            f"(all inputs {baseline['macro_f1']:.2f}), fault type right {accuracy(whole)} "
+            f"(all inputs {accuracy(baseline)}), first alarm after onset "
             f"{delays(whole)} (all inputs {delays(baseline)})")
 
 
@@ -296,21 +329,26 @@ def plot_confusions(evidence: dict, path: Path) -> None:
 
 def table(evidence: dict) -> str:
     lines = ["| condition | healthy windows not normal | healthy alarms | macro-F1 | "
-             "first alarm after onset per fault run (s) | cap |", "|---|---|---|---|---|---|"]
+             "fault type right | first alarm after onset per fault run (s) | cap | names "
+             "the fault |", "|---|---|---|---|---|---|---|---|"]
 
-    def row(name: str, measured: dict, cap_label: str) -> str:
+    def row(name: str, measured: dict, cap_label: str, named: str) -> str:
         delays = ", ".join("-" if d["alarm"] is None else f"{d['alarm']:.1f}"
                            for d in measured["detection_delay_s"].values())
+        accuracy = measured["fault_type_accuracy"]
         return (f"| {name} | {measured['healthy_not_normal_windows']}/"
                 f"{measured['healthy_windows']} | {measured['healthy_alarms']} | "
-                f"{measured['macro_f1']:.3f} | {delays} | {cap_label} |")
+                f"{measured['macro_f1']:.3f} | "
+                f"{'-' if accuracy is None else f'{accuracy:.3f}'} | {delays} | {cap_label} | "
+                f"{named} |")
 
-    lines.append(row("all inputs", evidence[ALL_INPUTS], "-"))
+    lines.append(row("all inputs", evidence[ALL_INPUTS], "-", "-"))
     for modality, entry in evidence["without"].items():
+        named = "yes" if entry["names_fault"] else "no"
         lines.append(row(f"without {modality}, whole run", entry["whole_run"],
-                         entry["max_state"]))
+                         entry["max_state"], named))
         lines.append(row(f"without {modality}, intermittent ({BLOCK_S:g} s blocks)",
-                         entry["intermittent"], entry["max_state"]))
+                         entry["intermittent"], entry["max_state"], named))
     return "\n".join(lines)
 
 

@@ -58,6 +58,7 @@ def test_every_condition_is_measured_through_the_cascade(evidence):
             assert set(measured["detection_delay_s"]) == {"t_fault"}
             assert set(measured["at_least"]) == {"pre_warning", "warning", "failure"}
         assert entry["max_state"] in {s.label for s in HealthState}
+        assert isinstance(entry["names_fault"], bool)
         assert "healthy windows not normal" in entry["evidence"]
     assert "| without thermal, whole run |" in degraded_evidence.table(evidence)
 
@@ -72,6 +73,14 @@ def test_the_loader_enables_exactly_the_modalities_without_a_false_window_or_ala
     for entry in spoiled["without"].values():
         entry["intermittent"]["healthy_not_normal_windows"] = 1
     assert degraded_modes(spoiled)[0] == {}
+
+
+def test_the_fault_type_is_named_only_about_as_reliably_as_with_all_inputs():
+    names = degraded_evidence.names_fault
+    baseline = {"fault_type_accuracy": 0.95}
+    assert names({"fault_type_accuracy": 0.92}, baseline)
+    assert not names({"fault_type_accuracy": 0.80}, baseline)
+    assert not names({"fault_type_accuracy": None}, baseline)  # never called a fault
 
 
 def _measured(**precision) -> dict:

@@ -37,9 +37,8 @@ from pm_monitor.core.alarms.lifecycle import (
     AlarmState,
 )
 from pm_monitor.core.alarms.severity_zones import Agreement, IsoZone, agreement
-from pm_monitor.core.types import HealthState
+from pm_monitor.core.types import UNKNOWN_FAULT, HealthState
 
-UNKNOWN_FAULT = "unknown"  # anomaly score above threshold, fault type not (yet) known
 ZONE_FAULT = "iso_zone"  # the ISO 10816-3 velocity zone alone
 NO_FAULT = ("", "none")
 _logger = logging.getLogger(__name__)

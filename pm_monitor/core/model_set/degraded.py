@@ -16,7 +16,8 @@ alternate blocks (the modality dropping out and returning), e.g.
 A modality gets a degraded mode only when both scenarios were measured on healthy held-out
 windows (more than 0) with no window decided not Normal and no alarm raised; anything else
 (no evidence, another measurement, a single false not-Normal window) keeps it required. The cap
-(max_state) is the evidence's own (chosen from the same measurements, see degraded_evidence).
+(max_state) and whether the fault type is named (names_fault; absent: not named) are the
+evidence's own (chosen from the same measurements, see training/degraded_evidence.py).
 """
 from __future__ import annotations
 
@@ -46,9 +47,10 @@ def degraded_modes(evidence: Mapping[str, Any]) -> tuple[dict[str, DegradedMode]
             report.append(f"degraded mode without {modality}: off ({refusal})")
             continue
         cap = HealthState[str(entry.get("max_state", "failure")).upper()]
-        modes[modality] = DegradedMode(modality, cap, str(entry.get("evidence", "")))
-        report.append(f"degraded mode without {modality}: on, up to {cap.label} "
-                      f"({entry.get('evidence', '')})")
+        named = bool(entry.get("names_fault", False))  # not measured: not named
+        modes[modality] = DegradedMode(modality, cap, str(entry.get("evidence", "")), named)
+        report.append(f"degraded mode without {modality}: on, up to {cap.label}, fault type "
+                      f"{'named' if named else 'unknown'} ({entry.get('evidence', '')})")
     return modes, report
 
 

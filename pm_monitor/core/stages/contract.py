@@ -43,12 +43,14 @@ class InputRefusedError(ValueError):
 @dataclass(frozen=True)
 class DegradedMode:
     """Stage 1 may decide without `missing` (the other inputs present): the worst state such a
-    decision may name (`max_state`; a worse output is reported at this state) and, in words,
-    the held-out evidence that allowed it (shown in notes, logs and /diagnostics)."""
+    decision may name (`max_state`; a worse output is reported at this state), whether it may
+    name the fault type (`names_fault`; else the fault is UNKNOWN_FAULT) and, in words, the
+    held-out evidence that allowed it (shown in notes, logs and /diagnostics)."""
 
     missing: str
     max_state: HealthState = HealthState.FAILURE
     evidence: str = ""
+    names_fault: bool = True
 
 
 NO_DEGRADED_MODES: Mapping[str, DegradedMode] = MappingProxyType({})  # needs all its inputs

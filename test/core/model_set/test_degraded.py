@@ -19,9 +19,9 @@ def _evidence(**entries: dict) -> dict:
     return {"measured_through": MEASURED_THROUGH, "without": entries}
 
 
-def _entry(max_state: str = "warning", **scenarios: dict) -> dict:
+def _entry(max_state: str = "warning", names_fault: bool = True, **scenarios: dict) -> dict:
     entry = {"whole_run": _scenario(), "intermittent": _scenario(), "max_state": max_state,
-             "evidence": "held-out: 0/958 healthy windows not normal"}
+             "names_fault": names_fault, "evidence": "held-out: 0/958 healthy windows not normal"}
     entry.update(scenarios)
     return entry
 
@@ -39,12 +39,20 @@ def test_evidence_not_measured_through_the_cascade_enables_nothing():
 
 
 def test_zero_false_windows_and_alarms_in_both_scenarios_enable_a_capped_mode():
-    modes, report = degraded_modes(_evidence(thermal=_entry("failure"), accel=_entry("warning")))
+    modes, report = degraded_modes(_evidence(thermal=_entry("failure"),
+                                             accel=_entry("warning", names_fault=False)))
     assert set(modes) == {"thermal", "accel"}
-    assert modes["accel"].max_state == HealthState.WARNING
-    assert modes["thermal"].max_state == HealthState.FAILURE
+    assert modes["accel"].max_state == HealthState.WARNING and not modes["accel"].names_fault
+    assert modes["thermal"].max_state == HealthState.FAILURE and modes["thermal"].names_fault
     assert "0/958 healthy windows" in modes["accel"].evidence
-    assert any("without accel: on, up to warning" in line for line in report)
+    assert any("without accel: on, up to warning, fault type unknown" in line
+               for line in report)
+
+
+def test_a_fault_type_not_measured_is_not_named():
+    entry = _entry()
+    del entry["names_fault"]
+    assert not degraded_modes(_evidence(mic=entry))[0]["mic"].names_fault
 
 
 @pytest.mark.parametrize("scenario", ["whole_run", "intermittent"])

@@ -183,8 +183,10 @@ class TwoInputStage1:
     name = "two_inputs"
     required_inputs = (ACCEL, MIC)
 
-    def __init__(self, state: HealthState = HealthState.FAILURE, claims: tuple = ()) -> None:
-        self.degraded_modes = {MIC: DegradedMode(MIC, HealthState.WARNING, "0/900 healthy")}
+    def __init__(self, state: HealthState = HealthState.FAILURE, claims: tuple = (),
+                 names_fault: bool = True) -> None:
+        self.degraded_modes = {MIC: DegradedMode(MIC, HealthState.WARNING, "0/900 healthy",
+                                                 names_fault)}
         self.state, self.claims, self.seen = state, claims, []
 
     def decide(self, window):
@@ -246,6 +248,15 @@ def test_a_stage_claiming_a_mode_it_does_not_have_gives_no_decision():
     cascade = Cascade(TwoInputStage1(claims=(ACCEL,)), stage1_shape=(2, 3))
     result = cascade.process(two_input_window())
     assert not result.decided and result.summary.startswith("no decision: Stage 1 needs accel")
+
+
+def test_a_degraded_mode_without_fault_evidence_reports_the_fault_as_unknown():
+    cascade = Cascade(TwoInputStage1(HealthState.PRE_WARNING, names_fault=False),
+                      stage1_shape=(2, 3))
+    assert cascade.process(two_input_window()).fault_type == "wear"  # all inputs: named
+    result = cascade.process(two_input_window(mic=False))
+    assert result.state == HealthState.PRE_WARNING and result.fault_type == "unknown"
+    assert "fault type not named without mic (model: wear)" in result.notes
 
 
 def test_a_degraded_decision_within_its_cap_is_not_changed():
