@@ -321,6 +321,30 @@ def test_decisions_without_an_input_raise_and_escalate_but_never_clear():
     assert "CLEARED" in {u.event.name for u in cleared if u.fault_type == "ball"}
 
 
+def test_an_unnamed_fault_decided_without_an_input_is_adopted_once_it_is_named():
+    """Without accel the rig Stage 1 does not name the fault type ("unknown"): one alarm that
+    escalates; when the inputs return and the fault is named, that alarm becomes the fault's
+    alarm (same id) instead of a second one."""
+    config = AlarmConfig(zone_alarm_enabled=False)
+    manager = AlarmManager("a", config)
+    t = iter(range(1, 1000))
+    unnamed = dict(state=S.PRE_WARNING, abnormal=True, score=5.0, threshold=1.0,
+                   probabilities=[0.1, 0.8, 0.1, 0.0], fault_type="unknown")
+    raised = []
+    for _ in range(12):
+        raised += manager.update(next(t) * 10**9, **unnamed, may_clear=False)
+    first = [u for u in raised if u.event == AlarmEvent.RAISED]
+    assert [(u.fault_type, u.severity) for u in first] == [("unknown", S.PRE_WARNING)]
+    named = dict(unnamed, state=S.WARNING, probabilities=[0.0, 0.1, 0.9, 0.0],
+                 fault_type="outer_race")
+    later = []
+    for _ in range(12):
+        later += manager.update(next(t) * 10**9, **named)
+    assert not any(u.event == AlarmEvent.RAISED for u in later)
+    assert [(a.alert_id, a.fault_type) for a in manager.active_alarms()] == [
+        (first[0].alert_id, "outer_race")]
+
+
 def test_bad_window_input_is_refused_clearly():
     with pytest.raises(ValueError):
         AlarmManager("a").update(0, 7, True, 0.0, 1.0)
