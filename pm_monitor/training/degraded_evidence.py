@@ -7,9 +7,11 @@ by pm_monitor.core.model_set.degraded, which enables a degraded mode only where 
 
 The held-out runs of the rig plan (never seen in training, validation or any threshold choice)
 are simulated once; every window goes through one cascade per condition: all inputs; accel,
-mic or thermal removed for the whole run ("whole_run": a sensor dead from the start); and each
-removed in alternate BLOCK_S blocks ("intermittent": a sensor dropping out and returning, so the
-switches between the full and the degraded decision are measured too). Each degraded cascade
+mic or thermal removed for the whole run ("whole_run": a sensor dead from the start); removed in
+alternate BLOCK_S blocks ("intermittent": a sensor dropping out and returning, so the switches
+between the full and the degraded decision are measured too); and removed from a random half of
+the windows ("flapping": a lossy link that leaves the stream usable in one window and not in
+the next, the hardest case for the sequence restarts). Each degraded cascade
 runs its mode uncapped (the model is measured, not the policy) and feeds its own AlarmManager
 (default configuration, ISO zone alarm off: the models' alarms only). Recorded per condition:
 windows of the healthy runs decided not Normal and alarms raised on them (the gate: both must
@@ -19,14 +21,14 @@ PRE_WARNING window to the first not-Normal window and to the first alarm.
 
 Whether a decision without the modality may name the fault type (names_fault): only if, over
 held-out windows truly not Normal and called not Normal, it named the fault right at least as
-often as the all-input model minus CAP_TOLERANCE in both scenarios; else its alarms say
+often as the all-input model minus CAP_TOLERANCE in every scenario; else its alarms say
 "unknown" (one alarm that escalates, adopted by the fault's alarm once all inputs are back,
 instead of one alarm per wrongly named fault that the degraded decision could never clear).
 
 The cap (max_state) of a modality: the worst state S such that, on the held-out windows it
 called S or worse, the degraded decision was right ("truth at least S"; for PRE_WARNING also a
 fault already there but still incipient: an early detection) at least as often as the
-all-input model minus CAP_TOLERANCE, for S and every milder state, in both scenarios; a
+all-input model minus CAP_TOLERANCE, for S and every milder state, in every scenario; a
 degraded output worse than the cap is reported at the cap (core/cascade.py). The gate itself
 is applied at load time.
 """
@@ -59,6 +61,8 @@ from pm_monitor.training.run_plan import RunSpec, plan_runs
 
 MODALITIES = (ACCEL, MIC, THERMAL)  # the rig Stage 1's inputs
 BLOCK_S = 20.0  # intermittent: present for BLOCK_S, missing for BLOCK_S, ...
+FLAP_P = 0.5  # flapping: each window misses the modality with this probability
+SCENARIOS = ("whole_run", "intermittent", "flapping")
 CAP_TOLERANCE = 0.05
 ALL_INPUTS = "all_inputs"
 FRAME_EVERY = 10**9  # generate_run keeps no frames: only the windows are needed here
@@ -82,10 +86,12 @@ class _Condition:
     """One cascade + alarm manager fed the held-out windows with one modality removed (or
     none), for the whole run or in alternate blocks."""
 
-    def __init__(self, bundle: ModelBundle, missing: str | None, intermittent: bool) -> None:
+    def __init__(self, bundle: ModelBundle, missing: str | None,
+                 scenario: str = "whole_run") -> None:
         degraded = {} if missing is None else {missing: DegradedMode(missing)}
         self.cascade: Cascade = rig_cascade(bundle, localize=False, degraded=degraded)
-        self.missing, self.intermittent = missing, intermittent
+        self.missing, self.scenario = missing, scenario
+        self._rng = np.random.default_rng(0)
         self.runs: list[_Run] = []
         self._alarms: AlarmManager | None = None
         self._t0_ns = 0
@@ -95,12 +101,13 @@ class _Condition:
         self._alarms = AlarmManager("held_out", AlarmConfig(zone_alarm_enabled=False))
         self.runs.append(_Run(spec.name, not spec.schedule.faults))
         self._t0_ns = -1
+        self._rng = np.random.default_rng(spec.seed)  # the same windows missing every time
 
     def __call__(self, window: AnalysisWindow, truth) -> None:
         if self._t0_ns < 0:
             self._t0_ns = window.t_end_ns - round(window.duration_s * NS_PER_S)
         t_s = (window.t_end_ns - self._t0_ns) / NS_PER_S
-        if self.missing is not None and (not self.intermittent or int(t_s // BLOCK_S) % 2):
+        if self.missing is not None and self._drops(t_s):
             window = without(window, self.missing)
         result = self.cascade.process(window)
         run = self.runs[-1]
@@ -114,6 +121,14 @@ class _Condition:
         for update in self._alarms.update_result(result):
             if update.event == AlarmEvent.RAISED and update.fault_type != ZONE_FAULT:
                 run.alarms_s.append(t_s)
+
+
+    def _drops(self, t_s: float) -> bool:
+        if self.scenario == "intermittent":
+            return bool(int(t_s // BLOCK_S) % 2)
+        if self.scenario == "flapping":
+            return bool(self._rng.random() < FLAP_P)
+        return True
 
 
 def without(window: AnalysisWindow, modality: str) -> AnalysisWindow:
@@ -131,11 +146,10 @@ class DegradedRecorder:
     def __init__(self, bundle: ModelBundle) -> None:
         self.bundle = bundle
         self.conditions: dict[tuple[str, str], _Condition] = {
-            (ALL_INPUTS, "whole_run"): _Condition(bundle, None, False)}
+            (ALL_INPUTS, "whole_run"): _Condition(bundle, None)}
         for modality in MODALITIES:
-            for scenario in ("whole_run", "intermittent"):
-                self.conditions[(modality, scenario)] = _Condition(
-                    bundle, modality, scenario == "intermittent")
+            for scenario in SCENARIOS:
+                self.conditions[(modality, scenario)] = _Condition(bundle, modality, scenario)
 
     def start(self, spec: RunSpec) -> None:
         for condition in self.conditions.values():
@@ -153,18 +167,19 @@ class DegradedRecorder:
             "measured_through": MEASURED_THROUGH,
             "method": "pm_monitor.training.degraded_evidence: held-out rig runs through "
                       "Cascade.process and AlarmManager (default configuration, zone alarm "
-                      f"off); intermittent = missing in alternate {BLOCK_S:g} s blocks",
+                      f"off); intermittent = missing in alternate {BLOCK_S:g} s blocks; "
+                      f"flapping = missing in a random {FLAP_P:.0%} of the windows",
             "runs": [r.name for r in self.conditions[(ALL_INPUTS, "whole_run")].runs],
             ALL_INPUTS: baseline,
             "without": {},
         }
         for modality in MODALITIES:
             entry = {scenario: _measures(self.conditions[(modality, scenario)].runs, n_states)
-                     for scenario in ("whole_run", "intermittent")}
+                     for scenario in SCENARIOS}
             entry["max_state"] = min(cap(entry[scenario], baseline)
-                                     for scenario in ("whole_run", "intermittent")).label
+                                     for scenario in SCENARIOS).label
             entry["names_fault"] = all(names_fault(entry[scenario], baseline)
-                                       for scenario in ("whole_run", "intermittent"))
+                                       for scenario in SCENARIOS)
             entry["evidence"] = _one_line(entry, baseline)
             out["without"][modality] = entry
         return out
@@ -252,7 +267,10 @@ def names_fault(measured: dict, baseline: dict) -> bool:
 
 
 def _one_line(entry: dict, baseline: dict) -> str:
-    whole, flapping = entry["whole_run"], entry["intermittent"]
+    whole = entry["whole_run"]
+    false = sum(entry[s]["healthy_not_normal_windows"] for s in SCENARIOS)
+    healthy = sum(entry[s]["healthy_windows"] for s in SCENARIOS)
+    alarms = sum(entry[s]["healthy_alarms"] for s in SCENARIOS)
 
     def delays(measured: dict) -> str:
         values = [d["alarm"] for d in measured["detection_delay_s"].values()]
@@ -264,9 +282,8 @@ def _one_line(entry: dict, baseline: dict) -> str:
         value = measured["fault_type_accuracy"]
         return "-" if value is None else f"{value:.2f}"
 
-    return (f"held-out: {whole['healthy_not_normal_windows']}/{whole['healthy_windows']} "
-            f"healthy windows not normal and {whole['healthy_alarms'] + flapping['healthy_alarms']}"
-            f" alarms (whole run and intermittent), macro-F1 {whole['macro_f1']:.2f} "
+    return (f"held-out: {false}/{healthy} healthy windows not normal and {alarms} alarms "
+            f"(whole run, intermittent, flapping), macro-F1 {whole['macro_f1']:.2f} "
             f"(all inputs {baseline['macro_f1']:.2f}), fault type right {accuracy(whole)} "
             f"(all inputs {accuracy(baseline)}), first alarm after onset "
             f"{delays(whole)} (all inputs {delays(baseline)})")
@@ -349,6 +366,8 @@ def table(evidence: dict) -> str:
                          entry["max_state"], named))
         lines.append(row(f"without {modality}, intermittent ({BLOCK_S:g} s blocks)",
                          entry["intermittent"], entry["max_state"], named))
+        lines.append(row(f"without {modality}, flapping ({FLAP_P:.0%} of windows)",
+                         entry["flapping"], entry["max_state"], named))
     return "\n".join(lines)
 
 

@@ -231,11 +231,12 @@ def test_shipped_caps_follow_the_evidence(shipped_bundle):
     "at least failure" 0.73 against 1.00 with all inputs): capped at warning, and it named the
     fault type right on 0.33 of the detected windows (1.00 with all inputs): not named; without
     mic 110 warning windows were called pre_warning and 57 pre_warning ones warning: capped at
-    pre_warning; without thermal it is as good as with it: not capped."""
+    pre_warning; without thermal, flapping window by window, "at least failure" was right 0.946
+    of the time (below 0.95): capped at warning."""
     modes = rig_cascade(shipped_bundle).stage1.degraded_modes
     assert {m: (mode.max_state, mode.names_fault) for m, mode in modes.items()} == {
         "accel": (HealthState.WARNING, False), "mic": (HealthState.PRE_WARNING, True),
-        "thermal": (HealthState.FAILURE, True)}
+        "thermal": (HealthState.WARNING, True)}
 
 
 def _mic_columns(cascade) -> slice:

@@ -50,7 +50,7 @@ def test_every_condition_is_measured_through_the_cascade(evidence):
     assert baseline["healthy_windows"] == 23
     assert set(evidence["without"]) == {"accel", "mic", "thermal"}
     for entry in evidence["without"].values():
-        for scenario in ("whole_run", "intermittent"):
+        for scenario in ("whole_run", "intermittent", "flapping"):
             measured = entry[scenario]
             # every window decided: the degraded mode is on while measured
             assert measured["windows"] == 46 and measured["undecided_windows"] == 0
@@ -67,11 +67,11 @@ def test_the_loader_enables_exactly_the_modalities_without_a_false_window_or_ala
     modes, _ = degraded_modes(evidence)
     clean = {m for m, entry in evidence["without"].items()
              if all(entry[s]["healthy_not_normal_windows"] == 0 and entry[s]["healthy_alarms"] == 0
-                    for s in ("whole_run", "intermittent"))}
+                    for s in ("whole_run", "intermittent", "flapping"))}
     assert set(modes) == clean
     spoiled = copy.deepcopy(evidence)
     for entry in spoiled["without"].values():
-        entry["intermittent"]["healthy_not_normal_windows"] = 1
+        entry["flapping"]["healthy_not_normal_windows"] = 1
     assert degraded_modes(spoiled)[0] == {}
 
 
@@ -101,3 +101,16 @@ def test_the_cap_is_the_worst_state_called_about_as_reliably_as_with_all_inputs(
         == HealthState.NORMAL
     assert cap(_measured(pre_warning=0.99, warning=None, failure=None), baseline) \
         == HealthState.PRE_WARNING
+
+
+def test_each_scenario_removes_the_modality_where_it_says():
+    condition = degraded_evidence._Condition(untrained_bundle(seed=2), "mic", "intermittent")
+    assert [condition._drops(t) for t in (1.0, 19.5, 20.0, 39.5, 40.0)] == [
+        False, False, True, True, False]
+    flapping = degraded_evidence._Condition(untrained_bundle(seed=2), "mic", "flapping")
+    flapping.start(RunSpec("r", FaultSchedule((), "healthy"), 5, 12.0))
+    drops = [flapping._drops(float(t)) for t in range(200)]
+    assert 60 < sum(drops) < 140  # about half, window by window
+    flapping.start(RunSpec("r", FaultSchedule((), "healthy"), 5, 12.0))
+    assert [flapping._drops(float(t)) for t in range(200)] == drops  # seeded by the run
+    assert degraded_evidence._Condition(untrained_bundle(seed=2), "mic")._drops(3.0)

@@ -3,17 +3,18 @@ shows it never cried wolf without them.
 
 The evidence is the bundle's metadata "degraded_evidence", written by
 pm_monitor.training.degraded_evidence after training: the held-out runs streamed through
-Cascade.process and the alarm manager with one modality removed, for the whole run and in
-alternate blocks (the modality dropping out and returning), e.g.
+Cascade.process and the alarm manager with one modality removed, for the whole run, in
+alternate blocks (the modality dropping out and returning) and from a random half of the
+windows (a lossy link), e.g.
 
     {"measured_through": "Cascade.process", "runs": [...],
      "without": {"thermal": {"whole_run": {"healthy_windows": 958,
                                            "healthy_not_normal_windows": 0,
                                            "healthy_alarms": 0, "macro_f1": 0.97, ...},
-                             "intermittent": {...same keys...},
+                             "intermittent": {...}, "flapping": {...},
                              "max_state": "failure", "evidence": "one line for operators"}}}
 
-A modality gets a degraded mode only when both scenarios were measured on healthy held-out
+A modality gets a degraded mode only when all three scenarios were measured on healthy held-out
 windows (more than 0) with no window decided not Normal and no alarm raised; anything else
 (no evidence, another measurement, a single false not-Normal window) keeps it required. The cap
 (max_state) and whether the fault type is named (names_fault; absent: not named) are the
@@ -28,7 +29,7 @@ from pm_monitor.core.stages.contract import DegradedMode
 from pm_monitor.core.types import HealthState
 
 MEASURED_THROUGH = "Cascade.process"
-SCENARIOS = ("whole_run", "intermittent")
+SCENARIOS = ("whole_run", "intermittent", "flapping")
 
 
 def degraded_modes(evidence: Mapping[str, Any]) -> tuple[dict[str, DegradedMode], list[str]]:
