@@ -3,11 +3,15 @@ measured through the cascade, shows to raise nothing on healthy runs."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 
+from pm_monitor.core.model_set import load_model_set
 from pm_monitor.core.model_set.degraded import MEASURED_THROUGH, degraded_modes
 from pm_monitor.core.types import HealthState
+
+SHIPPED = Path(__file__).resolve().parents[3] / "models" / "rig_baseline"
 
 
 def _scenario(false: int = 0, alarms: int = 0, healthy: int = 958) -> dict:
@@ -75,3 +79,15 @@ def test_a_scenario_not_measured_keeps_the_input_required():
 
 def test_an_unknown_cap_keeps_the_input_required():
     assert degraded_modes(_evidence(mic=_entry("catastrophic")))[0] == {}
+
+
+def test_the_shipped_rig_set_logs_its_modes_and_reports_them_in_diagnostics():
+    models = load_model_set(SHIPPED, fusion_model_path="none")
+    lines = models.describe()
+    for modality, cap in (("accel", "warning"), ("mic", "pre_warning"), ("thermal", "warning")):
+        assert any(line.startswith(f"degraded mode without {modality}: on, up to {cap}")
+                   for line in lines)
+    status = models.status()
+    assert status["stage1_may_decide_without"] == (
+        "accel (up to warning), mic (up to pre_warning), thermal (up to warning)")
+    assert status["stage1_windows_decided_without_thermal"] == 0
