@@ -11,7 +11,13 @@ by pm_monitor.core.model_set); this module holds the gate logic, once.
 
 Missing inputs never vote: a stage whose required inputs are missing (or refused) does not run;
 when Stage 1 cannot run, or abstains (commissioning), the window carries no decision
-(`decision_basis == ()`), which the alarm manager neither raises nor clears on.
+(`decision_basis == ()`), which the alarm manager neither raises nor clears on. The one
+exception is a Stage 1 degraded mode (Stage1.degraded_modes: an input the model set's held-out
+evidence shows Stage 1 decides well without): with that one input missing Stage 1 still
+decides, the result says so (`decided_without`, "rig_stage1 without thermal" in
+`decision_basis`, a note with the evidence), its state is capped at the mode's max_state, and
+the alarm manager may raise or escalate on it but never clear (an alarm raised on all inputs is
+not cleared by a model that lost one).
 Explanations are the Explainer's (pm_monitor.core.explain.explainer), a separate, slower call.
 """
 from __future__ import annotations
@@ -34,7 +40,7 @@ from pm_monitor.core.stages.contract import (
     Stage1Decision,
 )
 from pm_monitor.core.sync.window import AnalysisWindow
-from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL, HealthState
+from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL, UNKNOWN_FAULT, HealthState
 
 MODALITY_ORDER = (ACCEL, MIC, THERMAL, CAMERA)  # how results list inputs
 TIMING_KEYS = ("features", "stage1", "anomaly", "stage2", "total")
@@ -77,7 +83,7 @@ class CascadeResult:
     anomaly_score: float
     anomaly_threshold: float
     anomalous: bool
-    fault_type: str  # "none" whenever state is NORMAL
+    fault_type: str  # "none" whenever state is NORMAL; "unknown": a degraded mode not naming it
     fault_type_probabilities: dict[str, float]
     localizations: tuple[Localization, ...]  # Stage 2 maps, the main one (thermal) first
     scores: dict[str, float]  # scorers' values (e.g. mic_anomaly_score, its threshold)
@@ -94,11 +100,18 @@ class CascadeResult:
     notes: tuple[str, ...] = ()  # why an input was not used, why there is no decision
     anomaly_alarms: bool = True  # Stage 1's word: may the anomaly alone raise an alarm
     commissioning: tuple[int, int] | None = None  # (done, needed) while a baseline is learned
+    # Stage 1's inputs this decision was taken without (a degraded mode); () = all of them
+    decided_without: tuple[str, ...] = ()
 
     @property
     def decided(self) -> bool:
         """Stage 1 voted on this window (alarms may follow it)."""
         return bool(self.decision_basis)
+
+    @property
+    def degraded(self) -> bool:
+        """Decided, but without one of Stage 1's inputs: alarms may be raised, never cleared."""
+        return self.decided and bool(self.decided_without)
 
     @property
     def localization(self) -> Localization | None:
@@ -183,12 +196,19 @@ class Cascade:
             notes.append(str(InputRefusedError(modality, reason)))
             refused.add(modality)
 
-        state = HealthState(int(np.argmax(outcome.state_probabilities)))
+        without = self._decided_without(window, outcome, refused)
+        state, capped = self._state(outcome.state_probabilities, without, notes)
+        fault_type = "none" if state == HealthState.NORMAL else outcome.fault_type
+        unnamed = [m for m in without if not self.stage1.degraded_modes[m].names_fault]
+        if unnamed and fault_type != "none":
+            notes.append(f"fault type not named without {', '.join(unnamed)} (model: "
+                         f"{fault_type})")
+            fault_type = UNKNOWN_FAULT
         gate_open = state != HealthState.NORMAL or (
             outcome.anomalous and self.config.stage2_on_anomaly)
         localizations: list[Localization] = []
         scores: dict[str, float] = {}
-        basis = [self.stage1.name]
+        basis = [self.stage1.name + (f" without {', '.join(without)}" if without else "")]
         if gate_open:
             for localizer in self.localizers:
                 frame = window.frames.get(localizer.modality)
@@ -212,29 +232,63 @@ class Cascade:
         return _with_summary(CascadeResult(
             t_end_ns=window.t_end_ns, state=state,
             state_probabilities=outcome.state_probabilities,
-            confidence=float(outcome.state_probabilities[state]),
+            confidence=float(capped),
             anomaly_score=outcome.anomaly_score, anomaly_threshold=outcome.anomaly_threshold,
             anomalous=outcome.anomalous, anomaly_alarms=outcome.anomaly_alarms,
-            fault_type="none" if state == HealthState.NORMAL else outcome.fault_type,
+            fault_type=fault_type,
             fault_type_probabilities=outcome.fault_type_probabilities,
             localizations=tuple(localizations), scores=scores, rul=self.latest_rul,
             decision_basis=tuple(basis), modalities_used=used,
             modalities_missing=missing,
             timings_ms=timings, summary="", temporal_attention=outcome.attention,
-            stage1_input=outcome.sequence, notes=(*outcome.evidence, *notes)))
+            stage1_input=outcome.sequence, notes=(*outcome.evidence, *notes),
+            decided_without=without))
 
     def _stage1(self, window: AnalysisWindow, notes: list[str],
                 refused: set[str]) -> Stage1Decision | Abstention:
         needed = self.stage1.required_inputs
         absent = [m for m in needed if m not in window.present or m in refused]
-        if absent:
+        # one missing input the stage has a degraded mode for: it decides on the others
+        if len(absent) > 1 or (absent and absent[0] not in self.stage1.degraded_modes):
             return Abstention(f"no decision: Stage 1 needs {', '.join(absent)}")
         try:
-            return self.stage1.decide(window)
+            outcome = self.stage1.decide(window)
         except InputRefusedError as err:
             notes.append(str(err))
             refused.add(err.modality)
             return Abstention(f"no decision: Stage 1 input {err.modality} refused")
+        if isinstance(outcome, Stage1Decision):
+            lacking = sorted({*absent, *outcome.decided_without})
+            if len(lacking) > 1 or any(m not in self.stage1.degraded_modes for m in lacking):
+                return Abstention(f"no decision: Stage 1 needs {', '.join(lacking)}")
+        return outcome
+
+    def _decided_without(self, window: AnalysisWindow, outcome: Stage1Decision,
+                         refused: set[str]) -> tuple[str, ...]:
+        """Stage 1's inputs the decision was taken without (absent, refused, or named by the
+        stage), in MODALITY_ORDER; each one has a degraded mode (the cascade let it through)."""
+        lacking = {m for m in self.stage1.required_inputs
+                   if m not in window.present or m in refused}
+        lacking |= set(outcome.decided_without)
+        return (tuple(m for m in MODALITY_ORDER if m in lacking)
+                + tuple(sorted(lacking - set(MODALITY_ORDER))))
+
+    def _state(self, probabilities: np.ndarray, without: tuple[str, ...],
+               notes: list[str]) -> tuple[HealthState, float]:
+        """The decided state and its confidence. Without an input, the state is capped at the
+        degraded mode's max_state (its confidence: P(at least that state)), and the notes say
+        what the decision was taken without and on which evidence."""
+        state = HealthState(int(np.argmax(probabilities)))
+        confidence = float(probabilities[state])
+        for missing in without:
+            mode = self.stage1.degraded_modes[missing]
+            notes.append(f"decided without {missing}"
+                         + (f" ({mode.evidence})" if mode.evidence else ""))
+            if state > mode.max_state:
+                notes.append(f"{state.label} capped at {mode.max_state.label} without {missing}")
+                state = mode.max_state
+                confidence = float(np.sum(probabilities[int(state):]))
+        return state, confidence
 
     def observe_rul(self, window: AnalysisWindow) -> LiveEstimate | None:
         """Feed the RUL stage a window whose decision is out (its inputs present, gate open or

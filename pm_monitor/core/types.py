@@ -19,6 +19,9 @@ class HealthState(IntEnum):
 
 # Fault types the simulated rig produces and the first model set knows. "none" = healthy.
 FAULT_TYPES: tuple[str, ...] = ("none", "outer_race", "inner_race", "ball")
+# A fault is there but its type is not named (an anomaly alone, or a decision whose held-out
+# evidence does not support naming it): one alarm point that escalates until the type is known
+UNKNOWN_FAULT = "unknown"
 
 # Modality names used everywhere (window keys, Alert.modalities_used, parameters).
 ACCEL = "accel"

@@ -81,6 +81,8 @@ def prepare_output(out_dir: Path) -> tuple[Path, Path]:
     log_dir.mkdir(exist_ok=True)
     alert_log = out_dir / "alert_log.jsonl"
     alert_log.unlink(missing_ok=True)
+    # the monitor's references and RUL state survive restarts too: a demo run is a new asset
+    shutil.rmtree(out_dir / "references", ignore_errors=True)
     shutil.rmtree(out_dir / "heatmaps", ignore_errors=True)
     return log_dir, alert_log.resolve()
 
@@ -146,7 +148,8 @@ def run(duration_s: float, speed: float, schedule: str, seed: int, out_dir: Path
     log_dir, alert_log = prepare_output(out_dir)
     rig_spec, monitor_spec = simulated_rig_plan(
         schedule, speed, duration_s, seed, wait_for_subscribers=True,
-        monitor_parameters={"alert_log_path": str(alert_log)})
+        monitor_parameters={"alert_log_path": str(alert_log),
+                            "reference_dir": str(out_dir.resolve() / "references")})
     recorder, codes, share = record_run(
         monitor_spec, "rig", rig_spec, log_dir, duration_s / speed,
         f"rig: {duration_s:.0f} simulated s at {speed}x (~{duration_s / speed:.0f} s wall), "

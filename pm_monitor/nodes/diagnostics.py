@@ -85,12 +85,23 @@ class DiagnosticsReporter:
         if "clock_level" in sync:
             out.append(self._clocks(sync))
         out.append(self._inference(stats, models.get("backend", "")))
-        out.append(Status("models", OK, f"{models.get('model_version', 'unknown')}"
-                          + ("" if active else " (node inactive)"), dict(models)))
+        out.append(self._models(models, active))
         if alarms is not None:
             out.append(self._alarms(alarms))
         self._last_ns = now_ns
         return out
+
+    @staticmethod
+    def _models(models: dict[str, object], active: bool) -> Status:
+        """WARN while a stored RUL state was refused (`rul_state`, core/rul/state.py: the
+        RUL estimates are not valid until the asset is reset or the file is fixed) or the
+        state could not be saved (a restart would lose it)."""
+        message = f"{models.get('model_version', 'unknown')}" + ("" if active
+                                                                 else " (node inactive)")
+        rul_state = str(models.get("rul_state", ""))
+        if rul_state.startswith("refused") or "last save failed" in rul_state:
+            return Status("models", WARN, f"RUL state {rul_state}; {message}", dict(models))
+        return Status("models", OK, message, dict(models))
 
     @staticmethod
     def _one_publisher(status: Status, name: str, publishers: list[str]) -> Status:

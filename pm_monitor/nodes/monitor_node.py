@@ -10,7 +10,9 @@ window), ~/heatmap (rgb8) and ~/heatmap_raw (32FC1),
 and markers only while subscribed) and /diagnostics. Services: ~/acknowledge_alarm,
 ~/shelve_alarm, ~/unshelve_alarm, ~/set_alarm_in_service, ~/list_alarms, and with the physics
 model set (asset_file) ~/commission (start / reset / progress of the asset's reference) plus
-the asset's tachometer topic when its description names one.
+the asset's tachometer topic when its description names one; with a model set whose RUL stage
+keeps its state under reference_dir (core/stages/rul.py), ~/commission "reset" (new bearing)
+forgets that state and onset reference too.
 
 Lifecycle (ros2/demos lifecycle_py style): configure validates the parameters and loads the
 models, activate subscribes and switches the publishers on, deactivate unsubscribes, cleanup
@@ -49,6 +51,7 @@ from pm_monitor.core.pipeline import (
     assembler_diagnostics,
     monitor_assembler,
 )
+from pm_monitor.core.stages.rul import PrognosisRul
 from pm_monitor.core.sync.parameters import clock_offsets_from
 from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL
 from pm_monitor.msg import RulEstimate, SensorChunk
@@ -137,8 +140,12 @@ class MonitorNode(LifecycleNode):
                 p, ort_threads=int(p["inference_threads"])),
             fusion_model_path=p["fusion_model_path"], shaft_speed_rpm=p["shaft_speed_rpm"],
             asset_file=p["asset_file"],
-            reference_dir=p["reference_dir"] or str(default_reference_dir()))
+            reference_dir=p["reference_dir"] or str(default_reference_dir()),
+            asset_id=self.asset_id)
         self.model_version, self.hop_s = self.models.version, self.models.hop_s
+        rul = self.rul_stage()
+        if rul is not None and rul.estimator.state_refused:  # the report line says it calmly
+            self.get_logger().error(f"RUL state {rul.estimator.state_status}")
         for unavailable, line in summarize_model_report(self.models.describe()):
             # under auto, trying a backend this machine lacks is normal: say it, calmly
             # (once for all models); a backend asked for by name is worth a warning
@@ -253,13 +260,21 @@ class MonitorNode(LifecycleNode):
         stage = getattr(getattr(getattr(self, "models", None), "cascade", None), "stage1", None)
         return stage if isinstance(stage, PhysicsStage1) else None
 
+    def rul_stage(self) -> PrognosisRul | None:
+        """The model set's RUL stage (None without one)."""
+        return getattr(getattr(getattr(self, "models", None), "cascade", None), "rul", None)
+
     def _physics_inputs(self) -> None:
-        """~/commission, and the asset's tachometer topic (std_msgs/Float64, rpm) when its
-        description says the speed comes from one."""
+        """~/commission (the physics set's commissioning and / or the RUL stage's onset
+        reference and state: "reset" forgets both), and the asset's tachometer topic
+        (std_msgs/Float64, rpm) when its description says the speed comes from one."""
         stage = self.physics_stage()
+        if stage is None and self.rul_stage() is None:
+            return
+        self._commission_service = attach_commission_service(self, self.physics_stage,
+                                                             self.rul_stage)
         if stage is None:
             return
-        self._commission_service = attach_commission_service(self, self.physics_stage)
         speed = stage.asset.shaft_speed
         if speed.source == "topic":
             def on_speed(msg: Float64) -> None:

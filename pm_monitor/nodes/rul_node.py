@@ -6,6 +6,12 @@ Publishes ~/rul (pm_monitor/RulEstimate, reliable, depth 10) once per update per
 time, and /diagnostics. All logic is in pm_monitor.core.rul.live; this node only converts.
 The estimate carries its evidence kind (population prior / condition-based) and is `valid`
 only when the model holds a calibration for that kind.
+
+With a `reference_dir` the estimate survives a restart: the onset monitor's reference (part
+"rul_snapshots") and the tracker state (part "rul_state", core/rul/state.py) are stored there
+per asset_id and restored at start-up (/diagnostics `rul_state` says which, or why a stored
+state was refused). Service ~/commission (pm_monitor/Commission): "progress", or "reset" when a
+new bearing is fitted (forgets both).
 """
 from __future__ import annotations
 
@@ -24,8 +30,10 @@ from pm_monitor.core.config_schema import as_spec
 from pm_monitor.core.pipeline import InputRejectedError
 from pm_monitor.core.rul.live import INPUT_NAME, LiveConfig, LiveEstimate, LiveRulEstimator
 from pm_monitor.core.rul.prognosis import PrognosisModel, PrognosisModelError
+from pm_monitor.core.rul.state import RulStateStore
 from pm_monitor.msg import RulEstimate, RulExplanation, SensorChunk
 from pm_monitor.nodes import conversions as conv
+from pm_monitor.nodes.commission_service import attach_commission_service
 from pm_monitor.nodes.diagnostics import DiagnosticsReporter
 from pm_monitor.nodes.node_main import run_node
 from pm_monitor.nodes.params import descriptor
@@ -66,15 +74,23 @@ PARAMETERS: dict[str, tuple] = {
                        "state, judged on this node's own snapshots); empty = the shipped "
                        "FEMTO bearing's; 'none' = no onset (population prior only)."),
     "reference_dir": ("", "Where that monitor stores its commissioning reference (part "
-                          "'rul_snapshots' of a reference store, per asset_id); empty = not "
-                          "stored: commissioning on the first reference_s of each stream."),
+                          "'rul_snapshots' of a reference store, per asset_id) and the RUL "
+                          "tracker state (part 'rul_state': operating time, onset, damage), "
+                          "restored after a restart; empty = not stored: a restart starts a "
+                          "new asset (elapsed_at_start_s, commissioning on the first "
+                          "reference_s of the stream)."),
     "update_period_s": (10.0, "Stream seconds between estimates (one snapshot each; FEMTO "
                               "took one every 10 s).", (0.01, 86400.0)),
     "window_s": (0.1, "Snapshot length in s (any sample rate; FEMTO: 0.1 s).", (0.001, 60.0)),
     "horizontal_channel": ("horizontal", "SensorChunk channel with the horizontal axis."),
     "vertical_channel": ("vertical", "SensorChunk channel with the vertical axis."),
-    "elapsed_at_start_s": (0.0, "Age of the asset (s of operation) when the stream starts.",
+    "elapsed_at_start_s": (0.0, "Age of the asset (s of operation) when the stream starts; "
+                                "a stored RUL state (reference_dir) overrides it.",
                            (0.0, 1e10)),
+    "count_downtime": (False, "After a restart from a stored state, count the time between "
+                              "the last stored estimate and the new stream's first chunk (by "
+                              "their stamps) as operation (default: not counted, the machine "
+                              "may have stood still; true e.g. for intermittent acquisition)."),
     "rpm": (0.0, "Shaft speed (rpm) for the population prior; 0 = unknown.", (0.0, 1e6)),
     "load_n": (0.0, "Radial bearing load (N) for the population prior; 0 = unknown.",
                (0.0, 1e9)),
@@ -102,15 +118,21 @@ class RulNode(Node):
         asset = None
         if asset_file != "none":
             asset = replace(load_asset(asset_file), asset_id=self.asset_id)
-        store = (ReferenceStore(str(p["reference_dir"])).part("rul_snapshots")
-                 if p["reference_dir"] else None)
+        references = ReferenceStore(str(p["reference_dir"])) if p["reference_dir"] else None
         self.estimator = LiveRulEstimator(model, LiveConfig(
             horizontal_channel=str(p["horizontal_channel"]),
             vertical_channel=str(p["vertical_channel"]),
             update_period_s=float(p["update_period_s"]), window_s=float(p["window_s"]),
             elapsed_at_start_s=float(p["elapsed_at_start_s"]),
             rpm=float(p["rpm"]) or None, load_n=float(p["load_n"]) or None,
-            model_name=model.name), asset, store)
+            model_name=model.name, count_downtime=bool(p["count_downtime"])), asset,
+            references.part("rul_snapshots") if references else None,
+            RulStateStore(references.part("rul_state").root) if references else None,
+            self.asset_id)
+        if self.estimator.state_refused:
+            self.get_logger().error(f"RUL state {self.estimator.state_status}")
+        else:
+            self.get_logger().info(f"RUL state: {self.estimator.state_status}")
         self._last_evidence = "none yet"
         self.rul_pub = self.create_publisher(RulEstimate, "~/rul", 10)
         self.explain_every = int(p["explain_every"])
@@ -128,6 +150,8 @@ class RulNode(Node):
         self.subscription = self.create_subscription(SensorChunk, INPUT_NAME, self._on_chunk,
                                                      CHUNK_QOS)
         self.create_timer(float(p["diagnostics_period_s"]), self._publish_diagnostics)
+        self.commission_service = attach_commission_service(self, lambda: None,
+                                                            lambda: self.estimator)
         self.get_logger().info(f"RUL model {self.model_path}; onset from "
                                + (f"the any-machine monitor ({asset_file})" if asset else
                                   "nowhere (asset_file none): population prior only")
@@ -180,10 +204,12 @@ class RulNode(Node):
 
     def _publish_diagnostics(self) -> None:
         now = self.get_clock().now()
+        values = self.estimator.diagnostics()
         self.diag_pub.publish(self.diagnostics.build(
-            self.estimator.stats, self.estimator.diagnostics(),
+            self.estimator.stats, values,
             {"model_version": Path(self.model_path).name, "model_path": self.model_path,
-             "evidence_kind": self._last_evidence}, now.nanoseconds, now.to_msg()))
+             "evidence_kind": self._last_evidence, "rul_state": values["rul_state"]},
+            now.nanoseconds, now.to_msg()))
 
 
 def main(args: list[str] | None = None) -> None:

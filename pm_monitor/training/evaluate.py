@@ -242,10 +242,12 @@ def _rul_metrics(records: list[RunRecord]) -> dict:
 def modality_dropout_metrics(
     bundle: ModelBundle, runs: list, sensor_slices: dict[str, slice], modality_of: dict[str, str]
 ) -> dict:
-    """Stage 1 on the held-out runs with one modality missing for the whole run.
-
-    A missing sensor's features are imputed with the training mean, i.e. standardised to 0,
-    exactly what the cascade does live; so zeroing them here reproduces the live behaviour.
+    """Stage 1's network alone on the held-out runs with one modality missing for the whole
+    run: the modality's standardised feature columns zeroed (the training mean, as the sensor
+    dropout of training/augment.py zeroes them). An offline measure of the network only: no
+    sequence restart, no anomaly threshold, no alarms. What the runtime is allowed to do
+    without a modality is decided by the evidence measured through Cascade.process and the
+    alarm manager (training/degraded_evidence.py, core/model_set/degraded.py), not by this.
     """
     z = [bundle.scaler.standardise(r.features, r.present) for r in runs]
     truth = np.concatenate([r.state for r in runs])

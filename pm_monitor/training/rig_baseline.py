@@ -5,7 +5,10 @@
 
 Generates simulated rig runs (split by run into training / validation / held-out), trains the
 four models, writes the bundle, then streams the held-out runs through the Cascade and writes
-metrics.json and figures. --quick shrinks everything to a smoke test of under a minute.
+metrics.json and figures; the same held-out windows, with accel, mic or thermal removed, measure
+the evidence for deciding without a modality (training/degraded_evidence.py), which goes into
+the bundle's metadata and results/.../degraded_modalities.{json,md}. --quick shrinks everything
+to a smoke test of under a minute.
 """
 from __future__ import annotations
 
@@ -19,9 +22,9 @@ import torch
 
 from pm_monitor.core.features import FeatureExtractor
 from pm_monitor.core.model_set.descriptor import read_descriptor
-from pm_monitor.core.models.bundle import save_bundle
+from pm_monitor.core.models.bundle import save_bundle, save_bundle_metadata
 from pm_monitor.sim import RigConfig
-from pm_monitor.training import plots
+from pm_monitor.training import degraded_evidence, plots
 from pm_monitor.training.evaluate import (
     CascadeRecorder,
     RunRecord,
@@ -79,16 +82,26 @@ def main(argv: list[str] | None = None) -> dict:
     # beside models/rul_rig), so the held-out runs score the RUL the monitor publishes
     rul_dir = args.out if read_descriptor(args.out).stages.get("rul") else None
     records, test_runs = [], []
+    degraded = degraded_evidence.DegradedRecorder(bundle)
     for spec in plan_runs("test", args.quick):
         faults = spec.schedule.faults
         record = RunRecord(spec.name, faults[0].location if faults else None)
+        cascade = CascadeRecorder(bundle, record, housing_test(), rul_dir)
+        degraded.start(spec)
+
+        def on_window(window, truth, cascade=cascade) -> None:
+            cascade(window, truth)
+            degraded(window, truth)
+
         test_runs.append(generate_run(
             spec, extractor, config.window_s, config.hop_s, FRAME_EVERY["test"],
-            config.thermal_scale_k,
-            on_window=CascadeRecorder(bundle, record, housing_test(), rul_dir),
+            config.thermal_scale_k, on_window=on_window,
         ))
         records.append(record)
         log(f"evaluated held-out {spec.name}: {len(record.t_s)} windows")
+    bundle.degraded_evidence = degraded.evidence()
+    save_bundle_metadata(bundle, args.out)  # the weights written above stay as they are
+    degraded_evidence.write_results(bundle.degraded_evidence, args.results)
 
     results = summarise(records, bundle.state_names)
     results["stage1_modality_dropout"] = modality_dropout_metrics(

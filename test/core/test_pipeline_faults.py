@@ -44,7 +44,8 @@ class StandInCascade:
                                anomalous=False, anomaly_score=0.1, anomaly_threshold=1.0,
                                state_probabilities=[1.0, 0.0, 0.0, 0.0], fault_type="none",
                                stage2_ran=False, timings_ms={"total": 1.0}, decided=True,
-                               modalities_used=window.present, modalities_missing=window.missing)
+                               decided_without=(), modalities_used=window.present,
+                               modalities_missing=window.missing)
 
 
 @dataclass

@@ -56,3 +56,31 @@ def test_a_fan_by_sound_alone_reports_its_microphone_reference(tmp_path):
     assert answer.collected_s == 1.0
     answer = fill_response(stage, "reset", srv.Commission.Response())
     assert answer.success and answer.progress == 0.0 and not any(tmp_path.rglob("*.json"))
+
+
+def test_the_rul_path_reports_its_onset_reference_and_state_and_reset_is_a_new_bearing(
+        tmp_path):
+    """rul_node's (and the monitor's RUL stage's) side of ~/commission."""
+    from rul_fakes import FS, femto_asset, small_prognosis, vibration
+
+    from pm_monitor.core.rul.live import LiveConfig, LiveRulEstimator
+    from pm_monitor.core.rul.state import RulStateStore
+    from pm_monitor.nodes.commission_service import fill_rul_response
+
+    estimator = LiveRulEstimator(small_prognosis(), LiveConfig(update_period_s=10.0),
+                                 femto_asset(), ReferenceStore(tmp_path / "snap"),
+                                 RulStateStore(tmp_path / "state"), "b3")
+    answer = fill_rul_response(estimator, "", srv.Commission.Response())
+    assert answer.success and answer.asset_id == "b3" and answer.progress == 0.0
+    assert answer.required_s == 60.0  # the model's reference_s, in seconds of operation
+    assert "RUL onset reference 0% of 60 s; RUL state: new asset" in answer.message
+    for i in range(3):  # three 0.1 s snapshots, 10 s apart: 30 of the 60 s
+        frames = vibration(2560, 1.0, i)
+        estimator.on_chunk(10**18 + i * 10**10, FS, ["horizontal", "vertical"], "g",
+                           i * 256000, frames.reshape(-1))
+    answer = fill_rul_response(estimator, "progress", srv.Commission.Response())
+    assert answer.progress == pytest.approx(0.5) and answer.collected_s == pytest.approx(30.0)
+    assert not fill_rul_response(estimator, "explode", srv.Commission.Response()).success
+    answer = fill_rul_response(estimator, "reset", srv.Commission.Response())
+    assert answer.success and answer.progress == 0.0 and "new asset (reset)" in answer.message
+    assert not list(tmp_path.rglob("*.json"))

@@ -127,8 +127,9 @@ def test_dynamic_parameters_apply_at_once_and_invalid_ones_are_refused(make_moni
 
 def test_long_missing_modality_is_named_in_every_decision(make_monitor, executor):
     """Thermal and camera silent from the start: the monitor keeps deciding on accel + mic
-    and every HealthStatus says which modalities it used and which of the model set's inputs
-    were missing (the rig set takes no camera: a silent camera is no missing input)."""
+    (the shipped rig bundle's held-out evidence enables deciding without thermal) and every
+    HealthStatus says so, which modalities it used and which of the model set's inputs were
+    missing (the rig set takes no camera: a silent camera is no missing input)."""
     from rig_feed import RigFeed
 
     from pm_monitor.msg import HealthStatus
@@ -151,6 +152,10 @@ def test_long_missing_modality_is_named_in_every_decision(make_monitor, executor
     for msg in health:
         assert set(msg.modalities_missing) == {"thermal"}
         assert set(msg.modalities_used) == {"accel", "mic"}
+    decided = [msg for msg in health if msg.decision_basis]
+    assert decided and all(msg.decision_basis[0] == "rig_stage1 without thermal"
+                           for msg in decided)
+    assert any(note.startswith("decided without thermal (held-out: ") for note in decided[-1].notes)
 
 
 def test_far_future_check_waits_for_a_sim_time_clock(make_monitor):

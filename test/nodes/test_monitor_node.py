@@ -11,6 +11,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rig_feed import EPOCH_NS, RigFeed
+from ros_wait import spin_until
 from sensor_msgs.msg import Image
 
 from pm_monitor.core.types import HealthState
@@ -222,3 +223,33 @@ def test_corrupt_model_file_and_invalid_parameter_give_a_clear_error(tmp_path):
             capture_output=True, text=True, timeout=120)
         assert proc.returncode == 1
         assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_monitors_rul_survives_a_restart_and_commission_reset_forgets_it(make_harness,
+                                                                            tmp_path):
+    """The rig set's RUL stage keeps its state under reference_dir: a monitor started again
+    goes on from the stored operating time (not a new bearing's 0), and ~/commission reset
+    (a new bearing fitted) forgets it."""
+    from pm_monitor.srv import Commission
+
+    refs = tmp_path / "refs"
+    first = make_harness(FaultSchedule(), reference_dir=str(refs), asset_id="rig_7")
+    first.feed.run_until(6.0, first.monitor)
+    first.settle(0.3)
+    assert first.rul and first.rul[-1].valid
+    stored_s = first.rul[-1].elapsed_s
+    first.monitor.trigger_deactivate()  # the first monitor goes away
+    first.monitor.trigger_cleanup()
+    assert (refs / "monitor_rul_state" / "rig_7.rul_state.json").is_file()
+    second = make_harness(FaultSchedule(), reference_dir=str(refs), asset_id="rig_7")
+    assert second.monitor.rul_stage().status()["rul_state"].startswith("restored")
+    second.feed.run_until(3.0, second.monitor)  # the rig's stamps start again from 0
+    second.settle(0.3)
+    assert second.rul and second.rul[0].elapsed_s == pytest.approx(stored_s + 1.0, abs=1e-3)
+    client = second.client.create_client(Commission, "/pm_monitor/commission")
+    assert spin_until(second.executor, client.service_is_ready)
+    future = client.call_async(Commission.Request(command="reset"))
+    assert spin_until(second.executor, future.done)
+    answer = future.result()
+    assert answer.success and "RUL state: new asset (reset)" in answer.message
+    assert not list(refs.rglob("*.json"))

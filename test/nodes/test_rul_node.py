@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from ros_wait import spin_until
@@ -166,3 +166,115 @@ def test_parameters_carry_ranges_and_out_of_range_values_are_refused(ros_context
         RulNode(context=ros_context,
                 parameter_overrides=[Parameter("model_path", value=str(model_file)),
                                      Parameter("update_period_s", value=0.0)])
+
+
+def _amplitude(i: int) -> float:
+    return 1.0 if i < 15 else 1.0 + 0.5 * (i - 14)  # healthy, then a growing level
+
+
+def _restart_node(ros_context, model_file, reference_dir, **extra):
+    params = [Parameter("model_path", value=str(model_file)), Parameter("asset_id", value="b7"),
+              Parameter("reference_dir", value=str(reference_dir)),
+              Parameter("explain_every", value=0), Parameter("diagnostics_period_s", value=0.1)]
+    return RulNode(context=ros_context, parameter_overrides=params + [
+        Parameter(k, value=v) for k, v in extra.items()])
+
+
+def _run_snapshots(executor, node, client, snapshots, estimates):
+    publisher = client.create_publisher(SensorChunk, "accel", CHUNK_QOS)
+    executor.add_node(node)
+    try:
+        assert spin_until(executor, lambda: publisher.get_subscription_count() > 0)
+        for i in snapshots:
+            wanted = len(estimates) + 1
+            publisher.publish(chunk(i, vibration(2560, _amplitude(i), i)))
+            assert spin_until(executor, lambda w=wanted: len(estimates) >= w, timeout_s=10.0)
+    finally:
+        client.destroy_publisher(publisher)
+        executor.remove_node(node)
+
+
+def test_the_rul_survives_a_restart_of_the_node_and_reset_forgets_it(
+        ros_context, executor, model_file, tmp_path):
+    """Stopped after the onset and started again on the same reference_dir: the estimates go
+    on as if the node had never stopped (the snapshot gaps counted, as FEMTO's acquisition
+    runs between snapshots); ~/commission reset = a new bearing."""
+    from pm_monitor.core.assets.description import load as load_asset
+    from pm_monitor.core.rul.live import LiveConfig, LiveRulEstimator
+    from pm_monitor.core.rul.prognosis import PrognosisModel
+    from pm_monitor.nodes.rul_node import default_asset_path
+    from pm_monitor.srv import Commission
+
+    expected = LiveRulEstimator(PrognosisModel.load(model_file),
+                                LiveConfig(model_name="rul_prognosis"),
+                                load_asset(default_asset_path()), asset_id="b7")
+    truth = []
+    for i in range(26):
+        frames = vibration(2560, _amplitude(i), i).astype(np.float32)
+        msg = chunk(i, frames)
+        truth += expected.on_chunk(conv.stamp_to_ns(msg.header.stamp), FS, list(
+            msg.channel_names), "g", msg.first_sample_index, frames.reshape(-1))
+    client = Node("rul_restart_client", context=ros_context)
+    estimates: list[RulEstimate] = []
+    client.create_subscription(RulEstimate, "/rul_node/rul", estimates.append, 100)
+    executor.add_node(client)
+    first = _restart_node(ros_context, model_file, tmp_path, count_downtime=True)
+    try:
+        _run_snapshots(executor, first, client, range(22), estimates)
+    finally:
+        first.destroy_node()  # the node stops (state saved with its last estimate)
+    assert estimates[-1].onset_detected, "the stop must come after the onset"
+    second = _restart_node(ros_context, model_file, tmp_path, count_downtime=True)
+    try:
+        assert second.estimator.state_status.startswith("restored")
+        _run_snapshots(executor, second, client, range(22, 26), estimates)
+        assert len(estimates) == len(truth) == 26
+        for got, want in zip(estimates, truth, strict=True):
+            assert got.valid == want.valid and got.evidence_kind == want.evidence
+            assert got.elapsed_s == pytest.approx(want.elapsed_s, abs=1e-6)
+            assert got.rul_s == pytest.approx(want.rul_s, rel=1e-5)
+            assert got.onset_detected == (want.onset_s is not None)
+        assert estimates[-1].evidence_kind == "condition_based" and estimates[-1].valid
+        executor.add_node(second)
+        service = client.create_client(Commission, "/rul_node/commission")
+        assert spin_until(executor, service.service_is_ready)
+        future = service.call_async(Commission.Request(command="reset"))
+        assert spin_until(executor, future.done)
+        answer = future.result()
+        assert answer.success and answer.asset_id == "b7" and not answer.complete
+        assert "RUL state: new asset (reset)" in answer.message
+        assert not list(tmp_path.rglob("*.json"))  # state and onset reference forgotten
+        executor.remove_node(second)
+    finally:
+        second.destroy_node()
+        executor.remove_node(client)
+        client.destroy_node()
+
+
+def test_a_corrupt_state_file_is_said_and_nothing_is_valid(ros_context, executor, model_file,
+                                                          tmp_path):
+    state = tmp_path / "rul_state" / "b7.rul_state.json"
+    state.parent.mkdir()
+    state.write_text("{not json")
+    node = _restart_node(ros_context, model_file, tmp_path)
+    client = Node("rul_corrupt_client", context=ros_context)
+    estimates: list[RulEstimate] = []
+    diagnostics: list[DiagnosticArray] = []
+    client.create_subscription(RulEstimate, "/rul_node/rul", estimates.append, 10)
+    client.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 10)
+    executor.add_node(client)
+    try:
+        _run_snapshots(executor, node, client, range(2), estimates)
+        executor.add_node(node)
+        assert spin_until(executor, lambda: any(
+            s.name == "rul_node: models" for d in diagnostics for s in d.status))
+        executor.remove_node(node)
+        models = [s for d in diagnostics for s in d.status if s.name == "rul_node: models"][-1]
+        assert models.level == DiagnosticStatus.WARN and "refused" in models.message
+        assert "unreadable" in {kv.key: kv.value for kv in models.values}["rul_state"]
+        assert estimates and not any(e.valid for e in estimates)
+        assert state.read_text() == "{not json"  # never overwritten
+    finally:
+        node.destroy_node()
+        executor.remove_node(client)
+        client.destroy_node()

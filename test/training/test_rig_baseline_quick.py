@@ -23,4 +23,11 @@ def test_quick_training_writes_a_loadable_bundle_and_metrics(tmp_path, capsys):
     for png in ("learning_curves.png", "confusion_stage1.png", "timeline_heldout.png"):
         assert (results_dir / png).stat().st_size > 0
     assert rig_cascade(bundle).stage1.bundle is bundle
+    # the evidence for deciding without a modality, measured on the same held-out runs
+    evidence = bundle.degraded_evidence
+    assert evidence["measured_through"] == "Cascade.process"
+    assert evidence["runs"] == metrics["runs"]
+    assert set(evidence["without"]) == {"accel", "mic", "thermal"}
+    assert evidence["all_inputs"]["windows"] == metrics["windows"]
+    assert (results_dir / "degraded_modalities.md").read_text().startswith("| condition |")
     assert "held-out Stage 1" in capsys.readouterr().out

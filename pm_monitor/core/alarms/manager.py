@@ -37,9 +37,8 @@ from pm_monitor.core.alarms.lifecycle import (
     AlarmState,
 )
 from pm_monitor.core.alarms.severity_zones import Agreement, IsoZone, agreement
-from pm_monitor.core.types import HealthState
+from pm_monitor.core.types import UNKNOWN_FAULT, HealthState
 
-UNKNOWN_FAULT = "unknown"  # anomaly score above threshold, fault type not (yet) known
 ZONE_FAULT = "iso_zone"  # the ISO 10816-3 velocity zone alone
 NO_FAULT = ("", "none")
 _logger = logging.getLogger(__name__)
@@ -159,13 +158,18 @@ class AlarmManager:
     def update(self, t_ns: int, state: HealthState, abnormal: bool, score: float,
                threshold: float, probabilities: Sequence[float] | None = None,
                fault_type: str = "none", velocity_mm_s: float | None = None,
-               asset_id: str | None = None, decided: bool = True) -> list[AlarmUpdate]:
+               asset_id: str | None = None, decided: bool = True,
+               may_clear: bool = True) -> list[AlarmUpdate]:
         """Feed one window's decision; returns the messages to publish, in order.
 
         decided: False for a window without a model decision (the models' inputs missing, a
         baseline being commissioned): the model alarms neither raise nor clear on it (every
         model point holds: an active alarm stays up, no on- or off-delay runs on); the ISO
         zone alarm still follows the measured velocity.
+        may_clear: False for a decision taken without one of the models' inputs (a Stage 1
+        degraded mode): it may raise and escalate model alarms, but where it would clear one
+        (normal, or another fault named) the point holds: an alarm raised on all inputs is not
+        cleared by a model that lost one of them.
 
         abnormal: state != NORMAL or the anomaly score is above its threshold (the cascade's
         gate). score/threshold/probabilities set the clearing deadband. velocity_mm_s: ISO
@@ -183,7 +187,7 @@ class AlarmManager:
             if decided:
                 clear = self._clear_window(state, abnormal, score, threshold, probabilities)
                 out += self._model_points(ctx, asset, state, abnormal, clear, fault_type,
-                                          touched)
+                                          touched, may_clear)
             else:
                 out += self._hold_model_points(ctx, asset, touched)
             if self.config.zone_alarm_enabled:
@@ -197,13 +201,15 @@ class AlarmManager:
         """update() from a cascade result (pm_monitor.core.cascade.CascadeResult); abnormal is
         state above NORMAL, or the anomaly score above its threshold where Stage 1 lets the
         anomaly alone alarm (result.anomaly_alarms). A result without a decision
-        (result.decided False) holds the model alarms."""
+        (result.decided False) holds the model alarms; one decided without an input
+        (result.decided_without) may raise but not clear them."""
         state = HealthState(int(result.state))
         alone = bool(result.anomalous) and bool(result.anomaly_alarms)
         return self.update(result.t_end_ns, state, state != HealthState.NORMAL or alone,
                            float(result.anomaly_score), float(result.anomaly_threshold),
                            result.state_probabilities, result.fault_type, velocity_mm_s,
-                           asset_id, decided=result.decided)
+                           asset_id, decided=result.decided,
+                           may_clear=not result.decided_without)
 
     def _context(self, t_ns: int, state: HealthState, velocity: float | None) -> _WindowContext:
         v = math.nan if velocity is None else float(velocity)
@@ -232,7 +238,7 @@ class AlarmManager:
 
     def _model_points(self, ctx: _WindowContext, asset: str, state: HealthState,
                       abnormal: bool, clear: bool, fault_type: str,
-                      touched: set) -> list[AlarmUpdate]:
+                      touched: set, may_clear: bool = True) -> list[AlarmUpdate]:
         level = int(state) if state != HealthState.NORMAL else (0 if abnormal else None)
         fault = (fault_type if state != HealthState.NORMAL and fault_type not in NO_FAULT
                  else UNKNOWN_FAULT)
@@ -256,6 +262,8 @@ class AlarmManager:
                 evidence = 0 if point.condition_active else HOLD
             else:
                 evidence = CLEAR  # the model names another fault: this fault's condition is off
+            if evidence == CLEAR and not may_clear:
+                evidence = HOLD  # a decision without one of the inputs never clears
             out += self._apply(ctx, point, evidence, touched)
         return out
 

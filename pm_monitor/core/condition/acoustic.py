@@ -148,7 +148,7 @@ class AcousticMonitor:
             duration = data.shape[0] / self.rate_hz if new_s is None else float(new_s)
             done = self.builder.add(feats, duration)
             if self.store is not None:
-                self.store.save(ref)
+                self.store.save_progress(ref)
             return AcousticAssessment(True, ref.progress, float("nan"), np.zeros(0),
                                       f"mic commissioning {ref.progress:.0%}"
                                       + (" (complete)" if done else ""))

@@ -117,6 +117,16 @@ class LowestSustained:
             return float("nan")
         return float(np.min(levels / self.floor))
 
+    def to_dict(self) -> dict:
+        return {"recent": [r.tolist() for r in self._recent],
+                "floor": None if self.floor is None else self.floor.tolist()}
+
+    def restore(self, data: dict) -> None:
+        """Take back a `to_dict` (e.g. after a restart of the node)."""
+        self._recent.clear()
+        self._recent.extend(np.asarray(r, dtype=np.float64) for r in data["recent"])
+        self.floor = None if data["floor"] is None else np.asarray(data["floor"], np.float64)
+
 
 class HealthStateMachine:
     """Confirmed, latching states from the HI, the diagnosis and the ISO zone."""
@@ -134,6 +144,24 @@ class HealthStateMachine:
 
     def reset(self) -> None:
         self.__init__(self.rules)
+
+    def to_dict(self) -> dict:
+        """What the machine has learned and latched (JSON-able), for a restart to resume from
+        (the RUL tracker state, core/rul/state.py): state, confirmation counts, floors."""
+        return {"state": int(self.state),
+                "counts": {HealthState(k).name.lower(): n for k, n in self._counts.items()},
+                "level": self._level.to_dict(), "crest": self._crest.to_dict(),
+                "tone_run": self._tone_run}
+
+    def restore(self, data: dict) -> None:
+        """Take back a `to_dict`. Raises KeyError / ValueError / TypeError for a bad one."""
+        state = HealthState(int(data["state"]))
+        counts = {HealthState[k.upper()]: int(n) for k, n in data["counts"].items()}
+        if set(counts) != set(self._counts):
+            raise ValueError(f"health state counts for {sorted(data['counts'])}")
+        self._level.restore(data["level"])
+        self._crest.restore(data["crest"])
+        self.state, self._counts, self._tone_run = state, counts, int(data["tone_run"])
 
     def update(self, hi: float | None, impulsive: bool, defect_named: bool,
                zone: IsoZone, levels: np.ndarray | None = None,

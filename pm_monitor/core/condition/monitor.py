@@ -162,7 +162,7 @@ class AssetMonitor:
             _, snrs = self._line_snrs(data_g, shaft_hz)
             done = self.builder.add(win.values, duration, snrs)
             if self.store is not None:
-                self.store.save(self.reference)
+                self.store.save_progress(self.reference)
             state = self.machine.update(None, False, False, zone)
             # the completing window taught the reference too: it is not judged against it
             return Assessment(state, True, self.reference.progress, float("nan"),

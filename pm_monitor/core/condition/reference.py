@@ -8,20 +8,22 @@ Commissioning collects the features of the asset's first windows (a duration, co
   whose threshold is set from the commissioning windows' own distances,
 - the envelope-line ratios at each declared defect order (what "normal" looks like there),
 - the ISO velocity level.
-`ReferenceStore` keeps one JSON file per asset id with atomic writes (tmp + os.replace); a
+`ReferenceStore` keeps one JSON file per asset id with atomic writes (core/atomic_file.py); a
 partial commissioning is stored too, so it resumes after a restart or on an inspection robot's
-next visit. Asset ids are file names: one asset's data never enters another's file.
+next visit (`save_progress`: every SAVE_EVERY_FRACTION of the required duration, not every
+window). Asset ids are file names: one asset's data never enters another's file.
 """
 from __future__ import annotations
 
 import json
 import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from pm_monitor.core.atomic_file import write_text_atomic
 
 FORMAT_VERSION = 1
 MAD_TO_SIGMA = 1.4826
@@ -33,6 +35,12 @@ THRESHOLD_MARGIN = 1.5  # over the largest commissioning distance
 # In-sample distances underestimate new healthy windows (few windows, many features): a floor of
 # 3 (three robust sigmas per feature on average) keeps a short commissioning from alarming.
 MIN_THRESHOLD = 3.0
+# A partial reference is saved again once it has collected this fraction of its required
+# duration since its last save (and when complete). Each save rewrites the whole file, whose
+# size grows with the windows collected: saving every window writes O(windows^2) bytes (an hour
+# of 1 s windows: gigabytes, and tens of ms per window at the end). A crash loses at most this
+# fraction of the commissioning.
+SAVE_EVERY_FRACTION = 0.05
 _ASSET_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -179,6 +187,7 @@ class ReferenceStore:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+        self._saved_s: dict[str, float] = {}  # asset id -> collected_s at its last save here
 
     def part(self, name: str) -> ReferenceStore:
         """The store of one part (e.g. "acoustic") of every asset's reference."""
@@ -197,21 +206,22 @@ class ReferenceStore:
         return Reference(**data)
 
     def save(self, reference: Reference) -> Path:
-        path = self.path(reference.asset_id)
-        self.root.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(asdict(reference), allow_nan=True)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{reference.asset_id}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)  # readers see the old file or the new one, never half
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        path = write_text_atomic(self.path(reference.asset_id),
+                                 json.dumps(asdict(reference), allow_nan=True))
+        self._saved_s[reference.asset_id] = reference.collected_s
         return path
+
+    def save_progress(self, reference: Reference) -> Path | None:
+        """Save a reference during commissioning: when it is complete, the first time this
+        store sees it, or once it collected SAVE_EVERY_FRACTION of its required seconds since
+        its last save here. Returns the path when it wrote."""
+        last = self._saved_s.get(reference.asset_id)
+        step = SAVE_EVERY_FRACTION * reference.required_s
+        if not reference.complete and last is not None and reference.collected_s - last < step:
+            return None
+        return self.save(reference)
 
     def reset(self, asset_id: str) -> None:
         """Forget an asset's reference (after maintenance: commissioning starts again)."""
         self.path(asset_id).unlink(missing_ok=True)
+        self._saved_s.pop(asset_id, None)

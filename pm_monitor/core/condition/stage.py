@@ -44,7 +44,12 @@ from pm_monitor.core.condition.defects import FAULT_TYPES, UNCERTAIN
 from pm_monitor.core.condition.features import RateError
 from pm_monitor.core.condition.monitor import Assessment, AssetMonitor
 from pm_monitor.core.condition.reference import ReferenceStore
-from pm_monitor.core.stages.contract import Abstention, InputRefusedError, Stage1Decision
+from pm_monitor.core.stages.contract import (
+    NO_DEGRADED_MODES,
+    Abstention,
+    InputRefusedError,
+    Stage1Decision,
+)
 from pm_monitor.core.sync.window import AnalysisWindow
 from pm_monitor.core.types import ACCEL, MIC, HealthState
 
@@ -56,6 +61,7 @@ SOUND_FAULT_NAMES = ("none", ACOUSTIC_FAULT)  # what sound alone can name
 class PhysicsStage1:
     name = "asset_physics"
     required_inputs = (ACCEL,)
+    degraded_modes = NO_DEGRADED_MODES
 
     def __init__(self, asset: AssetDescription, store: ReferenceStore | None,
                  unit: str | None = None, hop_s: float = 0.5,

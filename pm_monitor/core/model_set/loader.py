@@ -25,12 +25,26 @@ PHYSICS_KIND = "asset_physics"  # builder: pm_monitor.core.model_set.physics
 
 def load_model_set(model_dir: Path | str, inference: InferenceConfig | None = None,
                    fusion_model_path: str = "", shaft_speed_rpm: float = 0.0,
-                   asset_file: str = "", reference_dir: str = "") -> CascadeModelSet:
+                   asset_file: str = "", reference_dir: str = "",
+                   asset_id: str = "") -> CascadeModelSet:
     """inference: backends of the set's networks; fusion_model_path: the rig explanations'
     fusion gates ("" = the shipped one beside the set, "none" = off); shaft_speed_rpm: the
     monitored shaft's speed where the set's features depend on it (0 = the descriptor's);
     asset_file / reference_dir: the physics set's asset description ("" = the descriptor's)
-    and where it keeps per-asset commissioning references ("" = in memory only)."""
+    and where it keeps per-asset commissioning references ("" = in memory only); the RUL
+    stage, when the set has one, keeps its onset reference and tracker state of `asset_id`
+    there too ("" = the id in its asset description), so its RUL survives a restart."""
+    models = _build(model_dir, inference, fusion_model_path, shaft_speed_rpm, asset_file,
+                    reference_dir)
+    rul = models.cascade.rul
+    if rul is not None and reference_dir:
+        rul.keep_state(reference_dir, asset_id)
+        models.report.append(f"rul state: {rul.status()['rul_state']}")
+    return models
+
+
+def _build(model_dir: Path | str, inference: InferenceConfig | None, fusion_model_path: str,
+           shaft_speed_rpm: float, asset_file: str, reference_dir: str) -> CascadeModelSet:
     descriptor = read_descriptor(model_dir)
     kind = descriptor.stages["stage1"]["kind"]
     if kind == RIG_KIND:

@@ -13,6 +13,7 @@ model_set.json (descriptor kind "rig_bundle"):
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,11 @@ from pm_monitor.core.inference import (
     rig_network_set,
 )
 from pm_monitor.core.model_set.contract import CascadeModelSet, with_required_by
+from pm_monitor.core.model_set.degraded import degraded_modes
 from pm_monitor.core.model_set.descriptor import DESCRIPTOR_FORMAT, ModelSetDescriptor
 from pm_monitor.core.models.bundle import ModelBundle, ModelLoadError, load_bundle
 from pm_monitor.core.models.thermal_resnet import normalise_thermal_frame
+from pm_monitor.core.stages.contract import DegradedMode
 from pm_monitor.core.stages.localizer import ImageLocalizer
 from pm_monitor.core.stages.rig_stage1 import RigStage1
 from pm_monitor.core.stages.rul import PrognosisRul, descriptor_rul, prognosis_rul
@@ -93,6 +96,7 @@ def build_rig_set(descriptor: ModelSetDescriptor, inference: InferenceConfig | N
     cascade = rig_cascade(bundle, networks, config, tuple(descriptor.inputs),
                           localize=bool(stages.get("localizers")), rul=rul)
     report = list(networks.report)
+    report += degraded_modes(bundle.degraded_evidence)[1]
     if rul is not None:
         report.append(f"rul: {stages['rul']['model']} ({rul.status()['rul_onset_source']} "
                       f"onset, a {rul.estimator.config.window_s:g} s snapshot every "
@@ -120,17 +124,22 @@ def build_rig_set(descriptor: ModelSetDescriptor, inference: InferenceConfig | N
 def rig_cascade(bundle: ModelBundle, networks: NetworkSet | InferenceConfig | None = None,
                 config: CascadeConfig | None = None,
                 inputs: tuple[str, ...] = (ACCEL, MIC, THERMAL), localize: bool = True,
-                rul: PrognosisRul | None = None) -> Cascade:
+                rul: PrognosisRul | None = None,
+                degraded: Mapping[str, DegradedMode] | None = None) -> Cascade:
     """The generic cascade over a bundle's stages (rul: the model set's RUL stage, if any).
     networks: ready runners of the bundle (or how to build them; default torch). Building
     non-torch backends exports / compiles and warms up here, so construct the cascade before
-    going live."""
+    going live. degraded: the inputs Stage 1 may decide without (default: what the bundle's
+    held-out evidence allows, core/model_set/degraded.py; the evidence measurement itself
+    passes the modes it measures)."""
     if isinstance(networks, NetworkSet):
         networks.require(cascade_specs(bundle))  # built for this bundle's inputs, or refused
     else:
         networks = rig_network_set(bundle, networks)
     config = config or CascadeConfig()
-    stage1 = RigStage1(bundle.eval(), networks)
+    if degraded is None:
+        degraded = degraded_modes(bundle.degraded_evidence)[0]
+    stage1 = RigStage1(bundle.eval(), networks, degraded)
     localizers = [ImageLocalizer(
         "thermal_localizer", THERMAL, "thermal", networks, bundle.thermal,
         lambda image: normalise_thermal_frame(image, bundle.thermal_scale_k),

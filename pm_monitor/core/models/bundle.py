@@ -62,6 +62,9 @@ class ModelBundle:
     fault_types: tuple[str, ...] = FAULT_TYPES
     location_names: tuple[str, ...] = LOCATION_NAMES
     info: dict[str, Any] = field(default_factory=dict)  # label, versions, training summary
+    # held-out evidence per missing modality, measured through the cascade
+    # (training/degraded_evidence.py); read by core/model_set/degraded.py. {}: none measured
+    degraded_evidence: dict[str, Any] = field(default_factory=dict)
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -82,6 +85,20 @@ def save_bundle(bundle: ModelBundle, model_dir: Path | str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for key, model in bundle.torch_models().items():
         torch.save(model.state_dict(), directory / WEIGHT_FILES[key])
+    path = save_bundle_metadata(bundle, directory)
+    # imported here: the model-set layer builds on bundles, not the other way round
+    from pm_monitor.core.model_set.rig import rig_descriptor
+
+    descriptor = rig_descriptor(bundle, str(bundle.info.get("label") or directory.name),
+                                directory=directory)
+    (directory / "model_set.json").write_text(json.dumps(descriptor, indent=1) + "\n")
+    return path
+
+
+def save_bundle_metadata(bundle: ModelBundle, model_dir: Path | str) -> Path:
+    """Write (only) the bundle's metadata.json, e.g. after its held-out evidence was added:
+    the weight files are left as they are."""
+    directory = Path(model_dir)
     metadata = {
         "format": BUNDLE_FORMAT,
         "info": bundle.info,
@@ -107,14 +124,10 @@ def save_bundle(bundle: ModelBundle, model_dir: Path | str) -> Path:
         "location_names": list(bundle.location_names),
         "weight_files": WEIGHT_FILES,
     }
+    if bundle.degraded_evidence:
+        metadata["degraded_evidence"] = bundle.degraded_evidence
     path = directory / METADATA_FILE
     path.write_text(json.dumps(metadata, indent=1) + "\n")
-    # imported here: the model-set layer builds on bundles, not the other way round
-    from pm_monitor.core.model_set.rig import rig_descriptor
-
-    descriptor = rig_descriptor(bundle, str(bundle.info.get("label") or directory.name),
-                                directory=directory)
-    (directory / "model_set.json").write_text(json.dumps(descriptor, indent=1) + "\n")
     return path
 
 
@@ -160,6 +173,7 @@ def load_bundle(model_dir: Path | str) -> ModelBundle:
             fault_types=tuple(meta["fault_types"]),
             location_names=tuple(meta["location_names"]),
             info=dict(meta.get("info", {})),
+            degraded_evidence=dict(meta.get("degraded_evidence", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelLoadError(meta_path, f"invalid metadata: {exc!r}") from None

@@ -21,6 +21,7 @@ from pm_monitor.core.models.threshold import DynamicThreshold
 from pm_monitor.core.realdata.femto_features import baseline_of, relative_to
 from pm_monitor.core.realdata.profile import RealDataProfile
 from pm_monitor.core.stages.contract import (
+    NO_DEGRADED_MODES,
     Abstention,
     InputRefusedError,
     NetworkRunner,
@@ -36,6 +37,7 @@ class FemtoStage1:
 
     name = "femto_stage1"
     required_inputs = (ACCEL,)
+    degraded_modes = NO_DEGRADED_MODES
 
     def __init__(self, profile: RealDataProfile, networks: NetworkRunner) -> None:
         """networks: runs "stage1" (sequence -> state_probabilities, fault_probabilities,

@@ -19,6 +19,18 @@ Time is message time (chunk stamps), so a replay at any speed gives the same est
 Elapsed life = stream time since the first accepted chunk + `elapsed_at_start_s` (the age of
 the asset when monitoring started; 0 for a new bearing, as in FEMTO).
 
+Restarts (core/rul/state.py): with a `RulStateStore` the tracker's state (operating time, onset,
+most severe states, peak damage, damage filter) and the onset monitor's health state machine
+are saved after every estimate and restored at construction. A stored state overrides
+`elapsed_at_start_s`: elapsed life = the stored operating time + stream time of the new stream;
+the time the node was down is not operation unless `count_downtime` (then the stamp gap
+between the last saved snapshot and the new stream's first chunk is added; samples up to the
+saved stamp, e.g. of overlapping analysis windows, are never counted twice). Stream time after
+the last saved estimate and before the stop (less than one update period) is lost. A stored state
+that cannot be used (corrupt, other model, other asset, newer format) is never used and never
+overwritten: every estimate is published with valid=False until `reset()` (new bearing) or a
+restart with the file fixed; `state_status` says which case holds.
+
 `valid` is True only for a calibrated estimate (the model carries a calibration for the
 evidence kind: population prior before the onset, condition-based after). Health index = 1 -
 damage (1 healthy reference level, 0 the failure level of the training histories).
@@ -29,6 +41,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -43,6 +56,13 @@ from pm_monitor.core.pipeline import InputRejectedError, InputStats, PipelineSta
 from pm_monitor.core.rul.onset import OnsetConfig, indicator_names, snapshot_indicators
 from pm_monitor.core.rul.prior import OperatingCondition
 from pm_monitor.core.rul.prognosis import PrognosisEstimate, PrognosisModel, PrognosisTracker
+from pm_monitor.core.rul.state import (
+    EstimatorState,
+    RulStateError,
+    RulStateStore,
+    model_fingerprint,
+    wrap,
+)
 from pm_monitor.core.types import HealthState
 
 INPUT_NAME = "accel"
@@ -58,6 +78,9 @@ class LiveConfig:
     rpm: float | None = None  # operating condition for the population prior
     load_n: float | None = None
     model_name: str = "rul_prognosis"
+    # after a restart from a stored state, count the stamp gap since the last saved snapshot
+    # as operation (the machine ran while the node was down; e.g. intermittent acquisition)
+    count_downtime: bool = False
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.update_period_s) and self.update_period_s > 0):
@@ -111,8 +134,12 @@ def _rejecter(stats: InputStats):
 class LiveRulEstimator:
     def __init__(self, model: PrognosisModel, config: LiveConfig | None = None,
                  asset: AssetDescription | None = None,
-                 store: ReferenceStore | None = None) -> None:
-        """Raises ValueError for an asset watched by its microphone alone: the onset monitor
+                 store: ReferenceStore | None = None,
+                 state_store: RulStateStore | None = None, asset_id: str = "") -> None:
+        """store: where the onset monitor keeps its commissioning reference; state_store:
+        where the tracker state is kept (None: not kept, a restart starts as a new asset);
+        asset_id: the state's and the reference's key (default: the asset description's id).
+        Raises ValueError for an asset watched by its microphone alone: the onset monitor
         judges vibration (use no asset for the population prior)."""
         if asset is not None and not asset.accelerometer:
             raise ValueError(f"asset {asset.asset_id} is watched by its microphone alone "
@@ -120,15 +147,39 @@ class LiveRulEstimator:
                              "give no asset (asset_file none) for the population prior only")
         self.model = model
         self.config = config or LiveConfig()
-        self.asset, self.store = asset, store
+        self.asset_id = asset_id or (asset.asset_id if asset is not None else "asset")
+        if asset is not None and asset.asset_id != self.asset_id:
+            asset = replace(asset, asset_id=self.asset_id)
+        self.asset, self.store, self.state_store = asset, store, state_store
         self.condition = OperatingCondition(self.config.rpm, self.config.load_n)
-        self.reset()
+        self._fresh()
+        self.state_saves = 0
+        self.state_save_ms_max = 0.0
+        self.state_save_error = ""  # the last save's failure ("" = saved, or none yet)
+        self.state_save_ms_sum = 0.0
+        self._fingerprint = model_fingerprint(model) if state_store is not None else ""
+        self._restore()
 
     def reset(self) -> None:
-        """Forget the stream, history, onset and counters (e.g. a new bearing was fitted)."""
+        """A new bearing was fitted: forget the stream, history, onset and counters, and the
+        stored tracker state and onset reference (commissioning starts again)."""
+        if self.state_store is not None:
+            self.state_store.reset(self.asset_id)
+        if self.store is not None:
+            self.store.reset(self.asset_id)
+        self._fresh()
+        self.state_save_error = ""
+        self.state_status = ("new asset (reset)" if self.state_store is not None
+                             else "not stored (no state store)")
+
+    def _fresh(self) -> None:
+        """The in-memory state of a new asset and a new stream."""
         self.stats = PipelineStats()
         self.tracker = PrognosisTracker(self.model, self.condition,
                                         self.config.elapsed_at_start_s)
+        self._start_s = self.config.elapsed_at_start_s  # operating time at the stream start
+        self._resume: EstimatorState | None = None  # the restored state until the stream starts
+        self._state_problem: str | None = None  # why a stored state was refused
         # the last snapshots and the tracker state before them: what an explanation of the
         # estimate replays (core/explain/rul_relevance.py); a copy of the small tracker each time
         self.recent = RecentHistory()
@@ -145,6 +196,99 @@ class LiveRulEstimator:
         self._last_snapshot_ns: int | None = None
         self.gaps = 0
         self.resets = 0
+
+    # ------------------------------------------------------------------ stored state
+    @property
+    def state_path(self) -> Path | None:
+        return None if self.state_store is None else self.state_store.path(self.asset_id)
+
+    @property
+    def state_refused(self) -> bool:
+        """A stored state could not be used: no estimate is valid until reset()."""
+        return self._state_problem is not None
+
+    def _restore(self) -> None:
+        """Resume from the stored state, if any (called once, at construction)."""
+        if self.state_store is None:
+            self.state_status = "not stored (no state store)"
+            return
+        path = self.state_path
+        try:
+            stored = self.state_store.read(self.asset_id, self.model, self.condition)
+        except RulStateError as err:
+            self._refuse(f"{path}: {err}")
+            return
+        if stored is None:
+            self.state_status = (f"new asset: no stored state {path}; elapsed from "
+                                 f"elapsed_at_start_s ({self.config.elapsed_at_start_s:g} s)")
+            return
+        self.tracker, self._start_s, self._resume = stored.tracker, stored.operating_s, stored
+        onset = self.tracker.onset.onset_s
+        self.state_status = (f"restored {path}: {stored.operating_s:.0f} s of operation"
+                             + (f", onset at {onset:.0f} s" if onset is not None else
+                                ", no onset yet")
+                             + f" (elapsed_at_start_s {self.config.elapsed_at_start_s:g} s "
+                             "not used)")
+
+    def _refuse(self, reason: str) -> None:
+        """A stored state that cannot be used: start as a new asset, publish nothing valid,
+        never overwrite the file (the user resets, or fixes it and restarts)."""
+        self.tracker = PrognosisTracker(self.model, self.condition,
+                                        self.config.elapsed_at_start_s)
+        self._start_s, self._resume = self.config.elapsed_at_start_s, None
+        self._state_problem = reason
+        self.state_status = (f"refused: {reason}; estimates are not valid until the asset is "
+                             "reset (new bearing) or the file is fixed")
+
+    def _start_stream(self, first_ns: int, newest_ns: int) -> None:
+        """The first samples of this stream (first_ns .. newest_ns): the operating time's
+        origin, and after a restart the next snapshot, continue from the restored state."""
+        self._first_stamp_ns = first_ns  # elapsed = stamp - origin + _start_s
+        resume = self._resume
+        if resume is None:
+            return
+        last = resume.last_stamp_ns
+        if newest_ns <= last:  # time went back (a replay from its start): a new timeline
+            return
+        self._last_snapshot_ns = last
+        # samples up to the saved stamp are counted already (overlapping analysis windows);
+        # the gap after it (the node was down) only when the user says the machine ran
+        if first_ns < last or self.config.count_downtime:
+            self._first_stamp_ns = last
+
+    def _apply_resume_to_monitor(self) -> None:
+        """The restored health state machine goes to the onset monitor when it is built."""
+        resume = self._resume
+        if resume is None or self.monitor is None:
+            return
+        if resume.monitor_commissioned and not self.monitor.commissioned:
+            self._refuse(f"{self.state_path}: the onset monitor was commissioned but its "
+                         "stored reference is gone (reference_dir changed?)")
+            return
+        if resume.health_machine is not None:
+            self.monitor.machine.restore(resume.health_machine)
+
+    def _save(self, end_ns: int, t_s: float) -> None:
+        """The state after this estimate, atomically (a few kB); an error is reported, not
+        raised (the estimate is published all the same)."""
+        if self.state_store is None or self._state_problem is not None:
+            return
+        started = time.perf_counter()
+        monitor = self.monitor
+        state = EstimatorState(self.tracker, t_s, end_ns,
+                               None if monitor is None else monitor.machine.to_dict(),
+                               monitor is not None and monitor.commissioned)
+        try:
+            self.state_store.save(self.asset_id, wrap(state.body(), self.model, self.asset_id,
+                                                      self._fingerprint))
+        except (OSError, ValueError) as err:
+            self.state_save_error = f"{type(err).__name__}: {err}"
+            return
+        self.state_save_error = ""
+        self.state_saves += 1
+        took_ms = (time.perf_counter() - started) * 1e3
+        self.state_save_ms_sum += took_ms
+        self.state_save_ms_max = max(self.state_save_ms_max, took_ms)
 
     # ------------------------------------------------------------------ input
     def on_chunk(self, stamp_ns: int, sample_rate: float, channel_names: Sequence[str],
@@ -202,6 +346,7 @@ class LiveRulEstimator:
                 raise reject(f"onset monitor: {err}") from None
             self._set_rate(sample_rate)
             self._columns, self.monitor = columns, monitor
+            self._apply_resume_to_monitor()
         elif abs(sample_rate - self.sample_rate) > 1e-6 * self.sample_rate:
             raise reject(f"sample_rate {sample_rate} Hz differs from this stream's "
                          f"{self.sample_rate:g} Hz (reset the estimator for a new stream)")
@@ -229,7 +374,7 @@ class LiveRulEstimator:
             raise reject(f"{len(frames)} samples, fewer than one {self.config.window_s} s "
                          f"snapshot ({self.window})")
         if self._first_stamp_ns is None:
-            self._first_stamp_ns = end_ns - round(len(frames) * 1e9 / self.sample_rate)
+            self._start_stream(end_ns - round(len(frames) * 1e9 / self.sample_rate), end_ns)
             stats.first_stamp_ns = end_ns
         stats.last_stamp_ns = end_ns
         self._buffer = frames[-self.window:]
@@ -270,15 +415,16 @@ class LiveRulEstimator:
             else:
                 self.resets += 1
             self._buffer = self._buffer[:0]
+        end_ns = stamp_ns + round(len(frames) * 1e9 / self.sample_rate)
         if self._first_stamp_ns is None:
-            self._first_stamp_ns = stamp_ns
+            self._start_stream(stamp_ns, end_ns)
         self._buffer = np.concatenate([self._buffer, frames])[-self.window:]
         self._next_index = first_index + len(frames)
-        self._buffer_end_ns = stamp_ns + round(len(frames) * 1e9 / self.sample_rate)
+        self._buffer_end_ns = end_ns
 
     # ------------------------------------------------------------------ model
     def _elapsed_s(self, stamp_ns: int) -> float:
-        return (stamp_ns - self._first_stamp_ns) / 1e9 + self.config.elapsed_at_start_s
+        return (stamp_ns - self._first_stamp_ns) / 1e9 + self._start_s
 
     def _maybe_estimate(self) -> list[LiveEstimate]:
         if len(self._buffer) < self.window or self._buffer_end_ns is None:
@@ -302,11 +448,16 @@ class LiveRulEstimator:
                 state = judged_state(self.last_assessment)
             self.recent.before_update(self.tracker, t_s, values, state)
             self.tracker.update(t_s, values, state)
-            estimate = LiveEstimate(end_ns, self.tracker.estimate(), self.config.model_name)
+            prognosis = self.tracker.estimate()
+            if self._state_problem is not None:  # resting on a state it could not restore
+                prognosis = replace(prognosis, valid=False)
+            estimate = LiveEstimate(end_ns, prognosis, self.config.model_name)
         except Exception as err:  # a live node reports and goes on
             inference.failures += 1
             inference.last_failure = f"{type(err).__name__}: {err}"
             return []
+        self._resume = None  # the stream carries on from here
+        self._save(end_ns, t_s)
         inference.windows += 1
         latency_ms = (time.perf_counter() - started) * 1e3
         inference.latency_ms_sum += latency_ms
@@ -329,4 +480,8 @@ class LiveRulEstimator:
                 "health_state": ("" if self.last_assessment is None
                                  else self.last_assessment.state.name.lower()),
                 "damage": self.tracker.damage,
-                "buffered_frames": len(self._buffer)}
+                "buffered_frames": len(self._buffer),
+                "rul_state": self.state_status + (f"; last save failed: {self.state_save_error}"
+                                                  if self.state_save_error else ""),
+                "rul_state_saves": self.state_saves,
+                "rul_state_save_ms_max": self.state_save_ms_max}

@@ -121,3 +121,38 @@ class OnsetTracker:
         smoothed = np.median(np.stack([r for _, r in self._recent]), axis=0)
         self._floor = smoothed if self._floor is None else np.minimum(self._floor, smoothed)
         self.score = smoothed - self._floor
+
+    def to_dict(self) -> dict:
+        """The latched onset and the damage score's memory (JSON-able; core/rul/state.py)."""
+        return {"reference": _listed(self.reference), "onset_s": self.onset_s,
+                "trigger": self.trigger, "t0": self._t0,
+                "early": [v.tolist() for v in self._early],
+                "recent": [[t, r.tolist()] for t, r in self._recent],
+                "score": _listed(self.score), "floor": _listed(self._floor)}
+
+    @classmethod
+    def from_dict(cls, config: OnsetConfig, data: dict) -> OnsetTracker:
+        """A tracker of `config` resumed from `to_dict`. Raises KeyError / ValueError /
+        TypeError for a bad one (e.g. indicator counts other than the config's)."""
+        width = len(config.indicators)
+        tracker = cls(config, reference=_array(data["reference"], width),
+                      onset_s=None if data["onset_s"] is None else float(data["onset_s"]),
+                      trigger=None if data["trigger"] is None else str(data["trigger"]),
+                      _t0=None if data["t0"] is None else float(data["t0"]),
+                      _early=[_array(v, width) for v in data["early"]],
+                      _recent=deque((float(t), _array(r, width)) for t, r in data["recent"]),
+                      score=_array(data["score"], width), _floor=_array(data["floor"], width))
+        return tracker
+
+
+def _listed(values: np.ndarray | None) -> list[float] | None:
+    return None if values is None else np.asarray(values, dtype=np.float64).tolist()
+
+
+def _array(values, width: int) -> np.ndarray | None:
+    if values is None:
+        return None
+    out = np.asarray(values, dtype=np.float64)
+    if out.shape != (width,):
+        raise ValueError(f"need {width} indicator values, got shape {out.shape}")
+    return out

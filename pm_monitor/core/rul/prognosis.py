@@ -252,6 +252,45 @@ class PrognosisTracker:
     def elapsed_s(self) -> float:
         return self._last_t if self._last_t is not None else self.elapsed_at_start_s
 
+    def to_dict(self) -> dict:
+        """Everything the next estimate rests on (JSON-able): the operating time of the last
+        snapshot, the onset latch and damage score, the most severe states reached, the peak
+        damage, the damage Kalman filter and the ceiling past the failure level. The model is
+        not in it (core/rul/state.py ties a stored state to the model's fingerprint)."""
+        kf = None if self._kf is None else {"x": self._kf.x.tolist(), "P": self._kf.P.tolist()}
+        return {"elapsed_at_start_s": self.elapsed_at_start_s, "last_t": self._last_t,
+                "damage": self.damage, "peak_damage": self.peak_damage,
+                "first_in_state": dict(self.first_in_state), "kalman": kf,
+                "onset": self.onset.to_dict(),
+                "ceiling": None if self._ceiling is None else self._ceiling.tolist()}
+
+    @classmethod
+    def from_dict(cls, model: PrognosisModel, condition: OperatingCondition,
+                  data: dict) -> PrognosisTracker:
+        """The tracker `to_dict` described, resumed on `model` (the one it was made with).
+        Raises KeyError / ValueError / TypeError for a bad description."""
+        tracker = cls(model, condition, float(data["elapsed_at_start_s"]))
+        tracker.onset = OnsetTracker.from_dict(model.onset, data["onset"])
+        tracker._last_t = None if data["last_t"] is None else float(data["last_t"])
+        tracker.damage, tracker.peak_damage = float(data["damage"]), float(data["peak_damage"])
+        unknown = set(data["first_in_state"]) - set(SEVERE_STATES)
+        if unknown:
+            raise ValueError(f"first times of unknown states {sorted(unknown)}")
+        tracker.first_in_state = {k: float(v) for k, v in data["first_in_state"].items()}
+        if data["kalman"] is not None:
+            kf = _damage_filter(0.0, model.trend)
+            x, p = np.asarray(data["kalman"]["x"], float), np.asarray(data["kalman"]["P"], float)
+            if x.shape != kf.x.shape or p.shape != kf.P.shape:
+                raise ValueError(f"Kalman state of shape {x.shape} / {p.shape}")
+            kf.x, kf.P = x, p
+            tracker._kf = kf
+        if data["ceiling"] is not None:
+            ceiling = np.asarray(data["ceiling"], dtype=np.float64)
+            if ceiling.ndim != 1 or not np.all(np.isfinite(ceiling)):
+                raise ValueError(f"ceiling of shape {ceiling.shape} or not finite")
+            tracker._ceiling = ceiling
+        return tracker
+
     def update(self, t_s: float, values: np.ndarray,
                state: HealthState | int | None = None) -> None:
         """t_s: operating time of the asset (s); values in model.indicator_names order; state:

@@ -4,7 +4,9 @@
 generic cascade (pm_monitor.core.cascade.Cascade) runs them; the gate logic lives there only.
 """
 from pm_monitor.core.stages.contract import (
+    NO_DEGRADED_MODES,
     Abstention,
+    DegradedMode,
     InputRefusedError,
     Localizer,
     NetworkRunner,
@@ -14,5 +16,15 @@ from pm_monitor.core.stages.contract import (
     Stage1Decision,
 )
 
-__all__ = ["Abstention", "InputRefusedError", "Localizer", "NetworkRunner", "RulStage", "Scorer",
-           "Stage1", "Stage1Decision"]
+__all__ = [
+    "NO_DEGRADED_MODES",
+    "Abstention",
+    "DegradedMode",
+    "InputRefusedError",
+    "Localizer",
+    "NetworkRunner",
+    "RulStage",
+    "Scorer",
+    "Stage1",
+    "Stage1Decision",
+]

@@ -7,6 +7,12 @@ another size) raises InputRefusedError and is treated as if the input were missi
 cannot decide (inputs missing, baseline still being commissioned) returns an Abstention: the
 window then carries no decision, and the alarm manager neither raises nor clears on it.
 
+A Stage 1 may also decide without one of its inputs (`degraded_modes`, one DegradedMode per
+input it can do without, one input at a time), but only where the model set's own held-out
+evidence allows it (pm_monitor.core.model_set.degraded for the rig bundle): such a decision
+names the input it was taken without (Stage1Decision.decided_without), may be capped at a
+state (DegradedMode.max_state), and the alarm manager may raise on it but never clear on it.
+
 Networks run through one interface, NetworkRunner: named networks, `run(name, feeds)` with
 named numpy inputs and outputs (pm_monitor.core.inference.NetworkSet, on torch / ONNX Runtime /
 TensorRT), so an inference backend plugs in under any stage without the stage changing.
@@ -15,12 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from pm_monitor.core.rul.live import LiveEstimate
 from pm_monitor.core.sync.window import AnalysisWindow, FrameSample
+from pm_monitor.core.types import HealthState
 
 
 class InputRefusedError(ValueError):
@@ -30,6 +38,22 @@ class InputRefusedError(ValueError):
         super().__init__(f"{modality} refused: {reason}")
         self.modality = modality
         self.reason = reason
+
+
+@dataclass(frozen=True)
+class DegradedMode:
+    """Stage 1 may decide without `missing` (the other inputs present): the worst state such a
+    decision may name (`max_state`; a worse output is reported at this state), whether it may
+    name the fault type (`names_fault`; else the fault is UNKNOWN_FAULT) and, in words, the
+    held-out evidence that allowed it (shown in notes, logs and /diagnostics)."""
+
+    missing: str
+    max_state: HealthState = HealthState.FAILURE
+    evidence: str = ""
+    names_fault: bool = True
+
+
+NO_DEGRADED_MODES: Mapping[str, DegradedMode] = MappingProxyType({})  # needs all its inputs
 
 
 @dataclass(frozen=True)
@@ -58,6 +82,9 @@ class Stage1Decision:
     # already weigh it and a bare deviation is advisory (physics set: run-in changes of a new
     # asset deviate from its reference for hours without damage; `anomalous` is still reported)
     anomaly_alarms: bool = True
+    # the required inputs this decision was taken without (one of the stage's degraded_modes);
+    # () for a decision on all of them
+    decided_without: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,10 +108,13 @@ class NetworkRunner(Protocol):
 
 
 class Stage1(Protocol):
-    """Health state + anomaly score on every window (or an abstention)."""
+    """Health state + anomaly score on every window (or an abstention). degraded_modes:
+    input -> DegradedMode for each required input the stage may decide without ({}: it needs
+    all of them); the cascade lets at most one of them be missing."""
 
     name: str
     required_inputs: tuple[str, ...]
+    degraded_modes: Mapping[str, DegradedMode]
 
     def decide(self, window: AnalysisWindow) -> Stage1Decision | Abstention:
         """Raises InputRefusedError for an input it cannot take."""

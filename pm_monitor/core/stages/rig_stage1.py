@@ -3,15 +3,21 @@ accelerometer, microphone and thermal frame -> standardised sequence -> HealthSt
 (health state + fault type) and the feature autoencoder's score judged by a DynamicThreshold;
 the bundle's health indicator of the same features feeds the RUL stage.
 
-The BiLSTM was trained on windows with all three modalities (training/rig_baseline.py has no
-modality dropout; evaluate.modality_dropout_metrics only measures the damage), so it needs all
-three: a window without one of them, or with too little of a stream to compute its features
-(below the feature configuration's min_coverage), gets no decision instead of zero-filled
-features.
+The BiLSTM and the autoencoder were trained with sensor dropout (training/augment.py: each
+sensor group's standardised features zeroed with probability 0.1), so a missing modality's
+features standardised to 0 are inputs they have seen. Whether that is good enough is the bundle's
+held-out evidence (metadata "degraded_evidence", measured through the cascade by
+training/degraded_evidence.py), turned into `degraded_modes` by core/model_set/degraded.py:
+without a modality that has a mode, the stage decides on the other two (the whole modality is
+dropped, also when part of it arrived: that is what was measured); without any other, or with
+too little of a stream to compute its features (below the feature configuration's
+min_coverage), it refuses instead of deciding on zero-filled features. The feature sequence
+restarts whenever the set of inputs changes, as each held-out run of the evidence started.
 """
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -19,7 +25,13 @@ from pm_monitor.core.cascade import SequenceHistory
 from pm_monitor.core.features import FeatureExtractor
 from pm_monitor.core.models.bundle import ModelBundle
 from pm_monitor.core.models.threshold import DynamicThreshold
-from pm_monitor.core.stages.contract import InputRefusedError, NetworkRunner, Stage1Decision
+from pm_monitor.core.stages.contract import (
+    NO_DEGRADED_MODES,
+    DegradedMode,
+    InputRefusedError,
+    NetworkRunner,
+    Stage1Decision,
+)
 from pm_monitor.core.sync.window import AnalysisWindow
 from pm_monitor.core.types import ACCEL, MIC, THERMAL, HealthState
 
@@ -30,13 +42,18 @@ class RigStage1:
     name = "rig_stage1"
     required_inputs = RIG_STAGE1_INPUTS
 
-    def __init__(self, bundle: ModelBundle, networks: NetworkRunner) -> None:
+    def __init__(self, bundle: ModelBundle, networks: NetworkRunner,
+                 degraded_modes: Mapping[str, DegradedMode] = NO_DEGRADED_MODES) -> None:
         """networks: runs "stage1" (sequence -> state/fault probabilities, attention) and
-        "anomaly" (features, present -> anomaly_score)."""
+        "anomaly" (features, present -> anomaly_score). degraded_modes: the inputs it may
+        decide without (core/model_set/degraded.py reads them from the bundle's evidence)."""
         self.bundle = bundle
         self.networks = networks
+        self.degraded_modes = dict(degraded_modes)
         self.extractor = FeatureExtractor(bundle.feature_config)
         self._history = SequenceHistory(bundle.sequence_length)
+        self._history_without: tuple[str, ...] = ()  # the inputs the history was built without
+        self._decided_without = dict.fromkeys(self.degraded_modes, 0)  # windows, per input
         self.threshold = DynamicThreshold(bundle.threshold)
 
     @property
@@ -45,21 +62,36 @@ class RigStage1:
 
     def reset(self) -> None:
         self._history.clear()
+        self._history_without = ()
         self.threshold.reset()
 
     def status(self) -> dict[str, object]:
-        return {}
+        """/diagnostics values: the degraded modes loaded, the inputs of the last decision and
+        how many windows were decided without each input."""
+        values: dict[str, object] = {
+            "stage1_may_decide_without": ", ".join(
+                f"{m} (up to {mode.max_state.label})" for m, mode in self.degraded_modes.items())
+            or "nothing (needs accel, mic and thermal)",
+            "stage1_last_decided_without": ", ".join(self._history_without) or "nothing"}
+        values.update({f"stage1_windows_decided_without_{m}": n
+                       for m, n in self._decided_without.items()})
+        return values
 
     def decide(self, window: AnalysisWindow) -> Stage1Decision:
         start = time.perf_counter()
         values, present = self.extractor.extract(window)
+        without, refused = self._lacking(window, present)
         for sensor in self.extractor.sensor_groups:
-            if not present[self.extractor.sensor_slice(sensor)].any():
-                modality = self.extractor.modality_of_sensor(sensor)
-                raise InputRefusedError(modality, f"too little {sensor} data in the window for "
-                                             "its features")
+            if self.extractor.modality_of_sensor(sensor) in without:
+                values[self.extractor.sensor_slice(sensor)] = 0.0
+                present[self.extractor.sensor_slice(sensor)] = False
         standardised = self.bundle.scaler.standardise(values, present)
         features_done = time.perf_counter()
+        if without != self._history_without:  # a new set of inputs starts a new sequence
+            self._history.clear()
+            self._history_without = without
+        for missing in without:
+            self._decided_without[missing] += 1
         sequence = self._history.push(standardised)
         stage1 = self.networks.run("stage1", {"sequence": sequence[None]})
         state_p = stage1["state_probabilities"][0]
@@ -82,7 +114,28 @@ class RigStage1:
             health_index=float(self.bundle.health_indicator(standardised)),
             timings_ms={"features": (features_done - start) * 1e3,
                         "stage1": (stage1_done - features_done) * 1e3,
-                        "anomaly": (end - stage1_done) * 1e3})
+                        "anomaly": (end - stage1_done) * 1e3},
+            refused_inputs=refused, decided_without=without)
+
+    def _lacking(self, window: AnalysisWindow, present: np.ndarray
+                 ) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+        """(the input decided without, (input, why) where it arrived but was unusable). A
+        sensor group without features makes its whole modality lacking; more than one lacking
+        modality, or one without a degraded mode, is refused (InputRefusedError)."""
+        reasons: dict[str, str] = {}
+        for sensor in self.extractor.sensor_groups:
+            if not present[self.extractor.sensor_slice(sensor)].any():
+                modality = self.extractor.modality_of_sensor(sensor)
+                reasons.setdefault(modality, f"too little {sensor} data in the window for "
+                                             "its features")
+        if not reasons:
+            return (), ()
+        modality, reason = next(iter(reasons.items()))
+        if len(reasons) > 1 or modality not in self.degraded_modes:
+            blocking = next((m for m in reasons if m not in self.degraded_modes), modality)
+            raise InputRefusedError(blocking, reasons[blocking])
+        refused = ((modality, reason),) if modality in window.present else ()
+        return (modality,), refused
 
     def _top_fault(self, fault_p: np.ndarray) -> str:
         """Most likely fault type other than "none" (the state head already said "faulty")."""

@@ -13,12 +13,20 @@ other windows with other models, so its first Pre-Warning falls at another momen
 the model was fitted for, and the RUL would be off by that difference with nothing to say so
 (docs/sections/rul.md, "Where the onset comes from").
 
+Restarts: `keep_state(reference_dir, asset_id)` (the model set loader calls it with the monitor's
+reference_dir) stores the onset monitor's reference (part "monitor_rul_snapshots") and the
+tracker state (part "monitor_rul_state", core/rul/state.py) per asset and restores them, so the
+monitor's ~/rul goes on after a restart; `reset()` (the monitor's ~/commission reset) forgets
+both. The part names differ from the physics set's (the asset's own file, "acoustic") and from
+rul_node's ("rul_snapshots", "rul_state"), so a monitor and a rul_node may share one folder.
+
 descriptor (model_set.json, paths relative to its directory):
     "rul": {"kind": "prognosis", "model": "../rul_rig/rul_prognosis.json",
             "asset": "../../config/assets/rig_motor.yaml",   # optional: none = prior only
             "channels": ["x", "y"],                          # horizontal, vertical
             "update_period_s": 1.0, "window_s": 0.1,         # as the model was fitted
-            "rpm": null, "load_n": null}                     # operating condition, if rated
+            "rpm": null, "load_n": null,                     # operating condition, if rated
+            "count_downtime": false}                         # after a restart (core/rul/live)
 """
 from __future__ import annotations
 
@@ -30,9 +38,11 @@ import numpy as np
 
 from pm_monitor.core.acceleration_units import acceleration_scale
 from pm_monitor.core.assets.description import load as load_asset
+from pm_monitor.core.condition.reference import ReferenceStore
 from pm_monitor.core.pipeline import InputRejectedError
 from pm_monitor.core.rul.live import LiveConfig, LiveEstimate, LiveRulEstimator
 from pm_monitor.core.rul.prognosis import PrognosisModel
+from pm_monitor.core.rul.state import RulStateStore
 from pm_monitor.core.sync.window import AnalysisWindow
 from pm_monitor.core.types import ACCEL
 
@@ -40,8 +50,9 @@ if TYPE_CHECKING:
     from pm_monitor.core.model_set.descriptor import ModelSetDescriptor
 
 RUL_KIND = "prognosis"
+SNAPSHOTS_PART, STATE_PART = "monitor_rul_snapshots", "monitor_rul_state"
 _DESCRIPTOR_KEYS = {"kind", "model", "asset", "channels", "update_period_s", "window_s", "rpm",
-                    "load_n"}
+                    "load_n", "count_downtime"}
 
 
 class PrognosisRul:
@@ -83,7 +94,19 @@ class PrognosisRul:
             return self._latest
         return None
 
+    def keep_state(self, reference_dir: Path | str, asset_id: str = "") -> None:
+        """Store the onset reference and the tracker state of `asset_id` (default: the asset
+        description's) under reference_dir and resume from them now (before the first
+        window; `status()["rul_state"]` says what was restored or why it was refused)."""
+        old, root = self.estimator, ReferenceStore(reference_dir)
+        self.estimator = LiveRulEstimator(old.model, old.config, old.asset,
+                                          root.part(SNAPSHOTS_PART),
+                                          RulStateStore(root.part(STATE_PART).root),
+                                          asset_id or old.asset_id)
+        self._latest = None
+
     def reset(self) -> None:
+        """A new bearing: forget the stream, the onset, and the stored state and reference."""
         self.estimator.reset()
         self._latest = None
         self.skipped = 0
@@ -99,7 +122,8 @@ class PrognosisRul:
                 "rul_estimates": self.estimator.stats.inference.windows,
                 "rul_evidence_kind": "" if latest is None else latest.distribution.evidence,
                 "rul_windows_skipped": self.skipped,
-                "rul_last_refusal": "" if stats is None else (stats.last_error or "")}
+                "rul_last_refusal": "" if stats is None else (stats.last_error or ""),
+                "rul_state": diag["rul_state"]}
 
 
 def prognosis_rul(entry: Mapping[str, Any], resolve, unit: str) -> PrognosisRul:
@@ -122,6 +146,7 @@ def prognosis_rul(entry: Mapping[str, Any], resolve, unit: str) -> PrognosisRul:
                         update_period_s=float(entry.get("update_period_s", 10.0)),
                         window_s=float(entry.get("window_s", 0.1)),
                         rpm=entry.get("rpm"), load_n=entry.get("load_n"),
+                        count_downtime=bool(entry.get("count_downtime", False)),
                         model_name=Path(str(entry["model"])).parent.name or "rul_prognosis")
     return PrognosisRul(LiveRulEstimator(model, config, asset), unit)
 

@@ -230,7 +230,8 @@ def test_update_from_a_cascade_result_and_default_log_path(monkeypatch, tmp_path
     manager = AlarmManager("a", AlarmConfig(on_delay_windows_failure=1))
     result = SimpleNamespace(t_end_ns=5, state=S.FAILURE, anomalous=False, anomaly_score=0.1,
                              anomaly_threshold=1.0, state_probabilities=[0.0, 0.0, 0.1, 0.9],
-                             fault_type="inner_race", decided=True)
+                             fault_type="inner_race", decided=True,
+                             decided_without=())
     updates = manager.update_result(result, velocity_mm_s=5.0)
     assert [(u.fault_type, u.severity) for u in updates] == [("inner_race", S.FAILURE),
                                                              (ZONE_FAULT, S.FAILURE)]
@@ -251,7 +252,8 @@ def test_an_anomaly_alone_alarms_only_where_stage1_lets_it():
                                      anomaly_alarms=anomaly_alarms, anomaly_score=5.0,
                                      anomaly_threshold=1.0,
                                      state_probabilities=[1.0, 0.0, 0.0, 0.0],
-                                     fault_type="none", decided=True)
+                                     fault_type="none", decided=True,
+                                     decided_without=())
             updates += manager.update_result(result, velocity_mm_s=None)
         return updates
 
@@ -281,6 +283,66 @@ def test_windows_without_a_decision_neither_raise_nor_clear():
     for _ in range(50):
         assert manager.update(next(t) * 10**9, **normal, decided=False) == []
     assert [a.fault_type for a in manager.active_alarms()] == ["ball"]
+
+
+def test_decisions_without_an_input_raise_and_escalate_but_never_clear():
+    """A modality drops out during an active alarm: the degraded Stage 1 saying Normal (or
+    naming another fault) does not clear it; it can still raise and escalate; once all inputs
+    are back, normal windows clear it as before."""
+    config = AlarmConfig(on_delay_windows_failure=2, zone_alarm_enabled=False)
+    manager = AlarmManager("a", config)
+    t = iter(range(1, 1000))
+    warning = dict(state=S.WARNING, abnormal=True, score=5.0, threshold=1.0,
+                   probabilities=[0.0, 0.1, 0.9, 0.0], fault_type="ball")
+    normal = dict(state=S.NORMAL, abnormal=False, score=0.0, threshold=1.0,
+                  probabilities=[1.0, 0.0, 0.0, 0.0])
+    raised = []
+    for _ in range(12):
+        raised += manager.update(next(t) * 10**9, **warning)
+    assert [(u.event.name, u.severity) for u in raised if u.event.name == "RAISED"] == [
+        ("RAISED", S.WARNING)]
+    for _ in range(100):  # thermal gone: the model without it sees nothing
+        updates = manager.update(next(t) * 10**9, **normal, may_clear=False)
+        assert all(u.event.name != "CLEARED" for u in updates)
+    other = dict(warning, fault_type="inner_race")
+    for _ in range(100):  # ... or names another fault: the ball alarm stays
+        manager.update(next(t) * 10**9, **other, may_clear=False)
+    assert "ball" in [a.fault_type for a in manager.active_alarms()]
+    # a degraded decision may escalate
+    failure = dict(warning, state=S.FAILURE, probabilities=[0.0, 0.0, 0.1, 0.9])
+    escalated = []
+    for _ in range(4):
+        escalated += manager.update(next(t) * 10**9, **failure, may_clear=False)
+    assert any(u.fault_type == "ball" and u.severity == S.FAILURE for u in escalated)
+    # all inputs back, clearly normal: it clears as any alarm does (off-delay)
+    cleared = []
+    for _ in range(200):
+        cleared += manager.update(next(t) * 10**9, **normal)
+    assert "CLEARED" in {u.event.name for u in cleared if u.fault_type == "ball"}
+
+
+def test_an_unnamed_fault_decided_without_an_input_is_adopted_once_it_is_named():
+    """Without accel the rig Stage 1 does not name the fault type ("unknown"): one alarm that
+    escalates; when the inputs return and the fault is named, that alarm becomes the fault's
+    alarm (same id) instead of a second one."""
+    config = AlarmConfig(zone_alarm_enabled=False)
+    manager = AlarmManager("a", config)
+    t = iter(range(1, 1000))
+    unnamed = dict(state=S.PRE_WARNING, abnormal=True, score=5.0, threshold=1.0,
+                   probabilities=[0.1, 0.8, 0.1, 0.0], fault_type="unknown")
+    raised = []
+    for _ in range(12):
+        raised += manager.update(next(t) * 10**9, **unnamed, may_clear=False)
+    first = [u for u in raised if u.event == AlarmEvent.RAISED]
+    assert [(u.fault_type, u.severity) for u in first] == [("unknown", S.PRE_WARNING)]
+    named = dict(unnamed, state=S.WARNING, probabilities=[0.0, 0.1, 0.9, 0.0],
+                 fault_type="outer_race")
+    later = []
+    for _ in range(12):
+        later += manager.update(next(t) * 10**9, **named)
+    assert not any(u.event == AlarmEvent.RAISED for u in later)
+    assert [(a.alert_id, a.fault_type) for a in manager.active_alarms()] == [
+        (first[0].alert_id, "outer_race")]
 
 
 def test_bad_window_input_is_refused_clearly():

@@ -151,3 +151,24 @@ def test_an_impulsive_window_without_a_crest_rise_on_every_axis_is_still_ignored
     _run_levels(m, [[2.5, 2.5]] * 2)
     _run_crest(m, [[6.0, 1.0]], impulsive=True)
     assert _run_levels(m, [[2.5, 2.5]])[-1] == HealthState.PRE_WARNING  # the count was kept
+
+
+def test_a_machine_restored_from_its_dict_goes_on_the_same():
+    """to_dict / restore through JSON (the RUL tracker state keeps the onset monitor's)."""
+    import json
+
+    rules = HealthRules(persistence=3)
+    levels = [np.array([1.0, 1.0])] * 5 + [np.array([2.0, 2.1])] * 6
+    whole, half = HealthStateMachine(rules), HealthStateMachine(rules)
+    for i, lv in enumerate(levels):
+        whole.update(1.5, False, False, IsoZone.A, lv)
+        if i < 7:
+            half.update(1.5, False, False, IsoZone.A, lv)
+    restored = HealthStateMachine(rules)
+    restored.restore(json.loads(json.dumps(half.to_dict())))
+    for lv in levels[7:]:
+        restored.update(1.5, False, False, IsoZone.A, lv)
+    assert restored.state == whole.state == HealthState.PRE_WARNING  # by the trend rise
+    assert restored.to_dict() == whole.to_dict()
+    with pytest.raises(ValueError):
+        restored.restore({**whole.to_dict(), "state": 7})

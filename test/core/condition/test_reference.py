@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from pm_monitor.core.condition.reference import (
+    SAVE_EVERY_FRACTION,
     ReferenceBuilder,
     ReferenceStore,
     anomaly_distance,
@@ -69,3 +70,25 @@ def test_compatibility_check_names_the_difference():
     assert "rate" in b.compatible(25600.0, ["x"], NAMES)
     assert "axes" in b.compatible(20000.0, ["x", "y"], NAMES)
     assert b.compatible(20000.0, ["x"], NAMES) == ""
+
+
+def test_a_long_commissioning_is_saved_in_steps_and_resumes_losing_at_most_one_step(tmp_path):
+    # An hour of 1 s windows: saving each window would rewrite a growing file 3600 times.
+    store = ReferenceStore(tmp_path)
+    builder = ReferenceBuilder.new("pump_7", 20000.0, ["x"], NAMES, required_s=3600.0)
+    writes = 0
+    for r in _rows(1800):
+        builder.add(r, 1.0)
+        writes += store.save_progress(builder.reference) is not None
+    steps = round(1 / SAVE_EVERY_FRACTION)
+    assert writes <= steps // 2 + 1  # half of the commissioning: at most one write per step
+    resumed = ReferenceStore(tmp_path).load("pump_7")  # a crash now, then a restart
+    assert 0.5 - SAVE_EVERY_FRACTION <= resumed.progress <= 0.5
+    builder = ReferenceBuilder(resumed)
+    done = False
+    for r in _rows(2000, seed=3):
+        done = builder.add(r, 1.0)
+        store.save_progress(builder.reference)
+        if done:
+            break
+    assert done and store.load("pump_7").complete  # completion is always written

@@ -114,3 +114,17 @@ def test_descriptor_errors_name_the_file_and_every_problem(tmp_path):
     with pytest.raises(ModelLoadError, match=r"model_set\.json: unknown stages\.stage1\.kind "
                                              r"'oracle'"):
         load_model_set(bundle)
+
+
+def test_the_rig_sets_rul_stage_keeps_its_state_under_reference_dir(tmp_path):
+    """The monitor passes its reference_dir and asset_id: the RUL stage's state and onset
+    reference are stored there (parts apart from the physics set's) and restored."""
+    models = load_model_set(MODELS / "rig_baseline", fusion_model_path="none",
+                            reference_dir=str(tmp_path), asset_id="motor_7")
+    estimator = models.cascade.rul.estimator
+    assert estimator.asset_id == "motor_7"
+    assert estimator.state_path == tmp_path / "monitor_rul_state" / "motor_7.rul_state.json"
+    assert any(line.startswith("rul state: new asset") for line in models.report)
+    assert models.status()["rul_state"].startswith("new asset")
+    without = load_model_set(MODELS / "rig_baseline", fusion_model_path="none")
+    assert without.cascade.rul.estimator.state_store is None  # offline: nothing kept

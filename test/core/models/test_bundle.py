@@ -10,6 +10,7 @@ from pm_monitor.core.models.bundle import (
     ModelLoadError,
     load_bundle,
     save_bundle,
+    save_bundle_metadata,
 )
 from pm_monitor.training.rig_bundle_architecture import untrained_bundle
 
@@ -36,6 +37,17 @@ def test_round_trip_gives_the_same_outputs(saved_bundle):
         frame = torch.randn(1, 1, 120, 160)
         torch.testing.assert_close(loaded.thermal(frame).logits, original.thermal(frame).logits)
     assert not loaded.stage1.training
+    assert loaded.degraded_evidence == {}  # none measured: every input stays required
+
+
+def test_degraded_evidence_is_added_to_the_metadata_without_touching_the_weights(saved_bundle):
+    original, directory = saved_bundle
+    weights = {name: (directory / name).read_bytes() for name in WEIGHT_FILES.values()}
+    original.degraded_evidence = {"measured_through": "Cascade.process",
+                                  "without": {"thermal": {"max_state": "failure"}}}
+    save_bundle_metadata(original, directory)
+    assert load_bundle(directory).degraded_evidence == original.degraded_evidence
+    assert {name: (directory / name).read_bytes() for name in WEIGHT_FILES.values()} == weights
 
 
 def test_missing_weight_file_names_the_file(saved_bundle):

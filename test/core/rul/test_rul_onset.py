@@ -76,3 +76,20 @@ def test_snapshot_indicators_are_the_any_machine_features_named_per_axis():
     # a band above 0.45 x the rate is absent at that rate, not shrunk
     assert "band_5_10khz_g_h" not in indicator_names(12800.0)
     assert "rms_g_h" in indicator_names(12800.0)
+
+
+def test_a_tracker_resumed_from_its_dict_goes_on_the_same():
+    import json
+
+    t = np.arange(0, 600, 10.0)
+    values = np.where(t < 300, 1.0, 3.0)
+    states = np.where(t < 100, -1, np.where(t < 350, N, PW))
+    whole = run(t, values, states)
+    half = run(t[:12], values[:12], states[:12])  # still in the reference period
+    resumed = OnsetTracker.from_dict(CONFIG, json.loads(json.dumps(half.to_dict())))
+    for ti, v, s in zip(t[12:], values[12:], states[12:], strict=True):
+        resumed.update(float(ti), np.array([v]), None if s < 0 else s)
+    assert resumed.onset_s == whole.onset_s == 350.0
+    np.testing.assert_allclose(resumed.score, whole.score)
+    with pytest.raises(ValueError, match="need 1 indicator"):
+        OnsetTracker.from_dict(CONFIG, {**whole.to_dict(), "score": [1.0, 2.0]})

@@ -311,3 +311,51 @@ def test_a_version_2_model_file_is_refused_with_the_reason(tmp_path):
     (tmp_path / "v2.json").write_text(json.dumps(data))
     with pytest.raises(PrognosisModelError, match="version is not 3"):
         PrognosisModel.load(tmp_path / "v2.json")
+
+
+@pytest.mark.parametrize("cut", [3, 20, 40])  # in the reference, before and after the onset
+def test_a_tracker_resumed_from_its_dict_gives_the_same_estimates(cut):
+    """to_dict / from_dict through JSON: the restart path of core/rul/state.py."""
+    model = small_prognosis()
+    t, rows, states = history(200.0)
+    whole = PrognosisTracker(model, NONE)
+    first = PrognosisTracker(model, NONE)
+    for i, (ti, row, state) in enumerate(zip(t, rows, states, strict=True)):
+        whole.update(float(ti), row, int(state))
+        if i < cut:
+            first.update(float(ti), row, int(state))
+    resumed = PrognosisTracker.from_dict(model, NONE, json.loads(json.dumps(first.to_dict())))
+    for ti, row, state in zip(t[cut:], rows[cut:], states[cut:], strict=True):
+        resumed.update(float(ti), row, int(state))
+    a, b = whole.estimate(), resumed.estimate()
+    assert (a.evidence, a.onset_s, a.valid) == (b.evidence, b.onset_s, b.valid)
+    assert b.median_s == pytest.approx(a.median_s, rel=1e-12)
+    assert b.upper_s == pytest.approx(a.upper_s, rel=1e-12)
+    assert resumed.peak_damage == whole.peak_damage
+    assert set(b.parts) == set(a.parts)
+
+
+def test_a_tracker_resumed_past_the_failure_level_keeps_its_ceiling():
+    model = replace(small_prognosis(), failure_damages=(0.9, 1.0, 1.1))
+    t, rows, states = plateau_history()
+    cut = 150  # on the plateau, past the failure level, the ceiling set
+    whole, first = PrognosisTracker(model, NONE), PrognosisTracker(model, NONE)
+    for i, (ti, row, state) in enumerate(zip(t, rows, states, strict=True)):
+        whole.update(float(ti), row, int(state))
+        if i < cut:
+            first.update(float(ti), row, int(state))
+    assert first.to_dict()["ceiling"] is not None
+    resumed = PrognosisTracker.from_dict(model, NONE, json.loads(json.dumps(first.to_dict())))
+    for ti, row, state in zip(t[cut:], rows[cut:], states[cut:], strict=True):
+        resumed.update(float(ti), row, int(state))
+    assert resumed.estimate().median_s == pytest.approx(whole.estimate().median_s, rel=1e-12)
+    assert resumed.estimate().held == whole.estimate().held
+
+
+def test_a_bad_tracker_dict_is_refused():
+    model = small_prognosis()
+    data = PrognosisTracker(model, NONE).to_dict()
+    with pytest.raises(ValueError, match="unknown states"):
+        PrognosisTracker.from_dict(model, NONE, {**data, "first_in_state": {"meltdown": 1.0}})
+    with pytest.raises(KeyError):
+        PrognosisTracker.from_dict(model, NONE, {k: v for k, v in data.items() if k != "onset"})

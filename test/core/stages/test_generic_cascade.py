@@ -12,7 +12,14 @@ from torch import nn
 
 from pm_monitor.core.cascade import Cascade, Localization
 from pm_monitor.core.inference import ModelSpec, NetworkSet, TensorSpec
-from pm_monitor.core.stages import Abstention, InputRefusedError, NetworkRunner, Stage1Decision
+from pm_monitor.core.stages import (
+    NO_DEGRADED_MODES,
+    Abstention,
+    DegradedMode,
+    InputRefusedError,
+    NetworkRunner,
+    Stage1Decision,
+)
 from pm_monitor.core.sync.window import AnalysisWindow, FrameSample, StreamWindow
 from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL, HealthState
 
@@ -20,6 +27,7 @@ from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL, HealthState
 class StandInStage1:
     name = "stand_in"
     required_inputs = (ACCEL,)
+    degraded_modes = NO_DEGRADED_MODES
 
     def __init__(self, state: HealthState = HealthState.WARNING, commissioning: int = 0) -> None:
         self.state, self.left, self.calls = state, commissioning, 0
@@ -167,3 +175,92 @@ def test_the_rul_stage_sees_every_window_with_its_inputs_gate_or_not():
     assert cascade.observe_rul(window(accel_rate=None)) is None  # its input missing: not fed
     assert rul.seen == 3 and cascade.process(window(accel_rate=None)).rul is made
     assert cascade.status()["rul_estimates"] == 1
+
+
+class TwoInputStage1:
+    """Needs accel and mic; may decide without mic (a degraded mode capped at WARNING)."""
+
+    name = "two_inputs"
+    required_inputs = (ACCEL, MIC)
+
+    def __init__(self, state: HealthState = HealthState.FAILURE, claims: tuple = (),
+                 names_fault: bool = True) -> None:
+        self.degraded_modes = {MIC: DegradedMode(MIC, HealthState.WARNING, "0/900 healthy",
+                                                 names_fault)}
+        self.state, self.claims, self.seen = state, claims, []
+
+    def decide(self, window):
+        self.seen.append(window.present)
+        p = np.full(4, 0.1, np.float32)
+        p[int(self.state)] = 0.7
+        without = self.claims or tuple(m for m in self.required_inputs
+                                       if m not in window.present)
+        return Stage1Decision(p, {"none": 0.0, "wear": 1.0}, "wear", np.ones(2, np.float32) / 2,
+                              np.zeros((2, 3), np.float32), 0.5, 1.0, False,
+                              decided_without=without)
+
+    def reset(self) -> None: ...
+
+    def status(self) -> dict[str, object]:
+        return {}
+
+
+def two_input_window(accel: bool = True, mic: bool = True) -> AnalysisWindow:
+    base = window(accel_rate=100.0 if accel else None)
+    streams = dict(base.streams)
+    if mic:
+        streams[MIC] = StreamWindow(np.zeros((10, 1), np.float32), 100.0, ("mic",), 0,
+                                    np.ones(10, bool))
+    missing = tuple(m for m, here in ((ACCEL, accel), (MIC, mic)) if not here)
+    return AnalysisWindow(base.t_end_ns, base.duration_s, streams, base.frames, missing)
+
+
+def test_a_degraded_mode_decides_without_its_input_says_so_and_caps_the_state():
+    cascade = Cascade(TwoInputStage1(), [StandInLocalizer()], stage1_shape=(2, 3))
+    full = cascade.process(two_input_window())
+    assert full.decided and not full.degraded and full.state == HealthState.FAILURE
+    assert full.decision_basis == ("two_inputs", "frame_map")
+    result = cascade.process(two_input_window(mic=False))
+    assert result.decided and result.degraded and result.decided_without == (MIC,)
+    assert result.decision_basis == ("two_inputs without mic", "frame_map")
+    assert result.modalities_missing == (MIC,)
+    # the model said FAILURE: without mic it may say at most WARNING, P(at least WARNING)
+    assert result.state == HealthState.WARNING
+    assert result.confidence == pytest.approx(0.1 + 0.7)
+    assert "decided without mic (0/900 healthy)" in result.notes
+    assert "failure capped at warning without mic" in result.notes
+    assert "decided without mic" in result.summary and "missing mic" in result.summary
+
+
+def test_an_input_without_a_degraded_mode_or_two_missing_give_no_decision():
+    stage1 = TwoInputStage1()
+    cascade = Cascade(stage1, stage1_shape=(2, 3))
+    no_accel = cascade.process(two_input_window(accel=False))
+    assert not no_accel.decided and no_accel.summary.startswith(
+        "no decision: Stage 1 needs accel")
+    neither = cascade.process(two_input_window(accel=False, mic=False))
+    assert not neither.decided and neither.summary.startswith(
+        "no decision: Stage 1 needs accel, mic")
+    assert stage1.seen == []  # never fed a window it cannot decide
+
+
+def test_a_stage_claiming_a_mode_it_does_not_have_gives_no_decision():
+    cascade = Cascade(TwoInputStage1(claims=(ACCEL,)), stage1_shape=(2, 3))
+    result = cascade.process(two_input_window())
+    assert not result.decided and result.summary.startswith("no decision: Stage 1 needs accel")
+
+
+def test_a_degraded_mode_without_fault_evidence_reports_the_fault_as_unknown():
+    cascade = Cascade(TwoInputStage1(HealthState.PRE_WARNING, names_fault=False),
+                      stage1_shape=(2, 3))
+    assert cascade.process(two_input_window()).fault_type == "wear"  # all inputs: named
+    result = cascade.process(two_input_window(mic=False))
+    assert result.state == HealthState.PRE_WARNING and result.fault_type == "unknown"
+    assert "fault type not named without mic (model: wear)" in result.notes
+
+
+def test_a_degraded_decision_within_its_cap_is_not_changed():
+    result = Cascade(TwoInputStage1(HealthState.PRE_WARNING), stage1_shape=(2, 3)).process(
+        two_input_window(mic=False))
+    assert result.state == HealthState.PRE_WARNING and result.confidence == pytest.approx(0.7)
+    assert not any("capped" in note for note in result.notes)

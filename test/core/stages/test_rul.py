@@ -102,6 +102,9 @@ def test_descriptor_entry(tmp_path: Path):
     built = prognosis_rul(entry, lambda p: tmp_path / p, "m/s^2")
     assert built.channels == ("x", "y") and built.estimator.asset is None
     assert built.estimator.config.update_period_s == 1.0
+    assert not built.estimator.config.count_downtime
+    downtime = prognosis_rul({**entry, "count_downtime": True}, lambda p: tmp_path / p, "g")
+    assert downtime.estimator.config.count_downtime
     for bad, reason in (({**entry, "kind": "health_index"}, "kind"),
                         ({**entry, "colour": 1}, "unknown"),
                         ({**entry, "channels": ["x"]}, "channels"),
@@ -120,3 +123,36 @@ def test_the_shipped_rig_model_set_names_the_shipped_rig_rul_model():
     assert model.calibration.get("population_prior") and model.calibration.get(
         "condition_based"), "the shipped rig model must be calibrated before and after onset"
     assert built.estimator.asset is not None
+
+
+def test_a_stage_keeping_its_state_goes_on_after_a_restart_and_reset_forgets_it(tmp_path):
+    """The monitor's RUL stage under its reference_dir: restarted after the onset, the same
+    estimates as without a stop; reset (new bearing) forgets state and onset reference."""
+    def kept():
+        rul = stage(asset=femto_asset())
+        rul.keep_state(tmp_path / "refs", "m1")
+        return rul
+
+    amplitude = lambda k: 1.0 if k < 300 else 5.0  # noqa: E731
+    whole = run(stage(asset=femto_asset()), 2 * 250, amplitude)
+    first = kept()
+    assert first.status()["rul_state"].startswith("new asset")
+    windows = [window(k, amplitude(k)) for k in range(2 * 250)]
+    before = [e for w in windows[:420] if (e := first.observe(w)) is not None]
+    assert before[-1].evidence == "condition_based"  # stopped after the onset
+    stopped_at = max(k for k in range(420) if windows[k].t_end_ns == before[-1].stamp_ns)
+    second = kept()
+    assert second.status()["rul_state"].startswith("restored")
+    after = [e for w in windows[stopped_at + 1:] if (e := second.observe(w)) is not None]
+    assert [(e.stamp_ns, e.evidence, e.valid) for e in before + after] == \
+        [(e.stamp_ns, e.evidence, e.valid) for e in whole]
+    for got, want in zip(before + after, whole, strict=True):
+        assert got.elapsed_s == pytest.approx(want.elapsed_s, abs=1e-9)
+        assert got.rul_s == pytest.approx(want.rul_s, rel=1e-9)
+    files = sorted(p.relative_to(tmp_path / "refs").as_posix()
+                   for p in (tmp_path / "refs").rglob("*.json"))
+    assert files == ["monitor_rul_snapshots/m1.reference.json",
+                     "monitor_rul_state/m1.rul_state.json"]
+    second.reset()
+    assert not list((tmp_path / "refs").rglob("*.json")) and second.latest is None
+    assert second.status()["rul_state"] == "new asset (reset)"

@@ -48,7 +48,8 @@ class StandInCascade:
         return SimpleNamespace(t_end_ns=window.t_end_ns, state=HealthState.NORMAL,
                                anomalous=False, anomaly_score=0.1, anomaly_threshold=1.0,
                                state_probabilities=[1.0, 0.0, 0.0, 0.0], fault_type="none",
-                               stage2_ran=False, timings_ms={"total": 1.0}, decided=True)
+                               stage2_ran=False, timings_ms={"total": 1.0}, decided=True,
+                               decided_without=())
 
 
 class Player:

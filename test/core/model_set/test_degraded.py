@@ -1,0 +1,93 @@
+"""Which inputs a rig bundle's Stage 1 may decide without: only what its held-out evidence,
+measured through the cascade, shows to raise nothing on healthy runs."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from pm_monitor.core.model_set import load_model_set
+from pm_monitor.core.model_set.degraded import MEASURED_THROUGH, degraded_modes
+from pm_monitor.core.types import HealthState
+
+SHIPPED = Path(__file__).resolve().parents[3] / "models" / "rig_baseline"
+
+
+def _scenario(false: int = 0, alarms: int = 0, healthy: int = 958) -> dict:
+    return {"healthy_windows": healthy, "healthy_not_normal_windows": false,
+            "healthy_alarms": alarms, "macro_f1": 0.9}
+
+
+def _evidence(**entries: dict) -> dict:
+    return {"measured_through": MEASURED_THROUGH, "without": entries}
+
+
+def _entry(max_state: str = "warning", names_fault: bool = True, **scenarios: dict) -> dict:
+    entry = {"whole_run": _scenario(), "intermittent": _scenario(), "flapping": _scenario(),
+             "max_state": max_state,
+             "names_fault": names_fault, "evidence": "held-out: 0/958 healthy windows not normal"}
+    entry.update(scenarios)
+    return entry
+
+
+def test_a_bundle_without_evidence_needs_all_its_inputs():
+    modes, report = degraded_modes({})
+    assert modes == {}
+    assert "no held-out evidence" in report[0]
+
+
+def test_evidence_not_measured_through_the_cascade_enables_nothing():
+    evidence = _evidence(thermal=_entry())
+    evidence["measured_through"] = "zeroed feature columns"
+    assert degraded_modes(evidence)[0] == {}
+
+
+def test_zero_false_windows_and_alarms_in_every_scenario_enable_a_capped_mode():
+    modes, report = degraded_modes(_evidence(thermal=_entry("failure"),
+                                             accel=_entry("warning", names_fault=False)))
+    assert set(modes) == {"thermal", "accel"}
+    assert modes["accel"].max_state == HealthState.WARNING and not modes["accel"].names_fault
+    assert modes["thermal"].max_state == HealthState.FAILURE and modes["thermal"].names_fault
+    assert "0/958 healthy windows" in modes["accel"].evidence
+    assert any("without accel: on, up to warning, fault type unknown" in line
+               for line in report)
+
+
+def test_a_fault_type_not_measured_is_not_named():
+    entry = _entry()
+    del entry["names_fault"]
+    assert not degraded_modes(_evidence(mic=entry))[0]["mic"].names_fault
+
+
+@pytest.mark.parametrize("scenario", ["whole_run", "intermittent", "flapping"])
+@pytest.mark.parametrize("bad", [_scenario(false=1), _scenario(alarms=1), _scenario(healthy=0)],
+                         ids=["one_false_window", "one_alarm", "no_healthy_windows"])
+def test_a_single_false_window_or_alarm_or_no_measurement_keeps_the_input_required(
+        scenario, bad):
+    entry = _entry(**{scenario: copy.deepcopy(bad)})
+    modes, report = degraded_modes(_evidence(mic=entry, thermal=_entry()))
+    assert set(modes) == {"thermal"}
+    assert any(line.startswith("degraded mode without mic: off") for line in report)
+
+
+def test_a_scenario_not_measured_keeps_the_input_required():
+    entry = _entry()
+    del entry["flapping"]  # e.g. evidence written before that scenario existed
+    assert degraded_modes(_evidence(mic=entry))[0] == {}
+
+
+def test_an_unknown_cap_keeps_the_input_required():
+    assert degraded_modes(_evidence(mic=_entry("catastrophic")))[0] == {}
+
+
+def test_the_shipped_rig_set_logs_its_modes_and_reports_them_in_diagnostics():
+    models = load_model_set(SHIPPED, fusion_model_path="none")
+    lines = models.describe()
+    for modality, cap in (("accel", "warning"), ("mic", "pre_warning"), ("thermal", "warning")):
+        assert any(line.startswith(f"degraded mode without {modality}: on, up to {cap}")
+                   for line in lines)
+    status = models.status()
+    assert status["stage1_may_decide_without"] == (
+        "accel (up to warning), mic (up to pre_warning), thermal (up to warning)")
+    assert status["stage1_windows_decided_without_thermal"] == 0
