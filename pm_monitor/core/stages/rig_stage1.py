@@ -11,8 +11,10 @@ training/degraded_evidence.py), turned into `degraded_modes` by core/model_set/d
 without a modality that has a mode, the stage decides on the other two (the whole modality is
 dropped, also when part of it arrived: that is what was measured); without any other, or with
 too little of a stream to compute its features (below the feature configuration's
-min_coverage), it refuses instead of deciding on zero-filled features. The feature sequence
-restarts whenever the set of inputs changes, as each held-out run of the evidence started.
+min_coverage), it refuses instead of deciding on zero-filled features. The all-input feature
+sequence never takes a row decided without an input: it goes on across such a stretch as it
+does across windows without a decision; each stretch without an input starts its own fresh
+sequence, as each held-out run of the evidence started.
 """
 from __future__ import annotations
 
@@ -51,8 +53,9 @@ class RigStage1:
         self.networks = networks
         self.degraded_modes = dict(degraded_modes)
         self.extractor = FeatureExtractor(bundle.feature_config)
-        self._history = SequenceHistory(bundle.sequence_length)
-        self._history_without: tuple[str, ...] = ()  # the inputs the history was built without
+        # one sequence per set of inputs: () = all of them, else the input decided without
+        self._histories: dict[tuple[str, ...], SequenceHistory] = {}
+        self._history_without: tuple[str, ...] = ()  # the inputs of the last decision
         self._decided_without = dict.fromkeys(self.degraded_modes, 0)  # windows, per input
         self.threshold = DynamicThreshold(bundle.threshold)
 
@@ -61,7 +64,7 @@ class RigStage1:
         return self.bundle.sequence_length, self.extractor.n_features
 
     def reset(self) -> None:
-        self._history.clear()
+        self._histories.clear()
         self._history_without = ()
         self.threshold.reset()
 
@@ -87,12 +90,13 @@ class RigStage1:
                 present[self.extractor.sensor_slice(sensor)] = False
         standardised = self.bundle.scaler.standardise(values, present)
         features_done = time.perf_counter()
-        if without != self._history_without:  # a new set of inputs starts a new sequence
-            self._history.clear()
-            self._history_without = without
+        if without and without != self._history_without:  # a stretch without an input
+            self._histories.pop(without, None)  # starts a fresh sequence of its own
+        self._history_without = without
         for missing in without:
             self._decided_without[missing] += 1
-        sequence = self._history.push(standardised)
+        history = self._histories.setdefault(without, SequenceHistory(self.bundle.sequence_length))
+        sequence = history.push(standardised)
         stage1 = self.networks.run("stage1", {"sequence": sequence[None]})
         state_p = stage1["state_probabilities"][0]
         fault_p = stage1["fault_probabilities"][0]

@@ -84,10 +84,10 @@ def test_an_unknown_cap_keeps_the_input_required():
 def test_the_shipped_rig_set_logs_its_modes_and_reports_them_in_diagnostics():
     models = load_model_set(SHIPPED, fusion_model_path="none")
     lines = models.describe()
-    for modality, cap in (("accel", "warning"), ("mic", "pre_warning"), ("thermal", "warning")):
+    for modality, cap in (("accel", "warning"), ("mic", "pre_warning"), ("thermal", "failure")):
         assert any(line.startswith(f"degraded mode without {modality}: on, up to {cap}")
                    for line in lines)
     status = models.status()
     assert status["stage1_may_decide_without"] == (
-        "accel (up to warning), mic (up to pre_warning), thermal (up to warning)")
+        "accel (up to warning), mic (up to pre_warning), thermal (up to failure)")
     assert status["stage1_windows_decided_without_thermal"] == 0
