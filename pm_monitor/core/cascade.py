@@ -258,7 +258,7 @@ class Cascade:
             refused.add(err.modality)
             return Abstention(f"no decision: Stage 1 input {err.modality} refused")
         if isinstance(outcome, Stage1Decision):
-            lacking = sorted({*absent, *outcome.decided_without})
+            lacking = self._decided_without(window, outcome, refused)
             if len(lacking) > 1 or any(m not in self.stage1.degraded_modes for m in lacking):
                 return Abstention(f"no decision: Stage 1 needs {', '.join(lacking)}")
         return outcome
