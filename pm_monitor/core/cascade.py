@@ -12,12 +12,12 @@ by pm_monitor.core.model_set); this module holds the gate logic, once.
 Missing inputs never vote: a stage whose required inputs are missing (or refused) does not run;
 when Stage 1 cannot run, or abstains (commissioning), the window carries no decision
 (`decision_basis == ()`), which the alarm manager neither raises nor clears on. The one
-exception is a Stage 1 degraded mode (Stage1.degraded_modes: an input the model set's held-out
-evidence shows Stage 1 decides well without): with that one input missing Stage 1 still
-decides, the result says so (`decided_without`, "rig_stage1 without thermal" in
-`decision_basis`, a note with the evidence), its state is capped at the mode's max_state, and
-the alarm manager may raise or escalate on it but never clear (an alarm raised on all inputs is
-not cleared by a model that lost one).
+exception is a Stage 1 degraded mode (Stage1.degraded_modes: a set of inputs - one, or two with
+one modality left - the model set's held-out evidence shows Stage 1 decides well without): with
+exactly that set missing Stage 1 still decides, the result says so (`decided_without`,
+"rig_stage1 without mic, thermal" in `decision_basis`, a note with the evidence), its state is
+capped at the mode's max_state, and the alarm manager may raise or escalate on it but never
+clear (an alarm raised on all inputs is not cleared by a model that lost some).
 Explanations are the Explainer's (pm_monitor.core.explain.explainer), a separate, slower call.
 """
 from __future__ import annotations
@@ -32,6 +32,7 @@ import numpy as np
 from pm_monitor.core.rul.live import LiveEstimate
 from pm_monitor.core.stages.contract import (
     Abstention,
+    DegradedMode,
     InputRefusedError,
     Localizer,
     RulStage,
@@ -100,7 +101,8 @@ class CascadeResult:
     notes: tuple[str, ...] = ()  # why an input was not used, why there is no decision
     anomaly_alarms: bool = True  # Stage 1's word: may the anomaly alone raise an alarm
     commissioning: tuple[int, int] | None = None  # (done, needed) while a baseline is learned
-    # Stage 1's inputs this decision was taken without (a degraded mode); () = all of them
+    # Stage 1's inputs this decision was taken without (a degraded mode's set, in
+    # MODALITY_ORDER); () = all of them
     decided_without: tuple[str, ...] = ()
 
     @property
@@ -110,7 +112,7 @@ class CascadeResult:
 
     @property
     def degraded(self) -> bool:
-        """Decided, but without one of Stage 1's inputs: alarms may be raised, never cleared."""
+        """Decided, but without some of Stage 1's inputs: alarms may be raised, never cleared."""
         return self.decided and bool(self.decided_without)
 
     @property
@@ -197,11 +199,11 @@ class Cascade:
             refused.add(modality)
 
         without = self._decided_without(window, outcome, refused)
-        state, capped = self._state(outcome.state_probabilities, without, notes)
+        mode = self.stage1.degraded_modes[frozenset(without)] if without else None
+        state, capped = self._state(outcome.state_probabilities, mode, without, notes)
         fault_type = "none" if state == HealthState.NORMAL else outcome.fault_type
-        unnamed = [m for m in without if not self.stage1.degraded_modes[m].names_fault]
-        if unnamed and fault_type != "none":
-            notes.append(f"fault type not named without {', '.join(unnamed)} (model: "
+        if mode is not None and not mode.names_fault and fault_type != "none":
+            notes.append(f"fault type not named without {', '.join(without)} (model: "
                          f"{fault_type})")
             fault_type = UNKNOWN_FAULT
         gate_open = state != HealthState.NORMAL or (
@@ -248,8 +250,9 @@ class Cascade:
                 refused: set[str]) -> Stage1Decision | Abstention:
         needed = self.stage1.required_inputs
         absent = [m for m in needed if m not in window.present or m in refused]
-        # one missing input the stage has a degraded mode for: it decides on the others
-        if len(absent) > 1 or (absent and absent[0] not in self.stage1.degraded_modes):
+        # inputs missing that a degraded mode's set covers: the stage may decide on the others
+        # (whether exactly that set lacks - with inputs too short for features - it knows)
+        if absent and not any(key >= set(absent) for key in self.stage1.degraded_modes):
             return Abstention(f"no decision: Stage 1 needs {', '.join(absent)}")
         try:
             outcome = self.stage1.decide(window)
@@ -259,35 +262,37 @@ class Cascade:
             return Abstention(f"no decision: Stage 1 input {err.modality} refused")
         if isinstance(outcome, Stage1Decision):
             lacking = self._decided_without(window, outcome, refused)
-            if len(lacking) > 1 or any(m not in self.stage1.degraded_modes for m in lacking):
+            if lacking and frozenset(lacking) not in self.stage1.degraded_modes:
                 return Abstention(f"no decision: Stage 1 needs {', '.join(lacking)}")
         return outcome
 
     def _decided_without(self, window: AnalysisWindow, outcome: Stage1Decision,
                          refused: set[str]) -> tuple[str, ...]:
         """Stage 1's inputs the decision was taken without (absent, refused, or named by the
-        stage), in MODALITY_ORDER; each one has a degraded mode (the cascade let it through)."""
+        stage), in MODALITY_ORDER; once the cascade let the decision through, exactly the set
+        of one of its degraded modes."""
         lacking = {m for m in self.stage1.required_inputs
                    if m not in window.present or m in refused}
         lacking |= set(outcome.decided_without)
         return (tuple(m for m in MODALITY_ORDER if m in lacking)
                 + tuple(sorted(lacking - set(MODALITY_ORDER))))
 
-    def _state(self, probabilities: np.ndarray, without: tuple[str, ...],
-               notes: list[str]) -> tuple[HealthState, float]:
-        """The decided state and its confidence. Without an input, the state is capped at the
-        degraded mode's max_state (its confidence: P(at least that state)), and the notes say
-        what the decision was taken without and on which evidence."""
+    @staticmethod
+    def _state(probabilities: np.ndarray, mode: DegradedMode | None,
+               without: tuple[str, ...], notes: list[str]) -> tuple[HealthState, float]:
+        """The decided state and its confidence. In a degraded mode (some inputs missing) the
+        state is capped at the mode's max_state (its confidence: P(at least that state)), and
+        the notes say what the decision was taken without and on which evidence."""
         state = HealthState(int(np.argmax(probabilities)))
         confidence = float(probabilities[state])
-        for missing in without:
-            mode = self.stage1.degraded_modes[missing]
-            notes.append(f"decided without {missing}"
-                         + (f" ({mode.evidence})" if mode.evidence else ""))
-            if state > mode.max_state:
-                notes.append(f"{state.label} capped at {mode.max_state.label} without {missing}")
-                state = mode.max_state
-                confidence = float(np.sum(probabilities[int(state):]))
+        if mode is None:
+            return state, confidence
+        label = ", ".join(without)
+        notes.append(f"decided without {label}" + (f" ({mode.evidence})" if mode.evidence else ""))
+        if state > mode.max_state:
+            notes.append(f"{state.label} capped at {mode.max_state.label} without {label}")
+            state = mode.max_state
+            confidence = float(np.sum(probabilities[int(state):]))
         return state, confidence
 
     def observe_rul(self, window: AnalysisWindow) -> LiveEstimate | None:

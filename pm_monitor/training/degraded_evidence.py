@@ -1,17 +1,20 @@
-"""Held-out evidence for the rig Stage 1 deciding without one modality, measured through the
-real cascade and alarm manager, written into the bundle's metadata ("degraded_evidence", read
-by pm_monitor.core.model_set.degraded, which enables a degraded mode only where it allows).
+"""Held-out evidence for the rig Stage 1 deciding without one modality or two (one left),
+measured through the real cascade and alarm manager, written into the bundle's metadata
+("degraded_evidence", read by pm_monitor.core.model_set.degraded, which enables a degraded mode
+only where it allows).
 
     python -m pm_monitor.training.degraded_evidence [--bundle models/rig_baseline]
                                                     [--results results/rig_baseline] [--quick]
 
 The held-out runs of the rig plan (never seen in training, validation or any threshold choice)
-are simulated once; every window goes through one cascade per condition: all inputs; accel,
-mic or thermal removed for the whole run ("whole_run": a sensor dead from the start); removed in
-alternate BLOCK_S blocks ("intermittent": a sensor dropping out and returning, so the switches
-between the full and the degraded decision are measured too); and removed from a random half of
-the windows ("flapping": a lossy link that leaves the stream usable in one window and not in
-the next, the hardest case for the sequence restarts). Each degraded cascade
+are simulated once; every window goes through one cascade per condition: all inputs; each SET
+of MISSING_SETS (accel, mic or thermal, and each pair of them: accel+mic, accel+thermal,
+mic+thermal, the set's members always together) removed for the whole run ("whole_run": dead
+from the start); removed in alternate BLOCK_S blocks ("intermittent": dropping out and
+returning, so the switches between the full and the degraded decision are measured too); and
+removed from a random half of the windows ("flapping": a lossy link that leaves the stream
+usable in one window and not in the next, the hardest case for the sequence restarts). The
+windows a scenario removes are the same for every set (seeded by the run). Each degraded cascade
 runs its mode uncapped (the model is measured, not the policy) and feeds its own AlarmManager
 (default configuration, ISO zone alarm off: the models' alarms only). Recorded per condition:
 windows of the healthy runs decided not Normal and alarms raised on them (the gate: both must
@@ -19,13 +22,13 @@ be 0), anomalous windows there, accuracy / macro-F1 / confusion over all windows
 the precision and recall of "at least S", and per fault run the delay from the first truly
 PRE_WARNING window to the first not-Normal window and to the first alarm.
 
-Whether a decision without the modality may name the fault type (names_fault): only if, over
+Whether a decision without the set may name the fault type (names_fault): only if, over
 held-out windows truly not Normal and called not Normal, it named the fault right at least as
 often as the all-input model minus CAP_TOLERANCE in every scenario; else its alarms say
 "unknown" (one alarm that escalates, adopted by the fault's alarm once all inputs are back,
 instead of one alarm per wrongly named fault that the degraded decision could never clear).
 
-The cap (max_state) of a modality: the worst state S such that, on the held-out windows it
+The cap (max_state) of a set: the worst state S such that, on the held-out windows it
 called S or worse, the degraded decision was right ("truth at least S"; for PRE_WARNING also a
 fault already there but still incipient: an early detection) at least as often as the
 all-input model minus CAP_TOLERANCE, for S and every milder state, in every scenario; a
@@ -35,6 +38,7 @@ is applied at load time.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -49,10 +53,10 @@ from pm_monitor.core.alarms.lifecycle import AlarmEvent
 from pm_monitor.core.alarms.manager import ZONE_FAULT
 from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.features import FeatureExtractor
-from pm_monitor.core.model_set.degraded import MEASURED_THROUGH
+from pm_monitor.core.model_set.degraded import MEASURED_THROUGH, SET_SEPARATOR, evidence_key
 from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import ModelBundle, load_bundle, save_bundle_metadata
-from pm_monitor.core.stages.contract import DegradedMode
+from pm_monitor.core.stages.contract import DegradedMode, modes_by_missing
 from pm_monitor.core.sync.window import AnalysisWindow
 from pm_monitor.core.types import ACCEL, MIC, NS_PER_S, THERMAL, HealthState
 from pm_monitor.report import metrics
@@ -60,6 +64,9 @@ from pm_monitor.training.rig_dataset import generate_run
 from pm_monitor.training.run_plan import RunSpec, plan_runs
 
 MODALITIES = (ACCEL, MIC, THERMAL)  # the rig Stage 1's inputs
+# what is measured missing: each input, and each pair (one modality left)
+MISSING_SETS: tuple[tuple[str, ...], ...] = (
+    *((m,) for m in MODALITIES), *itertools.combinations(MODALITIES, 2))
 BLOCK_S = 20.0  # intermittent: present for BLOCK_S, missing for BLOCK_S, ...
 FLAP_P = 0.5  # flapping: each window misses the modality with this probability
 SCENARIOS = ("whole_run", "intermittent", "flapping")
@@ -83,12 +90,12 @@ class _Run:
 
 
 class _Condition:
-    """One cascade + alarm manager fed the held-out windows with one modality removed (or
-    none), for the whole run or in alternate blocks."""
+    """One cascade + alarm manager fed the held-out windows with a set of modalities removed
+    (() = none), for the whole run, in alternate blocks or in a random half of the windows."""
 
-    def __init__(self, bundle: ModelBundle, missing: str | None,
+    def __init__(self, bundle: ModelBundle, missing: tuple[str, ...] = (),
                  scenario: str = "whole_run") -> None:
-        degraded = {} if missing is None else {missing: DegradedMode(missing)}
+        degraded = modes_by_missing(DegradedMode(missing)) if missing else {}
         self.cascade: Cascade = rig_cascade(bundle, localize=False, degraded=degraded)
         self.missing, self.scenario = missing, scenario
         self._rng = np.random.default_rng(0)
@@ -107,8 +114,8 @@ class _Condition:
         if self._t0_ns < 0:
             self._t0_ns = window.t_end_ns - round(window.duration_s * NS_PER_S)
         t_s = (window.t_end_ns - self._t0_ns) / NS_PER_S
-        if self.missing is not None and self._drops(t_s):
-            window = without(window, self.missing)
+        if self.missing and self._drops(t_s):
+            window = without(window, *self.missing)
         result = self.cascade.process(window)
         run = self.runs[-1]
         run.t_s.append(t_s)
@@ -131,12 +138,12 @@ class _Condition:
         return True
 
 
-def without(window: AnalysisWindow, modality: str) -> AnalysisWindow:
-    """The window as the synchroniser delivers it when `modality` never arrived."""
+def without(window: AnalysisWindow, *modalities: str) -> AnalysisWindow:
+    """The window as the synchroniser delivers it when `modalities` never arrived."""
     return AnalysisWindow(window.t_end_ns, window.duration_s,
-                          {k: v for k, v in window.streams.items() if k != modality},
-                          {k: v for k, v in window.frames.items() if k != modality},
-                          tuple(sorted({*window.missing, modality})))
+                          {k: v for k, v in window.streams.items() if k not in modalities},
+                          {k: v for k, v in window.frames.items() if k not in modalities},
+                          tuple(sorted({*window.missing, *modalities})))
 
 
 class DegradedRecorder:
@@ -146,10 +153,11 @@ class DegradedRecorder:
     def __init__(self, bundle: ModelBundle) -> None:
         self.bundle = bundle
         self.conditions: dict[tuple[str, str], _Condition] = {
-            (ALL_INPUTS, "whole_run"): _Condition(bundle, None)}
-        for modality in MODALITIES:
+            (ALL_INPUTS, "whole_run"): _Condition(bundle)}
+        for missing in MISSING_SETS:
             for scenario in SCENARIOS:
-                self.conditions[(modality, scenario)] = _Condition(bundle, modality, scenario)
+                self.conditions[(evidence_key(missing), scenario)] = _Condition(
+                    bundle, missing, scenario)
 
     def start(self, spec: RunSpec) -> None:
         for condition in self.conditions.values():
@@ -168,20 +176,21 @@ class DegradedRecorder:
             "method": "pm_monitor.training.degraded_evidence: held-out rig runs through "
                       "Cascade.process and AlarmManager (default configuration, zone alarm "
                       f"off); intermittent = missing in alternate {BLOCK_S:g} s blocks; "
-                      f"flapping = missing in a random {FLAP_P:.0%} of the windows",
+                      f"flapping = missing in a random {FLAP_P:.0%} of the windows; a set "
+                      "'a+b' = both missing in the same windows",
             "runs": [r.name for r in self.conditions[(ALL_INPUTS, "whole_run")].runs],
             ALL_INPUTS: baseline,
             "without": {},
         }
-        for modality in MODALITIES:
-            entry = {scenario: _measures(self.conditions[(modality, scenario)].runs, n_states)
+        for key in (evidence_key(missing) for missing in MISSING_SETS):
+            entry = {scenario: _measures(self.conditions[(key, scenario)].runs, n_states)
                      for scenario in SCENARIOS}
             entry["max_state"] = min(cap(entry[scenario], baseline)
                                      for scenario in SCENARIOS).label
             entry["names_fault"] = all(names_fault(entry[scenario], baseline)
                                        for scenario in SCENARIOS)
             entry["evidence"] = _one_line(entry, baseline)
-            out["without"][modality] = entry
+            out["without"][key] = entry
         return out
 
 
@@ -247,7 +256,7 @@ def _delays(runs: list[_Run]) -> dict:
 
 
 def cap(measured: dict, baseline: dict) -> HealthState:
-    """The worst state a decision without the modality may name (module docstring)."""
+    """The worst state a decision without the set may name (module docstring)."""
     allowed = HealthState.NORMAL
     for level in range(1, len(HealthState)):
         label = HealthState(level).label
@@ -260,7 +269,7 @@ def cap(measured: dict, baseline: dict) -> HealthState:
 
 
 def names_fault(measured: dict, baseline: dict) -> bool:
-    """May a decision without the modality name the fault type? Only if it named it right about
+    """May a decision without the set name the fault type? Only if it named it right about
     as often as the all-input model (within CAP_TOLERANCE); else the fault stays "unknown"."""
     own, reference = measured["fault_type_accuracy"], baseline["fault_type_accuracy"]
     return own is not None and (reference is None or own >= reference - CAP_TOLERANCE)
@@ -312,19 +321,28 @@ def write_results(evidence: dict, directory: Path) -> None:
 
 
 def plot_confusions(evidence: dict, path: Path) -> None:
-    """Held-out window-state confusion with all inputs and without each modality (whole run),
-    the cap of each degraded mode in the title."""
+    """Held-out window-state confusion with all inputs and without each set (whole run), the
+    cap of each degraded mode in the title; one row per number of inputs missing."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [("all inputs", evidence[ALL_INPUTS], None)]
-    panels += [(f"without {m}", e["whole_run"], e["max_state"])
-               for m, e in evidence["without"].items()]
+    rows: list[list] = [[("all inputs", evidence[ALL_INPUTS], None)], []]
+    for key, entry in evidence["without"].items():
+        rows[min(key.count(SET_SEPARATOR), 1)].append(
+            (f"without {key}", entry["whole_run"], entry["max_state"]))
+    rows = [row for row in rows if row]
     names = [s.label for s in HealthState]
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.6))
-    for ax, (title, measured, cap_label) in zip(axes, panels, strict=True):
+    width = max(len(row) for row in rows)
+    fig, grid = plt.subplots(len(rows), width, figsize=(3.6 * width, 3.6 * len(rows)),
+                             squeeze=False)
+    for ax in grid.flat:
+        ax.set_visible(False)
+    axes = [grid[i, j] for i, row in enumerate(rows) for j in range(len(row))]
+    for ax, (title, measured, cap_label) in zip(axes, [p for row in rows for p in row],
+                                                strict=True):
+        ax.set_visible(True)
         confusion = np.asarray(measured["confusion"])
         rates = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
         ax.imshow(rates, cmap="Blues", vmin=0.0, vmax=1.0)
@@ -337,7 +355,8 @@ def plot_confusions(evidence: dict, path: Path) -> None:
         ax.set_xlabel("predicted (uncapped)", fontsize=8)
         ax.set_title(f"{title}: F1 {measured['macro_f1']:.2f}"
                      + (f", cap {cap_label}" if cap_label else ""), fontsize=8)
-    axes[0].set_ylabel("truth", fontsize=8)
+    for i in range(len(rows)):
+        grid[i, 0].set_ylabel("truth", fontsize=8)
     fig.suptitle("Rig Stage 1 through the cascade, held-out runs", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -360,13 +379,13 @@ def table(evidence: dict) -> str:
                 f"{named} |")
 
     lines.append(row("all inputs", evidence[ALL_INPUTS], "-", "-"))
-    for modality, entry in evidence["without"].items():
+    for key, entry in evidence["without"].items():
         named = "yes" if entry["names_fault"] else "no"
-        lines.append(row(f"without {modality}, whole run", entry["whole_run"],
+        lines.append(row(f"without {key}, whole run", entry["whole_run"],
                          entry["max_state"], named))
-        lines.append(row(f"without {modality}, intermittent ({BLOCK_S:g} s blocks)",
+        lines.append(row(f"without {key}, intermittent ({BLOCK_S:g} s blocks)",
                          entry["intermittent"], entry["max_state"], named))
-        lines.append(row(f"without {modality}, flapping ({FLAP_P:.0%} of windows)",
+        lines.append(row(f"without {key}, flapping ({FLAP_P:.0%} of windows)",
                          entry["flapping"], entry["max_state"], named))
     return "\n".join(lines)
 

@@ -13,7 +13,7 @@ from pm_monitor.core.explain.explainer import Explainer
 from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
 from pm_monitor.core.models.threshold import ThresholdConfig
-from pm_monitor.core.stages import DegradedMode
+from pm_monitor.core.stages import DegradedMode, modes_by_missing
 from pm_monitor.core.sync.window import AnalysisWindow, FrameSample, StreamWindow
 from pm_monitor.core.types import HealthState
 from pm_monitor.sim import FaultSchedule, RigConfig, RigLayout, RigSimulator, ScheduledFault
@@ -184,27 +184,35 @@ def _without(window: AnalysisWindow, keep: set[str]) -> AnalysisWindow:
     return AnalysisWindow(window.t_end_ns, window.duration_s, streams, frames, missing)
 
 
+SHIPPED_MODES = {frozenset(s) for s in (
+    {"accel"}, {"mic"}, {"thermal"}, {"accel", "thermal"}, {"mic", "thermal"})}
+
+
 @pytest.mark.parametrize("keep", [{"camera"}, {"mic", "thermal"}, {"accel", "thermal"},
-                                  {"accel", "mic"}], ids=["only_camera", "without_accel",
-                                                          "without_mic", "without_thermal"])
+                                  {"accel", "mic"}, {"accel"}, {"mic"}, {"thermal"}],
+                         ids=["only_camera", "without_accel", "without_mic", "without_thermal",
+                              "only_accel", "only_mic", "only_thermal"])
 def test_healthy_rig_with_inputs_missing_raises_no_alarm(shipped_bundle, keep):
     """Issue 20: with only the camera, or without the accelerometer or microphone, a healthy
     rig once raised confident fault alarms (zero-filled inputs). Now a missing input never
     votes; the shipped bundle's held-out evidence (0 of 958 healthy windows not normal through
-    the cascade) lets its Stage 1 decide without any ONE of accel, mic, thermal, and such a
-    decision names what it was taken without and raises nothing on a healthy rig."""
+    the cascade, each scenario) lets its Stage 1 decide without any ONE of accel, mic, thermal,
+    and on accel alone or mic alone; such a decision names what it was taken without and
+    raises nothing on a healthy rig. Thermal alone failed that gate (958 of 958 healthy
+    windows called pre_warning): no decision."""
     simulator = RigSimulator(RigConfig(), FaultSchedule(()), 93)
     cascade = rig_cascade(shipped_bundle)
-    assert set(cascade.stage1.degraded_modes) == {"accel", "mic", "thermal"}
+    assert set(cascade.stage1.degraded_modes) == SHIPPED_MODES
     alarms = AlarmManager("rig", AlarmConfig(zone_alarm_enabled=False))
     lacking = tuple(m for m in ("accel", "mic", "thermal") if m not in keep)
     updates = []
     for t in np.arange(1.0, 31.0, 0.5):
         window = _without(rig_window(simulator, float(t), shipped_bundle.window_s), keep)
         result = cascade.process(window)
-        if len(lacking) == 1:
+        if frozenset(lacking) in SHIPPED_MODES:
             assert result.decided and result.decided_without == lacking
-            assert result.decision_basis[0] == f"rig_stage1 without {lacking[0]}"
+            assert result.decision_basis[0] == f"rig_stage1 without {', '.join(lacking)}"
+            assert result.state == HealthState.NORMAL
         else:
             assert not result.decided and result.decision_basis == ()
             assert not result.anomalous and result.state == HealthState.NORMAL
@@ -226,16 +234,41 @@ def test_severe_fault_without_the_accelerometer_is_detected_at_most_as_a_warning
     assert results[-1].stage2_ran  # the thermal map has its own input
 
 
+def test_severe_fault_on_the_accelerometer_alone_is_a_named_pre_warning(shipped_bundle):
+    """Thermal camera and microphone gone: the accelerometer alone detects the fault, names
+    its type (the defect lines are vibration features) and grades it at most pre_warning."""
+    schedule = FaultSchedule((ScheduledFault("outer_race", "de_bearing", 0.0, 100.0, 3.0),))
+    simulator = RigSimulator(RigConfig(), schedule, 92)
+    cascade = rig_cascade(shipped_bundle)
+    results = [cascade.process(_without(rig_window(simulator, float(t), shipped_bundle.window_s),
+                                        {"accel"}))
+               for t in np.arange(94.0, 98.5, 0.5)]
+    assert all(r.decided_without == ("mic", "thermal") for r in results)
+    assert results[-1].state == HealthState.PRE_WARNING
+    assert results[-1].fault_type == "outer_race"
+    assert any(note.startswith("decided without mic, thermal (held-out: 0/2874 healthy")
+               for note in results[-1].notes)
+    assert not results[-1].localizations  # no thermal frame: no map
+
+
 def test_shipped_caps_follow_the_evidence(shipped_bundle):
     """Without accel the held-out Stage 1 called 140 warning windows failure (precision of
     "at least failure" 0.73 against 1.00 with all inputs): capped at warning, and it named the
     fault type right on 0.33 of the detected windows (1.00 with all inputs): not named; without
     mic 110 warning windows were called pre_warning and 57 pre_warning ones warning: capped at
-    pre_warning; without thermal it is about as good as with it: not capped."""
+    pre_warning; without thermal it is about as good as with it: not capped. On the
+    microphone alone (accel+thermal missing) 141 warning windows were called failure ("at
+    least failure" 0.73): warning, fault type right 0.35: not named; on the accelerometer
+    alone (mic+thermal) "at least warning" was right 0.83 (1.00 with all inputs): capped at
+    pre_warning, the fault type right 1.00: named. Thermal alone is no mode (it failed the
+    gate)."""
     modes = rig_cascade(shipped_bundle).stage1.degraded_modes
-    assert {m: (mode.max_state, mode.names_fault) for m, mode in modes.items()} == {
+    assert {"+".join(mode.missing): (mode.max_state, mode.names_fault)
+            for mode in modes.values()} == {
         "accel": (HealthState.WARNING, False), "mic": (HealthState.PRE_WARNING, True),
-        "thermal": (HealthState.FAILURE, True)}
+        "thermal": (HealthState.FAILURE, True),
+        "accel+thermal": (HealthState.WARNING, False),
+        "mic+thermal": (HealthState.PRE_WARNING, True)}
 
 
 def _mic_columns(cascade) -> slice:
@@ -249,7 +282,7 @@ def test_a_degraded_mode_decides_without_the_microphone_on_a_fresh_sequence():
     the evidence started), and the all-input sequence goes on after it, untouched."""
     bundle = untrained_bundle(seed=1)
     bundle.threshold = ThresholdConfig(floor=1e-9, ceiling=1e-9, min_history=2, history=10)
-    cascade = rig_cascade(bundle, degraded={"mic": DegradedMode("mic")})
+    cascade = rig_cascade(bundle, degraded=modes_by_missing(DegradedMode(("mic",))))
     full = [cascade.process(_synthetic_window(index)) for index in range(3)]
     assert not any(r.degraded for r in full)
     result = cascade.process(_synthetic_window(3, with_mic=False))
@@ -271,7 +304,7 @@ def test_a_degraded_mode_decides_without_the_microphone_on_a_fresh_sequence():
 
 def test_a_microphone_with_too_little_data_is_refused_and_decided_without():
     bundle = untrained_bundle(seed=1)
-    cascade = rig_cascade(bundle, degraded={"mic": DegradedMode("mic")})
+    cascade = rig_cascade(bundle, degraded=modes_by_missing(DegradedMode(("mic",))))
     window = _synthetic_window(0)
     mic = window.streams["mic"]
     valid = np.zeros_like(mic.valid)
@@ -283,15 +316,75 @@ def test_a_microphone_with_too_little_data_is_refused_and_decided_without():
     assert any(note.startswith("mic refused: too little mic data") for note in result.notes)
 
 
-def test_two_inputs_missing_give_no_decision_even_with_both_modes():
-    bundle = untrained_bundle(seed=1)
-    cascade = rig_cascade(bundle, degraded={"mic": DegradedMode("mic"),
-                                            "thermal": DegradedMode("thermal")})
-    window = _synthetic_window(0, with_mic=False)
-    window = AnalysisWindow(window.t_end_ns, 1.0, window.streams, {}, ("mic", "thermal"))
-    result = cascade.process(window)
+def _without_mic_and_thermal(index: int) -> AnalysisWindow:
+    window = _synthetic_window(index, with_mic=False)
+    return AnalysisWindow(window.t_end_ns, 1.0, window.streams, {}, ("mic", "thermal"))
+
+
+def test_two_inputs_missing_give_no_decision_with_only_their_single_modes():
+    """A mode holds for its own set: modes without mic and without thermal (each measured with
+    the other two inputs there) say nothing about deciding on accel alone."""
+    cascade = rig_cascade(untrained_bundle(seed=1), degraded=modes_by_missing(
+        DegradedMode(("mic",)), DegradedMode(("thermal",))))
+    result = cascade.process(_without_mic_and_thermal(0))
     assert not result.decided and result.summary.startswith("no decision: Stage 1 needs mic, "
                                                              "thermal")
+
+
+def test_a_pair_mode_decides_on_the_one_modality_left_and_names_both():
+    """With a mode for mic+thermal (what held-out evidence for that pair may allow), a window
+    with the accelerometer only is decided on it: both missing named, both modalities'
+    features at the training mean, a fresh sequence of its own, capped, the fault unnamed;
+    the all-input sequence goes on after it untouched."""
+    bundle = untrained_bundle(seed=1)
+    bundle.threshold = ThresholdConfig(floor=1e-9, ceiling=1e-9, min_history=2, history=10)
+    pair = DegradedMode(("mic", "thermal"), HealthState.NORMAL, "0/958 healthy", False)
+    cascade = rig_cascade(bundle, degraded=modes_by_missing(DegradedMode(("thermal",)), pair))
+    full = [cascade.process(_synthetic_window(index)) for index in range(3)]
+    thermal_only = cascade.process(replace(_synthetic_window(3), frames={},
+                                           missing=("thermal",)))
+    assert thermal_only.decided_without == ("thermal",)
+    result = cascade.process(_without_mic_and_thermal(4))
+    assert result.decided and result.degraded and result.decided_without == ("mic", "thermal")
+    assert result.decision_basis == ("rig_stage1 without mic, thermal",)  # no thermal map
+    assert "decided without mic, thermal (0/958 healthy)" in result.notes
+    assert result.state == HealthState.NORMAL  # capped at the pair's own max_state
+    assert result.fault_type == "none"
+    assert np.all(result.stage1_input == result.stage1_input[0])  # a fresh sequence
+    extractor = cascade.stage1.extractor
+    for sensor in ("mic", "thermal"):
+        assert np.all(result.stage1_input[:, extractor.sensor_slice(sensor)] == 0.0)
+    assert np.any(result.stage1_input[:, extractor.sensor_slice("accel_x")] != 0.0)
+    back = cascade.process(_synthetic_window(5))
+    assert back.decided and not back.degraded
+    np.testing.assert_array_equal(back.stage1_input[:-1], full[-1].stage1_input[1:])
+    status = cascade.status()
+    assert status["stage1_may_decide_without"] == (
+        "thermal (up to failure), mic+thermal (up to normal)")
+    assert status["stage1_windows_decided_without_thermal"] == 2
+    assert status["stage1_windows_decided_without_mic"] == 1
+
+
+def test_chunk_loss_on_the_microphone_with_the_thermal_camera_dead_is_the_pair_case():
+    """The robot of the brief: thermal camera dead, microphone link lossy (its longest gap-free
+    stretch below min_coverage). Without a mode for mic+thermal: no decision; with one: decided
+    on the accelerometer, the microphone reported refused."""
+    window = _without_mic_and_thermal(0)
+    lossy = _synthetic_window(0).streams["mic"]
+    valid = np.ones_like(lossy.valid)
+    valid[::2000] = False  # a chunk lost every 1/8 s: no stretch covers 95 % of the window
+    streams = {**window.streams, "mic": replace(lossy, valid=valid)}
+    window = AnalysisWindow(window.t_end_ns, 1.0, streams, {}, ("thermal",))
+    single = rig_cascade(untrained_bundle(seed=1), degraded=modes_by_missing(
+        DegradedMode(("mic",)), DegradedMode(("thermal",))))
+    refused = single.process(window)
+    assert not refused.decided and "mic" in refused.modalities_missing
+    pair = rig_cascade(untrained_bundle(seed=1), degraded=modes_by_missing(
+        DegradedMode(("mic", "thermal"))))
+    result = pair.process(window)
+    assert result.decided and result.decided_without == ("mic", "thermal")
+    assert result.modalities_used == ("accel",)
+    assert any(note.startswith("mic refused: too little mic data") for note in result.notes)
 
 
 def test_sequence_history_left_pads_with_the_first_row_then_slides():

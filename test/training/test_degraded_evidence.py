@@ -25,6 +25,8 @@ def test_without_removes_the_modality_as_the_synchroniser_would():
     gone = degraded_evidence.without(window, "thermal")
     assert gone.present == ("accel",) and gone.missing == ("camera", "thermal")
     assert degraded_evidence.without(gone, "accel").present == ()
+    both = degraded_evidence.without(window, "accel", "thermal")
+    assert both.present == () and both.missing == ("accel", "camera", "thermal")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,8 @@ def test_every_condition_is_measured_through_the_cascade(evidence):
     baseline = evidence["all_inputs"]
     assert baseline["windows"] == 2 * 23 and baseline["undecided_windows"] == 0
     assert baseline["healthy_windows"] == 23
-    assert set(evidence["without"]) == {"accel", "mic", "thermal"}
+    assert set(evidence["without"]) == {"accel", "mic", "thermal", "accel+mic",
+                                        "accel+thermal", "mic+thermal"}
     for entry in evidence["without"].values():
         for scenario in ("whole_run", "intermittent", "flapping"):
             measured = entry[scenario]
@@ -61,6 +64,8 @@ def test_every_condition_is_measured_through_the_cascade(evidence):
         assert isinstance(entry["names_fault"], bool)
         assert "healthy windows not normal" in entry["evidence"]
     assert "| without thermal, whole run |" in degraded_evidence.table(evidence)
+    assert "| without mic+thermal, flapping (50% of windows) |" in degraded_evidence.table(
+        evidence)
 
 
 def test_the_loader_enables_exactly_the_modalities_without_a_false_window_or_alarm(evidence):
@@ -68,7 +73,7 @@ def test_the_loader_enables_exactly_the_modalities_without_a_false_window_or_ala
     clean = {m for m, entry in evidence["without"].items()
              if all(entry[s]["healthy_not_normal_windows"] == 0 and entry[s]["healthy_alarms"] == 0
                     for s in ("whole_run", "intermittent", "flapping"))}
-    assert set(modes) == clean
+    assert set(modes) == {frozenset(key.split("+")) for key in clean}
     spoiled = copy.deepcopy(evidence)
     for entry in spoiled["without"].values():
         entry["flapping"]["healthy_not_normal_windows"] = 1
@@ -104,13 +109,13 @@ def test_the_cap_is_the_worst_state_called_about_as_reliably_as_with_all_inputs(
 
 
 def test_each_scenario_removes_the_modality_where_it_says():
-    condition = degraded_evidence._Condition(untrained_bundle(seed=2), "mic", "intermittent")
+    condition = degraded_evidence._Condition(untrained_bundle(seed=2), ("mic",), "intermittent")
     assert [condition._drops(t) for t in (1.0, 19.5, 20.0, 39.5, 40.0)] == [
         False, False, True, True, False]
-    flapping = degraded_evidence._Condition(untrained_bundle(seed=2), "mic", "flapping")
+    flapping = degraded_evidence._Condition(untrained_bundle(seed=2), ("mic",), "flapping")
     flapping.start(RunSpec("r", FaultSchedule((), "healthy"), 5, 12.0))
     drops = [flapping._drops(float(t)) for t in range(200)]
     assert 60 < sum(drops) < 140  # about half, window by window
     flapping.start(RunSpec("r", FaultSchedule((), "healthy"), 5, 12.0))
     assert [flapping._drops(float(t)) for t in range(200)] == drops  # seeded by the run
-    assert degraded_evidence._Condition(untrained_bundle(seed=2), "mic")._drops(3.0)
+    assert degraded_evidence._Condition(untrained_bundle(seed=2), ("mic",))._drops(3.0)

@@ -27,7 +27,8 @@ def test_quick_training_writes_a_loadable_bundle_and_metrics(tmp_path, capsys):
     evidence = bundle.degraded_evidence
     assert evidence["measured_through"] == "Cascade.process"
     assert evidence["runs"] == metrics["runs"]
-    assert set(evidence["without"]) == {"accel", "mic", "thermal"}
+    assert set(evidence["without"]) == {"accel", "mic", "thermal", "accel+mic", "accel+thermal",
+                                        "mic+thermal"}
     assert evidence["all_inputs"]["windows"] == metrics["windows"]
     assert (results_dir / "degraded_modalities.md").read_text().startswith("| condition |")
     assert "held-out Stage 1" in capsys.readouterr().out

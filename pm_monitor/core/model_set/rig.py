@@ -13,7 +13,6 @@ model_set.json (descriptor kind "rig_bundle"):
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from pm_monitor.core.model_set.degraded import degraded_modes
 from pm_monitor.core.model_set.descriptor import DESCRIPTOR_FORMAT, ModelSetDescriptor
 from pm_monitor.core.models.bundle import ModelBundle, ModelLoadError, load_bundle
 from pm_monitor.core.models.thermal_resnet import normalise_thermal_frame
-from pm_monitor.core.stages.contract import DegradedMode
+from pm_monitor.core.stages.contract import DegradedModes
 from pm_monitor.core.stages.localizer import ImageLocalizer
 from pm_monitor.core.stages.rig_stage1 import RigStage1
 from pm_monitor.core.stages.rul import PrognosisRul, descriptor_rul, prognosis_rul
@@ -125,13 +124,13 @@ def rig_cascade(bundle: ModelBundle, networks: NetworkSet | InferenceConfig | No
                 config: CascadeConfig | None = None,
                 inputs: tuple[str, ...] = (ACCEL, MIC, THERMAL), localize: bool = True,
                 rul: PrognosisRul | None = None,
-                degraded: Mapping[str, DegradedMode] | None = None) -> Cascade:
+                degraded: DegradedModes | None = None) -> Cascade:
     """The generic cascade over a bundle's stages (rul: the model set's RUL stage, if any).
     networks: ready runners of the bundle (or how to build them; default torch). Building
     non-torch backends exports / compiles and warms up here, so construct the cascade before
-    going live. degraded: the inputs Stage 1 may decide without (default: what the bundle's
-    held-out evidence allows, core/model_set/degraded.py; the evidence measurement itself
-    passes the modes it measures)."""
+    going live. degraded: the sets of inputs Stage 1 may decide without (default: what the
+    bundle's held-out evidence allows, core/model_set/degraded.py; the evidence measurement
+    itself passes the modes it measures)."""
     if isinstance(networks, NetworkSet):
         networks.require(cascade_specs(bundle))  # built for this bundle's inputs, or refused
     else:

@@ -7,6 +7,7 @@ from pm_monitor.core.stages.contract import (
     NO_DEGRADED_MODES,
     Abstention,
     DegradedMode,
+    DegradedModes,
     InputRefusedError,
     Localizer,
     NetworkRunner,
@@ -14,12 +15,14 @@ from pm_monitor.core.stages.contract import (
     Scorer,
     Stage1,
     Stage1Decision,
+    modes_by_missing,
 )
 
 __all__ = [
     "NO_DEGRADED_MODES",
     "Abstention",
     "DegradedMode",
+    "DegradedModes",
     "InputRefusedError",
     "Localizer",
     "NetworkRunner",
@@ -27,4 +30,5 @@ __all__ = [
     "Scorer",
     "Stage1",
     "Stage1Decision",
+    "modes_by_missing",
 ]

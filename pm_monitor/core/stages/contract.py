@@ -7,11 +7,12 @@ another size) raises InputRefusedError and is treated as if the input were missi
 cannot decide (inputs missing, baseline still being commissioned) returns an Abstention: the
 window then carries no decision, and the alarm manager neither raises nor clears on it.
 
-A Stage 1 may also decide without one of its inputs (`degraded_modes`, one DegradedMode per
-input it can do without, one input at a time), but only where the model set's own held-out
-evidence allows it (pm_monitor.core.model_set.degraded for the rig bundle): such a decision
-names the input it was taken without (Stage1Decision.decided_without), may be capped at a
-state (DegradedMode.max_state), and the alarm manager may raise on it but never clear on it.
+A Stage 1 may also decide without some of its inputs (`degraded_modes`, one DegradedMode per
+SET of inputs it can do without: one input, or two with one modality left), but only where the
+model set's own held-out evidence for exactly that set allows it
+(pm_monitor.core.model_set.degraded for the rig bundle): such a decision names the inputs it was
+taken without (Stage1Decision.decided_without), may be capped at a state
+(DegradedMode.max_state), and the alarm manager may raise on it but never clear on it.
 
 Networks run through one interface, NetworkRunner: named networks, `run(name, feeds)` with
 named numpy inputs and outputs (pm_monitor.core.inference.NetworkSet, on torch / ONNX Runtime /
@@ -42,18 +43,30 @@ class InputRefusedError(ValueError):
 
 @dataclass(frozen=True)
 class DegradedMode:
-    """Stage 1 may decide without `missing` (the other inputs present): the worst state such a
-    decision may name (`max_state`; a worse output is reported at this state), whether it may
-    name the fault type (`names_fault`; else the fault is UNKNOWN_FAULT) and, in words, the
-    held-out evidence that allowed it (shown in notes, logs and /diagnostics)."""
+    """Stage 1 may decide without all of `missing` (the other inputs present): the worst state
+    such a decision may name (`max_state`; a worse output is reported at this state), whether
+    it may name the fault type (`names_fault`; else the fault is UNKNOWN_FAULT) and, in words,
+    the held-out evidence that allowed it (shown in notes, logs and /diagnostics). A mode holds
+    for exactly its set: a mode without accel says nothing about accel and mic both missing."""
 
-    missing: str
+    missing: tuple[str, ...]
     max_state: HealthState = HealthState.FAILURE
     evidence: str = ""
     names_fault: bool = True
 
+    @property
+    def key(self) -> frozenset[str]:
+        """The set of inputs, as `Stage1.degraded_modes` is keyed."""
+        return frozenset(self.missing)
 
-NO_DEGRADED_MODES: Mapping[str, DegradedMode] = MappingProxyType({})  # needs all its inputs
+
+DegradedModes = Mapping[frozenset[str], DegradedMode]  # set of missing inputs -> its mode
+NO_DEGRADED_MODES: DegradedModes = MappingProxyType({})  # needs all its inputs
+
+
+def modes_by_missing(*modes: DegradedMode) -> dict[frozenset[str], DegradedMode]:
+    """`Stage1.degraded_modes` of these modes (each keyed by its set of inputs)."""
+    return {mode.key: mode for mode in modes}
 
 
 @dataclass(frozen=True)
@@ -82,8 +95,8 @@ class Stage1Decision:
     # already weigh it and a bare deviation is advisory (physics set: run-in changes of a new
     # asset deviate from its reference for hours without damage; `anomalous` is still reported)
     anomaly_alarms: bool = True
-    # the required inputs this decision was taken without (one of the stage's degraded_modes);
-    # () for a decision on all of them
+    # the required inputs this decision was taken without (the set of one of the stage's
+    # degraded_modes); () for a decision on all of them
     decided_without: tuple[str, ...] = ()
 
 
@@ -109,12 +122,12 @@ class NetworkRunner(Protocol):
 
 class Stage1(Protocol):
     """Health state + anomaly score on every window (or an abstention). degraded_modes:
-    input -> DegradedMode for each required input the stage may decide without ({}: it needs
-    all of them); the cascade lets at most one of them be missing."""
+    frozenset of required inputs -> DegradedMode for each set the stage may decide without ({}:
+    it needs all of them); the cascade lets exactly such a set be missing, nothing else."""
 
     name: str
     required_inputs: tuple[str, ...]
-    degraded_modes: Mapping[str, DegradedMode]
+    degraded_modes: DegradedModes
 
     def decide(self, window: AnalysisWindow) -> Stage1Decision | Abstention:
         """Raises InputRefusedError for an input it cannot take."""

@@ -8,10 +8,12 @@ sensor group's standardised features zeroed with probability 0.1), so a missing 
 features standardised to 0 are inputs they have seen. Whether that is good enough is the bundle's
 held-out evidence (metadata "degraded_evidence", measured through the cascade by
 training/degraded_evidence.py), turned into `degraded_modes` by core/model_set/degraded.py:
-without a modality that has a mode, the stage decides on the other two (the whole modality is
-dropped, also when part of it arrived: that is what was measured); without any other, or with
-too little of a stream to compute its features (below the feature configuration's
-min_coverage), it refuses instead of deciding on zero-filled features. The all-input feature
+without a set of modalities that has a mode (one of them, or two with one left), the stage
+decides on the others (each lacking modality is dropped whole, also when part of it arrived:
+that is what was measured); a modality is lacking when it is missing from the window or has too
+little of a stream to compute its features (below the feature configuration's min_coverage,
+e.g. chunk loss). Lacking a set without a mode, it refuses instead of deciding on zero-filled
+features. The all-input feature
 sequence never takes a row decided without an input: it goes on across such a stretch as it
 does across windows without a decision; each stretch without an input starts its own fresh
 sequence, as each held-out run of the evidence started.
@@ -19,7 +21,6 @@ sequence, as each held-out run of the evidence started.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 
 import numpy as np
 
@@ -29,7 +30,7 @@ from pm_monitor.core.models.bundle import ModelBundle
 from pm_monitor.core.models.threshold import DynamicThreshold
 from pm_monitor.core.stages.contract import (
     NO_DEGRADED_MODES,
-    DegradedMode,
+    DegradedModes,
     InputRefusedError,
     NetworkRunner,
     Stage1Decision,
@@ -45,18 +46,22 @@ class RigStage1:
     required_inputs = RIG_STAGE1_INPUTS
 
     def __init__(self, bundle: ModelBundle, networks: NetworkRunner,
-                 degraded_modes: Mapping[str, DegradedMode] = NO_DEGRADED_MODES) -> None:
+                 degraded_modes: DegradedModes = NO_DEGRADED_MODES) -> None:
         """networks: runs "stage1" (sequence -> state/fault probabilities, attention) and
-        "anomaly" (features, present -> anomaly_score). degraded_modes: the inputs it may
-        decide without (core/model_set/degraded.py reads them from the bundle's evidence)."""
+        "anomaly" (features, present -> anomaly_score). degraded_modes: the sets of inputs it
+        may decide without (core/model_set/degraded.py reads them from the bundle's
+        evidence)."""
         self.bundle = bundle
         self.networks = networks
         self.degraded_modes = dict(degraded_modes)
         self.extractor = FeatureExtractor(bundle.feature_config)
-        # one sequence per set of inputs: () = all of them, else the input decided without
+        # one sequence per set of inputs: () = all of them, else the inputs decided without
         self._histories: dict[tuple[str, ...], SequenceHistory] = {}
         self._history_without: tuple[str, ...] = ()  # the inputs of the last decision
-        self._decided_without = dict.fromkeys(self.degraded_modes, 0)  # windows, per input
+        # windows decided without each input (alone or with another)
+        self._decided_without = dict.fromkeys(
+            sorted({m for key in self.degraded_modes for m in key},
+                   key=RIG_STAGE1_INPUTS.index), 0)
         self.threshold = DynamicThreshold(bundle.threshold)
 
     @property
@@ -69,11 +74,12 @@ class RigStage1:
         self.threshold.reset()
 
     def status(self) -> dict[str, object]:
-        """/diagnostics values: the degraded modes loaded, the inputs of the last decision and
-        how many windows were decided without each input."""
+        """/diagnostics values: the degraded modes loaded (a set as 'mic+thermal'), the inputs
+        of the last decision and how many windows were decided without each input."""
         values: dict[str, object] = {
             "stage1_may_decide_without": ", ".join(
-                f"{m} (up to {mode.max_state.label})" for m, mode in self.degraded_modes.items())
+                f"{'+'.join(mode.missing)} (up to {mode.max_state.label})"
+                for mode in self.degraded_modes.values())
             or "nothing (needs accel, mic and thermal)",
             "stage1_last_decided_without": ", ".join(self._history_without) or "nothing"}
         values.update({f"stage1_windows_decided_without_{m}": n
@@ -123,9 +129,10 @@ class RigStage1:
 
     def _lacking(self, window: AnalysisWindow, present: np.ndarray
                  ) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
-        """(the input decided without, (input, why) where it arrived but was unusable). A
-        sensor group without features makes its whole modality lacking; more than one lacking
-        modality, or one without a degraded mode, is refused (InputRefusedError)."""
+        """(the inputs decided without, in RIG_STAGE1_INPUTS order; (input, why) for each that
+        arrived but was unusable). A sensor group without features makes its whole modality
+        lacking; a lacking set without a degraded mode is refused (InputRefusedError, naming
+        an input that has no mode of its own where there is one)."""
         reasons: dict[str, str] = {}
         for sensor in self.extractor.sensor_groups:
             if not present[self.extractor.sensor_slice(sensor)].any():
@@ -134,12 +141,13 @@ class RigStage1:
                                              "its features")
         if not reasons:
             return (), ()
-        modality, reason = next(iter(reasons.items()))
-        if len(reasons) > 1 or modality not in self.degraded_modes:
-            blocking = next((m for m in reasons if m not in self.degraded_modes), modality)
+        if frozenset(reasons) not in self.degraded_modes:
+            blocking = next((m for m in reasons if frozenset((m,)) not in self.degraded_modes),
+                            next(iter(reasons)))
             raise InputRefusedError(blocking, reasons[blocking])
-        refused = ((modality, reason),) if modality in window.present else ()
-        return (modality,), refused
+        lacking = tuple(m for m in RIG_STAGE1_INPUTS if m in reasons)
+        refused = tuple((m, reasons[m]) for m in lacking if m in window.present)
+        return lacking, refused
 
     def _top_fault(self, fault_p: np.ndarray) -> str:
         """Most likely fault type other than "none" (the state head already said "faulty")."""

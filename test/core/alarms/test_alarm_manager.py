@@ -321,6 +321,44 @@ def test_decisions_without_an_input_raise_and_escalate_but_never_clear():
     assert "CLEARED" in {u.event.name for u in cleared if u.fault_type == "ball"}
 
 
+def test_a_two_input_dropout_during_an_alarm_escalates_but_never_clears_it():
+    """Thermal camera dies and the microphone link drops out while a ball alarm is up: results
+    decided on the accelerometer alone (decided_without mic and thermal) saying Normal never
+    clear it, one saying failure escalates it; with one input back it still holds; once all
+    are back, clearly normal windows clear it (off-delay)."""
+    from types import SimpleNamespace
+
+    manager = AlarmManager("a", AlarmConfig(on_delay_windows_failure=2,
+                                            zone_alarm_enabled=False))
+    t = iter(range(1, 2000))
+
+    def result(state: S, probabilities: list[float], fault: str, without: tuple = ()):
+        return SimpleNamespace(t_end_ns=next(t) * 10**9, state=state, anomalous=state > 0,
+                               anomaly_alarms=True, anomaly_score=5.0 if state else 0.0,
+                               anomaly_threshold=1.0, state_probabilities=probabilities,
+                               fault_type=fault, decided=True, decided_without=without)
+
+    warning = ([0.0, 0.1, 0.9, 0.0], "ball")
+    raised = [u for _ in range(12) for u in manager.update_result(result(S.WARNING, *warning))]
+    assert [(u.fault_type, u.severity) for u in raised if u.event == AlarmEvent.RAISED] == [
+        ("ball", S.WARNING)]
+    both = ("mic", "thermal")
+    normal = [1.0, 0.0, 0.0, 0.0]
+    for _ in range(150):
+        updates = manager.update_result(result(S.NORMAL, normal, "none", both))
+        assert all(u.event != AlarmEvent.CLEARED for u in updates)
+    escalated = [u for _ in range(4) for u in manager.update_result(
+        result(S.FAILURE, [0.0, 0.0, 0.1, 0.9], "ball", both))]
+    assert any(u.fault_type == "ball" and u.severity == S.FAILURE for u in escalated)
+    for _ in range(150):  # the microphone is back, thermal still dead: still held
+        updates = manager.update_result(result(S.NORMAL, normal, "none", ("thermal",)))
+        assert all(u.event != AlarmEvent.CLEARED for u in updates)
+    assert [a.fault_type for a in manager.active_alarms()] == ["ball"]
+    cleared = [u for _ in range(200)
+               for u in manager.update_result(result(S.NORMAL, normal, "none"))]
+    assert "CLEARED" in {u.event.name for u in cleared if u.fault_type == "ball"}
+
+
 def test_an_unnamed_fault_decided_without_an_input_is_adopted_once_it_is_named():
     """Without accel the rig Stage 1 does not name the fault type ("unknown"): one alarm that
     escalates; when the inputs return and the fault is named, that alarm becomes the fault's

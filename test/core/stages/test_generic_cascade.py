@@ -19,6 +19,7 @@ from pm_monitor.core.stages import (
     InputRefusedError,
     NetworkRunner,
     Stage1Decision,
+    modes_by_missing,
 )
 from pm_monitor.core.sync.window import AnalysisWindow, FrameSample, StreamWindow
 from pm_monitor.core.types import ACCEL, CAMERA, MIC, THERMAL, HealthState
@@ -185,8 +186,8 @@ class TwoInputStage1:
 
     def __init__(self, state: HealthState = HealthState.FAILURE, claims: tuple = (),
                  names_fault: bool = True) -> None:
-        self.degraded_modes = {MIC: DegradedMode(MIC, HealthState.WARNING, "0/900 healthy",
-                                                 names_fault)}
+        self.degraded_modes = modes_by_missing(
+            DegradedMode((MIC,), HealthState.WARNING, "0/900 healthy", names_fault))
         self.state, self.claims, self.seen = state, claims, []
 
     def decide(self, window):
@@ -264,3 +265,72 @@ def test_a_degraded_decision_within_its_cap_is_not_changed():
         two_input_window(mic=False))
     assert result.state == HealthState.PRE_WARNING and result.confidence == pytest.approx(0.7)
     assert not any("capped" in note for note in result.notes)
+
+
+class ThreeInputStage1(TwoInputStage1):
+    """Needs accel, mic and thermal; may decide without mic (up to WARNING) and without mic and
+    thermal together (up to PRE_WARNING, fault type not named), not without thermal alone."""
+
+    name = "three_inputs"
+    required_inputs = (ACCEL, MIC, THERMAL)
+
+    def __init__(self, state: HealthState = HealthState.FAILURE) -> None:
+        super().__init__(state)
+        self.degraded_modes = modes_by_missing(
+            DegradedMode((MIC,), HealthState.WARNING, "mic: 0/900 healthy"),
+            DegradedMode((THERMAL, MIC), HealthState.PRE_WARNING, "pair: 0/900 healthy",
+                         names_fault=False))
+
+
+def three_input_window(*missing: str) -> AnalysisWindow:
+    base = two_input_window(accel=ACCEL not in missing, mic=MIC not in missing)
+    frames = dict(base.frames)
+    if THERMAL not in missing:
+        frames[THERMAL] = FrameSample(1, np.zeros((4, 4), np.float32), "thermal")
+    return AnalysisWindow(base.t_end_ns, base.duration_s, base.streams, frames,
+                          tuple(m for m in (ACCEL, MIC, THERMAL) if m in missing))
+
+
+def test_an_enabled_pair_decides_names_both_and_caps_at_its_own_state():
+    cascade = Cascade(ThreeInputStage1(), stage1_shape=(2, 3))
+    result = cascade.process(three_input_window(MIC, THERMAL))
+    assert result.decided and result.degraded
+    assert result.decided_without == (MIC, THERMAL)  # in the cascade's modality order
+    assert result.decision_basis == ("three_inputs without mic, thermal",)
+    assert result.state == HealthState.PRE_WARNING  # the pair's cap, not the mic mode's
+    assert result.confidence == pytest.approx(0.1 + 0.1 + 0.7)
+    assert result.fault_type == "unknown"
+    assert result.notes[:3] == ("decided without mic, thermal (pair: 0/900 healthy)",
+                                "failure capped at pre_warning without mic, thermal",
+                                "fault type not named without mic, thermal (model: wear)")
+    assert "decided without mic, thermal" in result.summary
+    assert "missing mic, thermal" in result.summary
+    alone = cascade.process(three_input_window(MIC))
+    assert alone.decided_without == (MIC,) and alone.state == HealthState.WARNING
+    assert alone.fault_type == "wear"
+
+
+@pytest.mark.parametrize("missing", [(THERMAL,), (ACCEL, MIC), (ACCEL, THERMAL),
+                                     (ACCEL, MIC, THERMAL)])
+def test_a_set_without_its_own_mode_gives_no_decision(missing):
+    """Thermal alone has no mode although the pair mic+thermal has one: a mode holds for its
+    own set, never for a subset or another pair."""
+    stage1 = ThreeInputStage1()
+    result = Cascade(stage1, stage1_shape=(2, 3)).process(three_input_window(*missing))
+    assert not result.decided and result.decision_basis == ()
+    assert result.summary.startswith("no decision: Stage 1 needs")
+    assert not result.anomalous and result.state == HealthState.NORMAL
+
+
+def test_a_stage_lacking_a_second_input_beyond_the_missing_one_needs_a_mode_for_both():
+    """Thermal absent, and the stage finds mic unusable too (e.g. chunk loss): decided only
+    because mic+thermal has a mode; the decision names both."""
+    cascade = Cascade(ThreeInputStage1(HealthState.NORMAL), stage1_shape=(2, 3))
+    stage1 = cascade.stage1
+    stage1.claims = (MIC, THERMAL)
+    result = cascade.process(three_input_window(THERMAL))
+    assert result.decided and result.decided_without == (MIC, THERMAL)
+    stage1.claims = (ACCEL, THERMAL)
+    refused = cascade.process(three_input_window(THERMAL))
+    assert not refused.decided and refused.summary.startswith(
+        "no decision: Stage 1 needs accel, thermal")
