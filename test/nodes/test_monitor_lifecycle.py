@@ -125,11 +125,14 @@ def test_dynamic_parameters_apply_at_once_and_invalid_ones_are_refused(make_moni
     assert node.pipeline is pipeline  # applied in place: nothing buffered was dropped
 
 
-def test_long_missing_modality_is_named_in_every_decision(make_monitor, executor):
-    """Thermal and camera silent from the start: the monitor keeps deciding on accel + mic
-    (the shipped rig bundle's held-out evidence enables deciding without thermal) and every
-    HealthStatus says so, which modalities it used and which of the model set's inputs were
-    missing (the rig set takes no camera: a silent camera is no missing input)."""
+@pytest.mark.parametrize("silent", [("thermal",), ("mic", "thermal")],
+                         ids=["thermal", "mic_and_thermal"])
+def test_long_missing_modality_is_named_in_every_decision(make_monitor, executor, silent):
+    """Thermal and camera (and the microphone) silent from the start: the monitor keeps
+    deciding on accel + mic (accel alone) - the shipped rig bundle's held-out evidence enables
+    deciding without thermal, and without mic and thermal - and every HealthStatus says so,
+    which modalities it used and which of the model set's inputs were missing (the rig set
+    takes no camera: a silent camera is no missing input)."""
     from rig_feed import RigFeed
 
     from pm_monitor.msg import HealthStatus
@@ -141,7 +144,7 @@ def test_long_missing_modality_is_named_in_every_decision(make_monitor, executor
     executor.add_node(client)
     try:
         feed = RigFeed(client, executor, FaultSchedule())
-        feed.run_until(12.0, node, skip=frozenset({"thermal", "camera"}))
+        feed.run_until(12.0, node, skip=frozenset({*silent, "camera"}))
         end = time.monotonic() + 1.0
         while time.monotonic() < end:
             executor.spin_once(timeout_sec=0.02)
@@ -150,12 +153,15 @@ def test_long_missing_modality_is_named_in_every_decision(make_monitor, executor
         client.destroy_node()
     assert len(health) >= 18
     for msg in health:
-        assert set(msg.modalities_missing) == {"thermal"}
-        assert set(msg.modalities_used) == {"accel", "mic"}
+        assert set(msg.modalities_missing) == set(silent)
+        assert set(msg.modalities_used) == {"accel", "mic"} - set(silent)
     decided = [msg for msg in health if msg.decision_basis]
-    assert decided and all(msg.decision_basis[0] == "rig_stage1 without thermal"
+    without = ", ".join(silent)
+    assert decided and all(msg.decision_basis[0] == f"rig_stage1 without {without}"
                            for msg in decided)
-    assert any(note.startswith("decided without thermal (held-out: ") for note in decided[-1].notes)
+    assert any(note.startswith(f"decided without {without} (held-out: ")
+               for note in decided[-1].notes)
+    assert all(msg.state == 0 for msg in decided)  # a healthy rig
 
 
 def test_far_future_check_waits_for_a_sim_time_clock(make_monitor):
