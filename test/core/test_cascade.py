@@ -398,3 +398,14 @@ def test_sequence_history_left_pads_with_the_first_row_then_slides():
     assert history.push(np.array([4.0, 4.0]))[:, 0].tolist() == [2, 3, 4]
     history.clear()
     assert history.push(np.array([5.0, 5.0]))[:, 0].tolist() == [5, 5, 5]
+
+
+def test_a_pair_mode_does_not_cover_one_of_its_inputs_missing_alone():
+    """Only mic+thermal has a mode: thermal missing with mic present is no set of a mode, so no
+    decision, and the note says thermal is missing (not that it came too short)."""
+    cascade = rig_cascade(untrained_bundle(seed=1), degraded=modes_by_missing(
+        DegradedMode(("mic", "thermal"))))
+    window = replace(_synthetic_window(0), frames={}, missing=("thermal",))
+    result = cascade.process(window)
+    assert not result.decided and result.decision_basis == ()
+    assert "thermal refused: missing from the window" in result.notes

@@ -137,8 +137,9 @@ class RigStage1:
         for sensor in self.extractor.sensor_groups:
             if not present[self.extractor.sensor_slice(sensor)].any():
                 modality = self.extractor.modality_of_sensor(sensor)
-                reasons.setdefault(modality, f"too little {sensor} data in the window for "
-                                             "its features")
+                reasons.setdefault(modality, "missing from the window"
+                                   if modality not in window.present else
+                                   f"too little {sensor} data in the window for its features")
         if not reasons:
             return (), ()
         if frozenset(reasons) not in self.degraded_modes:
