@@ -53,7 +53,12 @@ from pm_monitor.core.alarms.lifecycle import AlarmEvent
 from pm_monitor.core.alarms.manager import ZONE_FAULT
 from pm_monitor.core.cascade import Cascade
 from pm_monitor.core.features import FeatureExtractor
-from pm_monitor.core.model_set.degraded import MEASURED_THROUGH, SET_SEPARATOR, evidence_key
+from pm_monitor.core.model_set.degraded import (
+    MEASURED_THROUGH,
+    SET_SEPARATOR,
+    degraded_modes,
+    evidence_key,
+)
 from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import ModelBundle, load_bundle, save_bundle_metadata
 from pm_monitor.core.stages.contract import DegradedMode, modes_by_missing
@@ -331,7 +336,7 @@ def plot_confusions(evidence: dict, path: Path) -> None:
     rows: list[list] = [[("all inputs", evidence[ALL_INPUTS], None)], []]
     for key, entry in evidence["without"].items():
         rows[min(key.count(SET_SEPARATOR), 1)].append(
-            (f"without {key}", entry["whole_run"], entry["max_state"]))
+            (f"without {key}", entry["whole_run"], _cap_label(evidence, key)))
     rows = [row for row in rows if row]
     names = [s.label for s in HealthState]
     width = max(len(row) for row in rows)
@@ -354,7 +359,7 @@ def plot_confusions(evidence: dict, path: Path) -> None:
         ax.set_yticks(range(len(names)), names, fontsize=7)
         ax.set_xlabel("predicted (uncapped)", fontsize=8)
         ax.set_title(f"{title}: F1 {measured['macro_f1']:.2f}"
-                     + (f", cap {cap_label}" if cap_label else ""), fontsize=8)
+                     + (f", {cap_label}" if cap_label else ""), fontsize=8)
     for i in range(len(rows)):
         grid[i, 0].set_ylabel("truth", fontsize=8)
     fig.suptitle("Rig Stage 1 through the cascade, held-out runs", fontsize=9)
@@ -363,9 +368,17 @@ def plot_confusions(evidence: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def _cap_label(evidence: dict, key: str) -> str:
+    """'cap warning' for a set the loader's gate enables, 'off (gate)' for one it refuses."""
+    enabled = degraded_modes(evidence)[0]
+    if frozenset(key.split(SET_SEPARATOR)) not in enabled:
+        return "off (gate)"
+    return f"cap {evidence['without'][key]['max_state']}"
+
+
 def table(evidence: dict) -> str:
     lines = ["| condition | healthy windows not normal | healthy alarms | macro-F1 | "
-             "fault type right | first alarm after onset per fault run (s) | cap | names "
+             "fault type right | first alarm after onset per fault run (s) | mode | names "
              "the fault |", "|---|---|---|---|---|---|---|---|"]
 
     def row(name: str, measured: dict, cap_label: str, named: str) -> str:
@@ -381,12 +394,12 @@ def table(evidence: dict) -> str:
     lines.append(row("all inputs", evidence[ALL_INPUTS], "-", "-"))
     for key, entry in evidence["without"].items():
         named = "yes" if entry["names_fault"] else "no"
-        lines.append(row(f"without {key}, whole run", entry["whole_run"],
-                         entry["max_state"], named))
+        cap_label = _cap_label(evidence, key)
+        lines.append(row(f"without {key}, whole run", entry["whole_run"], cap_label, named))
         lines.append(row(f"without {key}, intermittent ({BLOCK_S:g} s blocks)",
-                         entry["intermittent"], entry["max_state"], named))
+                         entry["intermittent"], cap_label, named))
         lines.append(row(f"without {key}, flapping ({FLAP_P:.0%} of windows)",
-                         entry["flapping"], entry["max_state"], named))
+                         entry["flapping"], cap_label, named))
     return "\n".join(lines)
 
 
