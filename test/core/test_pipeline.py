@@ -31,11 +31,17 @@ def _pipeline(bundle) -> MonitorPipeline:
                            rig_cascade(bundle), AlarmManager("rig_1"))
 
 
-def _feed(pipeline, schedule, until_s, skip=()):
+def _feed(pipeline, schedule, until_s, skip=(), lose_every: dict[str, int] | None = None):
+    """lose_every: e.g. {"mic": 4}: every 4th chunk of the microphone lost in transport."""
     clock = RigClock(RigSimulator(RigConfig(), schedule, seed=5), 10**18, chunk_s=0.05,
                      camera_hz=5)
     outputs = []
+    sent = dict.fromkeys(("accel", "mic"), 0)
     for item in clock.advance_to(until_s):
+        if item.kind in sent:
+            sent[item.kind] += 1
+            if sent[item.kind] % (lose_every or {}).get(item.kind, 10**9) == 0:
+                continue
         if item.kind in ("accel", "mic") and item.kind not in skip:
             outputs += pipeline.on_chunk(item.kind, item.stamp_ns, item.sample_rate,
                                          NAMES[item.kind], item.first_sample_index,
@@ -69,6 +75,26 @@ def test_missing_modality_keeps_the_monitor_running_and_is_named(bundle):
     assert outputs
     assert all("thermal" in o.result.modalities_missing for o in outputs[-5:])
     assert all("thermal" not in o.result.modalities_used for o in outputs[-5:])
+
+
+def test_a_dead_thermal_camera_and_a_lossy_microphone_still_detect_the_fault(bundle):
+    """Thermal never arrives and every 4th microphone chunk is lost (no gap-free 95 % of any
+    window): each window is decided on the accelerometer alone, the shipped bundle's mode
+    without mic and thermal, which says so; the fault is detected, no alarm before its onset,
+    and nothing on a healthy rig."""
+    schedule = FaultSchedule.from_yaml(ROOT / "test" / "fixtures" / "fast_outer_race.yaml")
+    pipeline = _pipeline(bundle)
+    outputs = _feed(pipeline, schedule, 14.0, skip=("thermal",), lose_every={"mic": 4})
+    decided = [o.result for o in outputs if o.result.decided]
+    assert decided and all(r.decided_without == ("mic", "thermal") for r in decided)
+    assert all(r.decision_basis[0] == "rig_stage1 without mic, thermal" for r in decided)
+    assert any(note.startswith("mic refused: too little mic data") for note in decided[-1].notes)
+    raised = [u for o in outputs for u in o.decisions if u.event == AlarmEvent.RAISED]
+    assert raised and all(u.t_ns >= 10**18 + 4 * 10**9 for u in raised)  # after the onset
+    healthy = _feed(_pipeline(bundle), FaultSchedule(), 14.0, skip=("thermal",),
+                    lose_every={"mic": 4})
+    assert [u for o in healthy for u in o.decisions] == []
+    assert all(o.result.decided for o in healthy)
 
 
 def test_bad_inputs_raise_a_counted_reason(bundle):
