@@ -17,10 +17,11 @@ predicts it (rul_fit.fit_model sees the others only). The onset
 is the any-machine monitor's first confirmed not-Normal state (config/assets/rig_motor.yaml,
 the default HealthRules, as the rig's other evaluations run; nothing tuned here), judged on the
 same snapshots the live estimator would take (core/rul/live.onset_monitor).
-Beside: the default with the similarity view (rul_fit.FitConfig.similarity), the default with
-calibration groups (rul_fit.FitConfig.calibration_groups, with its own interval coverage),
-"always 10 s",
-the median life of the training runs and the calibrated prior alone (its PHM-optimal point).
+The default is RIG_FIT (round 4's design, the prior fused after onset); the other design
+variants (RIG_VARIANTS: the similarity view, calibration groups, no prior after onset) beside it
+with their interval coverage, and "always 10 s",
+the median life of the training runs and the calibrated prior alone (its PHM-optimal point, and
+its median, like for like with the default's).
 Coverage of the 80 % interval is reported at the four life fractions and over every held-out
 snapshot after the reference (as FEMTO's protocol (b) does).
 `--ship` writes the model fitted on all drawn runs (models/rul_rig/rul_prognosis.json); the
@@ -59,8 +60,20 @@ SHIPPED_RIG_MODEL = REPO_ROOT / "models" / "rul_rig" / "rul_prognosis.json"
 RIG_ASSET = REPO_ROOT / "config" / "assets" / "rig_motor.yaml"
 # On the demo's time scale: commissioning (onset monitor and damage reference) on the first
 # 30 s, damage smoothed over 5 s, calibration points every 5 s of each inner held-out run.
-RIG_FIT = replace(FitConfig(), asset_type="sim_rig", dynamic_load_rating_n=None,
-                  reference_s=30.0, smooth_s=5.0, calibration_step_s=5.0)
+RIG_BASE = replace(FitConfig(), asset_type="sim_rig", dynamic_load_rating_n=None,
+                   reference_s=30.0, smooth_s=5.0, calibration_step_s=5.0)
+# The rig model's design variants, each a change of RIG_BASE, reported beside the shipped one.
+# Round 5: without the prior after onset the leave-one-run-out PHM score rose (0.255 against
+# 0.200), but on every held-out check the condition-based interval covered less (the rig's own
+# fault runs 0.63 against 0.67, the main demo 0.52 against 0.67-0.83) at about the same MAE:
+# the prior is what widens the late interval. A change that does not hold on held-out data is
+# not shipped; the rig has no selection rule that weighs calibration yet (docs/sections/rul.md).
+RIG_VARIANTS = {"prior_after_onset": {},
+                "with_similarity": {"similarity": True},
+                "with_calibration_groups": {"calibration_groups": True},
+                "no_prior_after_onset": {"prior_after_onset": False}}
+RIG_VARIANT = "prior_after_onset"
+RIG_FIT = replace(RIG_BASE, **RIG_VARIANTS[RIG_VARIANT])
 # The drawn runs: life = LIFE_SCALE_S x Weibull(LIFE_SHAPE), at least MIN_LIFE_S; onset at a
 # uniform fraction of life, never before the reference has been commissioned (+ 10 s).
 LIFE_SCALE_S = 260.0
@@ -68,15 +81,14 @@ LIFE_SHAPE = 2.5
 MIN_LIFE_S = 120.0
 ONSET_FRACTION = (0.2, 0.7)
 GROWTH = (1.0, 4.0)
-METHODS = ("default", "default_phm_optimal", "with_similarity", "with_calibration_groups",
-           "prior_alone", "median_life_of_training_runs", "always_10s")
-# the variants beside the default, each a change of RIG_FIT (column name -> change)
-OTHERS = {"with_similarity": {"similarity": True},
-          "with_calibration_groups": {"calibration_groups": True}}
+# the variants beside the default (column name -> its config)
+OTHERS = {name: replace(RIG_BASE, **change) for name, change in RIG_VARIANTS.items()
+          if name != RIG_VARIANT}
+METHODS = ("default", "default_phm_optimal", *OTHERS, "prior_alone", "prior_alone_median",
+           "median_life_of_training_runs", "always_10s")
 # the methods whose 80 % interval is reported (column -> its lower / upper columns)
 INTERVALS = {"default": ("default_lower", "default_upper"),
-             "with_calibration_groups": ("with_calibration_groups_lower",
-                                         "with_calibration_groups_upper")}
+             **{name: (f"{name}_lower", f"{name}_upper") for name in OTHERS}}
 
 
 def draw_schedule(k: int) -> FaultSchedule:
@@ -179,6 +191,7 @@ def evaluate_run(model: PrognosisModel, train: list[History], held: History,
             "default_phm_optimal": est.distribution.phm_optimal_s(),
             "default_lower": est.lower_s, "default_upper": est.upper_s,
             "prior_alone": prior.phm_optimal_s(),  # its best point for this score
+            "prior_alone_median": prior.median_s,  # like for like with the default's median
             "median_life_of_training_runs": max(median_life - est.elapsed_s, 0.0),
             "always_10s": 10.0, **col})
     return rows
@@ -219,16 +232,16 @@ def run(out: Path, n_runs: int, ship: Path | None = None) -> dict:
     for k in range(n_runs):
         runs.append(simulate(k))
         print(f"simulated {runs[-1].name}: life {runs[-1].life_s:.0f} s", flush=True)
-    rows, onsets, every, every_groups = [], {}, {}, {}
+    rows, onsets, every = [], {}, {}
+    every_other: dict[str, dict] = {name: {} for name in OTHERS}
     for held in runs:
         train = [h for h in runs if h.name != held.name]
         model = fit_model(train, RIG_FIT)
-        others = {name: fit_model(train, replace(RIG_FIT, **change))
-                  for name, change in OTHERS.items()}
+        others = {name: fit_model(train, config) for name, config in OTHERS.items()}
         rows += evaluate_run(model, train, held, others)
         every[held.name] = every_snapshot_coverage(model, held)
-        every_groups[held.name] = every_snapshot_coverage(others["with_calibration_groups"],
-                                                          held)
+        for name, other in others.items():
+            every_other[name][held.name] = every_snapshot_coverage(other, held)
         last = run_tracker(model, held, np.array([held.life_s]), with_point=False)[-1]
         true_onset = draw_schedule(runs.index(held)).faults[0].onset_s
         onsets[held.name] = {"onset_s": last.onset_s, "true_onset_s": true_onset,
@@ -246,10 +259,10 @@ def run(out: Path, n_runs: int, ship: Path | None = None) -> dict:
                   "pooled": covered / count,
                   "mean_of_runs": float(np.mean([c / n for c, n in every.values()])),
                   "per_run": {k: c / n for k, (c, n) in every.items()}, "snapshots": count,
-                  "with_calibration_groups": {
-                      "pooled": sum(c for c, _ in every_groups.values()) / count,
-                      "mean_of_runs": float(np.mean([c / n for c, n in
-                                                     every_groups.values()]))}},
+                  "variants": {name: {
+                      "pooled": sum(c for c, _ in per_run.values()) / count,
+                      "mean_of_runs": float(np.mean([c / n for c, n in per_run.values()]))}
+                      for name, per_run in every_other.items()}},
               "by_point": {f"life_{int(f * 100)}": summarise(
                   [r for r in rows if r["point"] == f"life_{int(f * 100)}"])
                   for f in LIFE_FRACTIONS},
@@ -288,13 +301,15 @@ def markdown(result: dict) -> str:
         declared = "-" if o["onset_s"] is None else f"{o['onset_s']:.0f}"
         lines.append(f"| {name} | {o['life_s']:.0f} | {o['true_onset_s']:.0f} | {declared} | "
                      f"{o['before_true_onset']} |")
+    lines += ["", f"The default rows are the shipped design, {RIG_VARIANT}; the other variants "
+              "are changes of the same base (RIG_VARIANTS)."]
     every = result["every_snapshot_coverage"]
     lines += ["", f"80 % interval coverage over every held-out snapshot after the reference "
               f"({every['snapshots']} snapshots): {every['pooled']:.2f} pooled, "
               f"{every['mean_of_runs']:.2f} mean of runs (per run "
-              + ", ".join(f"{v:.2f}" for v in every["per_run"].values()) + "); with "
-              f"calibration groups {every['with_calibration_groups']['pooled']:.2f} pooled, "
-              f"{every['with_calibration_groups']['mean_of_runs']:.2f} mean of runs."]
+              + ", ".join(f"{v:.2f}" for v in every["per_run"].values()) + "); "
+              + "; ".join(f"{name} {v['pooled']:.2f} pooled, {v['mean_of_runs']:.2f} mean of "
+                          "runs" for name, v in every["variants"].items()) + "."]
     if "shipped_model" in result:
         lines += ["", f"Shipped model {result['shipped_model']['path']}: fitted on all "
                   f"{len(result['shipped_model']['runs'])} drawn runs."]

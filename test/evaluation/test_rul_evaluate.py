@@ -71,3 +71,29 @@ def test_the_femto_config_is_the_named_variant_of_the_generic_config():
     config = rul_evaluate.FEMTO_CONFIG
     assert all(getattr(config, key) == value for key, value in change.items())
     assert rul_evaluate.VARIANTS["round2_default"] == {}
+
+
+def test_the_balanced_check_weights_the_life_grid_and_the_after_onset_grid_equally():
+    design = {"a": {"phm_median": 0.30, "phm_phm_optimal": 0.10,
+                    "after_onset": {"phm_median": 0.10, "phm_phm_optimal": 0.20}},
+              "b": {"phm_median": 0.25, "phm_phm_optimal": 0.10,
+                    "after_onset": {"phm_median": 0.30, "phm_phm_optimal": 0.20}}}
+    assert rul_evaluate.choose_variant(design) == ("a", "median")
+    assert rul_evaluate.balanced_choice(design) == ("b", "median")  # 0.275 vs 0.20
+
+
+class _Tracked:
+    def __init__(self, onset_s):
+        self.onset_s = onset_s
+
+
+def test_after_onset_points_span_the_detected_onset_to_the_failure(monkeypatch):
+    t = np.arange(N) * 10.0
+    h = History("x", t, np.ones((N, 1)), ("rms_g_h",), OperatingCondition(), 2000.0)
+    monkeypatch.setattr(rul_evaluate, "run_tracker", lambda *a, **k: [_Tracked(1000.0)])
+    points = rul_evaluate.after_onset_points(None, h)
+    assert points["after_onset_10"] == pytest.approx((1100.0, 900.0))
+    assert points["after_onset_90"] == pytest.approx((1900.0, 100.0))
+    assert len(points) == len(rul_evaluate.DESIGN_FRACTIONS)
+    monkeypatch.setattr(rul_evaluate, "run_tracker", lambda *a, **k: [_Tracked(None)])
+    assert rul_evaluate.after_onset_points(None, h) == {}

@@ -2,6 +2,8 @@
 the scheduled onset."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -88,3 +90,12 @@ def test_the_monitors_rul_stage_sees_the_onset_the_model_was_fitted_with():
     live_onset = next(e.onset_s for e in estimates if e.onset_s is not None)
     assert live_onset == pytest.approx(history.onset_s())
     assert estimates[0].evidence == "population_prior" and estimates[-1].valid
+
+
+def test_the_rig_fit_is_the_named_variant_and_the_others_are_reported_beside_it():
+    shipped_change = rul_rig.RIG_VARIANTS[rul_rig.RIG_VARIANT]
+    assert replace(rul_rig.RIG_BASE, **shipped_change) == rul_rig.RIG_FIT
+    assert set(rul_rig.OTHERS) == set(rul_rig.RIG_VARIANTS) - {rul_rig.RIG_VARIANT}
+    for name, config in rul_rig.OTHERS.items():
+        assert config == replace(rul_rig.RIG_BASE, **rul_rig.RIG_VARIANTS[name])
+        assert name in rul_rig.METHODS and name in rul_rig.INTERVALS
