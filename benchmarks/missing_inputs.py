@@ -9,7 +9,8 @@ drive-end bearing, onset ONSET_S), and counts:
 
 * false alarms: alarms raised on the healthy run, or before the onset on the faulty one
   (must be 0 everywhere);
-* detection delay: first alarm raised after the onset (s of rig time), "-" when none.
+* detection delay: first alarm raised after the onset (s of rig time), "-" when none;
+* windows decided: windows Stage 1 voted on (all inputs or a degraded mode), of those emitted.
 
 Conditions: all inputs; each modality removed (never published); each pair removed; random
 chunk loss (each accel/mic chunk dropped with a probability drawn from 5-30 % per run; index
@@ -86,6 +87,7 @@ class RunResult:
     chunks_rejected: int
     wall_s: float
     lossy: tuple[str, ...] = LOSSY  # the streams chunk_loss applied to
+    windows_decided: int = 0  # windows Stage 1 voted on
 
 
 class Monitor:
@@ -101,6 +103,7 @@ class Monitor:
             accel_unit=self.models.accel_unit)
         self.raised: list[tuple[float, str]] = []
         self.rejected = 0
+        self.decided = 0
 
     def feed(self, kind: str, stamp_ns: int, payload) -> None:
         try:
@@ -114,15 +117,17 @@ class Monitor:
             self.rejected += 1
             return
         for out in outputs:
+            self.decided += int(out.result.decided)
             for update in out.decisions:
                 if update.event == AlarmEvent.RAISED:
                     t_s = (update.t_ns - EPOCH_NS) / NS_PER_S
                     self.raised.append((t_s, f"{update.severity.name} {update.fault_type} "
                                               f"at {t_s:.1f} s"))
 
-    def counts(self) -> tuple[int, int]:
+    def counts(self) -> tuple[int, int, int]:
+        """(windows emitted, windows with an input missing, windows decided)."""
         stats = self.pipeline.assembler.stats
-        return stats.windows_emitted, stats.windows_with_missing
+        return stats.windows_emitted, stats.windows_with_missing, self.decided
 
 
 def _raw_image(kind: str, pixels: np.ndarray):
@@ -162,12 +167,12 @@ def _result(monitor: Monitor, schedule_name: str, removed, loss, share, seed, lo
     onset = ONSET_S if schedule_name == "faulty" else None
     false = [text for t, text in monitor.raised if onset is None or t < onset]
     after = [t for t, _ in monitor.raised if onset is not None and t >= onset]
-    windows, with_missing = monitor.counts()
+    windows, with_missing, decided = monitor.counts()
     first = after[0] if after else None
     return RunResult(schedule_name, tuple(removed), loss, share, seed, windows, with_missing,
                      len(false), first, None if first is None else first - onset,
                      [text for _, text in monitor.raised], lost, monitor.rejected, wall_s,
-                     tuple(lossy))
+                     tuple(lossy), decided)
 
 
 def run_offline(schedule_name: str, seconds: float, removed: tuple[str, ...],
@@ -268,8 +273,9 @@ def _cell(result: RunResult) -> str:
 
 def table(results: list[RunResult]) -> str:
     lines = ["| inputs removed | transport | CPU | healthy: false alarms | faulty: false alarms "
-             "/ detection delay (s) | windows with an input missing (healthy) |",
-             "|---|---|---|---|---|---|"]
+             "/ detection delay (s) | windows with an input missing (healthy) | windows "
+             "decided (healthy, faulty) |",
+             "|---|---|---|---|---|---|---|"]
     keyed: dict[tuple, dict[str, RunResult]] = {}
     for r in results:
         transport = "no loss" if r.chunk_loss == 0 else f"{r.chunk_loss:.0%} chunks lost"
@@ -290,14 +296,17 @@ def table(results: list[RunResult]) -> str:
             f"| {', '.join(removed) or 'none'} | {transport} | "
             f"{'1/5 core' if share < 1 else 'unlimited'} | "
             f"{_cell(healthy) if healthy else '-'} | {_cell(faulty) if faulty else '-'} | "
-            f"{f'{healthy.windows_with_missing}/{healthy.windows}' if healthy else '-'} |")
+            f"{f'{healthy.windows_with_missing}/{healthy.windows}' if healthy else '-'} | "
+            + ", ".join(f"{r.windows_decided}/{r.windows}" if r else "-"
+                         for r in (healthy, faulty)) + " |")
     return "\n".join(lines)
 
 
 def _progress(label: str, lossy: str, result: RunResult) -> None:
     print(f"{label:>16} {lossy}loss {result.chunk_loss:4.0%} {result.schedule:>7}: "
           f"{_cell(result):>9}  windows {result.windows} ({result.windows_with_missing} "
-          f"missing an input)  {result.wall_s:.0f} s", flush=True)
+          f"missing an input, {result.windows_decided} decided)  {result.wall_s:.0f} s",
+          flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
