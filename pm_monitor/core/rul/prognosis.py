@@ -304,7 +304,7 @@ class PrognosisTracker:
 
     @classmethod
     def migrated(cls, model: PrognosisModel, condition: OperatingCondition,
-                 facts: dict) -> PrognosisTracker:
+                 facts: dict, previous: dict | None = None) -> PrognosisTracker:
         """The asset's facts (to_dict()["facts"], written under another model) under `model`:
         what the other model computed is computed again.
 
@@ -313,10 +313,16 @@ class PrognosisTracker:
         Then damage = max(score / the new failure levels), the peak damage likewise from the
         peak scores (exact; a state without them, version 1, starts the peak at the current
         damage: the similarity view then forgets a higher damage reached before the change
-        until the asset reaches it again), and the Kalman filter starts again at that damage
-        with rate 0 (lost: the rate it had learned, so the trend view needs a few snapshots
-        to see the slope again); the ceiling past the failure level is set again at the next
-        update (lost: the previous model's published quantiles, which no longer apply).
+        until the asset reaches it again). The Kalman filter: `previous` (to_dict()["model"]
+        of the other model) holds its filter on the other model's damage; where both damages
+        are > 0 its level, rate and covariance are rescaled by c = new damage / old damage
+        (the damage is one indicator's score over its failure level, so while the same
+        indicator leads under both models the new damage is c times the old one, and so is
+        its slope; where another indicator leads, the slope is approximate and the next
+        snapshots correct it). Without it (or at zero damage) the filter starts again at the
+        new damage with rate 0 (lost: the slope it had learned; the trend view needs a few
+        snapshots to see it again). The ceiling past the failure level is set again at the
+        next update (lost: the previous model's published quantiles, which no longer apply).
 
         Under another memory key (other indicators or reference / smoothing lengths) the old
         memory means nothing to `model` and is dropped: the score's reference is taken again
@@ -347,6 +353,9 @@ class PrognosisTracker:
             if tracker.peak_scores is None:  # from here on, exact again
                 tracker.peak_scores = onset.score.copy()
             tracker._kf = _damage_filter(tracker.damage, model.trend)
+            old = _rescaled_filter(previous, tracker.damage)
+            if old is not None:
+                tracker._kf.x, tracker._kf.P = old
         return tracker
 
     @classmethod
@@ -563,6 +572,24 @@ def trend_times(level: np.ndarray, rate: np.ndarray, failure: np.ndarray) -> Rul
     times = np.where((rate > 0) & np.isfinite(times), times, MAX_RUL_S)
     return RulDistribution(np.clip(np.where(level >= failure, 0.0, times), 0.0, MAX_RUL_S),
                            "trend")
+
+
+def _rescaled_filter(previous: dict | None,
+                     damage: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """The other model's damage filter (x, P) in units of this model's damage (see
+    PrognosisTracker.migrated), None where it cannot be rescaled (none, zero damage)."""
+    if previous is None or previous.get("kalman") is None:
+        return None
+    old_damage = float(previous["damage"])
+    if not (old_damage > 0 and damage > 0 and math.isfinite(old_damage)):
+        return None
+    x = np.asarray(previous["kalman"]["x"], dtype=np.float64)
+    p = np.asarray(previous["kalman"]["P"], dtype=np.float64)
+    if x.shape != (2, 1) or p.shape != (2, 2) or not (np.all(np.isfinite(x))
+                                                       and np.all(np.isfinite(p))):
+        raise ValueError(f"Kalman state of shape {x.shape} / {p.shape} or not finite")
+    scale = damage / old_damage
+    return x * scale, p * scale ** 2
 
 
 def _damage_filter(initial: float, trend: TrendConfig) -> KalmanFilter:

@@ -206,7 +206,8 @@ class EstimatorState:
                 tracker = PrognosisTracker.from_dict(
                     model, condition, {"facts": asset["tracker"], "model": body["model"]})
             else:
-                tracker = PrognosisTracker.migrated(model, condition, asset["tracker"])
+                tracker = PrognosisTracker.migrated(model, condition, asset["tracker"],
+                                                   body["model"])
                 kept = OnsetTracker.memory_fits(model.onset, asset["tracker"]["onset"])
                 change = replace(change, memory_kept=kept)
             operating_s = float(asset["operating_s"])

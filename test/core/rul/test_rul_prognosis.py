@@ -403,7 +403,12 @@ def test_a_refitted_model_reads_the_asset_facts_and_computes_its_own_damage_agai
     assert moved.peak_damage == whole.peak_damage > moved.damage
     assert moved.peak_damage != old.peak_damage  # other levels: recomputed, not copied
     level, rate = moved._kf.x[:, 0]
-    assert (level, rate) == (moved.damage, 0.0)
+    assert (level, rate) == (moved.damage, 0.0)  # no previous filter given: starts again
+    kept = PrognosisTracker.migrated(m2, NONE, facts, old.to_dict()["model"])
+    scale = kept.damage / old.damage  # the old filter in the new damage's units
+    np.testing.assert_allclose(kept._kf.x, old._kf.x * scale, rtol=1e-12)
+    np.testing.assert_allclose(kept._kf.P, old._kf.P * scale ** 2, rtol=1e-12)
+    assert kept._kf.x[1, 0] != 0.0  # the slope learned under M1 is not lost
     assert moved.condition_not_valid is None and moved.memory_restarted_s is None
     feed_tracker(moved, t[cut:], rows[cut:], states[cut:])
     feed_tracker(whole, t[cut:], rows[cut:], states[cut:])
