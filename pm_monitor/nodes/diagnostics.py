@@ -22,7 +22,7 @@ OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.E
 def log_rul_state(logger, estimator) -> None:
     """Say once, at start-up, what a RUL estimator (core/rul/live.py) resumed from: ERROR for a
     refused state (nothing valid until reset), WARN for a state of another RUL model (a model
-    update: the asset's history kept, the damage trend restarted), INFO otherwise."""
+    update: the asset's history kept, its damage recomputed), INFO otherwise."""
     status = estimator.state_status
     if estimator.state_refused:
         logger.error(f"RUL state {status}")

@@ -249,9 +249,9 @@ class LiveRulEstimator:
 
     def note(self) -> str:
         """What the current estimates say beside their numbers: why condition-based ones are
-        not valid for this asset, or a recent model change (for the model's reference_s of
-        operation after it, at least one estimate: the damage trend is learning its slope
-        again); "" otherwise."""
+        not valid for this asset, or a recent model change (during the new model's
+        reference_s of operation after it: whoever compares estimates across the update sees
+        why they moved); "" otherwise."""
         if self.tracker.condition_not_valid:
             return (f"condition-based estimates not valid: {self.tracker.condition_not_valid}"
                     + (f" ({self._last_change.note})" if self._last_change else ""))

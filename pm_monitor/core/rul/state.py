@@ -100,7 +100,8 @@ class ModelChange:
     def note(self) -> str:
         """What the estimates after the change say."""
         return (f"RUL model changed {self.old_model} -> {self.new_model} at {self.at_utc} "
-                f"({self.at_operating_s:.0f} s of operation): damage trend restarted"
+                f"({self.at_operating_s:.0f} s of operation): damage recomputed by the new "
+                "model"
                 + ("" if self.memory_kept else
                    "; damage score reference taken again (other indicators / reference)"))
 

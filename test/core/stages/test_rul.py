@@ -181,4 +181,4 @@ def test_a_stage_restarted_with_a_refitted_model_keeps_the_asset_history(tmp_pat
     after = [e for w in windows[stopped_at + 1:] if (e := second.observe(w)) is not None]
     assert after[0].onset_s == before[-1].onset_s and after[0].valid
     assert after[0].elapsed_s > before[-1].elapsed_s
-    assert "damage trend restarted" in after[0].note
+    assert "damage recomputed by the new model" in after[0].note
