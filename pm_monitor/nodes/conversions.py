@@ -133,6 +133,7 @@ def rul_msg(estimate, asset_id: str, frame_id: str) -> RulEstimate:
     msg.elapsed_s = float(estimate.elapsed_s)
     msg.onset_detected = estimate.onset_s is not None
     msg.onset_elapsed_s = float(estimate.onset_s) if estimate.onset_s is not None else -1.0
+    msg.note = estimate.note
     return msg
 
 

@@ -19,6 +19,19 @@ from pm_monitor.core.pipeline import PipelineStats
 OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
 
 
+def log_rul_state(logger, estimator) -> None:
+    """Say once, at start-up, what a RUL estimator (core/rul/live.py) resumed from: ERROR for a
+    refused state (nothing valid until reset), WARN for a state of another RUL model (a model
+    update: the asset's history kept, its damage recomputed), INFO otherwise."""
+    status = estimator.state_status
+    if estimator.state_refused:
+        logger.error(f"RUL state {status}")
+    elif estimator.model_change is not None:
+        logger.warn(f"RUL state {status}")
+    else:
+        logger.info(f"RUL state: {status}")
+
+
 @dataclass(frozen=True)
 class Status:
     """One diagnostic status before it becomes a message (what the tests look at)."""
@@ -94,12 +107,14 @@ class DiagnosticsReporter:
     @staticmethod
     def _models(models: dict[str, object], active: bool) -> Status:
         """WARN while a stored RUL state was refused (`rul_state`, core/rul/state.py: the
-        RUL estimates are not valid until the asset is reset or the file is fixed) or the
-        state could not be saved (a restart would lose it)."""
+        RUL estimates are not valid until the asset is reset or the file is fixed), a model
+        change left the asset's condition-based estimates not valid, or the state could not
+        be saved (a restart would lose it)."""
         message = f"{models.get('model_version', 'unknown')}" + ("" if active
                                                                  else " (node inactive)")
         rul_state = str(models.get("rul_state", ""))
-        if rul_state.startswith("refused") or "last save failed" in rul_state:
+        if (rul_state.startswith("refused") or "last save failed" in rul_state
+                or "estimates not valid" in rul_state):
             return Status("models", WARN, f"RUL state {rul_state}; {message}", dict(models))
         return Status("models", OK, message, dict(models))
 

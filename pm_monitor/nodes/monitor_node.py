@@ -58,7 +58,7 @@ from pm_monitor.msg import RulEstimate, SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.alarm_services import AlarmServices
 from pm_monitor.nodes.commission_service import attach_commission_service
-from pm_monitor.nodes.diagnostics import DiagnosticsReporter
+from pm_monitor.nodes.diagnostics import DiagnosticsReporter, log_rul_state
 from pm_monitor.nodes.monitor_outputs import MonitorOutputs, OutputContext
 from pm_monitor.nodes.node_main import run_node
 from pm_monitor.nodes.params import (
@@ -144,8 +144,10 @@ class MonitorNode(LifecycleNode):
             asset_id=self.asset_id)
         self.model_version, self.hop_s = self.models.version, self.models.hop_s
         rul = self.rul_stage()
-        if rul is not None and rul.estimator.state_refused:  # the report line says it calmly
-            self.get_logger().error(f"RUL state {rul.estimator.state_status}")
+        # refused / migrated: said once here too (the report line below says it calmly)
+        if rul is not None and (rul.estimator.state_refused
+                                or rul.estimator.model_change is not None):
+            log_rul_state(self.get_logger(), rul.estimator)
         for unavailable, line in summarize_model_report(self.models.describe()):
             # under auto, trying a backend this machine lacks is normal: say it, calmly
             # (once for all models); a backend asked for by name is worth a warning

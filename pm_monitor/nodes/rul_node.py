@@ -34,7 +34,7 @@ from pm_monitor.core.rul.state import RulStateStore
 from pm_monitor.msg import RulEstimate, RulExplanation, SensorChunk
 from pm_monitor.nodes import conversions as conv
 from pm_monitor.nodes.commission_service import attach_commission_service
-from pm_monitor.nodes.diagnostics import DiagnosticsReporter
+from pm_monitor.nodes.diagnostics import DiagnosticsReporter, log_rul_state
 from pm_monitor.nodes.node_main import run_node
 from pm_monitor.nodes.params import descriptor
 
@@ -129,10 +129,7 @@ class RulNode(Node):
             references.part("rul_snapshots") if references else None,
             RulStateStore(references.part("rul_state").root) if references else None,
             self.asset_id)
-        if self.estimator.state_refused:
-            self.get_logger().error(f"RUL state {self.estimator.state_status}")
-        else:
-            self.get_logger().info(f"RUL state: {self.estimator.state_status}")
+        log_rul_state(self.get_logger(), self.estimator)
         self._last_evidence = "none yet"
         self.rul_pub = self.create_publisher(RulEstimate, "~/rul", 10)
         self.explain_every = int(p["explain_every"])
@@ -208,7 +205,8 @@ class RulNode(Node):
         self.diag_pub.publish(self.diagnostics.build(
             self.estimator.stats, values,
             {"model_version": Path(self.model_path).name, "model_path": self.model_path,
-             "evidence_kind": self._last_evidence, "rul_state": values["rul_state"]},
+             "evidence_kind": self._last_evidence, "rul_state": values["rul_state"],
+             "rul_note": values["rul_note"]},
             now.nanoseconds, now.to_msg()))
 
 

@@ -278,3 +278,55 @@ def test_a_corrupt_state_file_is_said_and_nothing_is_valid(ros_context, executor
         node.destroy_node()
         executor.remove_node(client)
         client.destroy_node()
+
+
+def test_a_refitted_model_goes_on_from_the_stored_history_and_says_so(
+        ros_context, executor, model_file, tmp_path):
+    """A software update: rul_node stopped after the onset and started with a refitted model
+    (other failure levels) on the same reference_dir keeps the operating time and the onset,
+    publishes valid estimates with the note, and /diagnostics rul_state says "migrated"."""
+    from dataclasses import replace
+
+    from pm_monitor.core.rul.prognosis import PrognosisModel
+
+    refit_file = tmp_path / "refit.json"
+    model = PrognosisModel.load(model_file)
+    replace(model, failure_levels=(1.6, 2.5)).save(refit_file)
+    client = Node("rul_refit_client", context=ros_context)
+    estimates: list[RulEstimate] = []
+    diagnostics: list[DiagnosticArray] = []
+    client.create_subscription(RulEstimate, "/rul_node/rul", estimates.append, 100)
+    client.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 10)
+    executor.add_node(client)
+    refs = tmp_path / "refs"
+    first = _restart_node(ros_context, model_file, refs, count_downtime=True)
+    try:
+        _run_snapshots(executor, first, client, range(22), estimates)
+    finally:
+        first.destroy_node()
+    before = estimates[-1]
+    assert before.onset_detected and before.valid and before.note == ""
+    second = _restart_node(ros_context, refit_file, refs, count_downtime=True)
+    try:
+        assert second.estimator.state_status.startswith("migrated")
+        _run_snapshots(executor, second, client, range(22, 24), estimates)
+        after = estimates[22]
+        assert after.valid and after.evidence_kind == "condition_based"
+        assert after.onset_elapsed_s == before.onset_elapsed_s
+        assert after.elapsed_s == pytest.approx(before.elapsed_s + 10.0, abs=1e-3)
+        assert "RUL model changed" in after.note
+        assert "damage recomputed by the new model" in after.note
+        diagnostics.clear()  # the first node's are in it
+        executor.add_node(second)
+        assert spin_until(executor, lambda: any(
+            s.name == "rul_node: models" for d in diagnostics for s in d.status))
+        executor.remove_node(second)
+        models = [s for d in diagnostics for s in d.status if s.name == "rul_node: models"][-1]
+        values = {kv.key: kv.value for kv in models.values}
+        assert values["rul_state"].startswith("migrated") and "RUL model changed" in \
+            values["rul_state"]
+        assert models.level == DiagnosticStatus.OK  # the history was kept: nothing to do
+    finally:
+        second.destroy_node()
+        executor.remove_node(client)
+        client.destroy_node()

@@ -26,10 +26,14 @@ are saved after every estimate and restored at construction. A stored state over
 the time the node was down is not operation unless `count_downtime` (then the stamp gap
 between the last saved snapshot and the new stream's first chunk is added; samples up to the
 saved stamp, e.g. of overlapping analysis windows, are never counted twice). Stream time after
-the last saved estimate and before the stop (less than one update period) is lost. A stored state
-that cannot be used (corrupt, other model, other asset, newer format) is never used and never
-overwritten: every estimate is published with valid=False until `reset()` (new bearing) or a
-restart with the file fixed; `state_status` says which case holds.
+the last saved estimate and before the stop (less than one update period) is lost. A state
+stored under another RUL model (a refit: a software update) keeps the asset's facts and the
+new model computes its own part again (core/rul/state.py; `state_status` starts "migrated",
+`model_change` says from what, and the estimates carry `note`). A stored state that cannot be
+used (corrupt, other asset, newer format, bad content) is never used and never overwritten:
+every estimate is published with valid=False until `reset()` (new bearing; the refused file is
+kept aside as `<file>.bad`) or a restart with the file fixed; `state_status` says which case
+holds.
 
 `valid` is True only for a calibrated estimate (the model carries a calibration for the
 evidence kind: population prior before the onset, condition-based after). Health index = 1 -
@@ -100,6 +104,7 @@ class LiveEstimate:
     stamp_ns: int
     estimate: PrognosisEstimate
     model_name: str
+    note: str = ""  # e.g. a RUL model change restarted the damage trend (LiveRulEstimator.note)
 
     def __getattr__(self, name: str):  # the prognosis fields, e.g. .valid, .rul_s, .evidence
         return getattr(self.estimate, name)
@@ -163,8 +168,8 @@ class LiveRulEstimator:
     def reset(self) -> None:
         """A new bearing was fitted: forget the stream, history, onset and counters, and the
         stored tracker state and onset reference (commissioning starts again)."""
-        if self.state_store is not None:
-            self.state_store.reset(self.asset_id)
+        if self.state_store is not None:  # a refused file is kept aside (<file>.bad)
+            self.state_store.reset(self.asset_id, keep_aside=self._state_problem is not None)
         if self.store is not None:
             self.store.reset(self.asset_id)
         self._fresh()
@@ -180,6 +185,9 @@ class LiveRulEstimator:
         self._start_s = self.config.elapsed_at_start_s  # operating time at the stream start
         self._resume: EstimatorState | None = None  # the restored state until the stream starts
         self._state_problem: str | None = None  # why a stored state was refused
+        self._model_changes: list[dict] = []  # the asset's RUL model changes (state file)
+        self.model_change = None  # this restore's ModelChange (the file was another model's)
+        self._last_change = None  # the asset's latest ModelChange (for the estimates' note)
         # the last snapshots and the tracker state before them: what an explanation of the
         # estimate replays (core/explain/rul_relevance.py); a copy of the small tracker each time
         self.recent = RecentHistory()
@@ -223,12 +231,35 @@ class LiveRulEstimator:
                                  f"elapsed_at_start_s ({self.config.elapsed_at_start_s:g} s)")
             return
         self.tracker, self._start_s, self._resume = stored.tracker, stored.operating_s, stored
+        self._model_changes = stored.model_changes
+        self.model_change = stored.model_change
+        self._last_change = stored.last_model_change
         onset = self.tracker.onset.onset_s
-        self.state_status = (f"restored {path}: {stored.operating_s:.0f} s of operation"
+        self.state_status = (("migrated" if stored.model_change is not None else "restored")
+                             + f" {path}: {stored.operating_s:.0f} s of operation"
                              + (f", onset at {onset:.0f} s" if onset is not None else
                                 ", no onset yet")
                              + f" (elapsed_at_start_s {self.config.elapsed_at_start_s:g} s "
                              "not used)")
+        if self._last_change is not None:
+            self.state_status += f"; {self._last_change.note}"
+        if self.tracker.condition_not_valid:
+            self.state_status += ("; condition-based estimates not valid: "
+                                  f"{self.tracker.condition_not_valid}")
+
+    def note(self) -> str:
+        """What the current estimates say beside their numbers: why condition-based ones are
+        not valid for this asset, or a recent model change (during the new model's
+        reference_s of operation after it: whoever compares estimates across the update sees
+        why they moved); "" otherwise."""
+        if self.tracker.condition_not_valid:
+            return (f"condition-based estimates not valid: {self.tracker.condition_not_valid}"
+                    + (f" ({self._last_change.note})" if self._last_change else ""))
+        change = self._last_change
+        if change is None:
+            return ""
+        since = self.tracker.elapsed_s - change.at_operating_s
+        return change.note if since <= max(self.model.onset.reference_s, 0.0) else ""
 
     def _refuse(self, reason: str) -> None:
         """A stored state that cannot be used: start as a new asset, publish nothing valid,
@@ -236,6 +267,7 @@ class LiveRulEstimator:
         self.tracker = PrognosisTracker(self.model, self.condition,
                                         self.config.elapsed_at_start_s)
         self._start_s, self._resume = self.config.elapsed_at_start_s, None
+        self._model_changes, self.model_change, self._last_change = [], None, None
         self._state_problem = reason
         self.state_status = (f"refused: {reason}; estimates are not valid until the asset is "
                              "reset (new bearing) or the file is fixed")
@@ -277,7 +309,8 @@ class LiveRulEstimator:
         monitor = self.monitor
         state = EstimatorState(self.tracker, t_s, end_ns,
                                None if monitor is None else monitor.machine.to_dict(),
-                               monitor is not None and monitor.commissioned)
+                               monitor is not None and monitor.commissioned,
+                               self._model_changes)
         try:
             self.state_store.save(self.asset_id, wrap(state.body(), self.model, self.asset_id,
                                                       self._fingerprint))
@@ -451,7 +484,7 @@ class LiveRulEstimator:
             prognosis = self.tracker.estimate()
             if self._state_problem is not None:  # resting on a state it could not restore
                 prognosis = replace(prognosis, valid=False)
-            estimate = LiveEstimate(end_ns, prognosis, self.config.model_name)
+            estimate = LiveEstimate(end_ns, prognosis, self.config.model_name, self.note())
         except Exception as err:  # a live node reports and goes on
             inference.failures += 1
             inference.last_failure = f"{type(err).__name__}: {err}"
@@ -483,5 +516,6 @@ class LiveRulEstimator:
                 "buffered_frames": len(self._buffer),
                 "rul_state": self.state_status + (f"; last save failed: {self.state_save_error}"
                                                   if self.state_save_error else ""),
+                "rul_note": self.note(),
                 "rul_state_saves": self.state_saves,
                 "rul_state_save_ms_max": self.state_save_ms_max}

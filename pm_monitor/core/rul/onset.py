@@ -15,6 +15,10 @@ any-machine vibration features (core/condition/features.py), one set per axis, n
 median of the first ``reference_s`` seconds (the commissioning level), smoothed (median over
 ``smooth_s``), minus the lowest smoothed level seen so far (after running-in many machines
 settle below their first readings). Causal and in seconds of operation, not snapshot counts.
+
+The score's memory (reference, recent ratios, floor) depends on the indicators, reference_s and
+smooth_s only (`memory_key`), not on anything fitted: it is a fact about the asset that a
+refitted model with the same three reuses (core/rul/state.py), and meaningless under others.
 """
 from __future__ import annotations
 
@@ -76,6 +80,13 @@ class OnsetConfig:
         return cls(**data)
 
 
+def memory_key(config: OnsetConfig) -> dict:
+    """What the damage score's memory depends on (JSON-able): two configs with the same key
+    compute the same scores from the same snapshots."""
+    return {"indicators": list(config.indicators), "reference_s": float(config.reference_s),
+            "smooth_s": float(config.smooth_s)}
+
+
 def is_onset_state(state: HealthState | int | None) -> bool:
     """A confirmed not-Normal state (None / negative: not judged yet, e.g. commissioning)."""
     return state is not None and int(state) >= int(HealthState.PRE_WARNING)
@@ -123,26 +134,44 @@ class OnsetTracker:
         self.score = smoothed - self._floor
 
     def to_dict(self) -> dict:
-        """The latched onset and the damage score's memory (JSON-able; core/rul/state.py)."""
-        return {"reference": _listed(self.reference), "onset_s": self.onset_s,
-                "trigger": self.trigger, "t0": self._t0,
-                "early": [v.tolist() for v in self._early],
-                "recent": [[t, r.tolist()] for t, r in self._recent],
-                "score": _listed(self.score), "floor": _listed(self._floor)}
+        """The latched onset and the damage score's memory with the key it was computed under
+        (JSON-able; core/rul/state.py)."""
+        return {"onset_s": self.onset_s, "trigger": self.trigger,
+                "memory": {"key": memory_key(self.config), "reference": _listed(self.reference),
+                           "t0": self._t0, "early": [v.tolist() for v in self._early],
+                           "recent": [[t, r.tolist()] for t, r in self._recent],
+                           "score": _listed(self.score), "floor": _listed(self._floor)}}
+
+    @staticmethod
+    def memory_fits(config: OnsetConfig, data: dict) -> bool:
+        """Whether the memory `to_dict` stored was computed under `config`'s key (indicators,
+        reference_s, smooth_s); a memory of unknown key (None) never fits."""
+        return data["memory"].get("key") == memory_key(config)
 
     @classmethod
     def from_dict(cls, config: OnsetConfig, data: dict) -> OnsetTracker:
         """A tracker of `config` resumed from `to_dict`. Raises KeyError / ValueError /
-        TypeError for a bad one (e.g. indicator counts other than the config's)."""
-        width = len(config.indicators)
-        tracker = cls(config, reference=_array(data["reference"], width),
-                      onset_s=None if data["onset_s"] is None else float(data["onset_s"]),
-                      trigger=None if data["trigger"] is None else str(data["trigger"]),
-                      _t0=None if data["t0"] is None else float(data["t0"]),
-                      _early=[_array(v, width) for v in data["early"]],
-                      _recent=deque((float(t), _array(r, width)) for t, r in data["recent"]),
-                      score=_array(data["score"], width), _floor=_array(data["floor"], width))
+        TypeError for a bad one (a memory of another key, indicator counts other than the
+        config's)."""
+        if not cls.memory_fits(config, data):
+            raise ValueError(f"damage score memory of {data['memory'].get('key')}, not of "
+                             f"{memory_key(config)}")
+        memory, width = data["memory"], len(config.indicators)
+        tracker = cls.from_onset(config, data)
+        tracker.reference = _array(memory["reference"], width)
+        tracker._t0 = None if memory["t0"] is None else float(memory["t0"])
+        tracker._early = [_array(v, width) for v in memory["early"]]
+        tracker._recent = deque((float(t), _array(r, width)) for t, r in memory["recent"])
+        tracker.score, tracker._floor = _array(memory["score"], width), _array(memory["floor"],
+                                                                             width)
         return tracker
+
+    @classmethod
+    def from_onset(cls, config: OnsetConfig, data: dict) -> OnsetTracker:
+        """The latched onset of `to_dict` with a new, empty damage score memory (its reference
+        is taken again from the next snapshots)."""
+        return cls(config, onset_s=None if data["onset_s"] is None else float(data["onset_s"]),
+                   trigger=None if data["trigger"] is None else str(data["trigger"]))
 
 
 def _listed(values: np.ndarray | None) -> list[float] | None:

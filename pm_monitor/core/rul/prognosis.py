@@ -242,6 +242,15 @@ class PrognosisTracker:
         self.damage = 0.0
         self.peak_damage = 0.0  # highest damage since the onset (the similarity view's key)
         self.first_in_state: dict[str, float] = {}  # severe state -> first time in it or worse
+        # per indicator, the highest damage score since the onset: the peak damage under any
+        # model's failure levels (max over time and indicators commute), kept across a refit
+        self.peak_scores: np.ndarray | None = None
+        # operating time at which the damage score's memory was started again after a model
+        # change with another reference / indicators (None: never)
+        self.memory_restarted_s: float | None = None
+        # why condition-based estimates are not calibrated for this asset (None: they are):
+        # its damage score lost its commissioning reference after the onset (core/rul/state.py)
+        self.condition_not_valid: str | None = None
         # past the failure level: the published log quantile points of the previous snapshot
         # (no quantile may rise above them); None below it
         self._ceiling: np.ndarray | None = None
@@ -253,42 +262,123 @@ class PrognosisTracker:
         return self._last_t if self._last_t is not None else self.elapsed_at_start_s
 
     def to_dict(self) -> dict:
-        """Everything the next estimate rests on (JSON-able): the operating time of the last
-        snapshot, the onset latch and damage score, the most severe states reached, the peak
-        damage, the damage Kalman filter and the ceiling past the failure level. The model is
-        not in it (core/rul/state.py ties a stored state to the model's fingerprint)."""
+        """Everything the next estimate rests on (JSON-able), in two parts. "facts": what
+        happened to the asset, whatever model reads it: operating time of the last snapshot,
+        onset latch and trigger, first times in the severe states, the damage score's memory
+        (with its key, core/rul/onset.py memory_key), the peak scores since the onset.
+        "model": what this model computed from them: damage, peak damage, the damage Kalman
+        filter, the ceiling past the failure level. The model is not in it (core/rul/state.py
+        ties a stored state to the model's fingerprint, and re-derives "model" under another
+        model: `migrated`)."""
         kf = None if self._kf is None else {"x": self._kf.x.tolist(), "P": self._kf.P.tolist()}
-        return {"elapsed_at_start_s": self.elapsed_at_start_s, "last_t": self._last_t,
-                "damage": self.damage, "peak_damage": self.peak_damage,
-                "first_in_state": dict(self.first_in_state), "kalman": kf,
-                "onset": self.onset.to_dict(),
-                "ceiling": None if self._ceiling is None else self._ceiling.tolist()}
+        facts = {"elapsed_at_start_s": self.elapsed_at_start_s, "last_t": self._last_t,
+                 "first_in_state": dict(self.first_in_state), "onset": self.onset.to_dict(),
+                 "peak_scores": None if self.peak_scores is None else self.peak_scores.tolist(),
+                 "memory_restarted_s": self.memory_restarted_s,
+                 "condition_not_valid": self.condition_not_valid}
+        return {"facts": facts,
+                "model": {"damage": self.damage, "peak_damage": self.peak_damage, "kalman": kf,
+                          "ceiling": None if self._ceiling is None else self._ceiling.tolist()}}
 
     @classmethod
     def from_dict(cls, model: PrognosisModel, condition: OperatingCondition,
                   data: dict) -> PrognosisTracker:
         """The tracker `to_dict` described, resumed on `model` (the one it was made with).
         Raises KeyError / ValueError / TypeError for a bad description."""
-        tracker = cls(model, condition, float(data["elapsed_at_start_s"]))
-        tracker.onset = OnsetTracker.from_dict(model.onset, data["onset"])
-        tracker._last_t = None if data["last_t"] is None else float(data["last_t"])
-        tracker.damage, tracker.peak_damage = float(data["damage"]), float(data["peak_damage"])
-        unknown = set(data["first_in_state"]) - set(SEVERE_STATES)
-        if unknown:
-            raise ValueError(f"first times of unknown states {sorted(unknown)}")
-        tracker.first_in_state = {k: float(v) for k, v in data["first_in_state"].items()}
-        if data["kalman"] is not None:
+        tracker = cls._from_facts(model, condition, data["facts"], keep_memory=True)
+        state = data["model"]
+        tracker.damage, tracker.peak_damage = float(state["damage"]), float(state["peak_damage"])
+        if state["kalman"] is not None:
             kf = _damage_filter(0.0, model.trend)
-            x, p = np.asarray(data["kalman"]["x"], float), np.asarray(data["kalman"]["P"], float)
+            x, p = np.asarray(state["kalman"]["x"], float), np.asarray(state["kalman"]["P"], float)
             if x.shape != kf.x.shape or p.shape != kf.P.shape:
                 raise ValueError(f"Kalman state of shape {x.shape} / {p.shape}")
             kf.x, kf.P = x, p
             tracker._kf = kf
-        if data["ceiling"] is not None:
-            ceiling = np.asarray(data["ceiling"], dtype=np.float64)
+        if state["ceiling"] is not None:
+            ceiling = np.asarray(state["ceiling"], dtype=np.float64)
             if ceiling.ndim != 1 or not np.all(np.isfinite(ceiling)):
                 raise ValueError(f"ceiling of shape {ceiling.shape} or not finite")
             tracker._ceiling = ceiling
+        return tracker
+
+    @classmethod
+    def migrated(cls, model: PrognosisModel, condition: OperatingCondition,
+                 facts: dict, previous: dict | None = None) -> PrognosisTracker:
+        """The asset's facts (to_dict()["facts"], written under another model) under `model`:
+        what the other model computed is computed again.
+
+        Kept: operating time, onset and trigger, first times in the severe states, and the
+        damage score's memory where `model` computes the score the same way (same memory key).
+        Then damage = max(score / the new failure levels), the peak damage likewise from the
+        peak scores (exact; a state without them, version 1, starts the peak at the current
+        damage: the similarity view then forgets a higher damage reached before the change
+        until the asset reaches it again). The Kalman filter: `previous` (to_dict()["model"]
+        of the other model) holds its filter on the other model's damage; where both damages
+        are > 0 its level, rate and covariance are rescaled by c = new damage / old damage
+        (the damage is one indicator's score over its failure level, so while the same
+        indicator leads under both models the new damage is c times the old one, and so is
+        its slope; where another indicator leads, the slope is approximate and the next
+        snapshots correct it). Without it (or at zero damage) the filter starts again at the
+        new damage with rate 0 (lost: the slope it had learned; the trend view needs a few
+        snapshots to see it again). The ceiling past the failure level is set again at the
+        next update (lost: the previous model's published quantiles, which no longer apply).
+
+        Under another memory key (other indicators or reference / smoothing lengths) the old
+        memory means nothing to `model` and is dropped: the score's reference is taken again
+        from the next snapshots. Before the onset that is what commissioning a used machine
+        does (the population prior, conditioned on the kept operating time, stays valid).
+        After the onset the new reference would be a degraded asset's level, read as healthy:
+        the trend and similarity views would see no damage. Condition-based estimates of
+        this asset are then never valid (`condition_not_valid`, kept until the asset is
+        reset), rather than a confident estimate of a healthy bearing."""
+        keep = OnsetTracker.memory_fits(model.onset, facts["onset"])
+        tracker = cls._from_facts(model, condition, facts, keep_memory=keep)
+        onset = tracker.onset
+        if not keep:
+            tracker.peak_scores = None
+            tracker.memory_restarted_s = tracker.elapsed_s
+            if onset.onset_s is not None and tracker.condition_not_valid is None:
+                tracker.condition_not_valid = (
+                    f"the damage score's reference was taken again at {tracker.elapsed_s:.0f} s "
+                    f"of operation, after the onset ({onset.onset_s:.0f} s), for a RUL model "
+                    "with other indicators or reference length: a degraded level read as "
+                    "healthy (reset at the next bearing change)")
+            return tracker
+        if onset.score is not None:
+            tracker.damage = float(np.max(onset.score / tracker._levels))
+        if onset.onset_s is not None and onset.score is not None:
+            tracker.peak_damage = max(tracker.damage, 0.0 if tracker.peak_scores is None else
+                                      float(np.max(tracker.peak_scores / tracker._levels)))
+            if tracker.peak_scores is None:  # from here on, exact again
+                tracker.peak_scores = onset.score.copy()
+            tracker._kf = _damage_filter(tracker.damage, model.trend)
+            old = _rescaled_filter(previous, tracker.damage)
+            if old is not None:
+                tracker._kf.x, tracker._kf.P = old
+        return tracker
+
+    @classmethod
+    def _from_facts(cls, model: PrognosisModel, condition: OperatingCondition, facts: dict,
+                    keep_memory: bool) -> PrognosisTracker:
+        tracker = cls(model, condition, float(facts["elapsed_at_start_s"]))
+        tracker.onset = (OnsetTracker.from_dict(model.onset, facts["onset"]) if keep_memory
+                         else OnsetTracker.from_onset(model.onset, facts["onset"]))
+        tracker._last_t = None if facts["last_t"] is None else float(facts["last_t"])
+        unknown = set(facts["first_in_state"]) - set(SEVERE_STATES)
+        if unknown:
+            raise ValueError(f"first times of unknown states {sorted(unknown)}")
+        tracker.first_in_state = {k: float(v) for k, v in facts["first_in_state"].items()}
+        peaks = facts["peak_scores"]
+        if peaks is not None:
+            peaks = np.asarray(peaks, dtype=np.float64)
+            if peaks.shape != tracker._levels.shape or not np.all(np.isfinite(peaks)):
+                raise ValueError(f"peak scores of shape {peaks.shape} or not finite")
+        tracker.peak_scores = peaks
+        restarted = facts["memory_restarted_s"]
+        tracker.memory_restarted_s = None if restarted is None else float(restarted)
+        reason = facts["condition_not_valid"]
+        tracker.condition_not_valid = None if reason is None else str(reason)
         return tracker
 
     def update(self, t_s: float, values: np.ndarray,
@@ -305,7 +395,14 @@ class PrognosisTracker:
             raise ValueError(f"time must increase ({t_s} after {self._last_t})")
         self._last_t = float(t_s)
         judged = None if state is None or int(state) < 0 else state
+        had_onset = self.onset.onset_s is not None
         self.onset.update(float(t_s), values, judged)
+        if (not had_onset and self.onset.onset_s is not None and self.onset.reference is None
+                and self.memory_restarted_s is not None and self.condition_not_valid is None):
+            # the score's new reference (after a model change) would include degraded levels
+            self.condition_not_valid = (
+                f"the onset ({t_s:.0f} s) came while the damage score's reference was being "
+                f"taken again after a RUL model change (from {self.memory_restarted_s:.0f} s)")
         if judged is not None:
             for name in SEVERE_STATES:
                 if int(judged) >= int(HealthState[name.upper()]):
@@ -316,6 +413,8 @@ class PrognosisTracker:
         if self.onset.onset_s is None:
             return
         self.peak_damage = max(self.peak_damage, self.damage)
+        self.peak_scores = (self.onset.score.copy() if self.peak_scores is None
+                            else np.maximum(self.peak_scores, self.onset.score))
         if self._kf is None:
             self._kf = _damage_filter(self.damage, self.model.trend)
         else:
@@ -397,7 +496,9 @@ class PrognosisTracker:
         else:
             evidence = "population_prior"
         mu, sigma = _fuse(list(parts.values()))
-        z = self._calibration(evidence)
+        # a condition-based estimate on a lost reference is not what was calibrated
+        z = (None if evidence == "condition_based" and self.condition_not_valid
+             else self._calibration(evidence))
         if z is None:
             return evidence, parts, (mu, sigma), None, None
         log_points = self._raw_log_points(mu, sigma, z)
@@ -471,6 +572,24 @@ def trend_times(level: np.ndarray, rate: np.ndarray, failure: np.ndarray) -> Rul
     times = np.where((rate > 0) & np.isfinite(times), times, MAX_RUL_S)
     return RulDistribution(np.clip(np.where(level >= failure, 0.0, times), 0.0, MAX_RUL_S),
                            "trend")
+
+
+def _rescaled_filter(previous: dict | None,
+                     damage: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """The other model's damage filter (x, P) in units of this model's damage (see
+    PrognosisTracker.migrated), None where it cannot be rescaled (none, zero damage)."""
+    if previous is None or previous.get("kalman") is None:
+        return None
+    old_damage = float(previous["damage"])
+    if not (old_damage > 0 and damage > 0 and math.isfinite(old_damage)):
+        return None
+    x = np.asarray(previous["kalman"]["x"], dtype=np.float64)
+    p = np.asarray(previous["kalman"]["P"], dtype=np.float64)
+    if x.shape != (2, 1) or p.shape != (2, 2) or not (np.all(np.isfinite(x))
+                                                       and np.all(np.isfinite(p))):
+        raise ValueError(f"Kalman state of shape {x.shape} / {p.shape} or not finite")
+    scale = damage / old_damage
+    return x * scale, p * scale ** 2
 
 
 def _damage_filter(initial: float, trend: TrendConfig) -> KalmanFilter:

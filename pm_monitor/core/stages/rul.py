@@ -123,7 +123,7 @@ class PrognosisRul:
                 "rul_evidence_kind": "" if latest is None else latest.distribution.evidence,
                 "rul_windows_skipped": self.skipped,
                 "rul_last_refusal": "" if stats is None else (stats.last_error or ""),
-                "rul_state": diag["rul_state"]}
+                "rul_state": diag["rul_state"], "rul_note": diag["rul_note"]}
 
 
 def prognosis_rul(entry: Mapping[str, Any], resolve, unit: str) -> PrognosisRul:

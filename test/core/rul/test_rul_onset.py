@@ -91,5 +91,26 @@ def test_a_tracker_resumed_from_its_dict_goes_on_the_same():
         resumed.update(float(ti), np.array([v]), None if s < 0 else s)
     assert resumed.onset_s == whole.onset_s == 350.0
     np.testing.assert_allclose(resumed.score, whole.score)
+    stored = whole.to_dict()
     with pytest.raises(ValueError, match="need 1 indicator"):
-        OnsetTracker.from_dict(CONFIG, {**whole.to_dict(), "score": [1.0, 2.0]})
+        OnsetTracker.from_dict(CONFIG, {**stored, "memory": {**stored["memory"],
+                                                             "score": [1.0, 2.0]}})
+
+
+def test_the_score_memory_is_reused_only_under_the_same_indicators_and_lengths():
+    """A refitted model (other rise ratios, same indicators and lengths) computes the score
+    the same way: the memory fits; another reference length or indicator does not."""
+    t = np.arange(0, 400, 10.0)
+    stored = run(t, np.where(t < 300, 1.0, 3.0), np.where(t < 100, -1, PW)).to_dict()
+    refit = OnsetConfig(indicators=("rms_h",), reference_s=100.0, smooth_s=20.0,
+                        trend_ratio=2.5)
+    assert OnsetTracker.memory_fits(refit, stored)
+    assert OnsetTracker.from_dict(refit, stored).score is not None
+    for other in (OnsetConfig(indicators=("rms_h",), reference_s=50.0, smooth_s=20.0),
+                  OnsetConfig(indicators=("rms_v",), reference_s=100.0, smooth_s=20.0)):
+        assert not OnsetTracker.memory_fits(other, stored)
+        with pytest.raises(ValueError, match="damage score memory"):
+            OnsetTracker.from_dict(other, stored)
+        onset_only = OnsetTracker.from_onset(other, stored)  # the onset is a fact, kept
+        assert (onset_only.onset_s, onset_only.trigger) == (100.0, "pre_warning")
+        assert onset_only.reference is None and onset_only.score is None

@@ -344,7 +344,7 @@ def test_a_tracker_resumed_past_the_failure_level_keeps_its_ceiling():
         whole.update(float(ti), row, int(state))
         if i < cut:
             first.update(float(ti), row, int(state))
-    assert first.to_dict()["ceiling"] is not None
+    assert first.to_dict()["model"]["ceiling"] is not None
     resumed = PrognosisTracker.from_dict(model, NONE, json.loads(json.dumps(first.to_dict())))
     for ti, row, state in zip(t[cut:], rows[cut:], states[cut:], strict=True):
         resumed.update(float(ti), row, int(state))
@@ -355,7 +355,99 @@ def test_a_tracker_resumed_past_the_failure_level_keeps_its_ceiling():
 def test_a_bad_tracker_dict_is_refused():
     model = small_prognosis()
     data = PrognosisTracker(model, NONE).to_dict()
+    facts = data["facts"]
     with pytest.raises(ValueError, match="unknown states"):
-        PrognosisTracker.from_dict(model, NONE, {**data, "first_in_state": {"meltdown": 1.0}})
+        PrognosisTracker.from_dict(model, NONE, {**data, "facts": {
+            **facts, "first_in_state": {"meltdown": 1.0}}})
     with pytest.raises(KeyError):
-        PrognosisTracker.from_dict(model, NONE, {k: v for k, v in data.items() if k != "onset"})
+        PrognosisTracker.from_dict(model, NONE, {**data, "facts": {
+            k: v for k, v in facts.items() if k != "onset"}})
+    with pytest.raises(ValueError, match="peak scores"):
+        PrognosisTracker.migrated(model, NONE, {**facts, "peak_scores": [1.0]})
+
+
+def uneven_history(end_s: float = 600.0):
+    """Two indicators that rise at different rates after 200 s (Pre-Warning from 230 s, Warning
+    from 400 s), the faster one falling back at the end: the peak damage is not today's."""
+    t = np.arange(0.0, end_s, 10.0)
+    fast = np.where(t < 200, 1.0, np.exp(np.clip((t - 200.0) / 300.0, 0.0, 1.0)))
+    fast = np.where(t >= 550, 1.2, fast)
+    slow = np.where(t < 200, 1.0, 1.0 + (t - 200.0) / 600.0)
+    states = np.where(t < 60.0, -1, np.where(t >= 400, 2, np.where(t >= 230, 1, 0)))
+    return t, np.column_stack([fast, slow]), states
+
+
+def feed_tracker(tracker, t, rows, states):
+    for ti, row, state in zip(t, rows, states, strict=True):
+        tracker.update(float(ti), row, int(state))
+    return tracker
+
+
+def test_a_refitted_model_reads_the_asset_facts_and_computes_its_own_damage_again():
+    """A state of M1 migrated to M2 (other failure levels, durations, rise ratios; the same
+    indicators and lengths): the facts are M1's, the damage and peak damage exactly what an
+    uninterrupted M2 run has, the Kalman filter restarted at that damage."""
+    m1 = small_prognosis()
+    m2 = replace(m1, failure_levels=(1.5, 3.0), post_onset_log_mean=float(np.log(900.0)),
+                 onset=replace(m1.onset, trend_ratio=2.5))
+    t, rows, states = uneven_history()
+    cut = 57  # after the faster indicator fell back: its peak is in the past
+    old = feed_tracker(PrognosisTracker(m1, NONE), t[:cut], rows[:cut], states[:cut])
+    whole = feed_tracker(PrognosisTracker(m2, NONE), t[:cut], rows[:cut], states[:cut])
+    facts = json.loads(json.dumps(old.to_dict()))["facts"]
+    moved = PrognosisTracker.migrated(m2, NONE, facts)
+    assert moved.elapsed_s == whole.elapsed_s == t[cut - 1]
+    assert (moved.onset.onset_s, moved.onset.trigger) == (230.0, "pre_warning")
+    assert moved.first_in_state == whole.first_in_state == {"warning": 400.0}
+    assert moved.damage == whole.damage
+    assert moved.peak_damage == whole.peak_damage > moved.damage
+    assert moved.peak_damage != old.peak_damage  # other levels: recomputed, not copied
+    level, rate = moved._kf.x[:, 0]
+    assert (level, rate) == (moved.damage, 0.0)  # no previous filter given: starts again
+    kept = PrognosisTracker.migrated(m2, NONE, facts, old.to_dict()["model"])
+    scale = kept.damage / old.damage  # the old filter in the new damage's units
+    np.testing.assert_allclose(kept._kf.x, old._kf.x * scale, rtol=1e-12)
+    np.testing.assert_allclose(kept._kf.P, old._kf.P * scale ** 2, rtol=1e-12)
+    assert kept._kf.x[1, 0] != 0.0  # the slope learned under M1 is not lost
+    assert moved.condition_not_valid is None and moved.memory_restarted_s is None
+    feed_tracker(moved, t[cut:], rows[cut:], states[cut:])
+    feed_tracker(whole, t[cut:], rows[cut:], states[cut:])
+    a, b = moved.estimate(), whole.estimate()
+    assert a.valid and b.valid and a.evidence == b.evidence == "condition_based"
+    assert a.damage == b.damage and moved.peak_damage == whole.peak_damage
+
+
+def test_another_reference_length_before_the_onset_keeps_a_valid_prior_on_the_kept_time():
+    m1 = small_prognosis()
+    m2 = small_prognosis(reference_s=30.0)
+    t, rows, states = history(None)
+    old = feed_tracker(PrognosisTracker(m1, NONE), t[:20], rows[:20], states[:20])
+    moved = PrognosisTracker.migrated(m2, NONE, old.to_dict()["facts"])
+    assert moved.onset.reference is None and moved.memory_restarted_s == t[19]
+    assert moved.condition_not_valid is None
+    feed_tracker(moved, t[20:], rows[20:], states[20:])
+    out = moved.estimate()
+    assert out.valid and out.evidence == "population_prior" and out.elapsed_s == t[-1]
+    assert moved.onset.reference is not None  # taken again, 30 s after the change
+
+
+@pytest.mark.parametrize("onset_before_change", [True, False])
+def test_a_reference_lost_after_the_onset_makes_condition_based_estimates_not_valid(
+        onset_before_change):
+    """The score's reference taken again on a degraded asset would read it as healthy: the
+    condition-based estimates are published, never valid, and the reason stays with the
+    asset (a further restart or model change keeps it)."""
+    m1, m2 = small_prognosis(), small_prognosis(reference_s=120.0)
+    t, rows, states = history(200.0)
+    cut = 30 if onset_before_change else 22  # onset at 230 s; 22: inside the new reference
+    old = feed_tracker(PrognosisTracker(m1, NONE), t[:cut], rows[:cut], states[:cut])
+    moved = PrognosisTracker.migrated(m2, NONE, old.to_dict()["facts"])
+    assert (moved.condition_not_valid is not None) == onset_before_change
+    feed_tracker(moved, t[cut:], rows[cut:], states[cut:])
+    assert moved.onset.onset_s == 230.0 and "reference" in moved.condition_not_valid
+    out = moved.estimate()
+    assert out.evidence == "condition_based" and not out.valid
+    assert out.distribution.evidence == "not_calibrated"
+    again = PrognosisTracker.from_dict(m2, NONE, json.loads(json.dumps(moved.to_dict())))
+    assert again.condition_not_valid == moved.condition_not_valid
+    assert not again.estimate().valid

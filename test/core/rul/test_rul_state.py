@@ -1,16 +1,23 @@
 """The RUL survives a restart: the tracker state (operating time, onset, most severe states,
 peak damage, damage filter) and the onset monitor's health state machine are stored after each
-estimate and restored at construction; a stored state that cannot be used is refused with the
-reason and nothing is valid until the asset is reset."""
+estimate and restored at construction; a state of another RUL model keeps the asset's facts
+and is computed again by the loaded model; a version-1 file (the release before) migrates; a
+stored state that cannot be used is refused with the reason and nothing is valid until the
+asset is reset."""
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from rul_fakes import FS, femto_asset, small_prognosis, vibration
 
 from pm_monitor.core.condition.reference import ReferenceStore
+from pm_monitor.core.rul import state as rul_state
 from pm_monitor.core.rul.live import LiveConfig, LiveRulEstimator
+from pm_monitor.core.rul.onset import memory_key
 from pm_monitor.core.rul.state import STATE_VERSION, RulStateStore, model_fingerprint
 
 CHANNELS = ["horizontal", "vertical"]
@@ -159,7 +166,7 @@ def _other_asset(path, model, tmp_path):
 
 def _bad_content(path, model, tmp_path):
     data = json.loads(path.read_text())
-    data["state"]["tracker"]["onset"]["score"] = [1.0, 2.0, 3.0]  # 3 of 2 indicators
+    data["state"]["asset"]["tracker"]["onset"]["memory"]["score"] = [1.0, 2.0, 3.0]  # 3 of 2
     path.write_text(json.dumps(data))
 
 
@@ -183,16 +190,125 @@ def test_a_state_that_cannot_be_used_is_refused_and_nothing_is_valid_until_reset
     assert bad.read_text() == content, "a refused state is never overwritten"
     estimator.reset()  # a new bearing was fitted
     assert not bad.exists() and not estimator.state_refused
+    kept = bad.with_name(bad.name + ".bad")
+    assert kept.read_text() == content, "the refused file is kept aside, not deleted"
     assert feed(estimator, range(2))[-1].valid
     assert bad.exists()  # saved again, as a new asset
 
 
-def test_a_state_of_another_model_is_refused(model, tmp_path):
-    _stored(model, tmp_path)
-    other = small_prognosis(reference_s=30.0)  # another fit: another fingerprint
+def refit(model):
+    """Another fit of the same design: other failure levels and durations, the same
+    indicators and lengths (the damage score is computed the same way)."""
+    return replace(model, failure_levels=(1.6, 2.5), post_onset_log_mean=model.post_onset_log_mean
+                   + 0.3)
+
+
+def test_a_state_of_a_refitted_model_keeps_the_asset_history(model, tmp_path):
+    """A software update with a refitted model: operating time, onset and the onset monitor's
+    state go on; the new model's damage is computed from the stored scores; the estimates
+    are valid and say the model changed; the file is the new model's from then on."""
+    config = LiveConfig(update_period_s=10.0, count_downtime=True)
+    before = feed(make(model, tmp_path, config), range(STOP_AFTER))
+    new = refit(model)
+    whole = feed(make(new, tmp_path / "whole", config), range(N_SNAPSHOTS))
+    estimator = make(new, tmp_path, config)
+    assert not estimator.state_refused
+    status = estimator.state_status
+    assert status.startswith("migrated") and "onset at" in status
+    assert f"RUL model changed rul_prognosis ({model_fingerprint(model)}) -> rul_prognosis " \
+           f"({model_fingerprint(new)})" in status
+    assert "damage recomputed by the new model" in status
+    assert estimator.model_change.memory_kept and estimator.model_change.from_version == 2
+    assert estimator.tracker.damage == pytest.approx(whole[STOP_AFTER - 1].damage, rel=1e-12)
+    after = feed(estimator, [STOP_AFTER])
+    assert "damage recomputed by the new model" in estimator.diagnostics()["rul_note"]
+    after += feed(estimator, range(STOP_AFTER + 1, N_SNAPSHOTS))
+    assert after[0].elapsed_s == pytest.approx(whole[STOP_AFTER].elapsed_s, abs=1e-6)
+    assert after[0].onset_s == before[-1].onset_s == whole[STOP_AFTER].onset_s
+    assert all(e.valid and e.evidence == "condition_based" for e in after)
+    assert [e.damage for e in after] == pytest.approx([e.damage for e in whole[STOP_AFTER:]])
+    assert "damage recomputed by the new model" in after[0].note  # within reference_s of the change
+    assert after[-1].note == "" and estimator.diagnostics()["rul_note"] == ""  # 80 s later
+    data = json.loads(estimator.state_path.read_text())
+    assert data["model_fingerprint"] == model_fingerprint(new) and data["version"] == 2
+    [change] = data["state"]["asset"]["model_changes"]
+    assert change["old_model"] == f"rul_prognosis ({model_fingerprint(model)})"
+    again = make(new, tmp_path, config)  # a later restart: the same model now, no new change
+    assert again.state_status.startswith("restored") and again.model_change is None
+    assert "RUL model changed" in again.state_status  # the last change is still said
+
+
+def test_a_model_with_another_reference_after_the_onset_publishes_nothing_valid(
+        model, tmp_path):
+    """Its damage score would take a degraded bearing's level as the reference: the time and
+    the onset are kept, condition-based estimates are not valid (with the reason), until a
+    reset; before that nothing else is lost."""
+    before = feed(make(model, tmp_path), range(STOP_AFTER))
+    other = small_prognosis(reference_s=30.0)
     estimator = make(other, tmp_path)
-    assert estimator.state_refused and "the model changed" in estimator.state_status
-    assert not any(e.valid for e in feed(estimator, range(STOP_AFTER, STOP_AFTER + 2)))
+    assert not estimator.state_refused and not estimator.model_change.memory_kept
+    assert "condition-based estimates not valid" in estimator.state_status
+    after = feed(estimator, range(STOP_AFTER, STOP_AFTER + 3))
+    assert after[0].elapsed_s == pytest.approx(before[-1].elapsed_s + 0.1, abs=1e-6)
+    assert after[0].onset_s == before[-1].onset_s
+    assert not any(e.valid for e in after)
+    assert all(e.distribution.evidence == "not_calibrated" for e in after)
+    assert "condition-based estimates not valid" in after[-1].note
+    assert "reference" in estimator.diagnostics()["rul_state"]
+    restarted = make(other, tmp_path)  # the reason stays with the asset across restarts
+    assert restarted.state_status.startswith("restored") and "not valid" in restarted.state_status
+    assert not any(e.valid for e in feed(restarted, range(STOP_AFTER + 3, STOP_AFTER + 5)))
+    estimator = restarted
+    estimator.reset()  # the next bearing
+    assert feed(estimator, range(2))[-1].valid
+
+
+V1_FIXTURE = Path(__file__).resolve().parents[1].parent / "fixtures" / "rul_state_v1"
+
+
+def _v1_copy(tmp_path) -> Path:
+    """test/fixtures/rul_state_v1: written by the release before STATE_VERSION 2 (its code,
+    small_prognosis(), femto_chunks 0..21 of asset b1), with its onset reference."""
+    root = tmp_path / "v1"
+    shutil.copytree(V1_FIXTURE, root)
+    data = json.loads((root / "rul_state" / "b1.rul_state.json").read_text())
+    assert data["version"] == 1 and "tracker" in data["state"]
+    return root
+
+
+def test_a_version_1_file_of_the_same_model_resumes_exactly(model, tmp_path):
+    root = _v1_copy(tmp_path)
+    config = LiveConfig(update_period_s=10.0, count_downtime=True)
+    whole = feed(make(model, tmp_path / "whole", config), range(N_SNAPSHOTS))
+    estimator = make(model, root, config)
+    assert estimator.state_status.startswith("restored") and estimator.model_change is None
+    after = feed(estimator, range(STOP_AFTER, N_SNAPSHOTS))
+    same(whole[STOP_AFTER:], after)
+    assert json.loads(estimator.state_path.read_text())["version"] == STATE_VERSION
+
+
+def test_a_version_1_file_of_a_shipped_model_migrates_with_its_memory(model, tmp_path,
+                                                                     monkeypatch):
+    """The memory key of the models shipped with version 1 is known (V1_MEMORY_KEYS): such a
+    file keeps its damage score under a refit."""
+    root = _v1_copy(tmp_path)
+    monkeypatch.setitem(rul_state.V1_MEMORY_KEYS, model_fingerprint(model),
+                        memory_key(model.onset))
+    estimator = make(refit(model), root)
+    assert estimator.model_change.memory_kept and estimator.model_change.from_version == 1
+    assert estimator.state_status.startswith("migrated")
+    after = feed(estimator, range(STOP_AFTER, N_SNAPSHOTS))
+    assert all(e.valid and e.evidence == "condition_based" for e in after)
+
+
+def test_a_version_1_file_of_an_unknown_model_keeps_the_facts_not_the_memory(model, tmp_path):
+    root = _v1_copy(tmp_path)
+    estimator = make(refit(model), root)
+    assert estimator.model_change is not None and not estimator.model_change.memory_kept
+    assert estimator.tracker.elapsed_s == pytest.approx(210.1, abs=1e-6)
+    assert estimator.tracker.onset.onset_s is not None
+    after = feed(estimator, range(STOP_AFTER, STOP_AFTER + 2))
+    assert not any(e.valid for e in after) and "not valid" in after[-1].note
 
 
 def test_reset_forgets_state_and_onset_reference(model, tmp_path):

@@ -156,3 +156,29 @@ def test_a_stage_keeping_its_state_goes_on_after_a_restart_and_reset_forgets_it(
     second.reset()
     assert not list((tmp_path / "refs").rglob("*.json")) and second.latest is None
     assert second.status()["rul_state"] == "new asset (reset)"
+
+
+def test_a_stage_restarted_with_a_refitted_model_keeps_the_asset_history(tmp_path):
+    """The monitor updated with a refitted RUL model: its stage reads the stored state of the
+    old one, keeps operating time and onset, and says so in its status (rul_state) and in
+    the first estimates' note."""
+    from dataclasses import replace
+
+    amplitude = lambda k: 1.0 if k < 300 else 5.0  # noqa: E731
+    windows = [window(k, amplitude(k)) for k in range(2 * 250)]
+    first = stage(asset=femto_asset())
+    first.keep_state(tmp_path / "refs", "m1")
+    before = [e for w in windows[:420] if (e := first.observe(w)) is not None]
+    assert before[-1].evidence == "condition_based"
+    stopped_at = max(k for k in range(420) if windows[k].t_end_ns == before[-1].stamp_ns)
+    old = first.estimator
+    refit = replace(old.model, failure_levels=(1.6, 2.5))
+    second = PrognosisRul(LiveRulEstimator(refit, old.config, old.asset), "m/s^2")
+    second.keep_state(tmp_path / "refs", "m1")
+    status = second.status()
+    assert status["rul_state"].startswith("migrated") and "RUL model changed" in status[
+        "rul_state"]
+    after = [e for w in windows[stopped_at + 1:] if (e := second.observe(w)) is not None]
+    assert after[0].onset_s == before[-1].onset_s and after[0].valid
+    assert after[0].elapsed_s > before[-1].elapsed_s
+    assert "damage recomputed by the new model" in after[0].note
