@@ -17,6 +17,7 @@ import copy
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import torch
@@ -183,6 +184,47 @@ class RecentHistory:
     def __len__(self) -> int:
         return len(self._rows)
 
+    def to_dict(self, state_to_dict: Callable[[object], dict]) -> dict:
+        """JSON-able: the tracker state before the window (`state_to_dict` of it), the
+        window's times, rows and contexts (ints / floats / None), and the healthy rows. The
+        later states are not stored: `from_dict` replays them (the tracker is deterministic),
+        so a stored history stays a few kB whatever the window."""
+        return {"window": self.window, "healthy_snapshots": self.healthy_snapshots,
+                "first_state": state_to_dict(self._states[0]) if self._states else None,
+                "times": list(self._times), "rows": [r.tolist() for r in self._rows],
+                "context": [[_plain(c) for c in ctx] for ctx in self._context],
+                "healthy": [r.tolist() for r in self._healthy]}
+
+    @classmethod
+    def from_dict(cls, data: dict, state_from_dict: Callable[[dict], object],
+                  width: int) -> RecentHistory:
+        """The history `to_dict` described; `width`: indicators per row. Raises KeyError /
+        ValueError / TypeError for a bad description."""
+        history = cls(int(data["window"]), int(data["healthy_snapshots"]))
+        times = [float(t) for t in data["times"]]
+        rows = [np.asarray(r, np.float64) for r in data["rows"]]
+        contexts = [tuple(c) for c in data["context"]]
+        healthy = [np.asarray(r, np.float64) for r in data["healthy"]]
+        if not (len(times) == len(rows) == len(contexts) <= history.window
+                and len(healthy) <= history.healthy_snapshots):
+            raise ValueError("recent history of inconsistent lengths")
+        if any(r.shape != (width,) or not np.all(np.isfinite(r)) for r in rows + healthy):
+            raise ValueError(f"recent history rows other than {width} finite values")
+        if any(b <= a for a, b in pairwise(times)):
+            raise ValueError("recent history times do not increase")
+        if rows and data["first_state"] is None:
+            raise ValueError("recent history without its first state")
+        history._times, history._rows, history._context = times, rows, contexts
+        history._healthy = healthy
+        if rows:  # the states before each snapshot, replayed from the first one
+            state = state_from_dict(data["first_state"])
+            model = getattr(state, "model", None)
+            memo = {} if model is None else {id(model): model}
+            for t, row, context in zip(times, rows, contexts, strict=True):
+                history._states.append(copy.deepcopy(state, dict(memo)))
+                state.update(t, row, *context)
+        return history
+
     def frozen(self) -> RecentHistory:
         """A copy that later before_update calls do not change (for a worker thread)."""
         copied = RecentHistory(self.window, self.healthy_snapshots)
@@ -218,3 +260,11 @@ class RecentHistory:
         times, rows, healthy = self.rows()
         return explain_history(lambda r: self.replay(r, value_of), rows, times, names, "rul_s",
                                healthy, n_blocks, n_permutations)
+
+
+def _plain(value: object) -> object:
+    """A context value as JSON keeps it: an int (an IntEnum such as a HealthState), a float,
+    or None."""
+    if value is None or isinstance(value, float):
+        return value
+    return int(value)

@@ -246,6 +246,21 @@ class LiveRulEstimator:
         if self.tracker.condition_not_valid:
             self.state_status += ("; condition-based estimates not valid: "
                                   f"{self.tracker.condition_not_valid}")
+        self._restore_recent(stored.recent)
+
+    def _restore_recent(self, recent: dict | None) -> None:
+        """The explanation's recent history (its healthy level above all: without it, the
+        first rows after a restart, maybe a degraded level, would be read as healthy). A bad
+        one is said and dropped; the estimates do not rest on it."""
+        if recent is None:
+            return
+        try:
+            self.recent = RecentHistory.from_dict(
+                recent, lambda d: PrognosisTracker.from_dict(self.model, self.condition, d),
+                len(self.model.indicator_names))
+        except (KeyError, ValueError, TypeError, AttributeError) as err:
+            self.state_status += (f"; the explanation's recent history was not restored "
+                                  f"({type(err).__name__}: {err})")
 
     def note(self) -> str:
         """What the current estimates say beside their numbers: why condition-based ones are
@@ -268,6 +283,7 @@ class LiveRulEstimator:
                                         self.config.elapsed_at_start_s)
         self._start_s, self._resume = self.config.elapsed_at_start_s, None
         self._model_changes, self.model_change, self._last_change = [], None, None
+        self.recent = RecentHistory()  # a history of the refused state is not this asset's
         self._state_problem = reason
         self.state_status = (f"refused: {reason}; estimates are not valid until the asset is "
                              "reset (new bearing) or the file is fixed")
@@ -307,10 +323,11 @@ class LiveRulEstimator:
             return
         started = time.perf_counter()
         monitor = self.monitor
+        recent = self.recent.to_dict(PrognosisTracker.to_dict) if len(self.recent) else None
         state = EstimatorState(self.tracker, t_s, end_ns,
                                None if monitor is None else monitor.machine.to_dict(),
                                monitor is not None and monitor.commissioned,
-                               self._model_changes)
+                               self._model_changes, recent=recent)
         try:
             self.state_store.save(self.asset_id, wrap(state.body(), self.model, self.asset_id,
                                                       self._fingerprint))

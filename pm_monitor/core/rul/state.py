@@ -177,6 +177,9 @@ class EstimatorState:
     monitor_commissioned: bool  # its reference was complete (it must be found again)
     model_changes: list[dict] = field(default_factory=list)  # ModelChange dicts, oldest first
     model_change: ModelChange | None = None  # this restore's (the file was another model's)
+    # the explanation's recent history (core/explain/rul_relevance.py RecentHistory.to_dict,
+    # read by core/rul/live.py); None: none stored, or another model's (not replayable)
+    recent: dict | None = None
 
     def body(self) -> dict:
         tracker = self.tracker.to_dict()
@@ -186,7 +189,7 @@ class EstimatorState:
                           "monitor_commissioned": self.monitor_commissioned,
                           "model_changes": list(self.model_changes),
                           "tracker": tracker["facts"]},
-                "model": tracker["model"]}
+                "model": tracker["model"], "recent": self.recent}
 
     @property
     def last_model_change(self) -> ModelChange | None:
@@ -222,8 +225,11 @@ class EstimatorState:
                 ModelChange(**c)  # checked: a bad record is a bad file
             if change is not None:
                 changes.append(asdict(change))
+            # the recent history replays this model's tracker states: not another model's
+            recent = body.get("recent") if change is None else None
             return cls(tracker, operating_s, int(asset["last_stamp_ns"]), machine,
-                       bool(asset["monitor_commissioned"]), changes, change)
+                       bool(asset["monitor_commissioned"]), changes, change,
+                       recent if isinstance(recent, dict) else None)
         except (KeyError, ValueError, TypeError, AttributeError) as err:
             raise RulStateError(f"{type(err).__name__}: {err}") from None
 

@@ -11,6 +11,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from rul_fakes import FS, femto_asset, small_prognosis, vibration
 
@@ -92,6 +93,36 @@ def test_a_run_restored_after_the_onset_gives_the_same_estimates(model, tmp_path
     assert after[-1].evidence == "condition_based" and after[-1].valid
     assert restarted.tracker.peak_damage == pytest.approx(whole[-1].damage)
     assert restarted.monitor.machine.state.name != "NORMAL"  # the latched state came back
+
+
+def test_the_explanations_recent_history_survives_a_restart(model, tmp_path):
+    """After a restart the explanation replays the same window from the same state and keeps
+    the asset's healthy level (the first rows it ever saw, not the first after the restart)."""
+    config = LiveConfig(update_period_s=10.0, count_downtime=True)
+    whole = make(model, tmp_path / "whole", config)
+    feed(whole, range(N_SNAPSHOTS))
+    feed(make(model, tmp_path / "split", config), range(STOP_AFTER))
+    restarted = make(model, tmp_path / "split", config)
+    assert "recent history was not restored" not in restarted.state_status
+    assert len(restarted.recent) == min(STOP_AFTER, restarted.recent.window)
+    feed(restarted, range(STOP_AFTER, N_SNAPSHOTS))
+    for a, b in zip(whole.recent.rows(), restarted.recent.rows(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=0)
+    rows = whole.recent.rows()[1]
+    assert restarted.recent.replay(rows * 1.5) == pytest.approx(whole.recent.replay(rows * 1.5))
+
+
+def test_a_bad_recent_history_is_said_and_dropped_not_the_state(model, tmp_path):
+    config = LiveConfig(update_period_s=10.0, count_downtime=True)
+    feed(make(model, tmp_path, config), range(STOP_AFTER))
+    path = tmp_path / "rul_state" / "b1.rul_state.json"
+    data = json.loads(path.read_text())
+    data["state"]["recent"]["rows"][0] = [1.0]  # a row of the wrong width
+    path.write_text(json.dumps(data))
+    restarted = make(model, tmp_path, config)
+    assert restarted.state_status.startswith("restored")
+    assert "recent history was not restored" in restarted.state_status
+    assert len(restarted.recent) == 0 and not restarted.state_refused
 
 
 def test_a_continuous_stream_restored_gives_the_same_estimates(tmp_path):
