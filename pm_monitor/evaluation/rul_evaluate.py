@@ -268,7 +268,7 @@ def design_choices(hist0: dict[str, History], shipped: Shipped, onset: OnsetStat
             points = {f"life_{round(f * 100)}": (f * h.life_s, h.life_s - f * h.life_s)
                       for f in DESIGN_FRACTIONS}
             rows += evaluate_points(model, train, h, points, shipped)
-            after += evaluate_points(model, train, h, after_onset_points(model, h), shipped)
+            after += evaluate_points(model, train, h, after_onset_points(h), shipped)
         summary = summarise(rows)
         out[variant] = {"phm_median": summary["default"]["phm_score"],
                         "coverage": summary["default"]["coverage"],
@@ -285,10 +285,11 @@ def design_choices(hist0: dict[str, History], shipped: Shipped, onset: OnsetStat
     return out
 
 
-def after_onset_points(model: PrognosisModel, history: History) -> dict[str, tuple[float, float]]:
-    """Every 10 % of the span from the bearing's detected (causal) onset to its failure; none
-    when no onset is detected."""
-    onset_s = run_tracker(model, history, np.array([history.life_s]), with_point=False)[-1].onset_s
+def after_onset_points(history: History) -> dict[str, tuple[float, float]]:
+    """Every 10 % of the span from the bearing's detected (causal) onset (its first confirmed
+    not-Normal state, what the tracker latches: History.onset_s) to its failure; none when no
+    onset is detected."""
+    onset_s = history.onset_s()
     if onset_s is None:
         return {}
     at = [onset_s + f * (history.life_s - onset_s) for f in DESIGN_FRACTIONS]

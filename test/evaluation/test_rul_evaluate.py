@@ -82,18 +82,15 @@ def test_the_balanced_check_weights_the_life_grid_and_the_after_onset_grid_equal
     assert rul_evaluate.balanced_choice(design) == ("b", "median")  # 0.275 vs 0.20
 
 
-class _Tracked:
-    def __init__(self, onset_s):
-        self.onset_s = onset_s
-
-
-def test_after_onset_points_span_the_detected_onset_to_the_failure(monkeypatch):
+def test_after_onset_points_span_the_detected_onset_to_the_failure():
     t = np.arange(N) * 10.0
-    h = History("x", t, np.ones((N, 1)), ("rms_g_h",), OperatingCondition(), 2000.0)
-    monkeypatch.setattr(rul_evaluate, "run_tracker", lambda *a, **k: [_Tracked(1000.0)])
-    points = rul_evaluate.after_onset_points(None, h)
+    states = np.where(t < 1000.0, 0, 1)  # Normal, then Pre-Warning from 1000 s on
+    h = History("x", t, np.ones((N, 1)), ("rms_g_h",), OperatingCondition(), 2000.0,
+                states=states)
+    points = rul_evaluate.after_onset_points(h)
     assert points["after_onset_10"] == pytest.approx((1100.0, 900.0))
     assert points["after_onset_90"] == pytest.approx((1900.0, 100.0))
     assert len(points) == len(rul_evaluate.DESIGN_FRACTIONS)
-    monkeypatch.setattr(rul_evaluate, "run_tracker", lambda *a, **k: [_Tracked(None)])
-    assert rul_evaluate.after_onset_points(None, h) == {}
+    never = History("y", t, np.ones((N, 1)), ("rms_g_h",), OperatingCondition(), 2000.0,
+                    states=np.zeros(N, int))
+    assert rul_evaluate.after_onset_points(never) == {}
