@@ -45,8 +45,10 @@ PARTS = ("cwru", "mimii", "rig")
 
 
 def _tally(windows: list[LiveWindow]) -> dict:
-    """Counts over the windows a unit judged (commissioning windows left out)."""
-    judged = [w for w in windows if not w.commissioning]
+    """Counts over the windows after the unit's last commissioning window (a window refused
+    while commissioning is no judged window)."""
+    last = max((k for k, w in enumerate(windows) if w.commissioning), default=-1)
+    judged = windows[last + 1:]
     decided = [w for w in judged if w.decided]
     return {"windows": len(judged), "decided": len(decided),
             "not_normal": sum(w.state > HealthState.NORMAL for w in decided),
@@ -81,6 +83,7 @@ def cwru_lossy(work: Path, loss: float, seed: int) -> dict:
             learned = [w for w in outs if w.commissioning]
             end = learned[-1].first_sample + round(window_s * rate) if learned else 0
             _add(healthy, _tally([w for w in outs if w.first_sample >= end]))
+            _add(healthy, {"units": 1, "commissioned": int(stream.stage.commissioned())})
         unit = LiveUnit(write_asset("cwru_motor", work, f"cwru_{load_hp}hp",
                                     commissioning={"duration_s": normal_x.shape[0] / rate},
                                     analysis=window), work / "refs")
@@ -149,8 +152,13 @@ def rig_lossy(work: Path, loss: float, seed: int) -> dict:
     """As live_path.rig_live, each schedule's 240 s lossy: healthy = the healthy schedule and
     the faulty ones before their onset; faulty = after the onset."""
     if not _RIG_STREAMS:
+        cache = Path(tempfile.gettempdir()) / "pm_monitor_chunk_loss"
+        cache.mkdir(exist_ok=True)
         for name, schedule, sim in rig_eval.rig_runs():
-            _RIG_STREAMS[name] = (rig_stream(sim, rig_eval.RIG_DURATION_S), schedule, sim)
+            path = cache / f"rig_{name}_{rig_eval.RIG_DURATION_S:g}s.npy"
+            if not path.exists():  # the simulator is deterministic (seed 0) and slow
+                np.save(path, rig_stream(sim, rig_eval.RIG_DURATION_S))
+            _RIG_STREAMS[name] = (np.load(path), schedule, sim)
     healthy: dict = {}
     faulty: dict = {"first_not_normal_s": []}
     for i, (name, (x, schedule, sim)) in enumerate(_RIG_STREAMS.items()):
@@ -158,9 +166,10 @@ def rig_lossy(work: Path, loss: float, seed: int) -> dict:
                             analysis={"window_s": rig_eval.RIG_WINDOW_S,
                                       "hop_s": rig_eval.RIG_HOP_S})
         rate = sim.config.accel_rate
-        outs = LiveUnit(asset, work / "refs").play(
-            x, rate, list(sim.config.accel_channels), unit="m/s^2", chunk_loss=loss,
-            seed=seed * 7919 + i)
+        unit = LiveUnit(asset, work / "refs")
+        outs = unit.play(x, rate, list(sim.config.accel_channels), unit="m/s^2",
+                         chunk_loss=loss, seed=seed * 7919 + i)
+        _add(healthy, {"units": 1, "commissioned": int(unit.stage.commissioned())})
         onset = min((f.onset_s for f in schedule.faults), default=None)
         t_end = [w.first_sample / rate + rig_eval.RIG_WINDOW_S for w in outs]
         _add(healthy, _tally([w for t, w in zip(t_end, outs, strict=True)
@@ -176,11 +185,13 @@ def rig_lossy(work: Path, loss: float, seed: int) -> dict:
 SECTIONS = {"cwru": cwru_lossy, "mimii": mimii_lossy, "rig": rig_lossy}
 
 
-def run(parts: list[str], losses: list[float], seeds: int) -> dict:
-    """{part: {loss: {"healthy": counts, "faulty": counts (+ auroc)}}} summed over seeds."""
-    out: dict = {}
+def run(parts: list[str], losses: list[float], seeds: int, store: Path) -> dict:
+    """{part: {loss: {"healthy": counts, "faulty": counts (+ auroc)}}} summed over seeds, into
+    `store` (a variant's run file: parts and losses run before are kept) after every loss."""
+    stored = json.loads(store.read_text()) if store.exists() else {"results": {}}
+    out: dict = stored["results"]
     for part in parts:
-        out[part] = {}
+        out.setdefault(part, {})
         for loss in losses:
             total: dict = {"healthy": {}, "faulty": {}, "auroc": []}
             for seed in range(seeds if loss > 0 else 1):  # no loss: one pattern only
@@ -197,6 +208,8 @@ def run(parts: list[str], losses: list[float], seeds: int) -> dict:
                     total["auroc"].append(result["auroc"])
             total["seeds"] = seeds if loss > 0 else 1
             out[part][f"{loss:g}"] = total
+            stored["results"] = out
+            store.write_text(json.dumps(stored, indent=1))
     return out
 
 
@@ -238,9 +251,12 @@ def table(runs: dict[str, dict], part: str) -> list[str]:
                 continue
             h, f = row["healthy"], row["faulty"]
             auc = f"{np.mean(row['auroc']):.3f}" if row.get("auroc") else "-"
+            units = (f"; commissioned {h['commissioned']}/{h['units']}" if h.get("units")
+                     else "")
             lines.append(
                 f"| {loss:.0%} (x{row['seeds']}) | {variant} | {h.get('decided', 0)} / "
-                f"{h.get('windows', 0)} ({_pct(h.get('decided', 0), h.get('windows', 0))}) | "
+                f"{h.get('windows', 0)} ({_pct(h.get('decided', 0), h.get('windows', 0))}"
+                f"{units}) | "
                 f"{h.get('not_normal', 0)} | {h.get('alerts', 0)} | {f.get('decided', 0)} / "
                 f"{f.get('windows', 0)} ({_pct(f.get('decided', 0), f.get('windows', 0))}) | "
                 f"{_pct(f.get('not_normal', 0), f.get('decided', 0))} | "
@@ -319,12 +335,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report:
         if not args.variant:
             parser.error("--variant names the run")
-        results = run(args.only.split(","), [float(v) for v in args.losses.split(",")],
-                      args.seeds)
         RUNS.mkdir(parents=True, exist_ok=True)
-        (RUNS / f"{args.variant}.json").write_text(json.dumps(
-            {"code": args.code or args.variant, "order": args.order, "results": results},
-            indent=1))
+        store = RUNS / f"{args.variant}.json"
+        old = json.loads(store.read_text())["results"] if store.exists() else {}
+        store.write_text(json.dumps({"code": args.code or args.variant, "order": args.order,
+                                     "results": old}, indent=1))
+        run(args.only.split(","), [float(v) for v in args.losses.split(",")], args.seeds, store)
     print(report())
     return 0
 
