@@ -240,8 +240,8 @@ def _delay(values: list) -> str:
 def table(runs: dict[str, dict], part: str) -> list[str]:
     lines = [f"## {TITLES[part]}", "",
              "| chunk loss | code | healthy: decided / windows (%) | false windows (not Normal)"
-             " | false alarms (alerts) | faulty: decided / windows (%) | detected (not Normal"
-             " % of decided) | median s to 1st not-Normal (runs detected) | AUROC |",
+             " | false alarms (alerts) | faulty: decided / windows (%) | detected: not Normal /"
+             " anomalous, % of decided | median s to 1st not-Normal (runs detected) | AUROC |",
              "|---|---|---|---|---|---|---|---|---|"]
     losses = sorted({float(loss) for r in runs.values() for loss in r.get(part, {})})
     for loss in losses:
@@ -259,7 +259,8 @@ def table(runs: dict[str, dict], part: str) -> list[str]:
                 f"{units}) | "
                 f"{h.get('not_normal', 0)} | {h.get('alerts', 0)} | {f.get('decided', 0)} / "
                 f"{f.get('windows', 0)} ({_pct(f.get('decided', 0), f.get('windows', 0))}) | "
-                f"{_pct(f.get('not_normal', 0), f.get('decided', 0))} | "
+                f"{_pct(f.get('not_normal', 0), f.get('decided', 0))} / "
+                f"{_pct(f.get('anomalous', 0), f.get('decided', 0))} | "
                 f"{_delay(f.get('first_not_normal_s', []))} | {auc} |")
     return [*lines, ""]
 
