@@ -33,6 +33,7 @@ from pm_monitor.datasets import cwru
 from pm_monitor.evaluation.any_machine import cwru_eval, rig_eval
 from pm_monitor.evaluation.any_machine.common import OUT, log
 from pm_monitor.evaluation.any_machine.live_path import (
+    CHUNK_S,
     LiveUnit,
     LiveWindow,
     rig_stream,
@@ -40,6 +41,9 @@ from pm_monitor.evaluation.any_machine.live_path import (
 )
 
 RUNS = OUT / "chunk_loss_runs"
+# the transport's chunk (s): 0.1 s as the live path plays, or the rig node's 0.02 s (a lost
+# chunk then leaves a hole under 5 % of a window)
+_CHUNK = {"s": CHUNK_S}
 LOSSES = (0.0, 0.02, 0.05, 0.10, 0.20)
 PARTS = ("cwru", "mimii", "rig")
 
@@ -79,7 +83,8 @@ def cwru_lossy(work: Path, loss: float, seed: int) -> dict:
         if ref_load == load_hp:
             stream = LiveUnit(write_asset("cwru_motor", work, f"cwru_{load_hp}hp_stream",
                                           analysis=window), work / "refs")
-            outs = stream.play(normal_x, rate, ["DE"], chunk_loss=loss, seed=seed * 7919 + load_hp)
+            outs = stream.play(normal_x, rate, ["DE"], chunk_s=_CHUNK["s"], chunk_loss=loss,
+                               seed=seed * 7919 + load_hp)
             learned = [w for w in outs if w.commissioning]
             end = learned[-1].first_sample + round(window_s * rate) if learned else 0
             _add(healthy, _tally([w for w in outs if w.first_sample >= end]))
@@ -87,7 +92,8 @@ def cwru_lossy(work: Path, loss: float, seed: int) -> dict:
         unit = LiveUnit(write_asset("cwru_motor", work, f"cwru_{load_hp}hp",
                                     commissioning={"duration_s": normal_x.shape[0] / rate},
                                     analysis=window), work / "refs")
-        unit.play(normal_x, rate, ["DE"], chunk_loss=loss, seed=seed * 7919 + 100 + load_hp)
+        unit.play(normal_x, rate, ["DE"], chunk_s=_CHUNK["s"], chunk_loss=loss,
+                  seed=seed * 7919 + 100 + load_hp)
         monitor = unit.stage.monitor
         if monitor is None or not monitor.reference.rows:
             continue  # nothing learned: no fault record can be judged
@@ -95,7 +101,8 @@ def cwru_lossy(work: Path, loss: float, seed: int) -> dict:
         unit.stage.store.save(monitor.reference)
         for k, rec in enumerate(r for r in records if r.load_hp == load_hp
                                 and r.label != "NORMAL"):
-            outs = unit.play(cwru.load_record(rec).samples, rate, ["DE"], chunk_loss=loss,
+            outs = unit.play(cwru.load_record(rec).samples, rate, ["DE"], chunk_s=_CHUNK["s"],
+                             chunk_loss=loss,
                              seed=seed * 7919 + 1000 * (load_hp + 1) + k)
             _add(faulty, _tally(outs))
             first = next((w for w in outs if w.state > HealthState.NORMAL), None)
@@ -122,10 +129,10 @@ def mimii_lossy(work: Path, loss: float, seed: int) -> dict:
         asset = write_asset(FAN_ASSET, work, f"{FAN_ASSET}_{mid}",
                             commissioning={"duration_s": 10.0 * len(train)})
         unit = LiveUnit(asset, work / "refs", zone_alarms=False)
-        commission_fan(unit, train, loss, seed * 7919 + 100 * i)
+        commission_fan(unit, train, loss, seed * 7919 + 100 * i, _CHUNK["s"])
         hop = unit.stage.hop_s
         for k, clip in enumerate(test):
-            outs = play_clip(unit, clip, loss, seed * 7919 + 100 * i + 50 + k)
+            outs = play_clip(unit, clip, loss, seed * 7919 + 100 * i + 50 + k, _CHUNK["s"])
             part = healthy if clip.label == "normal" else faulty
             tally = _tally(outs)
             _add(part, tally)
@@ -168,7 +175,7 @@ def rig_lossy(work: Path, loss: float, seed: int) -> dict:
         rate = sim.config.accel_rate
         unit = LiveUnit(asset, work / "refs")
         outs = unit.play(x, rate, list(sim.config.accel_channels), unit="m/s^2",
-                         chunk_loss=loss, seed=seed * 7919 + i)
+                         chunk_s=_CHUNK["s"], chunk_loss=loss, seed=seed * 7919 + i)
         _add(healthy, {"units": 1, "commissioned": int(unit.stage.commissioned())})
         onset = min((f.onset_s for f in schedule.faults), default=None)
         t_end = [w.first_sample / rate + rig_eval.RIG_WINDOW_S for w in outs]
@@ -328,8 +335,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--min-coverage", type=float, default=None,
                         help="run with another PhysicsStage1 MIN_COVERAGE (a code variant)")
+    parser.add_argument("--chunk-s", type=float, default=CHUNK_S, help="transport chunk (s)")
     parser.add_argument("--report", action="store_true", help="only rebuild the report")
     args = parser.parse_args(argv)
+    _CHUNK["s"] = args.chunk_s
     if args.min_coverage is not None:
         from pm_monitor.core.condition import stage
         stage.MIN_COVERAGE = args.min_coverage

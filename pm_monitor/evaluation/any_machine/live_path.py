@@ -83,9 +83,9 @@ class LiveUnit:
 
     def play(self, x: np.ndarray, rate: float, channels: list[str], unit: str = "g",
              epoch_s: float = GRID_S, modality: str = ACCEL, chunk_loss: float = 0.0,
-             seed: int = 0) -> list[LiveWindow]:
-        """Stream `x` (n, n_channels) of input `modality` as 0.1 s chunks stamped from half a
-        sample after `epoch_s` (so windows end between samples, never on one). `chunk_loss`:
+             seed: int = 0, chunk_s: float = CHUNK_S) -> list[LiveWindow]:
+        """Stream `x` (n, n_channels) of input `modality` as `chunk_s` chunks stamped from half
+        a sample after `epoch_s` (so windows end between samples, never on one). `chunk_loss`:
         each chunk is lost in transport with this probability (drawn from `seed`), as a
         best-effort link loses them: its samples never arrive and the synchroniser sees an
         index gap."""
@@ -94,7 +94,7 @@ class LiveUnit:
         pipeline = offline_pipeline(self.models, AlarmManager(self.stage.asset.asset_id,
                                                               self.alarm_config))
         t0_ns = round(epoch_s * 1e9) + round(0.5e9 / rate)
-        n = round(CHUNK_S * rate)
+        n = round(chunk_s * rate)
         out: list[LiveWindow] = []
         for first in range(0, x.shape[0] - n + 1, n):
             if chunk_loss and rng.random() < chunk_loss:
