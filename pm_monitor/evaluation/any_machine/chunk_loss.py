@@ -297,11 +297,13 @@ def plot(runs: dict[str, dict], parts: list[str], path: Path) -> None:
         axes[0, j].set_title(part)
         axes[0, j].set_ylabel("healthy windows decided %")
         axes[1, j].set_ylabel("false windows (healthy, not Normal)")
-        for ax in axes[:, j]:
+        axes[1, j].set_ylim(-0.5, max(1.0, axes[1, j].get_ylim()[1]))
+        for ax, where in zip(axes[:, j], ("lower left", "upper left"), strict=True):
             ax.set_xlabel("chunk loss %")
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=8)
-    fig.suptitle("Any-machine path under chunk loss (0.1 s chunks, live path)")
+            ax.legend(fontsize=7, loc=where)
+    fig.suptitle("Any-machine path under chunk loss (live path; 0.1 s chunks unless "
+                 "the code says 0.02 s)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
