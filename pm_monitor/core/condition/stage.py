@@ -6,13 +6,8 @@ While the asset's reference is being learned it abstains (`Abstention.commission
 learned, windows needed): the window carries no model decision, and the ISO zone alarm alone
 follows the measured velocity. Windows come from the monitor's synchroniser, overlapping by
 window - hop: commissioning counts only the seconds not seen in the previous window. An input
-it cannot take (rate below 5 kHz, axes other than the stored reference's, a window that lost
-too many samples) raises InputRefusedError with the reason: it does not vote.
-
-Samples lost in transport (a best-effort link drops whole chunks) are zero-filled holes in the
-synchroniser's window; they are never judged (nor learned at commissioning): the window is
-judged on its longest stretch of received samples (`received_stretch`), when that stretch
-covers MIN_COVERAGE of the window.
+it cannot take (rate below 5 kHz, axes other than the stored reference's, a gappy window)
+raises InputRefusedError with the reason: it does not vote.
 
 A microphone is optional (only for an asset whose description declares one): its acoustic
 reference commissions beside the vibration one (same store, its `acoustic` part), its anomaly
@@ -27,6 +22,11 @@ Normal, or Pre-Warning once the sound has stayed changed for `microphone.alone_s
 a sound's change from the asset's reference says that something changed, not how far a fault
 has gone, and no ISO zone or defect tone can confirm it). A missing or refused microphone
 there means no decision.
+
+Samples lost in transport (a best-effort link drops whole chunks) are zero-filled holes in the
+synchroniser's window; they are never judged (nor learned at commissioning): each input is
+judged on its window's longest stretch of received samples (`received_stretch`), when that
+stretch covers MIN_COVERAGE of the window; a gappier window is refused.
 """
 from __future__ import annotations
 
