@@ -18,23 +18,26 @@ from pm_monitor.nodes.monitor_node import MonitorNode
 from pm_monitor.sim.fault_schedule import FaultSchedule
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+# A name of their own: a monitor of an earlier test's context can linger in the DDS graph for
+# a while, and other tests look the monitor's topics up by the name "pm_monitor"
+NAME = "compressed_monitor"
+RENAME = ["--ros-args", "-r", f"__node:={NAME}"]
 
 
 class Run:
     """A monitor and a rig feed whose image inputs go raw or compressed."""
 
-    def __init__(self, context, executor, compressed: dict[str, str], cli_args=None,
-                 **params) -> None:
+    def __init__(self, context, executor, compressed: dict[str, str], **params) -> None:
         overrides = [Parameter(k, value=v) for k, v in params.items()]
         self.monitor = MonitorNode(context=context, parameter_overrides=overrides,
-                                   cli_args=cli_args)
+                                   cli_args=RENAME)
         self.client = Node("compressed_test_client", context=context)
         self.health: list[HealthStatus] = []
         self.heatmaps: list[Image] = []
         self.diagnostics: list[DiagnosticArray] = []
         c = self.client
-        c.create_subscription(HealthStatus, "/pm_monitor/health", self.health.append, 200)
-        c.create_subscription(Image, "/pm_monitor/heatmap", self.heatmaps.append, 50)
+        c.create_subscription(HealthStatus, f"/{NAME}/health", self.health.append, 200)
+        c.create_subscription(Image, f"/{NAME}/heatmap", self.heatmaps.append, 50)
         c.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.append, 50)
         executor.add_node(self.monitor)
         executor.add_node(self.client)
@@ -119,7 +122,7 @@ def test_jpeg_thermal_is_refused_with_what_to_do_and_a_jpeg_camera_is_used(start
 
 def test_transport_topics_follow_the_remapped_base_topic(ros_context):
     monitor = MonitorNode(
-        context=ros_context, cli_args=["--ros-args", "-r",
+        context=ros_context, cli_args=[*RENAME, "-r",
                                        "thermal/image_raw:=/ptz/thermal/image_raw"],
         parameter_overrides=[Parameter("thermal_transport", value="compressedDepth"),
                              Parameter("camera_transport", value="compressed")])
@@ -135,7 +138,7 @@ def test_transport_topics_follow_the_remapped_base_topic(ros_context):
 
 
 def test_a_camera_cannot_take_compressed_depth(ros_context):
-    monitor = MonitorNode(context=ros_context, parameter_overrides=[
+    monitor = MonitorNode(context=ros_context, cli_args=RENAME, parameter_overrides=[
         Parameter("camera_transport", value="compressedDepth")])
     try:
         assert not monitor.active and "camera_transport" in monitor.last_error
