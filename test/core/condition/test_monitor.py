@@ -72,3 +72,31 @@ def test_healthy_windows_after_commissioning_report_per_axis_levels_and_rises(tm
     # the floors exist after `persistence` judged windows; healthy windows stay near them
     assert 0.5 < a.rise < mon.rules.trend_ratio
     assert 0.5 < a.crest_rise < mon.rules.crest_trend_ratio
+
+
+def test_a_mems_rate_commissions_and_judges_with_the_fault_type_said_unknown(tmp_path,
+                                                                            bearing_signal):
+    rate, shaft = 3200.0, 29.3  # an ADXL345 at its top rate; the envelope needs ~3.5 kHz here
+    mon = AssetMonitor(load("config/assets/cwru_motor.yaml"), ["DE"], rate,
+                       ReferenceStore(tmp_path))
+    off = "fault type unknown: envelope analysis needs >= 3472 Hz, stream is 3200 Hz"
+    assert off in mon.unavailable and "1-2.2 kHz" in mon.unavailable[0]
+    for seed in range(5):  # 2.5 s of commissioning
+        a = mon.process(bearing_signal(rate, 0.5, None, shaft, resonance_hz=1000.0, seed=seed))
+        assert a.commissioning and off in a.summary  # said while the reference is learned
+    assert mon.commissioned and not mon.reference.line_snr  # no envelope lines learned
+    bpfo = mon.asset.bearings["drive_end"].outer_race * shaft
+    states = []
+    for seed in range(4):
+        a = mon.process(bearing_signal(rate, 0.5, bpfo, shaft, impact_g=2.0,
+                                       resonance_hz=1000.0, seed=10 + seed))
+        states.append(a.state)
+    assert a.anomalous and a.health_indicator >= 2.0
+    assert states[-1] >= HealthState.PRE_WARNING  # the level still judges
+    assert a.diagnosis is None and off in a.summary
+
+
+def test_a_tachometer_faster_than_declared_switches_the_envelope_off(tmp_path, bearing_signal):
+    mon = AssetMonitor(load("config/assets/cwru_motor.yaml"), ["DE"], 4000.0)
+    assert mon.unavailable == (mon.unavailable[0],) and mon.envelope_off(29.3) == ""
+    assert "stream is 4000 Hz" in mon.envelope_off(60.0)  # twice the speed, twice the band
