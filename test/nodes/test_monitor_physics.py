@@ -100,3 +100,40 @@ def test_single_axis_20khz_commissions_then_names_the_fault_and_survives_restart
     assert cli.complete and len(cli.rows) == len(live.rows)
     np.testing.assert_allclose(cli.median, live.median, rtol=1e-9)
     np.testing.assert_allclose(cli.precision, live.precision, rtol=1e-9, atol=1e-12)
+
+
+MEMS_FS, MEMS_CHUNK = 3200.0, 320  # an ADXL345 at its top rate, 0.1 s chunks
+
+
+def _de_3200hz(label: str) -> np.ndarray:
+    """The CWRU drive-end channel as a 3.2 kHz sensor would deliver it (anti-aliased)."""
+    try:
+        rec = next(r for r in cwru.list_records() if r.load_hp == 0 and r.label == label)
+        x = cwru.load_record(rec).samples[:, 0]
+    except DataNotFoundError as err:
+        pytest.skip(str(err))
+    return resample_poly(x, 4, 15).astype(np.float32)
+
+
+def test_a_3200_hz_mems_stream_commissions_and_alarms_with_the_fault_type_said_unknown(
+        ros_context, executor, tmp_path):
+    normal, fault = _de_3200hz("NORMAL"), _de_3200hz("IR007")
+    h = _harness(ros_context, executor, tmp_path)
+    try:
+        h.feed(sensor_chunks(normal[: int(5.0 * MEMS_FS)], MEMS_FS, MEMS_CHUNK, "DE", "g",
+                             "pump_7"), "accel")
+        learning = [m for m in h.health if m.commissioning_needed]
+        assert learning and learning[-1].commissioning_progress == 1.0
+        decided = [m for m in h.health if not m.commissioning_needed]
+        assert decided and all(m.state == 0 for m in decided) and h.alerts == []
+        off = h.monitor.models.status()["not_analysed"]  # what /diagnostics carries
+        assert "fault type unknown: envelope analysis needs >= 3472 Hz, stream is 3200 Hz" in off
+        h.feed(sensor_chunks(fault[: int(6.0 * MEMS_FS)], MEMS_FS, MEMS_CHUNK, "DE", "g",
+                             "pump_7", first=int(5.0 * MEMS_FS) // MEMS_CHUNK), "accel")
+        raised = [a for a in h.alerts if a.event == Alert.EVENT_RAISED]
+        assert raised, [m.notes for m in h.health][-3:]
+        assert raised[0].fault_type == "bearing_type_uncertain"
+        assert "envelope analysis needs >= 3472 Hz" in raised[0].summary
+    finally:
+        h.close()
+    assert ReferenceStore(tmp_path / "refs").load("pump_7").rate_hz == MEMS_FS
