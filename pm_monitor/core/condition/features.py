@@ -28,11 +28,15 @@ USABLE_FRACTION = 0.45
 # (2222 Hz): physics, not a round number. Above it RMS, peak, crest, kurtosis, ISO velocity and
 # the 10-1000 Hz band are all observable (the ADXL345's 3.2 kHz, the ADXL355's 4 kHz).
 MIN_RATE_HZ = ISO_VELOCITY_BAND_HZ[1] / USABLE_FRACTION
+# The lowest band where bearing impacts ring the structure (>= 1 kHz): broadband RMS carries
+# bearing damage only at a rate that observes it (>= 2200 / 0.45 = 4889 Hz); below, RMS is the
+# machine's running-speed vibration (unbalance, alignment, load), which the ISO zones judge.
+BEARING_BAND_HZ = (1000.0, 2200.0)
 # Acceleration bands (Hz). Bands whose upper edge is above the usable limit are not computed at
 # that rate; the lowest always is (MIN_RATE_HZ covers it). Fixed in Hz so a reference taken at
 # one rate means the same physical thing as a window at another.
 ACCEL_BANDS_HZ: tuple[tuple[float, float], ...] = (
-    (10.0, 1000.0), (1000.0, 2200.0), (2200.0, 5000.0), (5000.0, 10000.0), (10000.0, 20000.0))
+    (10.0, 1000.0), BEARING_BAND_HZ, (2200.0, 5000.0), (5000.0, 10000.0), (10000.0, 20000.0))
 _EPS = 1e-12
 
 

@@ -7,13 +7,19 @@ so, the bearing fault type with its evidence. While commissioning runs, windows 
 reference (stored after every window, so a restart or the robot's next visit resumes) and the
 state is judged by ISO zones only.
 
-Rates: from features.MIN_RATE_HZ (the ISO velocity band; below it the monitor is refused) every
-asset gets ISO severity and its level / anomaly against its own reference. What a low rate
-cannot observe is switched off, not faked, and said (`unavailable`, in every summary): the
-acceleration bands above 0.45 x the rate, and the envelope's defect-tone diagnosis below the
-rate its demodulation band needs (envelope.min_rate_hz for the asset's defect orders at its
-highest speed): there the fault type is unknown and the defect-tone rules of the state
-machine do not vote.
+Rates: from features.MIN_RATE_HZ (2222 Hz, the ISO velocity band; below it the monitor is
+refused) every asset gets ISO severity and its level / anomaly against its own reference. What
+a low rate cannot observe is switched off, not faked, and said (`unavailable`: commissioning
+summaries, /diagnostics, the evidence of a window that deviates):
+- the acceleration bands above 0.45 x the rate;
+- below BEARING_RULES_MIN_RATE_HZ (4889 Hz, the 1-2.2 kHz band where bearing impacts start to
+  ring) the bearing-damage rules of the state machine (level over the reference, level and
+  crest rises, defect tones): the state comes from the ISO zones (with the isolated-impact
+  guard), the deviation from the reference is reported (advisory). Measured on FEMTO decimated
+  to 2.56 kHz (results/any_machine/low_rate.md), those rules on broadband RMS alone alarmed in
+  the first half of life (Bearing1_1 at 35 %: its 10-1150 Hz RMS doubled with no damage);
+- below the rate the envelope's demodulation band needs (envelope.min_rate_hz for the asset's
+  defect orders at its highest speed) the defect-tone diagnosis: the fault type is unknown.
 """
 from __future__ import annotations
 
@@ -33,6 +39,8 @@ from pm_monitor.core.condition.health import (
 from pm_monitor.core.types import HealthState
 
 MAX_ENVELOPE_HZ_ORDERS = 3.5  # envelope spectrum up to 3.5 x the highest defect order x speed
+# The lowest rate observing the band where bearing impacts start to ring (module doc).
+BEARING_RULES_MIN_RATE_HZ = features.BEARING_BAND_HZ[1] / features.USABLE_FRACTION
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,7 @@ class AssetMonitor:
         self.zones = ZoneTable.iso_10816_3(asset.iso_group, asset.iso_foundation)
         self.machine = HealthStateMachine(self.rules)
         self._levels = level_features(self.names, self.rules.hf_band_min_hz)
+        self.bearing_rules = self.rate_hz >= BEARING_RULES_MIN_RATE_HZ
         speed = asset.shaft_speed
         # the envelope's demodulation band at the highest speed the asset declares
         self.envelope_min_rate_hz = envelope.min_rate_hz(
@@ -147,9 +156,17 @@ class AssetMonitor:
             bands = ", ".join(f"{lo / 1e3:g}-{hi / 1e3:g} kHz" for lo, hi in missing)
             out.append(f"bands reaching above {features.USABLE_FRACTION * self.rate_hz:.0f} "
                        f"Hz not observed ({bands})")
+        if not self.bearing_rules:
+            out.append(self._bearing_rules_off())
         if self.rate_hz < self.envelope_min_rate_hz:
             out.append(self._envelope_off(self.envelope_min_rate_hz))
         return tuple(out)
+
+    def _bearing_rules_off(self) -> str:
+        lo, hi = features.BEARING_BAND_HZ
+        return (f"bearing-damage rules off (level, rises, defect tones): the {lo / 1e3:g}-"
+                f"{hi / 1e3:g} kHz band needs >= {BEARING_RULES_MIN_RATE_HZ:.0f} Hz, stream is "
+                f"{self.rate_hz:.0f} Hz; state from ISO 10816-3 zones, deviation advisory")
 
     def _envelope_off(self, needed_hz: float) -> str:
         return (f"fault type unknown: envelope analysis needs >= {needed_hz:.0f} Hz, stream is "
@@ -235,8 +252,10 @@ class AssetMonitor:
             diagnosis = self._diagnose(spectra, shaft_hz) if spectra else None
         named = diagnosis is not None and diagnosis.fault_type != defects.UNCERTAIN
         state = self.machine.update(hi, impulsive, named, zone, per_axis, crest,
-                                    anomalous=anomaly > 1.0)
+                                    anomalous=anomaly > 1.0, bearing_rules=self.bearing_rules)
         summary = f"level {hi:.1f}x reference, anomaly {anomaly:.1f}x threshold"
+        if not self.bearing_rules and (hi >= self.rules.pre_warning_ratio or anomaly > 1.0):
+            summary += "; " + self._bearing_rules_off()  # why a deviation raises nothing
         if self.machine.rise >= self.rules.trend_ratio:  # say so when the trend rule speaks
             summary += f"; every axis {self.machine.rise:.1f}x its lowest sustained level"
         if self.machine.crest_rise >= self.rules.crest_trend_ratio:

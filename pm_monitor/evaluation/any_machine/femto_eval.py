@@ -90,9 +90,10 @@ def first_alarm(t: np.ndarray, alarm: np.ndarray) -> dict:
             "first_half_not_normal_pct": float(100.0 * np.mean(alarm[half]))}
 
 
-def replay_states(r: dict, rules: HealthRules) -> np.ndarray:
+def replay_states(r: dict, rules: HealthRules, bearing_rules: bool = True) -> np.ndarray:
     """The live run's state sequence under other rules: `HealthStateMachine` on the cached
-    per-window inputs (-1 while commissioning)."""
+    per-window inputs (-1 while commissioning). `bearing_rules`: as the live monitor at the
+    run's rate (False below monitor.BEARING_RULES_MIN_RATE_HZ)."""
     machine, out = HealthStateMachine(rules), []
     for i in range(r["state"].size):
         commissioning = bool(r["state"][i] < 0)
@@ -101,7 +102,8 @@ def replay_states(r: dict, rules: HealthRules) -> np.ndarray:
         crest = None if commissioning else r["crest"][i]
         state = machine.update(hi, bool(r["impulsive"][i]), bool(r["named"][i]),
                                IsoZone(int(r["zone"][i])), levels, crest,
-                               anomalous=bool(np.nan_to_num(r["anomaly"][i]) > 1.0))
+                               anomalous=bool(np.nan_to_num(r["anomaly"][i]) > 1.0),
+                               bearing_rules=bearing_rules)
         out.append(-1 if commissioning else int(state))
     return np.array(out)
 

@@ -118,14 +118,16 @@ def test_any_sample_rate_gives_physical_indicators(model):
 
 
 def test_a_mems_rate_gives_the_onset_and_a_condition_based_estimate(model):
-    """3.2 kHz (an ADXL345): RMS and the health state still observe the rise; the onset monitor
-    says the envelope is off; a model over indicators the rate cannot see is refused."""
+    """3.2 kHz (an ADXL345): the RMS indicators see the rise and the onset monitor's state,
+    judged by the ISO zones there (its bearing-damage rules and envelope are off, and said),
+    confirms it; a model over indicators the rate cannot see is refused."""
     fast = feed(LiveRulEstimator(model, asset=ASSET), 25,
                 amplitude=lambda i: 1.0 if i < 15 else 5.0)
     estimator = LiveRulEstimator(model, asset=ASSET)
     slow = feed(estimator, 25, amplitude=lambda i: 1.0 if i < 15 else 5.0, fs=3200.0)
     assert len(slow) == 25 and slow[-1].evidence == "condition_based" and slow[-1].valid
     assert slow[-1].onset_s == pytest.approx(fast[-1].onset_s, abs=10.1)
+    assert not estimator.monitor.bearing_rules
     assert any("envelope analysis needs" in u for u in estimator.monitor.unavailable)
     shipped = PrognosisModel.load(SHIPPED_FEMTO_MODEL)  # its bands reach 10 kHz
     with pytest.raises(InputRejectedError, match="not computed at 3200 Hz"):
