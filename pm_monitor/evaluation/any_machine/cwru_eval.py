@@ -112,6 +112,21 @@ def _call(fault_type: str, bearing: str) -> str:
     return fault_type if bearing in ("", "drive_end") else "other bearing"
 
 
+def _window_call(a) -> str:
+    """The fault type a window's Assessment gives, as the physics stage names it: a deviating
+    window without a diagnosis (the rate cannot carry the envelope) is uncertain."""
+    d = a.diagnosis
+    if d is None:
+        return defects.UNCERTAIN if a.anomalous else "none"
+    return _call(d.fault_type, d.bearing)
+
+
+def _wrong(calls: dict[str, int], truth: str) -> int:
+    """Windows with a named fault type other than the truth (confidently wrong)."""
+    return sum(n for call, n in calls.items()
+               if call not in ("none", defects.UNCERTAIN, truth))
+
+
 def cwru_section(decimate_by: int = 1) -> dict:
     """Every load's detection, fault type and held-out false windows; records decimated by
     `decimate_by` (1: the 12 kHz set as recorded)."""
@@ -145,10 +160,7 @@ def cwru_section(decimate_by: int = 1) -> dict:
             mon.restart_states()
             for w, new_s in _windows(x, rate):
                 a = mon.process(w, new_s=new_s)
-                d = a.diagnosis
-                outs.append((a.anomalous, _call(d.fault_type if d else "none",
-                                                d.bearing if d else ""),
-                             a.state != HealthState.NORMAL))
+                outs.append((a.anomalous, _window_call(a), a.state != HealthState.NORMAL))
             truth = TYPE_OF_LABEL[rec.label[:2]]
             calls = [o[1] for o in outs]
             per_record.append({
@@ -197,15 +209,16 @@ def cwru_summary(results: dict) -> dict:
              "right_pct": 100.0 * sum(x["right"] for x in recs) / n,
              "uncertain_pct": 100.0 * sum(x["uncertain"] for x in recs) / n,
              "confusion": confusion(recs).tolist()}
-        s["confidently_wrong_pct"] = 100.0 - s["right_pct"] - s["uncertain_pct"]
+        s["confidently_wrong_pct"] = 100.0 * sum(_wrong(x["calls"], x["truth"])
+                                                 for x in recs) / n
         out[load_hp] = s
         for k in ("windows", "right", "uncertain"):
             total[k] += sum(x[k] for x in recs)
+        total["wrong"] += sum(_wrong(x["calls"], x["truth"]) for x in recs)
     out["all"] = {"right_pct": 100.0 * total["right"] / total["windows"],
                   "right_or_uncertain_pct": 100.0 * (total["right"] + total["uncertain"])
                   / total["windows"],
-                  "confidently_wrong_pct": 100.0 * (total["windows"] - total["right"]
-                                                    - total["uncertain"]) / total["windows"]}
+                  "confidently_wrong_pct": 100.0 * total["wrong"] / total["windows"]}
     return out
 
 
