@@ -187,50 +187,59 @@ def report(summary: dict) -> str:
 
 
 def plot(summary: dict, path: Path = OUT / "low_rate.png") -> None:
-    """CWRU false / detected / right % and FEMTO first-alarm life fractions against the rate."""
+    """CWRU false / detected / right / wrong % and FEMTO first-alarm life fractions (live,
+    and with the bearing-damage rules forced on) against the rate; dashes: the bearing band
+    rate below which those rules are off."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    gate_khz = BEARING_RULES_MIN_RATE_HZ / 1000
     if "cwru" in summary:
         ax = axes[0]
         rates = sorted(summary["cwru"], key=float)
         x = [float(r) / 1000 for r in rates]
         loads = [k for k in summary["cwru"][rates[0]]["summary"] if k != "all"]
         for key, label, style in (("detected_pct", "detected % (fault windows)", "o-"),
-                                  ("false_pct", "false % (held-out normal)", "s-"),
+                                  ("alarmed_pct", "alarmed % (fault windows)", "D-"),
+                                  ("false_pct", "false % (held-out normal windows)", "s-"),
                                   ("right_pct", "fault type right %", "^-"),
-                                  ("confidently_wrong_pct", "confidently wrong %", "v-")):
+                                  ("confidently_wrong_pct", "fault type wrong %", "v-")):
             values = []
             for r in rates:
                 per = [summary["cwru"][r]["summary"][k][key] for k in loads]
                 per = [v for v in per if v is not None]
                 values.append(float(np.mean(per)) if per else np.nan)
             ax.plot(x, values, style, label=label)
-        ax.set_xscale("log")
+        ax.axvline(gate_khz, color="grey", ls="--", lw=0.8)
         ax.set_xticks(x, [f"{v:g}" for v in x])
         ax.set_xlabel("sample rate (kHz)")
         ax.set_ylabel("% (mean over loads)")
-        ax.set_title("CWRU drive end")
+        ax.set_title("CWRU drive end, 12 kHz decimated")
         ax.legend(fontsize=7)
     if "femto" in summary:
         ax = axes[1]
         rates = summary["femto"]["rates"]
         keys = sorted(rates, key=float)
         x = [float(r) / 1000 for r in keys]
-        names = [row["bearing"] for row in rates[keys[0]]["lobo"]]
+        names = [row["bearing"] for row in rates[keys[0]]["live"]]
+        colours = plt.cm.tab20(np.linspace(0, 1, len(names)))
         for i, name in enumerate(names):
-            y = [rates[r]["lobo"][i]["alarm_fraction_of_life"] for r in keys]
-            ax.plot(x, [np.nan if v is None else v for v in y], "o-", lw=0.8, ms=3, label=name)
-        ax.axhline(0.5, color="grey", ls=":", lw=0.8)
+            for key, style, label in (("lobo", "o-", name), ("rules_forced_on", "x:", None)):
+                y = [rates[r][key][i]["alarm_fraction_of_life"] for r in keys]
+                ax.plot(x, [np.nan if v is None else v for v in y], style, lw=0.8, ms=4,
+                        color=colours[i], label=label)
+        ax.axhline(0.5, color="red", ls=":", lw=0.8)
+        ax.axvline(gate_khz, color="grey", ls="--", lw=0.8)
         ax.set_xscale("log")
-        ax.set_xticks(x, [f"{v:g}" for v in x])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xticks(x, [f"{v:.3g}" for v in x])
         ax.set_ylim(0, 1.02)
         ax.set_xlabel("sample rate (kHz)")
-        ax.set_ylabel("first alarm (fraction of life), LOBO pair")
-        ax.set_title("FEMTO (dotted: half of life)")
-        ax.legend(fontsize=6, ncol=2)
+        ax.set_ylabel("first alarm (fraction of life)")
+        ax.set_title("FEMTO: live (LOBO pair, o) and rules forced on (x)")
+        ax.legend(fontsize=6, ncol=2, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
