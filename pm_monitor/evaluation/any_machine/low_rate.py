@@ -151,14 +151,17 @@ def femto_lines(section: dict) -> list[str]:
              "them off (equal to live above it). First alarm = fraction of life at the first "
              "Pre-Warning or worse (the RUL onset).", "",
              "| rate Hz | rule | first-half alarms | max first-half not-Normal % | alarmed | "
-             "median lead min | not analysed at this rate |", "|---|---|---|---|---|---|---|"]
+             "median lead min |", "|---|---|---|---|---|---|"]
     for rate, r in rates.items():
         for key in RULES:
             s = r["summary"][key]
             lines.append(f"| {rate} | {key} | {s['first_half_alarms']} | "
                          f"{s['max_first_half_not_normal_pct']:.2f} | {s['alarmed']}/"
-                         f"{s['units']} | {s['median_lead_min']:.1f} | "
-                         f"{'; '.join(r['not_analysed']) or '-'} |")
+                         f"{s['units']} | {s['median_lead_min']:.1f} |")
+    lines += ["", "Not analysed (the monitor's `unavailable`, in /diagnostics as "
+              "`not_analysed`):", ""]
+    lines += [f"- {rate} Hz: {'; '.join(r['not_analysed']) or 'nothing'}"
+              for rate, r in rates.items()]
     names = [row["bearing"] for row in next(iter(rates.values()))["lobo"]]
     lines += ["", "First alarm, fraction of life: lobo (live; rules forced on):", "",
               "| bearing | " + " | ".join(f"{rate} Hz" for rate in rates) + " |",
