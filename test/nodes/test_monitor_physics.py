@@ -130,7 +130,7 @@ def test_a_3200_hz_mems_stream_commissions_decides_and_says_what_it_cannot_analy
         decided = [m for m in h.health if not m.commissioning_needed]
         assert decided and all(m.state == 0 for m in decided) and h.alerts == []
         off = h.monitor.models.status()["not_analysed"]  # what /diagnostics carries
-        assert "fault type unknown: envelope analysis needs >= 4889 Hz, stream is 3200 Hz" in off
+        assert "fault type unknown: envelope analysis needs >= 3472 Hz, stream is 3200 Hz" in off
         assert "the 1-2.2 kHz band needs >= 4889 Hz, stream is 3200 Hz" in off
         n_before = len(h.health)
         h.feed(sensor_chunks(fault[: int(6.0 * MEMS_FS)], MEMS_FS, MEMS_CHUNK, "DE", "g",

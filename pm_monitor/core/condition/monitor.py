@@ -18,12 +18,10 @@ summaries, /diagnostics, the evidence of a window that deviates):
   guard), the deviation from the reference is reported (advisory). Measured on FEMTO decimated
   to 2.56 kHz (results/any_machine/low_rate.md), those rules on broadband RMS alone alarmed in
   the first half of life (Bearing1_1 at 35 %: its 10-1150 Hz RMS doubled with no damage);
-- below the rate the envelope needs the defect-tone diagnosis: the fault type is unknown. The
-  envelope demodulates the resonances bearing impacts ring, so it needs the bearing band too
-  (BEARING_RULES_MIN_RATE_HZ), and a demodulation band that carries the asset's defect
-  harmonics (envelope.min_rate_hz at the asset's highest speed), whichever is higher. On CWRU
-  decimated to 4 kHz, with a 500-1800 Hz band, the fault type was confidently wrong on 13 % of
-  the fault windows (4 % at 12 kHz), which is why the bearing band is required.
+- below the rate the envelope's demodulation band needs (envelope.min_rate_hz for the asset's
+  defect orders at its highest declared speed) the defect-tone diagnosis: the fault type is
+  unknown. Between that rate and BEARING_RULES_MIN_RATE_HZ a named type is reported in the
+  evidence of a deviating window but raises nothing (the tone rules are bearing rules).
 """
 from __future__ import annotations
 
@@ -93,9 +91,9 @@ class AssetMonitor:
         self._levels = level_features(self.names, self.rules.hf_band_min_hz)
         self.bearing_rules = self.rate_hz >= BEARING_RULES_MIN_RATE_HZ
         speed = asset.shaft_speed
-        # the bearing band, and the demodulation band at the highest speed the asset declares
-        self.envelope_min_rate_hz = max(BEARING_RULES_MIN_RATE_HZ, envelope.min_rate_hz(
-            self._envelope_bandwidth_hz(speed.nominal_hz * (1 + speed.search_fraction))))
+        # the envelope's demodulation band at the highest speed the asset declares
+        self.envelope_min_rate_hz = envelope.min_rate_hz(
+            self._envelope_bandwidth_hz(speed.nominal_hz * (1 + speed.search_fraction)))
         self._speed = shaft_speed.SpeedTracker(self.rate_hz, speed.nominal_hz,
                                                speed.search_fraction)
         top_order = max(max(o.inner_race, o.outer_race, o.ball) for o in asset.bearings.values())

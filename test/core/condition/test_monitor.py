@@ -92,7 +92,7 @@ def test_a_mems_rate_commissions_judges_by_iso_and_says_what_is_off(tmp_path, be
                        ReferenceStore(tmp_path))
     rules_off = ("bearing-damage rules off (level, rises, defect tones): the 1-2.2 kHz band "
                  "needs >= 4889 Hz, stream is 3200 Hz")
-    envelope_off = "fault type unknown: envelope analysis needs >= 4889 Hz, stream is 3200 Hz"
+    envelope_off = "fault type unknown: envelope analysis needs >= 3472 Hz, stream is 3200 Hz"
     assert "1-2.2 kHz" in mon.unavailable[0] and not mon.bearing_rules
     assert any(rules_off in u for u in mon.unavailable) and envelope_off in mon.unavailable
     learning, judged = _commission_then_fault(mon, bearing_signal)
@@ -114,6 +114,8 @@ def test_from_the_bearing_band_rate_the_level_rules_judge_again(tmp_path, bearin
 
 
 def test_a_tachometer_faster_than_declared_switches_the_envelope_off(tmp_path, bearing_signal):
+    at_4k = AssetMonitor(load("config/assets/cwru_motor.yaml"), ["DE"], 4000.0)
+    assert not at_4k.bearing_rules and at_4k.envelope_off(29.3) == ""  # its band fits at 4 kHz
     mon = AssetMonitor(load("config/assets/cwru_motor.yaml"), ["DE"], 5120.0)
     assert not any("envelope" in u for u in mon.unavailable) and mon.envelope_off(29.3) == ""
     # twice the speed, twice the band: (500 + 2069 Hz) / 0.45 = 5710 Hz
