@@ -155,14 +155,17 @@ def _package_available(package: str) -> bool:
 def inspection_robot_plan(namespace: str = "inspection", asset_id: str = "",
                           params_file: str | None = None, autostart: bool = True,
                           use_sim_time: bool = False, log_level: str = "",
-                          log_level_all: bool = False, asset_file: str = "") -> list[NodeSpec]:
+                          log_level_all: bool = False, asset_file: str = "",
+                          transports: Mapping[str, str] | None = None) -> list[NodeSpec]:
     """The monitor on an inspection robot: robot driver topics, the robot profile's config,
     the inspected asset's id (the robot visits several) and a namespace of its own.
     asset_file: the visited machine's description; empty = config/assets/<asset_id>.yaml when
     it exists. With one, the monitor runs the physics model set: it commissions a machine on
-    its first visits and resumes its stored reference on the next ones."""
+    its first visits and resumes its stored reference on the next ones. transports: the
+    image inputs' thermal_transport / camera_transport (e.g. the colour camera's JPEG over
+    the robot's wireless link: {"camera_transport": "compressed"})."""
     parameters: dict[str, object] = {"autostart": bool(autostart),
-                                     "use_sim_time": bool(use_sim_time)}
+                                     "use_sim_time": bool(use_sim_time), **(transports or {})}
     if asset_id:
         parameters.update(asset_id=asset_id, asset_frame_id=asset_id)
         shipped = Path(config_file(f"assets/{asset_id}.yaml"))
@@ -364,6 +367,17 @@ _MONITOR_COMMON = (
     LaunchArgument("autostart", "true", "Configure and activate the monitor at start-up; "
                    "false leaves it unconfigured for a lifecycle manager.", "bool", _BOOL),
 )
+# image_transport's transports of the image inputs (monitor parameters of the same names);
+# empty = leave the params file's value
+_TRANSPORTS = (
+    LaunchArgument("thermal_transport", "", "Transport of the thermal images: raw (Image), "
+                   "compressed (16-bit PNG CompressedImage on <thermal topic>/compressed) or "
+                   "compressedDepth (<thermal topic>/compressedDepth); empty = the params "
+                   "file's.", "choice", ("", "raw", "compressed", "compressedDepth")),
+    LaunchArgument("camera_transport", "", "Transport of the camera images: raw (Image) or "
+                   "compressed (JPEG/PNG CompressedImage on <camera topic>/compressed); "
+                   "empty = the params file's.", "choice", ("", "raw", "compressed")),
+)
 _INPUT_DESCRIPTIONS = {
     "accel": "Topic of the accelerometer chunks (pm_monitor/SensorChunk).",
     "mic": "Topic of the microphone chunks (pm_monitor/SensorChunk).",
@@ -380,6 +394,7 @@ LAUNCH_ARGUMENTS: dict[str, tuple[LaunchArgument, ...]] = {
         LaunchArgument("params_file", "", "YAML parameters of the monitor; empty = the "
                        "shipped config/monitor.yaml. A missing file is an error.", "path"),
         *_MONITOR_COMMON,
+        *_TRANSPORTS,
         *_LOG_ARGUMENTS,
         *(LaunchArgument(arg, topic, _INPUT_DESCRIPTIONS[arg], "topic")
           for arg, topic in INPUT_ARGUMENTS.items()),
@@ -407,6 +422,7 @@ LAUNCH_ARGUMENTS: dict[str, tuple[LaunchArgument, ...]] = {
         LaunchArgument("params_file", "", "YAML parameters; empty = the shipped "
                        "config/inspection_robot.yaml. A missing file is an error.", "path"),
         *_MONITOR_COMMON,
+        *_TRANSPORTS,
         *_LOG_ARGUMENTS,
     ),
     "femto_rul.launch.py": (
@@ -447,18 +463,19 @@ def launch_plan(launch_file: str, given: Mapping[str, str],
     """Everything a launch file starts for the arguments `given` (strings, as on the
     command line): checked completely before the first node is created."""
     a = parse_launch_arguments(launch_file, given)
+    transports = {t.name: a[t.name] for t in _TRANSPORTS if a.get(t.name)}
     if launch_file == "monitor.launch.py":
         specs = [monitor_spec(
             a["namespace"], a["params_file"] or None,
             {topic: a[arg] for arg, topic in INPUT_ARGUMENTS.items()},
-            {"use_sim_time": a["use_sim_time"], "autostart": a["autostart"]})]
+            {"use_sim_time": a["use_sim_time"], "autostart": a["autostart"], **transports})]
     elif launch_file == "test_rig.launch.py":
         specs = simulated_rig_plan(a["fault_schedule"], a["speed_factor"], a["duration_s"],
                                    a["seed"])
     elif launch_file == "inspection_robot.launch.py":
         specs = inspection_robot_plan(a["namespace"], a["asset_id"], a["params_file"] or None,
                                       a["autostart"], a["use_sim_time"],
-                                      asset_file=a["asset_file"])
+                                      asset_file=a["asset_file"], transports=transports)
     elif launch_file == "femto_rul.launch.py":
         specs = femto_rul_plan(a["bearing"], a["speed_factor"])
     elif launch_file == "real_data.launch.py":

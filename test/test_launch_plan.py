@@ -290,3 +290,14 @@ def test_the_robot_selects_the_visited_machines_asset_file():
     assert spec.parameters["asset_file"] == "/robot/assets/pump_7.yaml"
     (spec,) = inspection_robot_plan(asset_id="unknown_machine")
     assert "asset_file" not in spec.parameters
+
+
+def test_transport_arguments_reach_the_monitor_only_when_given():
+    (spec,) = launch_plan.launch_plan("monitor.launch.py", {"camera_transport": "compressed"})
+    assert spec.parameters["camera_transport"] == "compressed"
+    assert "thermal_transport" not in spec.parameters  # the params file's value stays
+    (robot,) = launch_plan.launch_plan("inspection_robot.launch.py",
+                                       {"thermal_transport": "compressedDepth"})
+    assert robot.parameters["thermal_transport"] == "compressedDepth"
+    with pytest.raises(launch_plan.LaunchArgumentError, match="camera_transport"):
+        launch_plan.launch_plan("monitor.launch.py", {"camera_transport": "theora"})

@@ -15,10 +15,12 @@ from pm_monitor.core.acceleration_units import acceleration_scale
 from pm_monitor.core.alarms import AlarmConfig, AlarmManager, AlarmUpdate, window_velocity_mm_s
 from pm_monitor.core.chunk_codec import ChunkDecodeError, decode_chunk
 from pm_monitor.core.imaging.codec import (
+    CompressedImageData,
     ImageDecodeError,
     RadiometricScale,
     RawImage,
     decode,
+    decompress,
     to_celsius,
     to_rgb8,
 )
@@ -277,14 +279,18 @@ class MonitorPipeline:
         return self._run(windows)
 
     def on_image(self, name: str, stamp_ns: int, frame_id: str,
-                 raw: RawImage, now_ns: int | None = None) -> list[WindowOutput]:
-        """An Image's fields. Thermal -> deg C, camera -> RGB.
+                 raw: RawImage | CompressedImageData,
+                 now_ns: int | None = None) -> list[WindowOutput]:
+        """An Image's or a CompressedImage's fields. Thermal -> deg C, camera -> RGB.
 
-        Bad images raise InputRejectedError (already counted)."""
+        Bad images raise InputRejectedError (already counted); so does a thermal image in a
+        lossy compressed format (no temperature scale)."""
         stats = self._input(name)
         stats.received += 1
         self._check_stamp(stats, stamp_ns, now_ns, "the camera driver", name)
         try:
+            if isinstance(raw, CompressedImageData):
+                raw = decompress(raw, self.max_image_pixels, radiometric=name == THERMAL)
             pixels = decode(raw, self.max_image_pixels)
             if name == THERMAL:
                 image = to_celsius(pixels, raw.encoding, self.radiometric)

@@ -5,11 +5,11 @@ import math
 
 import numpy as np
 from builtin_interfaces.msg import Duration, Time
-from sensor_msgs.msg import Image, RegionOfInterest
+from sensor_msgs.msg import CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import Header
 
 from pm_monitor.core.chunk_codec import decode_chunk, encode_chunk
-from pm_monitor.core.imaging.codec import RawImage, encode
+from pm_monitor.core.imaging.codec import CompressedImageData, RawImage, encode
 from pm_monitor.core.types import NS_PER_S, HealthState
 from pm_monitor.msg import (
     AlarmInfo,
@@ -72,6 +72,10 @@ def numpy_to_chunk(frames: np.ndarray, t_ns: int, frame_id: str, sample_rate: fl
 def image_to_raw(msg: Image) -> RawImage:
     return RawImage(msg.encoding, int(msg.height), int(msg.width), int(msg.step),
                     bool(msg.is_bigendian), bytes(msg.data))
+
+
+def compressed_image_data(msg: CompressedImage) -> CompressedImageData:
+    return CompressedImageData(msg.format, bytes(msg.data))
 
 
 def numpy_to_image(pixels: np.ndarray, encoding: str, t_ns: int, frame_id: str) -> Image:

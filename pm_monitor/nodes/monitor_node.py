@@ -2,10 +2,13 @@
 diagnostics out.
 
 Subscribes (remappable): accel, mic (pm_monitor/SensorChunk), thermal/image_raw,
-camera/image_raw (sensor_msgs/Image), rul_in (pm_monitor/RulEstimate of a dedicated RUL node,
-attached to alerts while the cascade has no valid estimate). Publishes: ~/alert, ~/explanation,
-~/rul (once per estimate of the model set's RUL stage, core/stages/rul.py), ~/health (every
-window), ~/heatmap (rgb8) and ~/heatmap_raw (32FC1),
+camera/image_raw (sensor_msgs/Image; with thermal_transport / camera_transport "compressed" or
+"compressedDepth" the sensor_msgs/CompressedImage of image_transport's plugin on
+<base>/compressed, <base>/compressedDepth, the base remapped as for raw), rul_in
+(pm_monitor/RulEstimate of a dedicated RUL node, attached to alerts while the cascade has no
+valid estimate). Publishes: ~/alert, ~/explanation, ~/rul (once per estimate of the model
+set's RUL stage, core/stages/rul.py), ~/health (every window), ~/heatmap (rgb8) and
+~/heatmap_raw (32FC1),
 ~/camera_heatmap(_raw) when the models also localise on the camera, ~/markers (RViz; heatmaps
 and markers only while subscribed) and /diagnostics. Services: ~/acknowledge_alarm,
 ~/shelve_alarm, ~/unshelve_alarm, ~/set_alarm_in_service, ~/list_alarms, and with the physics
@@ -23,6 +26,7 @@ All logic is in pm_monitor.core.pipeline.
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +36,7 @@ import torch
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import HistoryPolicy, QoSProfile, qos_profile_sensor_data
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Float64
 
 from pm_monitor.core.alarms import AlarmConfig, AlarmManager, default_alert_log_path
@@ -194,9 +198,7 @@ class MonitorNode(LifecycleNode):
             self._input_subscriptions.append(self.create_subscription(
                 SensorChunk, name, lambda msg, n=name: self._on_chunk(n, msg), CHUNK_QOS))
         for name in (THERMAL, CAMERA):
-            self._input_subscriptions.append(self.create_subscription(
-                Image, f"{name}/image_raw", lambda msg, n=name: self._on_image(n, msg),
-                qos_profile_sensor_data))
+            self._input_subscriptions.append(self._image_subscription(name))
         self._rul_subscription = self.create_subscription(
             RulEstimate, "rul_in", self.outputs.note_external_rul,
             QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10))
@@ -205,6 +207,20 @@ class MonitorNode(LifecycleNode):
         self.get_logger().info("active: subscribed to "
                                + ", ".join(s.topic_name for s in self._input_subscriptions))
         return super().on_activate(state)
+
+    def _image_subscription(self, name: str):
+        """The image input's subscription on its transport: raw Image on <name>/image_raw, or
+        image_transport's CompressedImage on <name>/image_raw/<transport>. As image_transport
+        does, the transport topic hangs off the base topic after remapping, so
+        thermal/image_raw:=/ptz/thermal/image_raw moves /compressed along."""
+        base = f"{name}/image_raw"
+        transport = self.get_parameter(f"{name}_transport").value
+        callback = functools.partial(self._on_image, name)
+        if transport == "raw":
+            return self.create_subscription(Image, base, callback, qos_profile_sensor_data)
+        return self.create_subscription(
+            CompressedImage, f"{self.resolve_topic_name(base)}/{transport}", callback,
+            qos_profile_sensor_data)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._unsubscribe()
@@ -348,10 +364,12 @@ class MonitorNode(LifecycleNode):
             return
         self._handle(outputs)
 
-    def _on_image(self, name: str, msg: Image) -> None:
+    def _on_image(self, name: str, msg: Image | CompressedImage) -> None:
+        fields = (conv.compressed_image_data(msg) if isinstance(msg, CompressedImage)
+                  else conv.image_to_raw(msg))
         try:
             outputs = self.pipeline.on_image(name, conv.stamp_to_ns(msg.header.stamp),
-                                             msg.header.frame_id, conv.image_to_raw(msg),
+                                             msg.header.frame_id, fields,
                                              self._receive_clock_ns())
         except InputRejectedError as err:
             self.get_logger().warn(f"rejected {name} image: {err}", throttle_duration_sec=2.0)

@@ -69,6 +69,18 @@ MONITOR_PARAMETERS: dict[str, ParamSpec] = merge_tables({
                                          "out of windows (s).", (0.1, 9.0), read_only=True),
     "max_future_stamp_s": ParamSpec(3600.0, "Inputs stamped further ahead of the node clock "
                                             "are refused (s); 0 = no check.", (0.0, 1e7)),
+    "thermal_transport": ParamSpec("raw", "How thermal images arrive (image_transport's names, "
+                                          "off the remapped base topic): raw = "
+                                          "thermal/image_raw (Image), compressed = "
+                                          "thermal/image_raw/compressed (16-bit PNG only: JPEG "
+                                          "has no temperature scale), compressedDepth = "
+                                          "thermal/image_raw/compressedDepth (16UC1 PNG).",
+                                   read_only=True,
+                                   choices=("raw", "compressed", "compressedDepth")),
+    "camera_transport": ParamSpec("raw", "How camera images arrive: raw = camera/image_raw "
+                                         "(Image), compressed = camera/image_raw/compressed "
+                                         "(JPEG or PNG).", read_only=True,
+                                  choices=("raw", "compressed")),
     "thermal_raw_scale": ParamSpec(0.01, "mono16/16UC1 thermal: deg C = raw * scale + offset.",
                                    (1e-6, 100.0)),
     "thermal_raw_offset_c": ParamSpec(-273.15, "mono16/16UC1 thermal: offset in deg C.",

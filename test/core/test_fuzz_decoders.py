@@ -1,7 +1,10 @@
-"""Fuzz the message decoders: random Image and SensorChunk fields never crash them; the only
-error is the decoder's own (ImageDecodeError / ChunkDecodeError), and what they accept is
-consistent (shape, dtype, finite samples)."""
+"""Fuzz the message decoders: random Image, CompressedImage and SensorChunk fields never crash
+them; the only error is the decoder's own (ImageDecodeError / ChunkDecodeError), and what they
+accept is consistent (shape, dtype, finite samples)."""
 from __future__ import annotations
+
+import io
+import struct
 
 import numpy as np
 import pytest
@@ -11,9 +14,11 @@ from hypothesis import strategies as st
 from pm_monitor.core.chunk_codec import ChunkDecodeError, decode_chunk
 from pm_monitor.core.imaging.codec import (
     PIXEL_FORMATS,
+    CompressedImageData,
     ImageDecodeError,
     RawImage,
     decode,
+    decompress,
     to_celsius,
     to_rgb8,
 )
@@ -64,6 +69,59 @@ def test_image_decoder_accepts_consistent_fields_and_refuses_the_rest(raw):
         except ImageDecodeError:
             continue
         assert image.shape[:2] == (raw.height, raw.width)
+
+
+def _payload(shape: tuple[int, ...], dtype, codec: str) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    pixels = (np.arange(int(np.prod(shape))) * 37 % 251).astype(dtype).reshape(shape)
+    Image.fromarray(pixels).save(buf, format=codec)
+    return buf.getvalue()
+
+
+# valid payloads of each kind, then damaged: bytes flipped, cut short, or random
+_SEEDS = {
+    "mono8; jpeg compressed ": _payload((9, 13), np.uint8, "JPEG"),
+    "rgb8; jpeg compressed bgr8": _payload((9, 13, 3), np.uint8, "JPEG"),
+    "bgr8; png compressed bgr8": _payload((9, 13, 3), np.uint8, "PNG"),
+    "mono16; png compressed ": _payload((9, 13), np.uint16, "PNG"),
+    "png": _payload((9, 13, 4), np.uint8, "PNG"),
+    "16UC1; compressedDepth png": struct.pack("<iff", 0, 0, 0)
+    + _payload((9, 13), np.uint16, "PNG"),
+    "32FC1; compressedDepth png": struct.pack("<iff", 0, 10100.0, -1009.0)
+    + _payload((9, 13), np.uint16, "PNG"),
+}
+formats = st.one_of(st.sampled_from(sorted(_SEEDS)), st.text(max_size=30),
+                    st.sampled_from(["jpeg", "rgb8; tiff compressed bgr8", "x; png compressed",
+                                     "16UC1; compressedDepth rvl", "mono8;", ";"]))
+
+
+@st.composite
+def compressed_images(draw) -> CompressedImageData:
+    fmt = draw(formats)
+    data = bytearray(_SEEDS.get(fmt, _SEEDS[draw(st.sampled_from(sorted(_SEEDS)))]))
+    if draw(st.booleans()):
+        for _ in range(draw(st.integers(1, 8))):
+            data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+    if draw(st.booleans()):
+        data = data[:draw(st.integers(0, len(data)))]
+    if draw(st.integers(0, 9)) == 0:
+        data = bytearray(draw(st.binary(max_size=200)))
+    return CompressedImageData(fmt, bytes(data))
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(compressed_images(), st.booleans())
+def test_compressed_decoder_accepts_consistent_payloads_and_refuses_the_rest(image,
+                                                                             radiometric):
+    try:
+        raw = decompress(image, MAX_PIXELS, radiometric=radiometric)
+    except ImageDecodeError as err:
+        assert str(err)
+        return
+    pixels = decode(raw, MAX_PIXELS)  # what it gives is a consistent raw image
+    assert raw.height * raw.width <= MAX_PIXELS and pixels.shape[:2] == (raw.height, raw.width)
 
 
 floats = st.floats(allow_nan=True, allow_infinity=True, width=64)

@@ -1,11 +1,13 @@
 """The monitor's data path without ROS: rig data -> windows -> cascade -> alarm updates."""
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from pm_monitor.core.alarms import AlarmEvent, AlarmManager
-from pm_monitor.core.imaging.codec import RawImage, encode, from_celsius
+from pm_monitor.core.imaging.codec import CompressedImageData, RawImage, encode, from_celsius
 from pm_monitor.core.model_set.rig import rig_cascade
 from pm_monitor.core.models.bundle import load_bundle
 from pm_monitor.core.pipeline import (
@@ -31,8 +33,23 @@ def _pipeline(bundle) -> MonitorPipeline:
                            rig_cascade(bundle), AlarmManager("rig_1"))
 
 
-def _feed(pipeline, schedule, until_s, skip=(), lose_every: dict[str, int] | None = None):
-    """lose_every: e.g. {"mic": 4}: every 4th chunk of the microphone lost in transport."""
+def _raw_images(kind: str, pixels: np.ndarray) -> RawImage:
+    return encode(pixels, "mono16" if kind == "thermal" else "rgb8")
+
+
+def _png_images(kind: str, pixels: np.ndarray) -> CompressedImageData:
+    """What image_transport's compressed plugin with format png publishes for the rig's
+    mono16 thermal and rgb8 camera frames."""
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="PNG")
+    fmt = "mono16; png compressed " if kind == "thermal" else "rgb8; png compressed bgr8"
+    return CompressedImageData(fmt, buf.getvalue())
+
+
+def _feed(pipeline, schedule, until_s, skip=(), lose_every: dict[str, int] | None = None,
+          images=_raw_images):
+    """lose_every: e.g. {"mic": 4}: every 4th chunk of the microphone lost in transport;
+    images(kind, pixels): the Image or CompressedImage fields a frame arrives as."""
     clock = RigClock(RigSimulator(RigConfig(), schedule, seed=5), 10**18, chunk_s=0.05,
                      camera_hz=5)
     outputs = []
@@ -48,9 +65,10 @@ def _feed(pipeline, schedule, until_s, skip=(), lose_every: dict[str, int] | Non
                                          item.data.reshape(-1))
         elif item.kind == "thermal" and item.kind not in skip:
             outputs += pipeline.on_image("thermal", item.stamp_ns, "t",
-                                         encode(from_celsius(item.data), "mono16"))
+                                         images("thermal", from_celsius(item.data)))
         elif item.kind == "camera" and item.kind not in skip:
-            outputs += pipeline.on_image("camera", item.stamp_ns, "c", encode(item.data, "rgb8"))
+            outputs += pipeline.on_image("camera", item.stamp_ns, "c",
+                                         images("camera", np.asarray(item.data)))
     return outputs
 
 
@@ -95,6 +113,38 @@ def test_a_dead_thermal_camera_and_a_lossy_microphone_still_detect_the_fault(bun
                     lose_every={"mic": 4})
     assert [u for o in healthy for u in o.decisions] == []
     assert all(o.result.decided for o in healthy)
+
+
+def test_png_compressed_frames_give_exactly_the_windows_of_raw_frames(bundle):
+    """Lossless compressed transport: the same frames, so the same decisions, scores and
+    Stage 2 maps as raw Images."""
+    schedule = FaultSchedule.from_yaml(ROOT / "test" / "fixtures" / "fast_outer_race.yaml")
+    raw = _feed(_pipeline(bundle), schedule, 9.0)
+    compressed = _feed(_pipeline(bundle), schedule, 9.0, images=_png_images)
+    assert raw and len(compressed) == len(raw)
+    assert any(o.result.localizations for o in raw)  # Stage 2 maps are compared too
+    for a, b in zip(raw, compressed, strict=True):
+        for kind in ("thermal", "camera"):
+            np.testing.assert_array_equal(a.window.frames[kind].image,
+                                          b.window.frames[kind].image)
+        assert (a.result.state, a.result.anomaly_score) == (b.result.state,
+                                                            b.result.anomaly_score)
+        assert len(a.result.localizations) == len(b.result.localizations)
+        for la, lb in zip(a.result.localizations, b.result.localizations, strict=True):
+            np.testing.assert_array_equal(la.heatmap, lb.heatmap)
+
+
+def test_a_jpeg_thermal_frame_is_refused_and_counted_with_what_to_do(bundle):
+    pipeline = _pipeline(bundle)
+    buf = io.BytesIO()
+    Image.fromarray(np.full((120, 160), 128, np.uint8)).save(buf, format="JPEG")
+    jpeg = CompressedImageData("mono8; jpeg compressed ", buf.getvalue())
+    with pytest.raises(InputRejectedError, match=r"thermal: .* no temperature scale"):
+        pipeline.on_image("thermal", 10**18, "t", jpeg)
+    assert pipeline.stats.inputs["thermal"].rejected == 1
+    assert "png" in pipeline.stats.inputs["thermal"].last_error
+    camera = pipeline.on_image("camera", 10**18, "c", jpeg)  # the camera takes JPEG
+    assert camera == [] and pipeline.stats.inputs["camera"].rejected == 0
 
 
 def test_bad_inputs_raise_a_counted_reason(bundle):

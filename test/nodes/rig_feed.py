@@ -1,10 +1,13 @@
 """Publish simulated rig data straight from the core simulator into a node under test."""
 from __future__ import annotations
 
+import io
+
 import numpy as np
+from PIL import Image as PillowImage
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 
 from pm_monitor.core.imaging.codec import from_celsius
 from pm_monitor.msg import SensorChunk
@@ -23,7 +26,9 @@ class RigFeed:
     every message so nothing queues up (the test runs faster than real time)."""
 
     def __init__(self, node: Node, executor, schedule: FaultSchedule, seed: int = 3,
-                 camera_hz: float = 5.0) -> None:
+                 camera_hz: float = 5.0, compressed: dict[str, str] | None = None) -> None:
+        """compressed: image inputs sent as image_transport's "compressed" plugin would, with
+        its format parameter, e.g. {"thermal": "png", "camera": "jpeg"}; the others raw."""
         self.executor = executor
         self.sim = RigSimulator(RigConfig(), schedule, seed=seed)
         self.clock = RigClock(self.sim, EPOCH_NS, chunk_s=0.05, camera_hz=camera_hz,
@@ -34,6 +39,10 @@ class RigFeed:
             "thermal": node.create_publisher(Image, "thermal/image_raw", qos_profile_sensor_data),
             "camera": node.create_publisher(Image, "camera/image_raw", qos_profile_sensor_data),
         }
+        self.compressed = dict(compressed or {})
+        for kind in self.compressed:
+            self.pubs[kind] = node.create_publisher(
+                CompressedImage, f"{kind}/image_raw/compressed", qos_profile_sensor_data)
         self.truth: list = []
 
     def message(self, item):
@@ -43,11 +52,18 @@ class RigFeed:
         if item.kind == "mic":
             return conv.numpy_to_chunk(item.data, item.stamp_ns, "mic", item.sample_rate,
                                        ["mic"], "Pa", item.first_sample_index)
-        if item.kind == "thermal":
-            return conv.numpy_to_image(from_celsius(item.data), "mono16", item.stamp_ns,
-                                       "thermal")
-        if item.kind == "camera":
-            return conv.numpy_to_image(np.asarray(item.data), "rgb8", item.stamp_ns, "camera")
+        if item.kind in ("thermal", "camera"):
+            pixels, encoding = ((from_celsius(item.data), "mono16") if item.kind == "thermal"
+                                else (np.asarray(item.data), "rgb8"))
+            codec = self.compressed.get(item.kind)
+            if codec == "jpeg" and encoding == "mono16":
+                # JPEG takes 8 bits: a thermal camera's picture stream, auto-gain scaled
+                span = max(int(pixels.max()) - int(pixels.min()), 1)
+                pixels = ((pixels - pixels.min()) * 255 // span).astype(np.uint8)
+                encoding = "mono8"
+            if codec is not None:
+                return compressed_image(pixels, encoding, codec, item.stamp_ns, item.kind)
+            return conv.numpy_to_image(pixels, encoding, item.stamp_ns, item.kind)
         return None
 
     def run_until(self, t_s: float, monitor, skip: frozenset[str] = frozenset(),
@@ -76,3 +92,16 @@ class RigFeed:
                 return
             self.executor.spin_once(timeout_sec=0.01)
         raise AssertionError(f"monitor received {received} of {count} messages")
+
+
+def compressed_image(pixels: np.ndarray, encoding: str, codec: str, t_ns: int,
+                     frame_id: str) -> CompressedImage:
+    """The CompressedImage image_transport's compressed plugin publishes for a mono16 or rgb8
+    Image: the format names the encoding, colour is written from BGR (a true-colour file)."""
+    buf = io.BytesIO()
+    PillowImage.fromarray(pixels).save(buf, format=codec.upper())
+    msg = CompressedImage()
+    msg.header = conv.make_header(t_ns, frame_id)
+    msg.format = f"{encoding}; {codec} compressed {'bgr8' if pixels.ndim == 3 else ''}"
+    msg.data = buf.getvalue()
+    return msg

@@ -16,9 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pm_monitor.core.condition.features import USABLE_FRACTION
 from pm_monitor.core.features import vibration
 
 _EPS = 1e-20
+# Demodulation bands start above the shaft harmonics and the structure's low modes.
+MIN_LOW_HZ = 500.0
 # The envelope of a band of width B has spectral content up to B: sample it at 2 x B.
 ENVELOPE_OVERSAMPLE = 2
 # Zero-phase Butterworth band-pass (order 4, applied forward and backward): a brick-wall band
@@ -51,17 +54,26 @@ def spectral_kurtosis_map(x: np.ndarray, rate_hz: float, nperseg: int
     return vibration.spectral_kurtosis_map(x, rate_hz, nperseg, noverlap=3 * nperseg // 4)
 
 
+def min_rate_hz(min_bandwidth_hz: float, min_low_hz: float = MIN_LOW_HZ) -> float:
+    """The lowest sample rate at which `select_band` finds a demodulation band: the whole
+    `min_bandwidth_hz` between `min_low_hz` and USABLE_FRACTION x the rate (a narrower band
+    would not carry the defect harmonics and sidebands the width was asked for; one reaching
+    below `min_low_hz` would demodulate shaft harmonics)."""
+    return (min_low_hz + min_bandwidth_hz) / USABLE_FRACTION
+
+
 def select_band(x: np.ndarray, rate_hz: float, min_bandwidth_hz: float,
-                min_low_hz: float = 500.0) -> Band:
+                min_low_hz: float = MIN_LOW_HZ) -> Band:
     """The most impulsive band of x: the kurtogram's maximum over window lengths (frequency
     resolutions) and centre frequencies, widened to `min_bandwidth_hz` so the band carries the
     defect harmonics and sidebands, kept between `min_low_hz` and 0.45 fs. The returned
-    kurtosis is that of the chosen band's complex envelope."""
+    kurtosis is that of the chosen band's complex envelope. Raises ValueError below
+    `min_rate_hz` (no such band fits)."""
     x = np.asarray(x, dtype=np.float64) - np.mean(x)
-    top = 0.45 * rate_hz
-    if top - min_low_hz < 0.75 * min_bandwidth_hz:
+    top = USABLE_FRACTION * rate_hz
+    if rate_hz < min_rate_hz(min_bandwidth_hz, min_low_hz):
         raise ValueError(f"no demodulation band of >= {min_bandwidth_hz:.0f} Hz fits between "
-                         f"{min_low_hz:.0f} Hz and 0.45 x {rate_hz:.0f} Hz")
+                         f"{min_low_hz:.0f} Hz and {USABLE_FRACTION} x {rate_hz:.0f} Hz")
     best = (-np.inf, 0.5 * (min_low_hz + top), min_bandwidth_hz)
     for nperseg in (16, 32, 64, 128, 256):
         if nperseg * 8 > x.size:

@@ -1,8 +1,11 @@
 """Rate-aware vibration features in physical units, for 1..N accelerometer axes.
 
-Every frequency band is given in Hz, so the same asset description works at 5 kHz or 100 kHz;
-a band above the Nyquist limit of the stream is not silently shrunk: `check_rate` refuses the
-rate with the reason. Inputs are converted to g once (`core.acceleration_units`), velocity is
+Every frequency band is given in Hz, so the same asset description works at 2.5 kHz or 100 kHz;
+a band above the usable limit of the stream (`USABLE_FRACTION` x the rate) is not silently
+shrunk: it is not computed (`bands_for_rate`), and a rate too low for the ISO 10816-3 velocity
+band, which every asset is judged by, is refused with the reason (`check_rate`). What a rate
+supports besides (the envelope's demodulation band, core/condition/envelope.py) is said by the
+analysis that needs it. Inputs are converted to g once (`core.acceleration_units`), velocity is
 in mm/s.
 """
 from __future__ import annotations
@@ -16,14 +19,24 @@ from pm_monitor.core.acceleration_units import STANDARD_GRAVITY_M_S2, accelerati
 from pm_monitor.core.alarms import severity_zones
 from pm_monitor.core.features.vibration import spectral_kurtosis, time_domain_stats
 
-MIN_RATE_HZ = 5000.0
 # ISO 10816-3 / 20816-3 broadband velocity band for machines above 600 rpm.
 ISO_VELOCITY_BAND_HZ = severity_zones.DEFAULT_BAND_HZ
-# Acceleration bands (Hz). Bands whose upper edge is above 0.45 fs are not computed at that rate;
-# the low ones always are (MIN_RATE_HZ covers them). Fixed in Hz so a reference taken at one rate
-# means the same physical thing as a window at another.
+# The highest frequency analysed at a rate, as a fraction of it: below Nyquist (0.5) by the
+# transition band of a real anti-aliasing filter.
+USABLE_FRACTION = 0.45
+# The lowest rate with the ISO velocity band's upper edge (1000 Hz) below the usable limit
+# (2222 Hz): physics, not a round number. Above it RMS, peak, crest, kurtosis, ISO velocity and
+# the 10-1000 Hz band are all observable (the ADXL345's 3.2 kHz, the ADXL355's 4 kHz).
+MIN_RATE_HZ = ISO_VELOCITY_BAND_HZ[1] / USABLE_FRACTION
+# The lowest band where bearing impacts ring the structure (>= 1 kHz): broadband RMS carries
+# bearing damage only at a rate that observes it (>= 2200 / 0.45 = 4889 Hz); below, RMS is the
+# machine's running-speed vibration (unbalance, alignment, load), which the ISO zones judge.
+BEARING_BAND_HZ = (1000.0, 2200.0)
+# Acceleration bands (Hz). Bands whose upper edge is above the usable limit are not computed at
+# that rate; the lowest always is (MIN_RATE_HZ covers it). Fixed in Hz so a reference taken at
+# one rate means the same physical thing as a window at another.
 ACCEL_BANDS_HZ: tuple[tuple[float, float], ...] = (
-    (10.0, 1000.0), (1000.0, 2200.0), (2200.0, 5000.0), (5000.0, 10000.0), (10000.0, 20000.0))
+    (10.0, 1000.0), BEARING_BAND_HZ, (2200.0, 5000.0), (5000.0, 10000.0), (10000.0, 20000.0))
 _EPS = 1e-12
 
 
@@ -32,18 +45,23 @@ class RateError(ValueError):
 
 
 def check_rate(rate_hz: float) -> None:
-    """Refuse what cannot work: below MIN_RATE_HZ the ISO band and the envelope bands of bearing
-    impacts (kHz resonances) are not observable."""
+    """Refuse what cannot work: below MIN_RATE_HZ the ISO velocity band (the severity every
+    asset is judged by) is not observable."""
     if not np.isfinite(rate_hz) or rate_hz < MIN_RATE_HZ:
-        raise RateError(f"sample rate {rate_hz} Hz is below {MIN_RATE_HZ:.0f} Hz: the bearing "
-                        f"resonance bands (>= 1 kHz) and the ISO velocity band "
-                        f"{ISO_VELOCITY_BAND_HZ} Hz cannot be analysed")
+        raise RateError(f"sample rate {rate_hz} Hz is below {MIN_RATE_HZ:.0f} Hz: the ISO "
+                        f"10816-3 velocity band {ISO_VELOCITY_BAND_HZ} Hz reaches above "
+                        f"{USABLE_FRACTION} x the rate and cannot be analysed")
 
 
 def bands_for_rate(rate_hz: float) -> tuple[tuple[float, float], ...]:
-    """The acceleration bands observable at `rate_hz` (upper edge below 0.45 fs)."""
+    """The acceleration bands observable at `rate_hz` (upper edge below the usable limit)."""
     check_rate(rate_hz)
-    return tuple(b for b in ACCEL_BANDS_HZ if b[1] <= 0.45 * rate_hz)
+    return tuple(b for b in ACCEL_BANDS_HZ if b[1] <= USABLE_FRACTION * rate_hz)
+
+
+def missing_bands(rate_hz: float) -> tuple[tuple[float, float], ...]:
+    """The acceleration bands `rate_hz` cannot observe (what an operator is told is off)."""
+    return tuple(b for b in ACCEL_BANDS_HZ if b not in bands_for_rate(rate_hz))
 
 
 def feature_names(rate_hz: float) -> tuple[str, ...]:

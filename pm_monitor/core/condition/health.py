@@ -165,15 +165,20 @@ class HealthStateMachine:
 
     def update(self, hi: float | None, impulsive: bool, defect_named: bool,
                zone: IsoZone, levels: np.ndarray | None = None,
-               crest: np.ndarray | None = None, anomalous: bool = False) -> HealthState:
+               crest: np.ndarray | None = None, anomalous: bool = False,
+               bearing_rules: bool = True) -> HealthState:
         """One window. `hi` None = no reference yet (ISO zones only). `levels`: the per-axis
         levels over the reference (`axis_levels`), `crest`: the per-axis crest factor over the
         reference's, for the trend rises; None = that rise does not vote. `anomalous`: the
         anomaly model says the window deviates from the reference (with `defect_named`: the
-        defect-tone rule)."""
+        defect-tone rule). `bearing_rules` False (a stream too slow to observe the band where
+        bearing impacts ring, core/condition/monitor.py): the level, rise and tone rules do not
+        vote; the ISO zones judge, with the isolated-impact guard as always."""
         zone_state = zone_health_state(zone) or HealthState.NORMAL
         candidate = zone_state
         if hi is not None:
+            if not bearing_rules:
+                levels, crest, defect_named = None, None, False
             r = self.rules
             alert = HealthState.WARNING if defect_named else HealthState.PRE_WARNING
             self.crest_rise = self._crest.rise(crest)
@@ -193,7 +198,7 @@ class HealthStateMachine:
                 self.rise = self._level.rise(levels)
                 if self.rise >= r.trend_ratio:
                     candidate = max(candidate, alert)
-            if not isolated:
+            if not isolated and bearing_rules:
                 if hi >= r.failure_ratio:
                     candidate = max(candidate, HealthState.FAILURE)
                 elif hi >= r.warning_ratio:

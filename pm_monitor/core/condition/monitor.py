@@ -6,6 +6,22 @@ distance over the reference model's threshold, ISO zone, shaft speed and, when t
 so, the bearing fault type with its evidence. While commissioning runs, windows feed the
 reference (stored after every window, so a restart or the robot's next visit resumes) and the
 state is judged by ISO zones only.
+
+Rates: from features.MIN_RATE_HZ (2222 Hz, the ISO velocity band; below it the monitor is
+refused) every asset gets ISO severity and its level / anomaly against its own reference. What
+a low rate cannot observe is switched off, not faked, and said (`unavailable`: commissioning
+summaries, /diagnostics, the evidence of a window that deviates):
+- the acceleration bands above 0.45 x the rate;
+- below BEARING_RULES_MIN_RATE_HZ (4889 Hz, the 1-2.2 kHz band where bearing impacts start to
+  ring) the bearing-damage rules of the state machine (level over the reference, level and
+  crest rises, defect tones): the state comes from the ISO zones (with the isolated-impact
+  guard), the deviation from the reference is reported (advisory). Measured on FEMTO decimated
+  to 2.56 kHz (results/any_machine/low_rate.md), those rules on broadband RMS alone alarmed in
+  the first half of life (Bearing1_1 at 35 %: its 10-1150 Hz RMS doubled with no damage);
+- below the rate the envelope's demodulation band needs (envelope.min_rate_hz for the asset's
+  defect orders at its highest declared speed) the defect-tone diagnosis: the fault type is
+  unknown. Between that rate and BEARING_RULES_MIN_RATE_HZ a named type is reported in the
+  evidence of a deviating window but raises nothing (the tone rules are bearing rules).
 """
 from __future__ import annotations
 
@@ -25,6 +41,8 @@ from pm_monitor.core.condition.health import (
 from pm_monitor.core.types import HealthState
 
 MAX_ENVELOPE_HZ_ORDERS = 3.5  # envelope spectrum up to 3.5 x the highest defect order x speed
+# The lowest rate observing the band where bearing impacts start to ring (module doc).
+BEARING_RULES_MIN_RATE_HZ = features.BEARING_BAND_HZ[1] / features.USABLE_FRACTION
 
 
 @dataclass(frozen=True)
@@ -71,7 +89,11 @@ class AssetMonitor:
         self.zones = ZoneTable.iso_10816_3(asset.iso_group, asset.iso_foundation)
         self.machine = HealthStateMachine(self.rules)
         self._levels = level_features(self.names, self.rules.hf_band_min_hz)
+        self.bearing_rules = self.rate_hz >= BEARING_RULES_MIN_RATE_HZ
         speed = asset.shaft_speed
+        # the envelope's demodulation band at the highest speed the asset declares
+        self.envelope_min_rate_hz = envelope.min_rate_hz(
+            self._envelope_bandwidth_hz(speed.nominal_hz * (1 + speed.search_fraction)))
         self._speed = shaft_speed.SpeedTracker(self.rate_hz, speed.nominal_hz,
                                                speed.search_fraction)
         top_order = max(max(o.inner_race, o.outer_race, o.ball) for o in asset.bearings.values())
@@ -129,15 +151,57 @@ class AssetMonitor:
             return self._speed.update(samples[:, 0], 0.0 if gapped else new_s).shaft_hz
         return speed.nominal_hz
 
-    def _envelope(self, x: np.ndarray, shaft_hz: float) -> envelope.EnvelopeSpectrum:
+    @property
+    def unavailable(self) -> tuple[str, ...]:
+        """What this stream's rate cannot analyse, in words an operator reads (empty: all)."""
+        out = []
+        missing = features.missing_bands(self.rate_hz)
+        if missing:
+            bands = ", ".join(f"{lo / 1e3:g}-{hi / 1e3:g} kHz" for lo, hi in missing)
+            out.append(f"bands reaching above {features.USABLE_FRACTION * self.rate_hz:.0f} "
+                       f"Hz not observed ({bands})")
+        if not self.bearing_rules:
+            out.append(self._bearing_rules_off())
+        if self.rate_hz < self.envelope_min_rate_hz:
+            out.append(self._envelope_off(self.envelope_min_rate_hz))
+        return tuple(out)
+
+    def _bearing_rules_off(self) -> str:
+        lo, hi = features.BEARING_BAND_HZ
+        return (f"bearing-damage rules off (level, rises, defect tones): the {lo / 1e3:g}-"
+                f"{hi / 1e3:g} kHz band needs >= {BEARING_RULES_MIN_RATE_HZ:.0f} Hz, stream is "
+                f"{self.rate_hz:.0f} Hz; state from ISO 10816-3 zones, deviation advisory")
+
+    def _envelope_off(self, needed_hz: float) -> str:
+        return (f"fault type unknown: envelope analysis needs >= {needed_hz:.0f} Hz, stream is "
+                f"{self.rate_hz:.0f} Hz")
+
+    def _envelope_bandwidth_hz(self, shaft_hz: float) -> float:
+        """The demodulation band's width: twice the highest defect line analysed (harmonics x
+        the highest race order, plus a shaft sideband), at least 1 kHz."""
         cfg = self.diagnosis_config
         top = max(max(o.inner_race, o.outer_race) for o in self.asset.bearings.values())
-        min_bw = max(2.0 * (cfg.harmonics * top + 1.0) * shaft_hz, 1000.0)
-        band = envelope.select_band(x, self.rate_hz, min(min_bw, 0.4 * self.rate_hz - 500.0))
+        return max(2.0 * (cfg.harmonics * top + 1.0) * shaft_hz, 1000.0)
+
+    def envelope_off(self, shaft_hz: float) -> str:
+        """Why no envelope is taken at this speed ('' when it is): the rate is below what the
+        demodulation band needs at the asset's highest declared speed (`envelope_min_rate_hz`:
+        one figure for the asset, whatever this window's estimate), or at this speed when it
+        is faster (e.g. a tachometer's)."""
+        needed = max(self.envelope_min_rate_hz,
+                     envelope.min_rate_hz(self._envelope_bandwidth_hz(shaft_hz)))
+        return self._envelope_off(needed) if self.rate_hz < needed else ""
+
+    def _envelope(self, x: np.ndarray, shaft_hz: float) -> envelope.EnvelopeSpectrum:
+        band = envelope.select_band(x, self.rate_hz, self._envelope_bandwidth_hz(shaft_hz))
         return envelope.envelope_spectrum(x, self.rate_hz, band, self.max_envelope_hz)
 
     def _line_snrs(self, data_g: np.ndarray, shaft_hz: float):
+        """Per axis the envelope spectrum and its defect-line ratios (both empty when the rate
+        cannot carry the demodulation band: `envelope_off`)."""
         spectra, snrs = {}, {}
+        if self.envelope_off(shaft_hz):
+            return spectra, snrs
         for i, axis in enumerate(self.axes):
             spec = self._envelope(data_g[:, i], shaft_hz)
             spectra[axis] = spec
@@ -173,7 +237,8 @@ class AssetMonitor:
                               float("nan"), False, velocity, zone, shaft_hz, None,
                               f"commissioning {self.reference.progress:.0%}"
                               + (" (complete)" if done else "")
-                              + f"; ISO zone {zone.label or '?'} only")
+                              + f"; ISO zone {zone.label or '?'} only"
+                              + "".join(f"; {u}" for u in self.unavailable))
         ref = self.reference
         levels = np.exp(np.asarray(ref.median)).reshape(len(self.axes), len(self.names))
         per_axis = axis_levels(win.values, levels, self._levels)
@@ -185,21 +250,26 @@ class AssetMonitor:
         anomaly = reference.anomaly_distance(ref, win.values) / max(ref.threshold, 1e-9)
         # Envelope analysis only when the level or the anomaly model says something changed: a
         # healthy window has no defect to name, and the kurtogram is the costly step.
-        diagnosis = None
+        diagnosis, envelope_off = None, ""
         if (hi >= self.rules.pre_warning_ratio or anomaly > 1.0
                 or self.machine.state != HealthState.NORMAL):
+            envelope_off = self.envelope_off(shaft_hz)
             spectra, _ = self._line_snrs(data_g, shaft_hz)
-            diagnosis = self._diagnose(spectra, shaft_hz)
+            diagnosis = self._diagnose(spectra, shaft_hz) if spectra else None
         named = diagnosis is not None and diagnosis.fault_type != defects.UNCERTAIN
         state = self.machine.update(hi, impulsive, named, zone, per_axis, crest,
-                                    anomalous=anomaly > 1.0)
+                                    anomalous=anomaly > 1.0, bearing_rules=self.bearing_rules)
         summary = f"level {hi:.1f}x reference, anomaly {anomaly:.1f}x threshold"
+        if not self.bearing_rules and (hi >= self.rules.pre_warning_ratio or anomaly > 1.0):
+            summary += "; " + self._bearing_rules_off()  # why a deviation raises nothing
         if self.machine.rise >= self.rules.trend_ratio:  # say so when the trend rule speaks
             summary += f"; every axis {self.machine.rise:.1f}x its lowest sustained level"
         if self.machine.crest_rise >= self.rules.crest_trend_ratio:
             summary += f"; crest factor on every axis {self.machine.crest_rise:.1f}x its lowest"
         if diagnosis is not None:
             summary += "; " + diagnosis.summary()
+        elif envelope_off:  # something changed, and the rate cannot say what
+            summary += "; " + envelope_off
         return Assessment(state, False, 1.0, hi, anomaly, impulsive, velocity, zone, shaft_hz,
                           diagnosis, summary, reference.robust_z(ref, win.values), per_axis,
                           self.machine.rise, crest, self.machine.crest_rise)

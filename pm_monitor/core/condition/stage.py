@@ -6,8 +6,11 @@ While the asset's reference is being learned it abstains (`Abstention.commission
 learned, windows needed): the window carries no model decision, and the ISO zone alarm alone
 follows the measured velocity. Windows come from the monitor's synchroniser, overlapping by
 window - hop: commissioning counts only the seconds not seen in the previous window. An input
-it cannot take (rate below 5 kHz, axes other than the stored reference's, a gappy window)
-raises InputRefusedError with the reason: it does not vote.
+it cannot take (a rate below features.MIN_RATE_HZ, axes other than the stored reference's, a
+gappy window) raises InputRefusedError with the reason: it does not vote. What a low rate it
+takes cannot analyse (high bands, the envelope's fault type) is said in /diagnostics
+(`not_analysed`), in the commissioning summaries and in the evidence of a decision that would
+have named a fault type.
 
 A microphone is optional (only for an asset whose description declares one): its acoustic
 reference commissions beside the vibration one (same store, its `acoustic` part), its anomaly
@@ -184,6 +187,8 @@ class PhysicsStage1:
             "commissioning_windows": f"{done}/{needed}"}
         if self.store is not None:
             values["reference_file"] = str(self.reference_path())
+        if self.monitor is not None and self.monitor.unavailable:
+            values["not_analysed"] = "; ".join(self.monitor.unavailable)
         if self.last is not None and not self.last.commissioning:
             values["level_over_reference"] = round(self.last.health_indicator, 3)
             values["shaft_hz"] = round(self.last.shaft_hz, 2)

@@ -7,7 +7,8 @@ training data; pm_monitor.core.condition), on the one generic Cascade.
                             "asset_file": "../../config/assets/rig_motor.yaml"}}
 
 The asset file (the node's `asset_file` parameter, else the descriptor's) gives the axes, the
-unit, the bearings and the ISO group; the accelerometer's rate is free (5-100 kHz). The set's
+unit, the bearings and the ISO group; the accelerometer's rate is free (2.23-100 kHz; below
+4.9 kHz the bearing-damage rules and the envelope are off, core/condition/monitor.py). The set's
 inputs are exactly the asset's sensors: a microphone-only asset (`accelerometer: {enabled:
 false}`, e.g. config/assets/mimii_fan.yaml) has the input `mic` alone, which its Stage 1 then
 needs. The

@@ -3,7 +3,9 @@ monitor's cascade feeds it analysis windows through its RUL stage, core/stages/r
 
 chunks -> contiguous sample buffer -> every `update_period_s` of stream time, the newest
 `window_s` of samples form a snapshot -> health indicators in physical units (the any-machine
-features of core/condition/features.py, via core/rul/onset.py; any sample rate >= 5 kHz) and the
+features of core/condition/features.py, via core/rul/onset.py; any sample rate from
+features.MIN_RATE_HZ, 2.2 kHz, as long as the model's indicators are observable at it: a model
+over bands the rate cannot see is refused with the reason) and the
 same snapshot judged by the any-machine `AssetMonitor` (core/condition/monitor.py, the asset's
 description, rules with the model's rise ratios, commissioning on the first
 `model.onset.reference_s` of the stream) -> the prognosis tracker (core/rul/prognosis.py:

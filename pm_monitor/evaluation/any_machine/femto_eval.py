@@ -11,6 +11,8 @@ not-Normal windows on those 10 is chosen, and bearing k is judged with it. The r
 same state machine on the same inputs, so it reproduces the live run exactly (checked below);
 the first alarm does not depend on the named-defect flag (it only lifts Pre-Warning to Warning).
 The default shipped in HealthRules is the ratio this rule chooses on all 11 bearings.
+`femto_run(bearing, decimate_by=q)` plays the bearing's snapshots decimated by q
+(common.decimated, anti-aliased, snapshot by snapshot): a 25.6/q kHz sensor (low_rate.py).
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from pm_monitor.core.condition.health import HealthRules, HealthStateMachine
 from pm_monitor.core.condition.monitor import AssetMonitor
 from pm_monitor.core.types import HealthState
 from pm_monitor.datasets import femto
-from pm_monitor.evaluation.any_machine.common import ASSETS, OUT, fmt, log
+from pm_monitor.evaluation.any_machine.common import ASSETS, OUT, decimated, fmt, log
 
 FEMTO_COMMISSION_S = 6.0  # 60 snapshots of 0.1 s: the first 10 min (20 min when thinned k=2)
 CACHE_VERSION = 5  # bump when the features or the cached fields change
@@ -43,13 +45,17 @@ def femto_asset(bearing: femto.FemtoBearing) -> AssetDescription:
                                commissioning_s=FEMTO_COMMISSION_S)
 
 
-def femto_run(bearing: femto.FemtoBearing) -> dict:
-    cache = OUT / "cache" / f"femto_{bearing.name}_v{CACHE_VERSION}.npz"
+def femto_run(bearing: femto.FemtoBearing, decimate_by: int = 1) -> dict:
+    """The bearing through `AssetMonitor.process`, snapshot by snapshot (cached), its
+    snapshots decimated by `decimate_by` (1: as recorded)."""
+    rate = f"_d{decimate_by}" if decimate_by > 1 else ""
+    cache = OUT / "cache" / f"femto_{bearing.name}_v{CACHE_VERSION}{rate}.npz"
     if cache.is_file():
         z = np.load(cache)
         return {k: z[k] for k in z.files}
-    mon = AssetMonitor(femto_asset(bearing), ["horizontal", "vertical"], bearing.fs)
-    acc = bearing.acc_g
+    mon = AssetMonitor(femto_asset(bearing), ["horizontal", "vertical"],
+                       bearing.fs / decimate_by)
+    acc = decimated(bearing.acc_g, decimate_by, axis=1)
     states, his, anomalies, rms_h, levels, impulsive, zones, named, rises, crest = (
         [] for _ in range(10))
     for i in range(acc.shape[0]):
@@ -84,9 +90,10 @@ def first_alarm(t: np.ndarray, alarm: np.ndarray) -> dict:
             "first_half_not_normal_pct": float(100.0 * np.mean(alarm[half]))}
 
 
-def replay_states(r: dict, rules: HealthRules) -> np.ndarray:
+def replay_states(r: dict, rules: HealthRules, bearing_rules: bool = True) -> np.ndarray:
     """The live run's state sequence under other rules: `HealthStateMachine` on the cached
-    per-window inputs (-1 while commissioning)."""
+    per-window inputs (-1 while commissioning). `bearing_rules`: as the live monitor at the
+    run's rate (False below monitor.BEARING_RULES_MIN_RATE_HZ)."""
     machine, out = HealthStateMachine(rules), []
     for i in range(r["state"].size):
         commissioning = bool(r["state"][i] < 0)
@@ -95,7 +102,8 @@ def replay_states(r: dict, rules: HealthRules) -> np.ndarray:
         crest = None if commissioning else r["crest"][i]
         state = machine.update(hi, bool(r["impulsive"][i]), bool(r["named"][i]),
                                IsoZone(int(r["zone"][i])), levels, crest,
-                               anomalous=bool(np.nan_to_num(r["anomaly"][i]) > 1.0))
+                               anomalous=bool(np.nan_to_num(r["anomaly"][i]) > 1.0),
+                               bearing_rules=bearing_rules)
         out.append(-1 if commissioning else int(state))
     return np.array(out)
 

@@ -172,3 +172,18 @@ def test_a_machine_restored_from_its_dict_goes_on_the_same():
     assert restored.to_dict() == whole.to_dict()
     with pytest.raises(ValueError):
         restored.restore({**whole.to_dict(), "state": 7})
+
+
+def test_without_the_bearing_rules_only_the_iso_zones_judge_with_the_impulse_guard():
+    m = HealthStateMachine(HealthRules(persistence=3))
+    levels, crest = np.array([12.0, 12.0]), np.array([5.0, 5.0])
+    for _ in range(5):  # a level, level rise, crest rise and a tone: none votes
+        m.update(12.0, False, True, IsoZone.A, levels, crest, anomalous=True,
+                 bearing_rules=False)
+    assert m.state == HealthState.NORMAL and m._level.floor is None  # no floor learned
+    for _ in range(3):  # isolated impacts in zone D neither confirm nor clear
+        m.update(1.0, True, False, IsoZone.D, bearing_rules=False)
+    assert m.state == HealthState.NORMAL
+    for _ in range(3):
+        m.update(1.0, False, False, IsoZone.D, bearing_rules=False)
+    assert m.state == HealthState.FAILURE

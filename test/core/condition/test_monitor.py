@@ -72,3 +72,52 @@ def test_healthy_windows_after_commissioning_report_per_axis_levels_and_rises(tm
     # the floors exist after `persistence` judged windows; healthy windows stay near them
     assert 0.5 < a.rise < mon.rules.trend_ratio
     assert 0.5 < a.crest_rise < mon.rules.crest_trend_ratio
+
+
+def _commission_then_fault(mon: AssetMonitor, bearing_signal, shaft: float = 29.3):
+    """Commission on 2.5 s of healthy signal, then 4 windows of outer-race impacts ringing a
+    1 kHz resonance (observable at a MEMS rate); the commissioning and fault Assessments."""
+    learning = [mon.process(bearing_signal(mon.rate_hz, 0.5, None, shaft, resonance_hz=1000.0,
+                                           seed=seed)) for seed in range(5)]
+    bpfo = mon.asset.bearings["drive_end"].outer_race * shaft
+    judged = [mon.process(bearing_signal(mon.rate_hz, 0.5, bpfo, shaft, impact_g=2.0,
+                                         resonance_hz=1000.0, seed=10 + seed))
+              for seed in range(4)]
+    return learning, judged
+
+
+def test_a_mems_rate_commissions_judges_by_iso_and_says_what_is_off(tmp_path, bearing_signal):
+    rate = 3200.0  # an ADXL345 at its top rate
+    mon = AssetMonitor(load("config/assets/cwru_motor.yaml"), ["DE"], rate,
+                       ReferenceStore(tmp_path))
+    rules_off = ("bearing-damage rules off (level, rises, defect tones): the 1-2.2 kHz band "
+                 "needs >= 4889 Hz, stream is 3200 Hz")
+    envelope_off = "fault type unknown: envelope analysis needs >= 3472 Hz, stream is 3200 Hz"
+    assert "1-2.2 kHz" in mon.unavailable[0] and not mon.bearing_rules
+    assert any(rules_off in u for u in mon.unavailable) and envelope_off in mon.unavailable
+    learning, judged = _commission_then_fault(mon, bearing_signal)
+    assert all(a.commissioning and envelope_off in a.summary for a in learning)
+    assert mon.commissioned and not mon.reference.line_snr  # no envelope lines learned
+    a = judged[-1]
+    # the deviation is measured and reported, the level rules stay silent: ISO zone A
+    assert a.anomalous and a.health_indicator >= 2.0 and a.zone.label == "A"
+    assert all(x.state == HealthState.NORMAL for x in judged)
+    assert a.diagnosis is None and rules_off in a.summary and envelope_off in a.summary
+
+
+def test_from_the_bearing_band_rate_the_level_rules_judge_again(tmp_path, bearing_signal):
+    mon = AssetMonitor(load("config/assets/cwru_motor.yaml"), ["DE"], 5120.0)
+    assert mon.bearing_rules and mon.unavailable == (mon.unavailable[0],)  # high bands only
+    _, judged = _commission_then_fault(mon, bearing_signal)
+    assert judged[-1].state >= HealthState.PRE_WARNING
+    assert "rules off" not in judged[-1].summary
+
+
+def test_a_tachometer_faster_than_declared_switches_the_envelope_off(tmp_path, bearing_signal):
+    at_4k = AssetMonitor(load("config/assets/cwru_motor.yaml"), ["DE"], 4000.0)
+    assert not at_4k.bearing_rules and at_4k.envelope_off(29.3) == ""  # its band fits at 4 kHz
+    mon = AssetMonitor(load("config/assets/cwru_motor.yaml"), ["DE"], 5120.0)
+    assert not any("envelope" in u for u in mon.unavailable) and mon.envelope_off(29.3) == ""
+    # twice the speed, twice the band: (500 + 2069 Hz) / 0.45 = 5710 Hz
+    assert mon.envelope_off(60.0) == ("fault type unknown: envelope analysis needs >= 5710 Hz, "
+                                      "stream is 5120 Hz")

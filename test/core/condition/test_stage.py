@@ -62,8 +62,30 @@ def test_inputs_it_cannot_take_are_refused_with_the_reason(tmp_path):
     stage = _stage(tmp_path)
     with pytest.raises(InputRefusedError, match="40%"):
         stage.decide(_window(np.zeros(10000), 1.0, valid_fraction=0.4))
-    with pytest.raises(InputRefusedError, match="below 5000 Hz"):
-        stage.decide(_window(np.zeros(4000), 1.0, rate=4000.0))
+    with pytest.raises(InputRefusedError, match="below 2222 Hz"):
+        stage.decide(_window(np.zeros(2000), 1.0, rate=2000.0))
+
+
+def test_a_mems_rate_decides_and_says_what_it_cannot_analyse(tmp_path, bearing_signal):
+    stage, rate, shaft = _stage(tmp_path), 3200.0, 29.3
+    for k in range(5):  # 2.5 s of commissioning at a 0.5 s hop
+        out = stage.decide(_window(bearing_signal(rate, 0.5, None, shaft, resonance_hz=1000.0,
+                                                  seed=k), 0.5 + 0.5 * k, rate=rate))
+        assert isinstance(out, Abstention) and "envelope analysis needs" in out.reason
+    off = stage.status()["not_analysed"]
+    assert "fault type unknown: envelope analysis needs >= 3472 Hz, stream is 3200 Hz" in off
+    assert "the 1-2.2 kHz band needs >= 4889 Hz" in off
+    bpfo = stage.asset.bearings["drive_end"].outer_race * shaft
+    for k in range(4):
+        d = stage.decide(_window(bearing_signal(rate, 0.5, bpfo, shaft, impact_g=2.0,
+                                                resonance_hz=1000.0, seed=20 + k),
+                                 3.0 + 0.5 * k, rate=rate))
+    # decided: the deviation reported, the state from the ISO zone (A), what is off said
+    assert isinstance(d, Stage1Decision) and d.anomalous
+    assert np.argmax(d.state_probabilities) == HealthState.NORMAL
+    assert d.fault_type == "bearing_type_uncertain"
+    assert "bearing-damage rules off" in d.evidence[0]
+    assert "fault type unknown: envelope analysis needs >= 3472 Hz" in d.evidence[0]
 
 
 # --- the optional microphone ----------------------------------------------------------------

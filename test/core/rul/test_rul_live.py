@@ -4,6 +4,7 @@ with a reason and counted, units, rates, gaps."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,11 +13,14 @@ from rul_fakes import FS, femto_asset, small_prognosis, vibration
 from pm_monitor.core.acceleration_units import STANDARD_GRAVITY_M_S2 as G
 from pm_monitor.core.pipeline import InputRejectedError
 from pm_monitor.core.rul.live import LiveConfig, LiveRulEstimator
+from pm_monitor.core.rul.prognosis import PrognosisModel
 
 CHANNELS = ["horizontal", "vertical"]
 EPOCH_NS = 1_700_000_000 * 10**9
 CHUNK = 512  # 20 ms
 ASSET = femto_asset()
+SHIPPED_FEMTO_MODEL = Path(__file__).resolve().parents[3] / "models" / "rul_femto" / \
+    "rul_prognosis.json"
 
 
 def snapshot_chunks(snapshot: int, frames: np.ndarray, period_s: float = 10.0, fs: float = FS):
@@ -113,9 +117,26 @@ def test_any_sample_rate_gives_physical_indicators(model):
     assert slow[-1].onset_s == pytest.approx(fast[-1].onset_s, abs=10.1)
 
 
+def test_a_mems_rate_gives_the_onset_and_a_condition_based_estimate(model):
+    """3.2 kHz (an ADXL345): the RMS indicators see the rise and the onset monitor's state,
+    judged by the ISO zones there (its bearing-damage rules and envelope are off, and said),
+    confirms it; a model over indicators the rate cannot see is refused."""
+    fast = feed(LiveRulEstimator(model, asset=ASSET), 25,
+                amplitude=lambda i: 1.0 if i < 15 else 5.0)
+    estimator = LiveRulEstimator(model, asset=ASSET)
+    slow = feed(estimator, 25, amplitude=lambda i: 1.0 if i < 15 else 5.0, fs=3200.0)
+    assert len(slow) == 25 and slow[-1].evidence == "condition_based" and slow[-1].valid
+    assert slow[-1].onset_s == pytest.approx(fast[-1].onset_s, abs=10.1)
+    assert not estimator.monitor.bearing_rules
+    assert any("envelope analysis needs" in u for u in estimator.monitor.unavailable)
+    shipped = PrognosisModel.load(SHIPPED_FEMTO_MODEL)  # its bands reach 10 kHz
+    with pytest.raises(InputRejectedError, match="not computed at 3200 Hz"):
+        feed(LiveRulEstimator(shipped, asset=ASSET), 1, fs=3200.0)
+
+
 @pytest.mark.parametrize(("kwargs", "reason"), [
     ({"stamp": 0}, "stamp is zero"),
-    ({"rate": 300.0}, "below 5000 Hz"),
+    ({"rate": 2000.0}, "below 2222 Hz"),
     ({"channels": ["x", "y"]}, "not in chunk channels"),
     ({"unit": "furlong"}, "unknown acceleration unit"),
     ({"samples": np.array([1.0, np.nan, 0.0, 0.0], np.float32)}, "NaN"),

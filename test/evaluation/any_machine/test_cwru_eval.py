@@ -55,3 +55,13 @@ def test_cross_load_counts_what_a_reference_calls_anomalous_elsewhere():
     out = cwru_eval.cross_load(mon, {0: _healthy(1.0, 4), 3: 4.0 * _healthy(1.0, 5)})
     assert out["0"] == {"windows": 21, "anomalous": 0}
     assert out["3"] == {"windows": 21, "anomalous": 21}  # 4x the level: another condition
+
+
+def test_the_protocol_runs_at_a_decimated_rate():
+    asset = dataclasses.replace(load(ASSETS / "cwru_motor.yaml"), commissioning_s=1.0)
+    from pm_monitor.evaluation.any_machine.common import decimated
+    held = cwru_eval.held_out_normal(asset, decimated(_healthy(4.0), 4), load_hp=1,
+                                     rate=RATE / 4)
+    # the same window positions in seconds as at 12 kHz
+    assert [f["windows"] for f in held["folds"]] == [21] * 4
+    assert held["independent_windows"] == 8
