@@ -141,12 +141,14 @@ class AssetMonitor:
         self._speed.reset()
 
     def shaft_hz(self, samples: np.ndarray, given_rpm: float | None,
-                 new_s: float | None = None) -> float:
+                 new_s: float | None = None, gapped: bool = False) -> float:
         speed = self.asset.shaft_speed
         if given_rpm is not None and np.isfinite(given_rpm) and given_rpm > 0:
             return float(given_rpm) / 60.0
         if speed.source == "estimated":  # over the last seconds of the stream (SpeedTracker)
-            return self._speed.update(samples[:, 0], new_s).shaft_hz
+            # a stretch cut out of a window with lost samples does not continue the stream:
+            # the estimate stays on the history received so far (on the stretch, if none)
+            return self._speed.update(samples[:, 0], 0.0 if gapped else new_s).shaft_hz
         return speed.nominal_hz
 
     @property
@@ -209,10 +211,12 @@ class AssetMonitor:
         return spectra, snrs
 
     def process(self, samples: np.ndarray, unit: str | None = None,
-                shaft_rpm: float | None = None, new_s: float | None = None) -> Assessment:
+                shaft_rpm: float | None = None, new_s: float | None = None,
+                gapped: bool = False) -> Assessment:
         """Judge one window (n, n_axes) in `unit` (default: the asset's unit). `new_s`: seconds
         of samples not seen in an earlier window (overlapping windows; default: all of it),
-        which is what commissioning progress counts."""
+        which is what commissioning progress counts. `gapped`: the samples are the longest
+        received stretch of a window that lost some (they do not continue the stream)."""
         data = np.asarray(samples, dtype=np.float64)
         data = data[:, None] if data.ndim == 1 else data
         win = features.window_features(data, self.rate_hz, tuple(self.axes),
@@ -220,7 +224,7 @@ class AssetMonitor:
         data_g = data * features.acceleration_scale(unit or self.asset.unit, "g")
         velocity = float(np.nanmax(win.values[:, self.names.index("velocity_rms_mm_s")]))
         zone = self.zones.classify(velocity)
-        shaft_hz = self.shaft_hz(data_g, shaft_rpm, new_s)
+        shaft_hz = self.shaft_hz(data_g, shaft_rpm, new_s, gapped)
         duration = data.shape[0] / self.rate_hz if new_s is None else float(new_s)
         if not self.commissioned:
             _, snrs = self._line_snrs(data_g, shaft_hz)

@@ -121,24 +121,14 @@ class FeatureExtractor:
         ]
 
     def _gap_free(self, stream: StreamWindow | None) -> StreamWindow | None:
-        """The longest stretch of received samples, if it covers min_coverage of the window;
-        None otherwise. Samples lost in transport (an index gap) are zeros in the window:
-        computed over them, the step into and out of the hole reads as impacts (kurtosis,
-        crest, envelope lines) and a healthy machine looks faulty."""
-        if stream is None or stream.valid.all():
-            return stream
-        valid = np.concatenate(([False], stream.valid, [False]))
-        edges = np.flatnonzero(np.diff(valid.astype(np.int8)))
-        starts, ends = edges[0::2], edges[1::2]
-        if starts.size == 0:
+        """The longest stretch of received samples (StreamWindow.longest_received), if it
+        covers min_coverage of the window; None otherwise."""
+        if stream is None:
             return None
-        longest = int(np.argmax(ends - starts))
-        start, end = int(starts[longest]), int(ends[longest])
-        if end - start < self.config.min_coverage * stream.valid.size:
+        stretch = stream.longest_received()
+        if stretch is None or stretch.valid.size < self.config.min_coverage * stream.valid.size:
             return None
-        offset_ns = round(start * 1e9 / stream.sample_rate)
-        return StreamWindow(stream.samples[start:end], stream.sample_rate, stream.channel_names,
-                            stream.t_start_ns + offset_ns, stream.valid[start:end])
+        return stretch
 
     def _usable(self, stream: StreamWindow) -> bool:
         """Enough received samples and nothing non-finite; else the sensor counts as absent."""

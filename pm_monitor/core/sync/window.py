@@ -25,6 +25,24 @@ class StreamWindow:
         """Fraction of the window actually covered by received samples."""
         return float(self.valid.mean()) if self.valid.size else 0.0
 
+    def longest_received(self) -> StreamWindow | None:
+        """The longest stretch of received samples (itself when nothing was lost; None when
+        nothing was received). Samples lost in transport (an index gap) are zeros in the
+        window: features computed over them read the steps into and out of the hole as
+        impacts (kurtosis, crest, envelope lines), so a healthy machine would look faulty."""
+        if self.valid.all():
+            return self
+        valid = np.concatenate(([False], self.valid, [False]))
+        edges = np.flatnonzero(np.diff(valid.astype(np.int8)))
+        starts, ends = edges[0::2], edges[1::2]
+        if starts.size == 0:
+            return None
+        longest = int(np.argmax(ends - starts))
+        start, end = int(starts[longest]), int(ends[longest])
+        offset_ns = round(start * 1e9 / self.sample_rate)
+        return StreamWindow(self.samples[start:end], self.sample_rate, self.channel_names,
+                            self.t_start_ns + offset_ns, self.valid[start:end])
+
 
 @dataclass(frozen=True)
 class FrameSample:

@@ -56,6 +56,7 @@ class LiveWindow:
     fault: str  # the decision's fault type ("none" while Normal and not anomalous)
     raised: bool  # the alarm manager raised an alert on this window
     anomaly_score: float = float("nan")  # the decision's (nan without one)
+    commissioning: bool = False  # no decision because a baseline is being learned
 
 
 def write_asset(base: str, out_dir: Path, asset_id: str, **changes) -> Path:
@@ -81,16 +82,23 @@ class LiveUnit:
         self.alarm_config = AlarmConfig(zone_alarm_enabled=zone_alarms)
 
     def play(self, x: np.ndarray, rate: float, channels: list[str], unit: str = "g",
-             epoch_s: float = GRID_S, modality: str = ACCEL) -> list[LiveWindow]:
-        """Stream `x` (n, n_channels) of input `modality` as 0.1 s chunks stamped from half a
-        sample after `epoch_s` (so windows end between samples, never on one)."""
+             epoch_s: float = GRID_S, modality: str = ACCEL, chunk_loss: float = 0.0,
+             seed: int = 0, chunk_s: float = CHUNK_S) -> list[LiveWindow]:
+        """Stream `x` (n, n_channels) of input `modality` as `chunk_s` chunks stamped from half
+        a sample after `epoch_s` (so windows end between samples, never on one). `chunk_loss`:
+        each chunk is lost in transport with this probability (drawn from `seed`), as a
+        best-effort link loses them: its samples never arrive and the synchroniser sees an
+        index gap."""
+        rng = np.random.default_rng(seed)
         self.models.reset()  # a new run: states and window overlap restart, reference kept
         pipeline = offline_pipeline(self.models, AlarmManager(self.stage.asset.asset_id,
                                                               self.alarm_config))
         t0_ns = round(epoch_s * 1e9) + round(0.5e9 / rate)
-        n = round(CHUNK_S * rate)
+        n = round(chunk_s * rate)
         out: list[LiveWindow] = []
         for first in range(0, x.shape[0] - n + 1, n):
+            if chunk_loss and rng.random() < chunk_loss:
+                continue
             stamp = t0_ns + round(first / rate * 1e9)
             chunk = np.ascontiguousarray(x[first:first + n], dtype=np.float32).ravel()
             for w in pipeline.on_chunk(modality, stamp, rate, channels, first, chunk,
@@ -104,7 +112,8 @@ class LiveUnit:
                     r.t_end_ns, round((start - t0_ns) * rate / 1e9), r.decided,
                     int(r.state) if r.decided else -1, bool(r.anomalous), fault,
                     any(d.event == AlarmEvent.RAISED for d in w.decisions),
-                    float(r.anomaly_score) if r.decided else float("nan")))
+                    float(r.anomaly_score) if r.decided else float("nan"),
+                    r.commissioning is not None))
         return out
 
 

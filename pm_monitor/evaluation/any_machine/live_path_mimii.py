@@ -21,21 +21,24 @@ import numpy as np
 from pm_monitor.core.types import MIC, HealthState
 from pm_monitor.datasets import machine_sound
 from pm_monitor.evaluation.any_machine.common import fmt, log
-from pm_monitor.evaluation.any_machine.live_path import LiveUnit, write_asset
+from pm_monitor.evaluation.any_machine.live_path import CHUNK_S, LiveUnit, write_asset
 from pm_monitor.evaluation.any_machine.mimii_eval import PAPER_AE_BASELINE, auroc, fan_splits
 
 FAN_ASSET = "mimii_fan"
-def play_clip(unit: LiveUnit, clip) -> list:
+def play_clip(unit: LiveUnit, clip, chunk_loss: float = 0.0, seed: int = 0,
+              chunk_s: float = CHUNK_S) -> list:
     x = machine_sound.load_clip(clip)
     return unit.play(x[:, None], float(machine_sound.SAMPLE_RATE_HZ), ["mic"], unit="",
-                     modality=MIC)
+                     modality=MIC, chunk_loss=chunk_loss, seed=seed, chunk_s=chunk_s)
 
 
-def commission_fan(unit: LiveUnit, train: list) -> int:
-    """Play the normal train clips (each its own stream) and fit the acoustic reference on
-    them; returns the windows it learned from."""
-    for clip in train:
-        outs = play_clip(unit, clip)
+def commission_fan(unit: LiveUnit, train: list, chunk_loss: float = 0.0, seed: int = 0,
+                   chunk_s: float = CHUNK_S) -> int:
+    """Play the normal train clips (each its own stream, `chunk_s` chunks lost with
+    `chunk_loss`) and fit the acoustic reference on them; returns the windows it learned
+    from."""
+    for k, clip in enumerate(train):
+        outs = play_clip(unit, clip, chunk_loss, seed + k, chunk_s)
         assert not any(w.decided for w in outs), "a train clip was judged"
     builder = unit.stage.acoustic.builder
     builder.finish()  # every normal clip is in: the commissioning period ends here

@@ -10,6 +10,7 @@ import pytest
 from pm_monitor.core.assets.description import load
 from pm_monitor.core.condition.defects import UNCERTAIN
 from pm_monitor.core.condition.monitor import AssetMonitor
+from pm_monitor.core.condition.stage import MIN_COVERAGE
 from pm_monitor.core.types import HealthState
 from pm_monitor.datasets import DataNotFoundError, cwru
 from pm_monitor.evaluation.any_machine.live_path import LiveUnit, write_asset
@@ -116,3 +117,29 @@ def test_rig_slices_agree_live_and_direct(tmp_path):
     assert any(not d for d, *_ in runs[0]) and all(d for d, *_ in runs[1])
     assert max(s for _, s, _, _ in runs[1]) >= HealthState.PRE_WARNING  # near failure: raised
     assert runs[1][-1][3] == "outer_race"
+
+
+def test_chunks_lost_in_transport_leave_holes_that_are_refused_never_decided(tmp_path):
+    rate = cwru.RATE_12K_HZ
+    normal = _record("NORMAL")[: int(6.0 * rate)]
+    unit = LiveUnit(write_asset("cwru_motor", tmp_path, "pump_lossy",
+                                analysis={"window_s": WINDOW_S, "hop_s": HOP_S}),
+                    tmp_path / "refs")
+    lossless = unit.play(normal, rate, ["DE"])
+    unit.stage.reset_commissioning()
+    lossy = unit.play(normal, rate, ["DE"], chunk_loss=0.3, seed=3)
+    # which 0.1 s chunks the link lost: the draw play makes, one per chunk
+    chunk = round(0.1 * rate)
+    draws = np.random.default_rng(3).random(normal.shape[0] // chunk)
+    received = np.repeat(draws >= 0.3, chunk)
+    w = round(WINDOW_S * rate)
+    for win in lossy:
+        inside = received[win.first_sample:win.first_sample + w]
+        if win.decided or win.commissioning:  # judged or learned: a long stretch arrived
+            runs = np.diff(np.flatnonzero(np.diff(np.r_[0, inside.astype(int), 0])))[::2]
+            assert runs.max() >= MIN_COVERAGE * w
+    refused = [v for v in lossy if not v.decided and not v.commissioning]
+    assert refused and len(lossy) <= len(lossless)
+    # 2.5 s of new data to learn: 6 s of a link losing 30 % give too few whole windows
+    assert 0 < sum(v.commissioning for v in lossy) < sum(v.commissioning for v in lossless)
+    assert not unit.stage.commissioned() and not any(v.decided for v in lossy)
