@@ -33,13 +33,18 @@ ASSET = """asset:
 """
 
 
-def _de_20khz(label: str) -> np.ndarray:
+def _cwru_de(label: str, up: int, down: int) -> np.ndarray:
+    """The CWRU drive-end channel (0 hp, 12 kHz) resampled by up/down (anti-aliased)."""
     try:
         rec = next(r for r in cwru.list_records() if r.load_hp == 0 and r.label == label)
         x = cwru.load_record(rec).samples[:, 0]
     except DataNotFoundError as err:
         pytest.skip(str(err))
-    return resample_poly(x, 5, 3).astype(np.float32)
+    return resample_poly(x, up, down).astype(np.float32)
+
+
+def _de_20khz(label: str) -> np.ndarray:
+    return _cwru_de(label, 5, 3)
 
 
 def _chunks(x: np.ndarray, first: int = 0):
@@ -106,13 +111,8 @@ MEMS_FS, MEMS_CHUNK = 3200.0, 320  # an ADXL345 at its top rate, 0.1 s chunks
 
 
 def _de_3200hz(label: str) -> np.ndarray:
-    """The CWRU drive-end channel as a 3.2 kHz sensor would deliver it (anti-aliased)."""
-    try:
-        rec = next(r for r in cwru.list_records() if r.load_hp == 0 and r.label == label)
-        x = cwru.load_record(rec).samples[:, 0]
-    except DataNotFoundError as err:
-        pytest.skip(str(err))
-    return resample_poly(x, 4, 15).astype(np.float32)
+    """The CWRU drive-end channel as a 3.2 kHz sensor would deliver it."""
+    return _cwru_de(label, 4, 15)
 
 
 def test_a_3200_hz_mems_stream_commissions_decides_and_says_what_it_cannot_analyse(
