@@ -39,6 +39,17 @@ def uncalibrated_file(tmp_path_factory):
     return path
 
 
+def _listener(ros_context, name: str, rul_depth: int
+              ) -> tuple[Node, list[RulEstimate], list[DiagnosticArray]]:
+    """A client node collecting rul_node's estimates and /diagnostics."""
+    client = Node(name, context=ros_context)
+    estimates: list[RulEstimate] = []
+    diagnostics: list[DiagnosticArray] = []
+    client.create_subscription(RulEstimate, "/rul_node/rul", estimates.append, rul_depth)
+    client.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 10)
+    return client, estimates, diagnostics
+
+
 def chunk(snapshot: int, frames: np.ndarray, unit: str = "g") -> SensorChunk:
     first = snapshot * 10 * int(FS)  # one 0.1 s snapshot every 10 s, as FEMTO
     msg = SensorChunk()
@@ -257,11 +268,7 @@ def test_a_corrupt_state_file_is_said_and_nothing_is_valid(ros_context, executor
     state.parent.mkdir()
     state.write_text("{not json")
     node = _restart_node(ros_context, model_file, tmp_path)
-    client = Node("rul_corrupt_client", context=ros_context)
-    estimates: list[RulEstimate] = []
-    diagnostics: list[DiagnosticArray] = []
-    client.create_subscription(RulEstimate, "/rul_node/rul", estimates.append, 10)
-    client.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 10)
+    client, estimates, diagnostics = _listener(ros_context, "rul_corrupt_client", 10)
     executor.add_node(client)
     try:
         _run_snapshots(executor, node, client, range(2), estimates)
@@ -292,11 +299,7 @@ def test_a_refitted_model_goes_on_from_the_stored_history_and_says_so(
     refit_file = tmp_path / "refit.json"
     model = PrognosisModel.load(model_file)
     replace(model, failure_levels=(1.6, 2.5)).save(refit_file)
-    client = Node("rul_refit_client", context=ros_context)
-    estimates: list[RulEstimate] = []
-    diagnostics: list[DiagnosticArray] = []
-    client.create_subscription(RulEstimate, "/rul_node/rul", estimates.append, 100)
-    client.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 10)
+    client, estimates, diagnostics = _listener(ros_context, "rul_refit_client", 100)
     executor.add_node(client)
     refs = tmp_path / "refs"
     first = _restart_node(ros_context, model_file, refs, count_downtime=True)
